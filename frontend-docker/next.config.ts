@@ -14,6 +14,9 @@ const nextConfig: NextConfig = {
   reactStrictMode: true,
   // No next/image in this app; don't pull an image optimizer into the server.
   images: { unoptimized: true },
+  // ...and keep sharp's native binaries (about 20 MB) out of the standalone
+  // output: it is only loaded lazily by the image optimizer, which is off.
+  outputFileTracingExcludes: { "*": ["node_modules/sharp/**", "node_modules/@img/**"] },
   async headers() {
     return [
       {

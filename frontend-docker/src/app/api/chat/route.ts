@@ -6,6 +6,11 @@ export const dynamic = "force-dynamic";
 
 export function POST(req: Request): Promise<Response> {
   return withSession(async (s) => {
+    // Defence in depth on top of the SameSite cookie: a cross-site HTML form
+    // cannot send JSON without a CORS preflight, which we never grant.
+    if (!req.headers.get("content-type")?.toLowerCase().startsWith("application/json")) {
+      return jsonError(415, "Send the message as JSON.");
+    }
     let raw: unknown;
     try {
       raw = await req.json();
