@@ -18,9 +18,12 @@ export interface Session {
 /** Thrown when the server is missing configuration it cannot run without. */
 export class ConfigError extends Error {}
 
+/** Environment lookups take this so tests can pass a plain object. */
+export type Env = Record<string, string | undefined>;
+
 // Read at call time, never at module load, so one image serves every
 // environment and a missing secret fails requests loudly instead of silently.
-export function authSecret(env: NodeJS.ProcessEnv = process.env): Uint8Array {
+export function authSecret(env: Env = process.env): Uint8Array {
   const secret = env.BETTER_AUTH_SECRET;
   if (!secret) throw new ConfigError("BETTER_AUTH_SECRET is not set");
   return new TextEncoder().encode(secret);

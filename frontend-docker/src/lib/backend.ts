@@ -2,14 +2,14 @@
 // backend: route handlers use this with the user's token from the cookie, so
 // BACKEND_URL can be a cluster-internal address and is read at request time
 // (one image for every environment; nothing is baked in at build time).
-import { ConfigError } from "./auth";
+import { ConfigError, type Env } from "./auth";
 
 export const DEFAULT_BACKEND_URL = "http://localhost:8000";
 export const DEFAULT_TIMEOUT_MS = 15_000;
 // Chat may run an LLM agent with several tool calls; give it more time.
 export const CHAT_TIMEOUT_MS = 90_000;
 
-export function backendBaseUrl(env: NodeJS.ProcessEnv = process.env): string {
+export function backendBaseUrl(env: Env = process.env): string {
   const raw = env.BACKEND_URL?.trim() || DEFAULT_BACKEND_URL;
   let url: URL;
   try {

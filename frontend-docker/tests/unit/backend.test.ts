@@ -10,7 +10,7 @@ import {
   mapBackendError,
 } from "@/lib/backend";
 
-const env = (v: Record<string, string>) => v as NodeJS.ProcessEnv;
+const env = (v: Record<string, string>) => v;
 
 describe("backendBaseUrl", () => {
   it("defaults to http://localhost:8000", () => {
