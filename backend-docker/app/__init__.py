@@ -1,0 +1,1 @@
+"""Todo Chatbot backend: FastAPI REST + chat, MCP tools, SQLModel storage."""

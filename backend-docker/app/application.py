@@ -1,0 +1,106 @@
+"""Application factory: wires settings, database, auth, REST, chat, MCP and operations."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.routing import Route
+
+from . import db, metrics
+from .auth import JWTVerifier
+from .mcp_server import MCPEndpoint, build_mcp
+from .middleware import RequestMiddleware
+from .routes import router
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def _init_schema(app: FastAPI, first_attempt: asyncio.Event) -> None:
+    """Create the schema; if the DB is not up yet, keep retrying in the background.
+
+    The process stays alive (liveness passes) and /readyz reports 503 until this
+    succeeds, instead of crash-looping while the database starts.
+    """
+    delay = 1.0
+    while True:
+        try:
+            await run_in_threadpool(db.init_schema, app.state.engine)
+            app.state.schema_ready = True
+            log.info("database schema ready", extra={"dialect": app.state.engine.dialect.name})
+            return
+        except Exception as exc:
+            log.error("database schema init failed; retrying", extra={"error": repr(exc)[:300], "retry_in_s": delay})
+        finally:
+            first_attempt.set()
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 15.0)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    engine = db.make_engine(settings.db_url)
+    verifier = JWTVerifier(settings.better_auth_secret.get_secret_value())
+    mcp_endpoint = MCPEndpoint(build_mcp(engine), verifier)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        first_attempt = asyncio.Event()
+        init = asyncio.create_task(_init_schema(app, first_attempt))
+        # Normal case: the schema exists before the first request is accepted.
+        await first_attempt.wait()
+        async with mcp_endpoint.manager.run():
+            try:
+                yield
+            finally:
+                init.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await init
+        engine.dispose()
+
+    app = FastAPI(title="Todo Chatbot API", version="1.0.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.verifier = verifier
+    app.state.schema_ready = False
+
+    app.include_router(router)
+    # A plain route, not a Mount: a Mount would answer "/mcp" with a redirect to "/mcp/".
+    app.router.routes.append(Route("/mcp", endpoint=mcp_endpoint, methods=["GET", "POST", "DELETE"]))
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}  # liveness: no dependencies on purpose
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        if not request.app.state.schema_ready:
+            return JSONResponse({"status": "unavailable", "detail": "database not initialised"}, 503)
+        try:
+            await run_in_threadpool(db.ping, request.app.state.engine)
+        except Exception:
+            log.warning("readiness check failed: database unreachable")
+            return JSONResponse({"status": "unavailable", "detail": "database unreachable"}, 503)
+        return JSONResponse({"status": "ready"})
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus() -> Response:
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
+
+    if settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["*"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID", "Mcp-Session-Id", "Mcp-Protocol-Version"],
+            expose_headers=["X-Request-ID"],
+        )
+    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)  # outermost
+    return app

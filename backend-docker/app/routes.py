@@ -1,0 +1,183 @@
+"""REST API of the contract: tasks CRUD and the stateless chat endpoint."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from . import agent
+from .auth import AuthorizedUser
+from .logs import request_id_var
+from .metrics import LLM_FALLBACKS
+from .models import (
+    ChatRequest,
+    ChatResponse,
+    Conversation,
+    Message,
+    Task,
+    TaskComplete,
+    TaskCreate,
+    TaskRead,
+    TaskStatus,
+    TaskUpdate,
+    utcnow,
+)
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api/{user_id}")
+
+HISTORY_LIMIT = 40  # messages of context sent to the LLM; older turns stay in the DB
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.engine) as session:
+        yield session
+
+
+DB = Annotated[Session, Depends(get_session)]
+
+
+def _own_task(session: Session, user_id: str, task_id: int) -> Task:
+    task = session.exec(select(Task).where(Task.id == task_id, Task.user_id == user_id)).first()
+    if task is None:  # other users' tasks are indistinguishable from missing ones
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="task not found")
+    return task
+
+
+@router.get("/tasks", response_model=list[TaskRead])
+def list_tasks(user_id: AuthorizedUser, session: DB, status_: TaskStatus = Query("all", alias="status")) -> list[Task]:
+    query = select(Task).where(Task.user_id == user_id)
+    if status_ != "all":
+        query = query.where(Task.completed == (status_ == "completed"))
+    return list(session.exec(query.order_by(col(Task.id))).all())
+
+
+@router.post("/tasks", response_model=TaskRead, status_code=status.HTTP_201_CREATED)
+def create_task(user_id: AuthorizedUser, body: TaskCreate, session: DB) -> Task:
+    task = Task(user_id=user_id, title=body.title, description=body.description or None)
+    session.add(task)
+    session.commit()
+    session.refresh(task)
+    return task
+
+
+@router.get("/tasks/{task_id}", response_model=TaskRead)
+def get_task(user_id: AuthorizedUser, task_id: int, session: DB) -> Task:
+    return _own_task(session, user_id, task_id)
+
+
+@router.put("/tasks/{task_id}", response_model=TaskRead)
+def update_task(user_id: AuthorizedUser, task_id: int, body: TaskUpdate, session: DB) -> Task:
+    task = _own_task(session, user_id, task_id)
+    changes = body.model_dump(exclude_unset=True)
+    for key in ("title", "completed"):
+        if key in changes and changes[key] is None:
+            raise HTTPException(422, detail=f"{key} cannot be null")
+    if "description" in changes:
+        changes["description"] = changes["description"] or None  # "" clears it
+    for key, value in changes.items():
+        setattr(task, key, value)
+    task.updated_at = utcnow()
+    session.add(task)
+    session.commit()
+    session.refresh(task)
+    return task
+
+
+@router.delete("/tasks/{task_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_task(user_id: AuthorizedUser, task_id: int, session: DB) -> Response:
+    session.delete(_own_task(session, user_id, task_id))
+    session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.patch("/tasks/{task_id}/complete", response_model=TaskRead)
+def complete_task(
+    user_id: AuthorizedUser,
+    task_id: int,
+    session: DB,
+    body: Annotated[TaskComplete | None, Body()] = None,
+) -> Task:
+    """Toggle completion, or set it explicitly with {"completed": true|false}."""
+    task = _own_task(session, user_id, task_id)
+    wanted = body.completed if body is not None and body.completed is not None else not task.completed
+    task.completed = wanted
+    task.updated_at = utcnow()
+    session.add(task)
+    session.commit()
+    session.refresh(task)
+    return task
+
+
+# --- chat ----------------------------------------------------------------------------
+
+
+def _start_turn(engine: Engine, user_id: str, conversation_id: int | None, text: str) -> tuple[int, list[dict[str, str]]]:
+    """Load (or create) the conversation and its history, then store the user message."""
+    with Session(engine) as session:
+        if conversation_id is None:
+            conv = Conversation(user_id=user_id)
+            session.add(conv)
+            session.flush()
+        else:
+            conv = session.exec(
+                select(Conversation).where(Conversation.id == conversation_id, Conversation.user_id == user_id)
+            ).first()
+            if conv is None:
+                raise HTTPException(status.HTTP_404_NOT_FOUND, detail="conversation not found")
+        assert conv.id is not None
+        rows = session.exec(
+            select(Message)
+            .where(Message.conversation_id == conv.id, Message.user_id == user_id)
+            .order_by(col(Message.id).desc())
+            .limit(HISTORY_LIMIT)
+        ).all()
+        history = [{"role": m.role, "content": m.content} for m in reversed(rows)]
+        session.add(Message(user_id=user_id, conversation_id=conv.id, role="user", content=text))
+        conv.updated_at = utcnow()
+        session.add(conv)
+        session.commit()
+        return conv.id, history
+
+
+def _finish_turn(engine: Engine, user_id: str, conversation_id: int, text: str) -> None:
+    with Session(engine) as session:
+        session.add(Message(user_id=user_id, conversation_id=conversation_id, role="assistant", content=text))
+        conv = session.get(Conversation, conversation_id)
+        if conv is not None:
+            conv.updated_at = utcnow()
+            session.add(conv)
+        session.commit()
+
+
+@router.post("/chat", response_model=ChatResponse)
+async def chat(user_id: AuthorizedUser, body: ChatRequest, request: Request) -> ChatResponse:
+    engine: Engine = request.app.state.engine
+    settings: Settings = request.app.state.settings
+    conv_id, history = await run_in_threadpool(_start_turn, engine, user_id, body.conversation_id, body.message)
+
+    reply: agent.Reply | None = None
+    if settings.openai_api_key is not None:
+        token = request.headers["authorization"].partition(" ")[2].strip()
+        try:
+            reply = await agent.run_llm(settings, user_id, token, history, body.message, request_id_var.get())
+        except agent.PartialAgentFailure as exc:
+            log.warning("llm call failed after tool calls", extra={"error": repr(exc.__cause__)})
+            reply = exc.reply
+        except Exception as exc:  # network, 429, bad model...: the parser still answers
+            LLM_FALLBACKS.inc()
+            log.warning("llm call failed, using built-in parser", extra={"error": repr(exc)[:500]})
+    if reply is None:
+        reply = await run_in_threadpool(agent.run_parser, engine, user_id, body.message)
+
+    await run_in_threadpool(_finish_turn, engine, user_id, conv_id, reply.text)
+    return ChatResponse.model_validate(
+        {"conversation_id": conv_id, "response": reply.text, "tool_calls": reply.tool_calls}
+    )
