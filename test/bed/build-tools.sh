@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Builds the test bed's binaries from the Go module proxy and caches them by
+# version outside the repo: $TODO_OPS_TOOLS_DIR (default ~/.cache/todo-chatbot-ops/tools).
+# A warm run finds every binary and builds nothing. Prints the bin directory.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=versions.env
+source "$here/versions.env"
+tools=${TODO_OPS_TOOLS_DIR:-$HOME/.cache/todo-chatbot-ops/tools}
+bin="$tools/bin"
+mkdir -p "$bin"
+export GOFLAGS=-buildvcs=false GOTOOLCHAIN=local CGO_ENABLED=0
+
+log() { echo "build-tools: $*" >&2; }
+
+# go_install NAME VERSION PKG@VER [ldflags]: one cached binary per version.
+go_install() {
+  local name=$1 version=$2 pkg=$3 ldflags=${4:-}
+  local dir="$tools/$name-$version"
+  if [[ ! -x "$dir/$name" ]]; then
+    log "building $name $version"
+    local t0=$SECONDS
+    GOBIN="$dir" go install -trimpath -ldflags "-s -w $ldflags" "$pkg"
+    log "built $name in $((SECONDS - t0))s"
+  fi
+  ln -sfn "$dir/$name" "$bin/$name"
+}
+
+go_install kwok "$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+go_install kwokctl "$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
+# kwok's default stages ship in its module; the bed's config lists stages of
+# its own, which replaces the defaults, so keep copies beside the binaries.
+stages="$tools/kwok-$KWOK_VERSION/stages"
+if [[ ! -d "$stages" ]]; then
+  src=$(go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
+  mkdir -p "$stages.tmp" && cp -r "$src/kustomize/stage/." "$stages.tmp/" && chmod -R u+w "$stages.tmp" && mv "$stages.tmp" "$stages"
+fi
+go_install metrics-server "$METRICS_SERVER_VERSION" "sigs.k8s.io/metrics-server/cmd/metrics-server@$METRICS_SERVER_VERSION" \
+  "-X k8s.io/client-go/pkg/version.gitVersion=$METRICS_SERVER_VERSION"
+go_install helm "$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" \
+  "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+
+# Control plane: k8s.io/kubernetes cannot be `go install`ed (its go.mod points
+# the staging modules at local paths), so build it from a wrapper module whose
+# replace list is derived from the exact .mod file the proxy serves.
+kdir="$tools/kube-$KUBE_VERSION"
+if [[ ! -x "$kdir/kube" || ! -x "$kdir/etcd" ]]; then
+  t0=$SECONDS
+  work="$tools/src/kube-$KUBE_VERSION"
+  rm -rf "$work" && mkdir -p "$work" && cp -r "$here/kube/cmd" "$work/"
+  cd "$work"
+  modfile=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/^\s*"GoMod": "\(.*\)",$/\1/p')
+  staging_version="v0${KUBE_VERSION#v1}"   # v1.33.13 -> v0.33.13
+  etcd_version=$(sed -n 's#^\s*go.etcd.io/etcd/server/v3 \(v[0-9.]*\).*#\1#p' "$modfile")
+  {
+    echo "module todo-chatbot-ops/testbed-kube"
+    echo
+    echo "go $(sed -n 's/^go //p' "$modfile")"
+    echo
+    echo "require ("
+    echo "	k8s.io/kubernetes $KUBE_VERSION"
+    echo "	go.etcd.io/etcd/server/v3 $etcd_version"
+    echo ")"
+    echo
+    echo "replace ("
+    grep -E '^\s+k8s\.io/[a-z0-9-]+ v0\.0\.0$' "$modfile" | awk -v v="$staging_version" '{print "\t" $1 " => " $1 " " v}'
+    echo ")"
+  } > go.mod
+  log "resolving modules for kubernetes $KUBE_VERSION (etcd $etcd_version)"
+  go mod tidy >&2
+  pkg=k8s.io/component-base/version
+  cg=k8s.io/client-go/pkg/version
+  minor=$(echo "$KUBE_VERSION" | cut -d. -f2)
+  vflags="-X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+  vflags+=" -X $cg.gitVersion=$KUBE_VERSION -X $cg.gitMajor=1 -X $cg.gitMinor=$minor -X $cg.gitTreeState=clean"
+  log "building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (one binary) and etcd $etcd_version"
+  mkdir -p "$kdir"
+  go build -trimpath -ldflags "-s -w $vflags" -o "$kdir/kube" ./cmd/kube
+  go build -trimpath -ldflags "-s -w" -o "$kdir/etcd" ./cmd/etcd
+  log "built the control plane in $((SECONDS - t0))s"
+fi
+for n in kube-apiserver kube-controller-manager kube-scheduler kubectl; do ln -sfn "$kdir/kube" "$bin/$n"; done
+ln -sfn "$kdir/etcd" "$bin/etcd"
+echo "$bin"

@@ -1,0 +1,87 @@
+// bats-style helpers on vitest: run a script as a real process, then assert on
+// its status and output, as bats' `run`, `assert_success`, `assert_output` do.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'vitest';
+
+export const repoRoot = path.resolve(import.meta.dirname, '../..');
+const zxCli = path.join(repoRoot, 'node_modules', 'zx', 'build', 'cli.js');
+
+export interface RunResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  /** stdout + stderr, like bats' $output */
+  output: string;
+  json<T = Record<string, unknown>>(): T;
+}
+
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  input?: string;
+  cwd?: string;
+  timeoutMs?: number;
+}
+
+/** A private state dir and profile for one test, so runs never share locks or history. */
+export function scratchEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-test-'));
+  return { TODO_STATE_DIR: dir, TODO_PROFILE: 'testbed', ...extra };
+}
+
+/** Runs `zx <script> args` (with tsx, so Node 20 loads .ts) and captures everything. */
+export function run(script: string, args: string[] = [], opts: RunOptions = {}): Promise<RunResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ...opts.env };
+  // Never inherit a developer's real cluster or secrets by accident.
+  for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', zxCli, path.resolve(repoRoot, script), ...args], {
+      cwd: opts.cwd ?? repoRoot,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({
+        status,
+        stdout,
+        stderr,
+        output: stdout + stderr,
+        json<T>() {
+          try {
+            return JSON.parse(stdout) as T;
+          } catch {
+            throw new Error(`stdout is not one JSON document:\n${stdout}\n--- stderr:\n${stderr}`);
+          }
+        },
+      });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+const show = (r: RunResult) => `status ${r.status}\n--- stdout:\n${r.stdout}\n--- stderr:\n${r.stderr}`;
+
+export function assertSuccess(r: RunResult): void {
+  expect(r.status, show(r)).toBe(0);
+}
+export function assertFailure(r: RunResult, status?: number): void {
+  if (status === undefined) expect(r.status, show(r)).not.toBe(0);
+  else expect(r.status, show(r)).toBe(status);
+}
+export function assertOutput(r: RunResult, expected: string | RegExp): void {
+  if (typeof expected === 'string') expect(r.output, show(r)).toContain(expected);
+  else expect(r.output, show(r)).toMatch(expected);
+}
+export function refuteOutput(r: RunResult, unexpected: string | RegExp): void {
+  if (typeof unexpected === 'string') expect(r.output, show(r)).not.toContain(unexpected);
+  else expect(r.output, show(r)).not.toMatch(unexpected);
+}

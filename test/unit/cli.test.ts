@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { assertFailure, assertOutput, assertSuccess, refuteOutput, repoRoot, run, scratchEnv } from '../helpers/run.ts';
+
+describe('shared CLI conventions (through scripts/doctor.ts)', () => {
+  it('--help lists the common flags and the exit codes', async () => {
+    const r = await run('scripts/doctor.ts', ['--help']);
+    assertSuccess(r);
+    for (const flag of ['--context', '--namespace', '--profile', '--output', '--verbose']) assertOutput(r, flag);
+    assertOutput(r, /3\s+Kubernetes API unreachable/);
+    refuteOutput(r, '--dry-run'); // doctor changes nothing, so it offers no dry run
+  });
+
+  it('an unknown flag is a one-line usage error with exit 2', async () => {
+    const r = await run('scripts/doctor.ts', ['--replicas', '3'], { env: scratchEnv() });
+    assertFailure(r, 2);
+    expect(r.stderr.split('\n')[0]).toBe("doctor: unknown option '--replicas'");
+  });
+
+  it('a bad --output value is rejected before anything runs', async () => {
+    const r = await run('scripts/doctor.ts', ['-o', 'yaml'], { env: scratchEnv() });
+    assertFailure(r, 2);
+    assertOutput(r, '--output must be text or json, got "yaml"');
+  });
+
+  it('an unknown profile names the file it looked for and the known profiles', async () => {
+    const r = await run('scripts/doctor.ts', ['--profile', 'nope'], { env: scratchEnv() });
+    assertFailure(r, 2);
+    assertOutput(r, /unknown profile "nope": .*env\/nope\.env does not exist/);
+    assertOutput(r, /profiles: .*minikube/);
+  });
+
+  it('a second run of a locking script exits 5 while the first holds the lock', async () => {
+    const env = { ...process.env, ...scratchEnv(), NO_COLOR: '1' };
+    const first = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'node_modules/zx/build/cli.js'), 'test/fixtures/locker.ts'], {
+      cwd: repoRoot,
+      env,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve) => first.stdout.on('data', (d: Buffer) => d.toString().includes('holding') && resolve()));
+    const second = await run('test/fixtures/locker.ts', [], { env });
+    assertFailure(second, 5);
+    assertOutput(second, /another locker run \(pid \d+\) is in progress/);
+    first.stdin.end();
+    await new Promise((r) => first.on('close', r));
+    // Released: a new run gets the lock.
+    const third = await run('test/fixtures/locker.ts', [], { env });
+    assertSuccess(third);
+  });
+
+  it('a lock left by a dead process is taken over', async () => {
+    const env = scratchEnv();
+    fs.mkdirSync(path.join(env.TODO_STATE_DIR!, 'locks'), { recursive: true });
+    fs.writeFileSync(path.join(env.TODO_STATE_DIR!, 'locks', 'locker.lock'), '999999999\n');
+    assertSuccess(await run('test/fixtures/locker.ts', [], { env }));
+  });
+});
+
+describe('doctor without a cluster', () => {
+  it('exits 3 with valid JSON naming the unreachable cluster', async () => {
+    const r = await run('scripts/doctor.ts', ['--output', 'json'], { env: scratchEnv({ KUBECONFIG: path.join(os.tmpdir(), 'no-such-kubeconfig') }) });
+    assertFailure(r, 3);
+    const doc = r.json<{ ok: boolean; checks: { name: string; level: string; detail: string }[] }>();
+    expect(doc.ok).toBe(false);
+    const cluster = doc.checks.find((c) => c.name === 'cluster');
+    expect(cluster?.level).toBe('fail');
+    expect(cluster?.detail).toContain('no kubeconfig found');
+  });
+
+  it('reports a missing required tool with an install hint', async () => {
+    // PATH with node only: kubectl and helm cannot be found.
+    const nodeOnly = fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-path-'));
+    fs.symlinkSync(process.execPath, path.join(nodeOnly, 'node'));
+    const r = await run('scripts/doctor.ts', ['-o', 'json'], { env: scratchEnv({ PATH: nodeOnly, KUBECONFIG: '/nonexistent' }) });
+    assertFailure(r);
+    const helm = r.json<{ checks: { name: string; level: string; hint?: string }[] }>().checks.find((c) => c.name === 'tool helm');
+    expect(helm).toMatchObject({ level: 'fail' });
+    expect(helm?.hint).toContain('helm.sh');
+  });
+});

@@ -1,0 +1,60 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { assertFailure, assertOutput, run, scratchEnv } from '../helpers/run.ts';
+import { duration } from '../../scripts/lib/config.ts';
+
+function envDir(files: Record<string, string>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-env-'));
+  for (const [name, body] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), body);
+  return dir;
+}
+
+describe('config loading', () => {
+  it('an unknown key in a profile file is an error naming the key and the file', async () => {
+    const dir = envDir({ 'dev.env': 'TODO_NAMESPACE=todo\nTODO_NAMESAPCE=oops\n' });
+    const r = await run('scripts/doctor.ts', ['--profile', 'dev'], { env: scratchEnv({ TODO_ENV_DIR: dir }) });
+    assertFailure(r, 2);
+    assertOutput(r, `unknown key TODO_NAMESAPCE in ${path.join(dir, 'dev.env')}`);
+  });
+
+  it('an invalid value names the key, the problem and where it came from', async () => {
+    const dir = envDir({ 'dev.env': 'TODO_NAMESPACE=Not_A_Name\n' });
+    const r = await run('scripts/doctor.ts', ['--profile', 'dev'], { env: scratchEnv({ TODO_ENV_DIR: dir }) });
+    assertFailure(r, 2);
+    assertOutput(r, /TODO_NAMESPACE must be a DNS-1123 label, got "Not_A_Name" \(in .*dev\.env\)/);
+  });
+
+  it('a secret in the committed profile file is refused', async () => {
+    const dir = envDir({ 'dev.env': 'BETTER_AUTH_SECRET=hunter2hunter2\n' });
+    const r = await run('scripts/doctor.ts', ['--profile', 'dev'], { env: scratchEnv({ TODO_ENV_DIR: dir }) });
+    assertFailure(r, 2);
+    assertOutput(r, 'BETTER_AUTH_SECRET is a secret and must not be set in the committed');
+    expect(r.output).not.toContain('hunter2hunter2');
+  });
+
+  it('a misspelt TODO_ variable in the environment is caught', async () => {
+    const r = await run('scripts/doctor.ts', [], { env: scratchEnv({ TODO_NAMSPACE: 'x' }) });
+    assertFailure(r, 2);
+    assertOutput(r, 'unknown setting TODO_NAMSPACE in the environment');
+  });
+
+  it('.env.local overrides the profile and the environment overrides both', async () => {
+    const dir = envDir({ 'dev.env': 'TODO_NAMESPACE=from-profile\nTODO_REQUIRE_METRICS=false\n', '.env.local': 'TODO_NAMESPACE=from-local\n' });
+    const noCluster = { TODO_ENV_DIR: dir, KUBECONFIG: '/nonexistent' };
+    const a = await run('scripts/doctor.ts', ['--profile', 'dev', '-o', 'json'], { env: scratchEnv(noCluster) });
+    expect(a.json<{ namespace: string }>().namespace).toBe('from-local');
+    const b = await run('scripts/doctor.ts', ['--profile', 'dev', '-o', 'json'], { env: scratchEnv({ ...noCluster, TODO_NAMESPACE: 'from-env' }) });
+    expect(b.json<{ namespace: string }>().namespace).toBe('from-env');
+    const c = await run('scripts/doctor.ts', ['--profile', 'dev', '-o', 'json', '-n', 'from-flag'], { env: scratchEnv({ ...noCluster, TODO_NAMESPACE: 'from-env' }) });
+    expect(c.json<{ namespace: string }>().namespace).toBe('from-flag');
+  });
+
+  it('durations accept seconds, minutes and hours', () => {
+    expect(duration('90')).toBe(90);
+    expect(duration('5m')).toBe(300);
+    expect(duration('1h')).toBe(3600);
+    expect(() => duration('soon')).toThrow(/must be like 90/);
+  });
+});

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { addSecret, scrub, table } from '../../scripts/lib/output.ts';
+import { compareVersions } from '../../scripts/lib/tools.ts';
+
+describe('output helpers', () => {
+  it('scrubs registered secrets from any text', () => {
+    addSecret('s3cr3t-value');
+    expect(scrub('token=s3cr3t-value; again s3cr3t-value')).toBe('token=***; again ***');
+  });
+  it('aligns table columns and upper-cases headers', () => {
+    const t = table([{ a: 'x', b: 1 }, { a: 'longer', b: 22 }], ['a', 'b']).split('\n');
+    expect(t[0]).toMatch(/^A\s+B$/);
+    expect(t[1]!.indexOf('1')).toBe(t[2]!.indexOf('22'));
+  });
+  it('compares dotted versions numerically', () => {
+    expect(compareVersions('1.10.0', '1.9.9')).toBe(1);
+    expect(compareVersions('3.12.0', '3.12.0')).toBe(0);
+    expect(compareVersions('1.27.3', '1.28.0')).toBe(-1);
+  });
+});

@@ -1,0 +1,30 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: "unit" needs nothing, "cluster" gets the real kwok test bed,
+// started once by its global setup and shared by every file in it.
+export default defineConfig({
+  test: {
+    reporters: process.env.CI ? ['verbose'] : ['default'],
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'cluster',
+          include: ['test/cluster/**/*.test.ts'],
+          globalSetup: ['test/bed/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+          // One shared API server: files run one at a time so timings stay honest on 2 cores.
+          pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
+        },
+      },
+    ],
+  },
+});
