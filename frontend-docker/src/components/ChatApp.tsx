@@ -116,7 +116,10 @@ export default function ChatApp({ userId, email }: Props) {
   }
 
   async function toggle(task: Task) {
-    const r = await api<Task>(`/api/tasks/${task.id}/complete`, { method: "PATCH" });
+    const r = await api<Task>(`/api/tasks/${task.id}/complete`, {
+      method: "PATCH",
+      body: JSON.stringify({ completed: !task.completed }),
+    });
     if (!r.ok) {
       if (r.status === 401) return goToSignIn();
       setTasksError(r.error);
@@ -180,7 +183,7 @@ export default function ChatApp({ userId, email }: Props) {
             )}
             <li ref={logEnd} aria-hidden="true" className="end" />
           </ol>
-          <form className="composer" onSubmit={send} aria-label="Send a message">
+          <form className="composer" onSubmit={send} aria-label="Ask the assistant">
             <label htmlFor="chat-input" className="sr-only">
               Message
             </label>
