@@ -5,12 +5,20 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import signal
 import tempfile
+from types import FrameType
 
 import uvicorn
 
 from . import logs
 from .settings import load_settings
+
+
+def _exit_cleanly(signum: int, _frame: FrameType | None) -> None:
+    # uvicorn drains connections on SIGTERM, then re-raises the signal to this,
+    # the previous handler: exit 0 so a graceful stop does not look like a crash.
+    raise SystemExit(0)
 
 
 def main() -> None:
@@ -22,6 +30,7 @@ def main() -> None:
         path = tempfile.mkdtemp(prefix="todo-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
         atexit.register(shutil.rmtree, path, True)
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         "app.main:app",
         host=settings.host,
