@@ -36,8 +36,10 @@ async function api<T>(path: string, init?: RequestInit): Promise<ApiResult<T>> {
   return { ok: false, status: res.status, error };
 }
 
+// Called on any 401: the session ended (expired, signed out elsewhere, or
+// rejected by the backend); the sign-in page says so.
 function goToSignIn() {
-  window.location.assign("/sign-in");
+  window.location.assign("/sign-in?expired=1");
 }
 
 export default function ChatApp({ userId, email }: Props) {
@@ -135,7 +137,7 @@ export default function ChatApp({ userId, email }: Props) {
 
   async function signOut() {
     await api("/api/auth/sign-out", { method: "POST" });
-    goToSignIn();
+    window.location.assign("/sign-in");
   }
 
   const pending = tasks?.filter((t) => !t.completed).length ?? 0;

@@ -2,7 +2,7 @@
 
 import { useState, type FormEvent } from "react";
 
-export default function SignInForm() {
+export default function SignInForm({ expired = false }: { expired?: boolean }) {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -34,6 +34,11 @@ export default function SignInForm() {
   return (
     <form className="panel signin" onSubmit={submit} aria-labelledby="signin-heading">
       <h1 id="signin-heading">Sign in</h1>
+      {expired && !error && (
+        <p className="muted" role="status">
+          Your session has ended. Please sign in again.
+        </p>
+      )}
       <label htmlFor="email">Email</label>
       <input
         id="email"

@@ -1,5 +1,6 @@
 // Glue between Next's request APIs and the pure auth/backend modules.
 import { cookies } from "next/headers";
+import { NextResponse } from "next/server";
 import { ConfigError, SESSION_COOKIE, authSecret, verifyToken, type Session } from "./auth";
 import type { BackendResult } from "./backend";
 
@@ -18,6 +19,14 @@ export function jsonOk(data: unknown, status = 200): Response {
 }
 
 export function fromBackend<T>(result: BackendResult<T>, check?: (v: unknown) => boolean): Response {
+  if (!result.ok && result.status === 401) {
+    // The backend rejected a token we accepted (e.g. the two sides have
+    // different secrets). Drop the cookie, or the UI would bounce between
+    // the app and the sign-in page, each thinking the user is signed in.
+    const res = NextResponse.json({ error: result.error }, { status: 401, headers: { "Cache-Control": "no-store" } });
+    res.cookies.delete(SESSION_COOKIE);
+    return res;
+  }
   if (!result.ok) return jsonError(result.status, result.error);
   if (check && !check(result.data)) {
     console.error("backend response did not match the contract");

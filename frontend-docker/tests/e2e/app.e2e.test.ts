@@ -275,6 +275,13 @@ describe("Todo Chatbot end to end", () => {
     const tasks = await fetch(`${baseUrl}/api/tasks`);
     expect(tasks.status).toBe(401);
     expect(await tasks.json()).toEqual({ error: "Not signed in." });
+
+    // A forged cookie is no session either, and the page sends it to sign-in.
+    const forged = { headers: { cookie: "todo_token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1X3gifQ.forged" }, redirect: "manual" as const };
+    expect((await fetch(`${baseUrl}/api/tasks`, forged)).status).toBe(401);
+    const home = await fetch(`${baseUrl}/`, forged);
+    expect(home.status).toBe(307);
+    expect(home.headers.get("location")).toMatch(/\/sign-in$/);
   });
 
   it("redirects to sign-in, rejects a wrong password, then signs in with an httpOnly cookie", async () => {
@@ -330,6 +337,16 @@ describe("Todo Chatbot end to end", () => {
     // For people reviewing a run: what the user saw (gitignored).
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, "chat.png") });
+  });
+
+  it("toggles the task back from the list itself", async () => {
+    await milkCheckbox().click();
+    await expect.poll(() => milkCheckbox().isChecked(), { timeout: UI_TIMEOUT }).toBe(false);
+    await page.getByText("1 pending, 0 done").waitFor();
+    // It was saved by the backend, not just flipped in the page.
+    await page.reload();
+    await page.getByText("1 pending, 0 done").waitFor();
+    expect(await milkCheckbox().isChecked()).toBe(false);
   });
 
   it("signs out, and signing back in shows the same conversation", async () => {
