@@ -21,8 +21,12 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 echo "e2e-setup: installing Debian's chromium"
-$SUDO apt-get update
-$SUDO apt-get install -y chromium
+# Try with the package lists we have; refresh them only if that fails
+# (fresh machines and containers often have none).
+if ! $SUDO apt-get install -y chromium; then
+  $SUDO apt-get update
+  $SUDO apt-get install -y chromium
+fi
 
 if [ ! -x "$CHROMIUM" ]; then
   echo "e2e-setup: apt-get finished but $CHROMIUM is still missing" >&2
