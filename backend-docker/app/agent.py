@@ -17,7 +17,6 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from . import tools
-from .metrics import LLM_FALLBACKS
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -125,16 +124,14 @@ def run_parser(engine: Engine, user_id: str, message: str) -> Reply:
     if intent is None:
         return Reply(HELP)
     fn = tools.TOOLS[intent.tool]
+    arguments: dict[str, Any] = {"user_id": user_id, **intent.arguments}
     try:
         with Session(engine) as session:
-            result = fn(session, user_id, **intent.arguments)
+            result: Any = fn(session, user_id, **intent.arguments)
     except tools.ToolError as exc:
-        text = f"Sorry, I couldn't do that: {exc}."
-        record = {"tool": intent.tool, "arguments": {"user_id": user_id, **intent.arguments},
-                  "result": {"error": str(exc)}}
-        return Reply(text, [record])
-    record = {"tool": intent.tool, "arguments": {"user_id": user_id, **intent.arguments},
-              "result": result}
+        error = {"tool": intent.tool, "arguments": arguments, "result": {"error": str(exc)}}
+        return Reply(f"Sorry, I couldn't do that: {exc}.", [error])
+    record = {"tool": intent.tool, "arguments": arguments, "result": result}
     return Reply(_describe(intent, result), [record])
 
 

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import logging
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import SQLModel, create_engine
 
 from . import models  # noqa: F401  # registers the tables on SQLModel.metadata
 from .metrics import DB_ERRORS
 
-log = logging.getLogger(__name__)
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 # Arbitrary constant shared by every replica: whoever holds it creates the schema.
 _SCHEMA_LOCK_KEY = 0x70D0_5C4E
@@ -65,27 +67,40 @@ def init_schema(engine: Engine) -> None:
             # Serialise create_all across replicas; a second replica waits, then finds
             # every table present and creates nothing.
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _SCHEMA_LOCK_KEY})
+            conn.commit()  # a session-level lock outlives the transaction
             try:
                 SQLModel.metadata.create_all(conn)
                 conn.commit()
+            except Exception:
+                conn.rollback()  # so the unlock below can run
+                raise
             finally:
+                # The connection goes back to the pool: never leave the lock held on it.
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _SCHEMA_LOCK_KEY})
                 conn.commit()
         return
-    try:
+    with _file_lock(engine.url.database):
         SQLModel.metadata.create_all(engine)
-    except OperationalError as exc:
-        # Two workers raced on the same SQLite file; the loser sees "already exists".
-        if "already exists" not in str(exc):
-            raise
-        SQLModel.metadata.create_all(engine)
+
+
+@contextlib.contextmanager
+def _file_lock(db_path: str | None) -> Iterator[None]:
+    """Serialise create_all between worker processes sharing one SQLite file.
+
+    Without it two workers race between "does the table exist" and CREATE TABLE
+    (or trip over each other switching the file to WAL).
+    """
+    if not db_path or db_path == ":memory:" or fcntl is None:  # no flock on Windows
+        yield
+        return
+    with open(f"{db_path}.init-lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def ping(engine: Engine) -> None:
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
-
-
-def session_scope(engine: Engine) -> Iterator[Session]:
-    with Session(engine) as session:
-        yield session

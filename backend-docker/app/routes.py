@@ -52,7 +52,9 @@ def _own_task(session: Session, user_id: str, task_id: int) -> Task:
 
 
 @router.get("/tasks", response_model=list[TaskRead])
-def list_tasks(user_id: AuthorizedUser, session: DB, status_: TaskStatus = Query("all", alias="status")) -> list[Task]:
+def list_tasks(
+    user_id: AuthorizedUser, session: DB, status_: Annotated[TaskStatus, Query(alias="status")] = "all"
+) -> list[Task]:
     query = select(Task).where(Task.user_id == user_id)
     if status_ != "all":
         query = query.where(Task.completed == (status_ == "completed"))
@@ -119,9 +121,12 @@ def complete_task(
 # --- chat ----------------------------------------------------------------------------
 
 
-def _start_turn(engine: Engine, user_id: str, conversation_id: int | None, text: str) -> tuple[int, list[dict[str, str]]]:
+def _start_turn(
+    engine: Engine, user_id: str, conversation_id: int | None, text: str
+) -> tuple[int, list[dict[str, str]]]:
     """Load (or create) the conversation and its history, then store the user message."""
     with Session(engine) as session:
+        conv: Conversation | None
         if conversation_id is None:
             conv = Conversation(user_id=user_id)
             session.add(conv)
@@ -130,8 +135,8 @@ def _start_turn(engine: Engine, user_id: str, conversation_id: int | None, text:
             conv = session.exec(
                 select(Conversation).where(Conversation.id == conversation_id, Conversation.user_id == user_id)
             ).first()
-            if conv is None:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, detail="conversation not found")
+        if conv is None:  # someone else's conversation looks exactly like a missing one
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail="conversation not found")
         assert conv.id is not None
         rows = session.exec(
             select(Message)
