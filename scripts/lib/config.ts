@@ -88,7 +88,8 @@ export function loadConfig(profile = process.env.TODO_PROFILE || 'minikube', env
   for (const [k, value] of Object.entries(env)) {
     if (value === undefined) continue;
     if (k in schema) raw[k] = { value, from: 'the environment' };
-    else if (k.startsWith('TODO_') && !['TODO_PROFILE', 'TODO_ENV_DIR', 'TODO_TOOLS_DIR'].includes(k))
+    // TODO_OPS_* belong to the project's tooling (test bed, caches), not to a profile.
+    else if (k.startsWith('TODO_') && !k.startsWith('TODO_OPS_') && !['TODO_PROFILE', 'TODO_ENV_DIR'].includes(k))
       throw new OpsError(`unknown setting ${k} in the environment`, Exit.usage, `known keys: ${Object.keys(schema).join(', ')}`);
   }
   const out: Record<string, unknown> = { profile, sources };

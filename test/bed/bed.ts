@@ -13,8 +13,8 @@ const versions = parse(fs.readFileSync(path.join(here, 'versions.env')));
 const cacheRoot = path.join(os.homedir(), '.cache', 'todo-chatbot-ops');
 export const toolsDir = process.env.TODO_OPS_TOOLS_DIR ?? path.join(cacheRoot, 'tools');
 export const binDir = path.join(toolsDir, 'bin');
-export const bedName = process.env.TODO_BED_NAME ?? 'todo-ops-bed';
-export const bedDir = process.env.TODO_BED_DIR ?? path.join(cacheRoot, 'bed', bedName);
+export const bedName = process.env.TODO_OPS_BED_NAME ?? 'todo-ops-bed';
+export const bedDir = process.env.TODO_OPS_BED_DIR ?? path.join(cacheRoot, 'bed', bedName);
 export const kubeconfigPath = path.join(bedDir, 'kubeconfig');
 /** Fake nodes: enough room for every test's pods. */
 export const nodes = ['bed-node-1', 'bed-node-2'];
@@ -70,7 +70,12 @@ function nodeManifest(name: string) {
     kind: 'Node',
     metadata: {
       name,
-      annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+      annotations: {
+        'kwok.x-k8s.io/node': 'fake',
+        'node.alpha.kubernetes.io/ttl': '0',
+        // metrics-server scrapes this path on the node's kubelet port, which kwok serves.
+        'metrics.k8s.io/resource-metrics-path': `/metrics/nodes/${name}/metrics/resource`,
+      },
       labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok' },
     },
     spec: {},
@@ -109,7 +114,7 @@ export async function up(log: (m: string) => void = () => undefined): Promise<st
   await $({ env, quiet: true })`kubectl wait --for=condition=Ready node --all --timeout=120s`;
   await $({ env, quiet: true })`kubectl wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io --timeout=120s`;
   // The service account controller makes "default" shortly after a namespace appears; pods need it.
-  await $({ env, quiet: true })`kubectl wait --for=jsonpath={.metadata.name}=default serviceaccount/default -n default --timeout=60s`;
+  await $({ env, quiet: true })`kubectl wait --for=create serviceaccount/default -n default --timeout=60s`;
   return kubeconfigPath;
 }
 

@@ -1,5 +1,5 @@
 // Vitest global setup for the "cluster" project: one test bed for the run.
-// TODO_BED_KEEP=1 leaves it running afterwards for a fast next run.
+// TODO_OPS_BED_KEEP=1 leaves it running afterwards for a fast next run.
 import type { TestProject } from 'vitest/node';
 import { up, down, bedEnv } from './bed.ts';
 
@@ -15,6 +15,6 @@ export default async function setup(project: TestProject) {
   project.provide('kubeconfig', kubeconfig);
   project.provide('bedPath', bedEnv().PATH!);
   return async () => {
-    if (!process.env.TODO_BED_KEEP) await down();
+    if (!process.env.TODO_OPS_BED_KEEP) await down();
   };
 }

@@ -1,0 +1,34 @@
+// Helpers for tests on the real test bed: a client, a throwaway namespace,
+// and PATH/KUBECONFIG for helm and kubectl.
+import path from 'node:path';
+import { inject } from 'vitest';
+import { $ } from 'zx';
+import { Kube } from '../../scripts/lib/kube.ts';
+
+export function bedEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, KUBECONFIG: inject('kubeconfig'), PATH: inject('bedPath') };
+}
+
+export function kube(): Kube {
+  return new Kube({ kubeconfig: inject('kubeconfig') });
+}
+
+/** zx `$` bound to the bed: kubectl/helm from the cache, the bed's kubeconfig, output captured. */
+export function sh() {
+  return $({ env: bedEnv(), quiet: true });
+}
+
+let counter = 0;
+/** Creates a namespace unique to this test file run; delete it in afterAll. */
+export async function tempNamespace(prefix: string, labels: Record<string, string> = {}): Promise<string> {
+  const name = `${prefix}-${process.pid}-${++counter}`.slice(0, 63);
+  await kube().apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+  await sh()`kubectl wait --for=create serviceaccount/default -n ${name} --timeout=60s`;
+  return name;
+}
+
+export async function deleteNamespace(name: string): Promise<void> {
+  await sh()`kubectl delete namespace ${name} --wait=false --ignore-not-found`;
+}
+
+export const fixture = (...p: string[]) => path.resolve(import.meta.dirname, '..', 'fixtures', ...p);
