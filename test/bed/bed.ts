@@ -93,11 +93,12 @@ async function healthy(): Promise<boolean> {
   return r.exitCode === 0;
 }
 
-/** Starts the bed, or reuses a healthy one. Returns the kubeconfig path. */
-export async function up(log: (m: string) => void = () => undefined): Promise<string> {
+/** Starts the bed, or reuses a healthy one (created: false). */
+export async function up(log: (m: string) => void = () => undefined): Promise<{ kubeconfig: string; created: boolean }> {
   await buildTools();
   const env = bedEnv();
-  if (await healthy()) {
+  const reuse = await healthy();
+  if (reuse) {
     log(`reusing the running test bed ${bedName}`);
   } else {
     await down();
@@ -115,7 +116,7 @@ export async function up(log: (m: string) => void = () => undefined): Promise<st
   await $({ env, quiet: true })`kubectl wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io --timeout=120s`;
   // The service account controller makes "default" shortly after a namespace appears; pods need it.
   await $({ env, quiet: true })`kubectl wait --for=create serviceaccount/default -n default --timeout=60s`;
-  return kubeconfigPath;
+  return { kubeconfig: kubeconfigPath, created: !reuse };
 }
 
 export async function down(): Promise<void> {

@@ -1,5 +1,6 @@
 // Vitest global setup for the "cluster" project: one test bed for the run.
-// TODO_OPS_BED_KEEP=1 leaves it running afterwards for a fast next run.
+// A bed this run started is deleted afterwards (unless TODO_OPS_BED_KEEP=1);
+// one that was already running (npm run cluster:up, another run) is left alone.
 import type { TestProject } from 'vitest/node';
 import { up, down, bedEnv } from './bed.ts';
 
@@ -11,10 +12,10 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
-  const kubeconfig = await up((m) => process.stderr.write(`[test bed] ${m}\n`));
+  const { kubeconfig, created } = await up((m) => process.stderr.write(`[test bed] ${m}\n`));
   project.provide('kubeconfig', kubeconfig);
   project.provide('bedPath', bedEnv().PATH!);
   return async () => {
-    if (!process.env.TODO_OPS_BED_KEEP) await down();
+    if (created && !process.env.TODO_OPS_BED_KEEP) await down();
   };
 }
