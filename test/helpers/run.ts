@@ -31,13 +31,25 @@ export function scratchEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { TODO_STATE_DIR: dir, TODO_PROFILE: 'testbed', ...extra };
 }
 
+/**
+ * Node 22.18+ strips types itself: run scripts that way there (dropping the
+ * tsx loader npm adds from .npmrc), so the tests cover both ways users run them.
+ */
+function loader(env: NodeJS.ProcessEnv): string[] {
+  if ((process.features as { typescript?: string }).typescript) {
+    env.NODE_OPTIONS = (env.NODE_OPTIONS ?? '').replace(/--import[= ]tsx/g, '').trim();
+    return [];
+  }
+  return ['--import', 'tsx'];
+}
+
 /** Runs `zx <script> args` (with tsx, so Node 20 loads .ts) and captures everything. */
 export function run(script: string, args: string[] = [], opts: RunOptions = {}): Promise<RunResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ...opts.env };
   // Never inherit a developer's real cluster or secrets by accident.
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', zxCli, path.resolve(repoRoot, script), ...args], {
+    const child = spawn(process.execPath, [...loader(env), zxCli, path.resolve(repoRoot, script), ...args], {
       cwd: opts.cwd ?? repoRoot,
       env,
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -1,0 +1,107 @@
+// The shared client's retry and timeout behaviour, proven against the real API
+// server through a loopback proxy that injects the faults real clusters show:
+// 503 from an overloaded apiserver, 429 from priority-and-fairness, a reset
+// connection. The proxy forwards everything else unchanged.
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { Kube } from '../../scripts/lib/kube.ts';
+import { Exit, OpsError } from '../../scripts/lib/errors.ts';
+
+type Fault = '503' | '429' | 'reset' | 'pass';
+
+describe('kube client retries against the real API server', () => {
+  const faults: Fault[] = [];
+  const seen: string[] = [];
+  let server: http.Server;
+  let kubeconfig: string;
+
+  beforeAll(async () => {
+    const upstream = new KubeConfig();
+    upstream.loadFromFile(inject('kubeconfig'));
+    const base = new URL(upstream.getCurrentCluster()!.server);
+    const tls: https.RequestOptions = {};
+    await upstream.applyToHTTPSOptions(tls);
+    server = http.createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      const fault = faults.shift() ?? 'pass';
+      if (fault === 'reset') return void req.socket.destroy();
+      if (fault !== 'pass') {
+        res.writeHead(Number(fault), { 'content-type': 'application/json', 'retry-after': '0' });
+        return void res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: Number(fault), message: `injected ${fault}` }));
+      }
+      const up = https.request({ ...tls, hostname: base.hostname, port: base.port, path: req.url, method: req.method, headers: { ...req.headers, host: base.host } }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    kubeconfig = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-proxy-')), 'kubeconfig');
+    fs.writeFileSync(kubeconfig, JSON.stringify({
+      apiVersion: 'v1', kind: 'Config', 'current-context': 'proxy',
+      clusters: [{ name: 'proxy', cluster: { server: `http://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true } }],
+      users: [{ name: 'proxy', user: {} }],
+      contexts: [{ name: 'proxy', context: { cluster: 'proxy', user: 'proxy' } }],
+    }));
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  const client = () => new Kube({ kubeconfig, retries: 3 });
+  const reset = (...f: Fault[]) => {
+    faults.splice(0, faults.length, ...f);
+    seen.length = 0;
+  };
+
+  it('retries 503s and returns the real answer', async () => {
+    reset('503', '503');
+    const v = await client().version();
+    expect(v.gitVersion).toBe('v1.33.13');
+    expect(seen).toEqual(['GET /version', 'GET /version', 'GET /version']);
+  });
+
+  it('retries a 429 and a reset connection on a List', async () => {
+    reset();
+    await client().list('v1', 'Node'); // baseline: discovery + the List
+    const clean = [...seen];
+    reset('429', 'reset');
+    const nodes = await client().list('v1', 'Node');
+    expect(nodes.map((n) => n.metadata?.name).sort()).toEqual(['bed-node-1', 'bed-node-2']);
+    // The two faulted requests were each sent again; nothing else changed.
+    expect(seen).toHaveLength(clean.length + 2);
+    expect(new Set(seen)).toEqual(new Set(clean));
+  });
+
+  it('does not retry a 404, and read() turns it into undefined', async () => {
+    reset();
+    expect(await client().read('v1', 'ConfigMap', 'no-such-thing', 'default')).toBeUndefined();
+    expect(seen.filter((s) => s.includes('/configmaps/no-such-thing'))).toHaveLength(1);
+  });
+
+  it('gives up after the retry budget with the server\'s error', async () => {
+    reset('503', '503', '503', '503', '503');
+    await expect(client().version()).rejects.toMatchObject({ code: 503 });
+    expect(seen).toHaveLength(4); // 1 try + 3 retries
+  });
+
+  it('an API server that is down is exit code 3 with a hint', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const dead = kubeconfig.replace(/kubeconfig$/, 'dead');
+    fs.writeFileSync(dead, fs.readFileSync(kubeconfig, 'utf8').replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${port}`));
+    const err = await new Kube({ kubeconfig: dead, retries: 1 }).version().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpsError);
+    expect((err as OpsError).code).toBe(Exit.unreachable);
+    expect((err as OpsError).message).toMatch(/cannot reach the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
+  });
+});

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs the unit tests (every script started as a real process) under each Node
+# major users have besides the machine's own. Node comes from the npm registry's
+# `node` package, cached by version outside the repo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+versions=${TODO_OPS_NODE_VERSIONS:-"22.23.3 24.21.0"}
+cache=${TODO_OPS_CACHE_DIR:-$HOME/.cache/todo-chatbot-ops}/node
+for v in $versions; do
+  dir="$cache/$v"
+  if [[ ! -x "$dir/node_modules/.bin/node" ]]; then
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error "node@$v" >/dev/null
+  fi
+  echo "== unit tests on Node $("$dir/node_modules/.bin/node" --version)"
+  PATH="$dir/node_modules/.bin:$PATH" npx vitest run --project unit
+done
