@@ -14,6 +14,14 @@ describe('shared CLI conventions (through scripts/doctor.ts)', () => {
     refuteOutput(r, '--dry-run'); // doctor changes nothing, so it offers no dry run
   });
 
+  it('runs as ./scripts/doctor.ts (shebang) and as npx zx scripts/doctor.ts', async () => {
+    const { execFileSync } = await import('node:child_process');
+    for (const [cmd, args] of [['./scripts/doctor.ts', ['--help']], ['npx', ['zx', 'scripts/doctor.ts', '--help']]] as const) {
+      const out = execFileSync(cmd, [...args], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      expect(out).toMatch(/^doctor: check tools/);
+    }
+  });
+
   it('an unknown flag is a one-line usage error with exit 2', async () => {
     const r = await run('scripts/doctor.ts', ['--replicas', '3'], { env: scratchEnv() });
     assertFailure(r, 2);
