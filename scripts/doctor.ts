@@ -1,11 +1,11 @@
 #!/usr/bin/env -S npx zx
 // Preflight: are the tools, the cluster, the namespace and the metrics API
 // ready for this profile? Every other script can run it first.
-import { main, type Context } from './lib/cli.ts';
+import { errorMessage, main, type Context } from './lib/cli.ts';
 import { Exit, type ExitCode } from './lib/errors.ts';
 import { colourLevel, table, type Level } from './lib/output.ts';
 import { detect, type ToolName } from './lib/tools.ts';
-import { apiMessage, isNotFound, type Kube } from './lib/kube.ts';
+import type { Kube } from './lib/kube.ts';
 import { OpsError } from './lib/errors.ts';
 
 export interface Check {
@@ -59,7 +59,7 @@ async function clusterChecks(ctx: Context, kube: Kube, kubectlVersion?: string):
   const [nodes, ns, metrics] = await Promise.all([
     kube.list<{ metadata?: { name?: string }; status?: { conditions?: { type: string; status: string }[] } }>('v1', 'Node'),
     kube.read('v1', 'Namespace', ctx.namespace),
-    kube.podMetrics(ctx.namespace).catch((e: unknown) => new Error(apiMessage(e))),
+    kube.podMetrics(ctx.namespace).catch((e: unknown) => new Error(errorMessage(e))),
   ]);
   const ready = nodes.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
   checks.push({
@@ -96,9 +96,9 @@ await main({
     let exit: ExitCode = Exit.ok;
     try {
       const kubectl = checks.find((c) => c.name === 'tool kubectl' && c.level === 'ok');
-      checks.push(...(await clusterChecks(ctx, ctx.kube(), kubectl?.detail.split(' ')[0])));
+      checks.push(...(await clusterChecks(ctx, await ctx.kube(), kubectl?.detail.split(' ')[0])));
     } catch (e) {
-      if (!(e instanceof OpsError) || (e.code !== Exit.unreachable && !isNotFound(e))) throw e;
+      if (!(e instanceof OpsError) || e.code !== Exit.unreachable) throw e;
       checks.push({ name: 'cluster', level: 'fail', detail: e.message, hint: e.hint, required: true });
       exit = Exit.unreachable;
     }

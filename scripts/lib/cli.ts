@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, redacted, secretKeys, type Config } from './config.ts';
 import { Exit, OpsError, exitCodeHelp, usageError, type ExitCode } from './errors.ts';
 import { Output, addSecret, scrub, type Format } from './output.ts';
-import { Kube } from './kube.ts';
+import type { Kube } from './kube.ts';
 import { acquireLock } from './lock.ts';
 
 export interface OptionSpec {
@@ -77,9 +77,16 @@ export class Context {
   get json(): boolean {
     return this.out.format === 'json';
   }
-  /** The Kubernetes client for --context/--kubeconfig, made on first use. */
-  kube(): Kube {
-    this.kubeClient ??= new Kube({ context: this.context, kubeconfig: this.values.kubeconfig as string | undefined, log: (m) => this.out.debug(m) });
+  /**
+   * The Kubernetes client for --context/--kubeconfig, made on first use. Loaded
+   * lazily: the client library is most of a script's start-up time, and --help,
+   * usage errors and local scripts never need it.
+   */
+  async kube(): Promise<Kube> {
+    if (!this.kubeClient) {
+      const { Kube } = await import('./kube.ts');
+      this.kubeClient = new Kube({ context: this.context, kubeconfig: this.values.kubeconfig as string | undefined, log: (m) => this.out.debug(m) });
+    }
     return this.kubeClient;
   }
   str(name: string): string | undefined {
