@@ -131,7 +131,7 @@ describe('todo-chatbot chart on the test bed', () => {
     const sts = await k.apps.readNamespacedStatefulSet({ name: `${release}-postgresql`, namespace: ns });
     expect(sts.status?.readyReplicas).toBe(1);
     // NOTES.txt: how to reach the app (no ingress on the bed) and what to run next.
-    expect(r.stdout).toContain(`kubectl -n ${ns} port-forward svc/${release}-frontend 3000:80`);
+    expect(r.stdout).toContain(`kubectl -n ${ns} port-forward svc/${release}-frontend 3000:3000`);
     expect(r.stdout).toContain('npx zx scripts/monitor.ts');
     expect(r.stdout).toContain('npx zx scripts/debug.ts');
     expect(r.stdout).toContain(`helm test ${release} -n ${ns}`);

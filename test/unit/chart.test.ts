@@ -510,7 +510,7 @@ describe('helm test hooks', () => {
     const f = find(objs, 'Pod', 'todo-test-frontend-health').spec.containers[0];
     expect(f.image).toBe(container(find(objs, 'Deployment', 'todo-frontend')).image);
     expect(f.command.slice(0, 2)).toEqual(['node', '-e']);
-    expect(env(f, 'URL')?.value).toBe('http://todo-frontend:80/api/health');
+    expect(env(f, 'URL')?.value).toBe('http://todo-frontend:3000/api/health');
   });
 
   it('tests.enabled=false renders no hook and no test NetworkPolicy', async () => {
