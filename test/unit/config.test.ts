@@ -57,4 +57,12 @@ describe('config loading', () => {
     expect(duration('1h')).toBe(3600);
     expect(() => duration('soon')).toThrow(/must be like 90/);
   });
+
+  it('--verbose shows the config with secrets as (set), never their values', async () => {
+    const secret = 'x9-very-secret-value-42';
+    const r = await run('scripts/doctor.ts', ['--verbose', '-o', 'json'], { env: scratchEnv({ BETTER_AUTH_SECRET: secret, KUBECONFIG: '/nonexistent' }) });
+    expect(r.stderr).toContain('"BETTER_AUTH_SECRET":"(set)"');
+    expect(r.stderr).toContain('"OPENAI_API_KEY":"(unset)"');
+    expect(r.output).not.toContain(secret);
+  });
 });

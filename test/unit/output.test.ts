@@ -18,3 +18,23 @@ describe('output helpers', () => {
     expect(compareVersions('1.27.3', '1.28.0')).toBe(-1);
   });
 });
+
+describe('progress on long waits', () => {
+  it('prints plain start/end lines when not on a TTY (cron, CI, pipes)', async () => {
+    const { Output } = await import('../../scripts/lib/output.ts');
+    const { vi } = await import('vitest');
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (lines.push(String(chunk)), true));
+    try {
+      const out = new Output('text', false, false);
+      expect(await out.progress('waiting for rollout', async () => 42)).toBe(42);
+      await expect(out.progress('waiting for pods', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    } finally {
+      spy.mockRestore();
+    }
+    expect(lines[0]).toBe('waiting for rollout ...\n');
+    expect(lines[1]).toMatch(/^waiting for rollout: done in \d+\.\ds\n$/);
+    expect(lines[3]).toMatch(/^waiting for pods: failed after \d+\.\ds\n$/);
+    expect(lines.join('')).not.toMatch(/\u001b\[|[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/); // no spinner frames or escape codes
+  });
+});
