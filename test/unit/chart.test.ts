@@ -367,6 +367,10 @@ describe('overrides', () => {
     expect(container(find(objs, 'Deployment', 'todo-backend')).image).toBe('registry.example:5000/todo/todo-chatbot-backend:3f2a9c1');
     expect(container(find(objs, 'Deployment', 'todo-frontend')).image).toBe('todo-chatbot-frontend:3f2a9c1');
     expect(find(objs, 'Pod', 'todo-test-backend-readyz').spec.containers[0].image).toBe('registry.example:5000/todo/todo-chatbot-backend:3f2a9c1');
+    // An all-digit git SHA arrives from --set as a number; it is still a valid tag (and 0-led ones stay strings).
+    const digits = await renderOk({ set: [...base, 'backend.image.tag=1234567', 'frontend.image.tag=0123456'] });
+    expect(container(find(digits, 'Deployment', 'todo-backend')).image).toBe('todo-chatbot-backend:1234567');
+    expect(container(find(digits, 'Deployment', 'todo-frontend')).image).toBe('todo-chatbot-frontend:0123456');
     // Overriding one field keeps the rest of the restricted context.
     expect(find(objs, 'Deployment', 'todo-frontend').spec.template.spec.securityContext).toMatchObject({ runAsUser: 1234, runAsGroup: 1001, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
   });
