@@ -30,7 +30,7 @@ export async function buildTools(): Promise<void> {
 }
 
 function kwokctlConfig(): string {
-  const stages = path.join(toolsDir, `kwok-${versions.KWOK_VERSION}`, 'stages');
+  const stages = path.join(toolsDir, `kwok-stages-${versions.KWOK_VERSION}`);
   const stageFiles = [
     'node/fast/node-initialize.yaml',
     'node/heartbeat-with-lease/node-heartbeat-with-lease.yaml',

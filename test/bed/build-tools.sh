@@ -16,7 +16,8 @@ log() { echo "build-tools: $*" >&2; }
 # go_install NAME VERSION PKG@VER [ldflags]: one cached binary per version.
 go_install() {
   local name=$1 version=$2 pkg=$3 ldflags=${4:-}
-  local dir="$tools/$name-$version"
+  # The flags are part of the cache key: changing how a tool is stamped rebuilds it.
+  local dir="$tools/$name-$version-$(echo "$ldflags" | sha1sum | cut -c1-8)"
   if [[ ! -x "$dir/$name" ]]; then
     log "building $name $version"
     local t0=$SECONDS
@@ -30,20 +31,28 @@ go_install kwok "$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
 go_install kwokctl "$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
 # kwok's default stages ship in its module; the bed's config lists stages of
 # its own, which replaces the defaults, so keep copies beside the binaries.
-stages="$tools/kwok-$KWOK_VERSION/stages"
+stages="$tools/kwok-stages-$KWOK_VERSION"
 if [[ ! -d "$stages" ]]; then
   src=$(go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
   mkdir -p "$stages.tmp" && cp -r "$src/kustomize/stage/." "$stages.tmp/" && chmod -R u+w "$stages.tmp" && mv "$stages.tmp" "$stages"
 fi
 go_install metrics-server "$METRICS_SERVER_VERSION" "sigs.k8s.io/metrics-server/cmd/metrics-server@$METRICS_SERVER_VERSION" \
   "-X k8s.io/client-go/pkg/version.gitVersion=$METRICS_SERVER_VERSION"
-go_install helm "$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" \
-  "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+# Like helm's own release build: the Kubernetes version that `helm template` and
+# `helm lint` assume without a cluster follows the client-go helm is built with
+# (else it is v1.20 and charts with a kubeVersion constraint fail to render).
+helm_mod=$(go mod download -json "helm.sh/helm/v3@$HELM_VERSION" | sed -n 's/^\s*"GoMod": "\(.*\)",$/\1/p')
+helm_kube_minor=$(sed -n 's#^\s*k8s.io/client-go v0\.\([0-9]*\)\..*#\1#p' "$helm_mod")
+helm_flags="-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+for p in chartutil lint/rules; do
+  helm_flags+=" -X helm.sh/helm/v3/pkg/$p.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/$p.k8sVersionMinor=$helm_kube_minor"
+done
+go_install helm "$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" "$helm_flags"
 
 # Control plane: k8s.io/kubernetes cannot be `go install`ed (its go.mod points
 # the staging modules at local paths), so build it from a wrapper module whose
 # replace list is derived from the exact .mod file the proxy serves.
-kdir="$tools/kube-$KUBE_VERSION"
+kdir="$tools/kube-$KUBE_VERSION-$(cat "$here"/kube/cmd/*/main.go | sha1sum | cut -c1-8)"
 if [[ ! -x "$kdir/kube" || ! -x "$kdir/etcd" ]]; then
   t0=$SECONDS
   work="$tools/src/kube-$KUBE_VERSION"
