@@ -59,7 +59,11 @@ function kwokctlConfig(): string {
       cacheDir: path.join(bedDir, 'cache'),
     },
     // Fake nodes get loopback addresses so metrics scraping and log proxying stay on this machine.
-    componentsPatches: [{ name: 'kwok-controller', extraArgs: [{ key: 'node-ip', value: '127.0.0.1' }] }],
+    componentsPatches: [
+      { name: 'kwok-controller', extraArgs: [{ key: 'node-ip', value: '127.0.0.1' }] },
+      // metrics-server's shortest resolution: usage shows up sooner after a pod starts.
+      { name: 'metrics-server', extraArgs: [{ key: 'metric-resolution', value: '10s' }, { key: 'kubelet-request-timeout', value: '5s' }] },
+    ],
   };
   return [YAML.stringify(cfg), ...stageFiles, fs.readFileSync(path.join(here, 'kwok', 'crashloop-stage.yaml'), 'utf8')].join('\n---\n');
 }
@@ -110,13 +114,28 @@ export async function up(log: (m: string) => void = () => undefined): Promise<{ 
     await $({ env, quiet: true })`kwokctl --name ${bedName} --config ${cfgFile} create cluster --kubeconfig ${kubeconfigPath} --wait 3m`;
     log(`control plane up in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
   }
-  // Idempotent: nodes and waits are cheap when already there.
-  await $({ env, quiet: true, input: nodes.map((n) => JSON.stringify(nodeManifest(n))).join('\n') })`kubectl apply --server-side -f -`;
-  await $({ env, quiet: true })`kubectl wait --for=condition=Ready node --all --timeout=120s`;
-  await $({ env, quiet: true })`kubectl wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io --timeout=120s`;
-  // The service account controller makes "default" shortly after a namespace appears; pods need it.
-  await $({ env, quiet: true })`kubectl wait --for=create serviceaccount/default -n default --timeout=60s`;
+  try {
+    // Idempotent: nodes and waits are cheap when already there.
+    await $({ env, quiet: true, input: nodes.map((n) => JSON.stringify(nodeManifest(n))).join('\n') })`kubectl apply --server-side -f -`;
+    await $({ env, quiet: true })`kubectl wait --for=condition=Ready node --all --timeout=120s`;
+    await $({ env, quiet: true })`kubectl wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io --timeout=120s`;
+    // The service account controller makes "default" shortly after a namespace appears; pods need it.
+    await $({ env, quiet: true })`kubectl wait --for=create serviceaccount/default -n default --timeout=60s`;
+  } catch (e) {
+    log(`test bed not ready: ${String((e as Error).message).trim()}\n${componentLogTails()}`);
+    throw e;
+  }
   return { kubeconfig: kubeconfigPath, created: !reuse };
+}
+
+/** The last lines of every component's log: what CI shows when the bed fails to come up. */
+function componentLogTails(lines = 8): string {
+  const dir = path.join(bedDir, 'kwok', 'clusters', bedName, 'logs');
+  if (!fs.existsSync(dir)) return '(no component logs)';
+  return fs
+    .readdirSync(dir)
+    .map((f) => `--- ${f}\n${fs.readFileSync(path.join(dir, f), 'utf8').trimEnd().split('\n').slice(-lines).join('\n')}`)
+    .join('\n');
 }
 
 export async function down(): Promise<void> {
