@@ -4,9 +4,13 @@
 // or .git may enter it; what the build needs must.
 import fs from 'node:fs';
 import path from 'node:path';
-import ignore from '@balena/dockerignore';
+import dockerignore from '@balena/dockerignore';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/run.ts';
+
+// The package is CommonJS (module.exports = factory) while its types declare a
+// default export: under NodeNext the import is the factory itself.
+const ignore = dockerignore as unknown as typeof dockerignore.default;
 
 function matcher(dir: string) {
   const lines = fs.readFileSync(path.join(dir, '.dockerignore'), 'utf8').split('\n');
