@@ -25,6 +25,17 @@ export default defineConfig({
           poolOptions: { forks: { singleFork: true } },
         },
       },
+      {
+        test: {
+          // Real image builds with buildah FROM stand-in bases (test/images/setup.sh installs buildah).
+          name: 'images',
+          include: ['test/images/**/*.test.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 1_800_000,
+          pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
+        },
+      },
     ],
   },
 });

@@ -58,11 +58,26 @@ function buildCommand(c: Pick<Choice, 'builder' | 'bin'>, dir: string, ref: stri
       return [c.bin, 'build', '--file', path.join(dir, 'Dockerfile'), '--tag', ref, ...buildArgs.flatMap((a) => ['--build-arg', a]), dir];
     case 'buildah':
       // docker format keeps HEALTHCHECK (OCI image config has no field for it).
-      return [c.bin, 'bud', '--layers', '--format', 'docker', '--file', path.join(dir, 'Dockerfile'), '--tag', ref, ...buildArgs.flatMap((a) => ['--build-arg', a]), dir];
+      // The OCI labels also go as --label: buildah's layer cache can serve a
+      // LABEL built from an ARG with the value of an earlier build (buildah
+      // issue 5501; seen in test/images/build-images.test.ts).
+      return [
+        c.bin, 'bud', '--layers', '--format', 'docker', '--file', path.join(dir, 'Dockerfile'), '--tag', ref,
+        ...buildArgs.flatMap((a) => ['--build-arg', a]), ...ociLabels(buildArgs).flatMap((l) => ['--label', l]), dir,
+      ];
     case 'minikube':
       // Built inside the cluster's node: no registry and no `image load` needed.
       return [c.bin, 'image', 'build', '--profile', minikubeProfile, '--tag', ref, ...buildArgs.flatMap((a) => ['--build-opt', `build-arg=${a}`]), dir];
   }
+}
+
+/** org.opencontainers.image.* labels for the label build args (SOURCE=... -> ...source=...). */
+function ociLabels(buildArgs: string[]): string[] {
+  const keys: Record<string, string> = { SOURCE: 'source', REVISION: 'revision', VERSION: 'version', CREATED: 'created' };
+  return buildArgs.flatMap((a) => {
+    const [k, ...v] = a.split('=');
+    return keys[k!] ? [`org.opencontainers.image.${keys[k!]}=${v.join('=')}`] : [];
+  });
 }
 
 const shellQuote = (a: string) => (/^[\w@%+=:,./{}-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);

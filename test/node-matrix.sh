@@ -10,7 +10,9 @@ for v in $versions; do
   dir="$cache/$v"
   if [[ ! -x "$dir/node_modules/.bin/node" ]]; then
     mkdir -p "$dir"
-    npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error "node@$v" >/dev/null
+    # Outside the repo and without its NODE_OPTIONS (--import=tsx, which npm
+    # exports to every child): the package's install script runs plain node.
+    (cd "$dir" && env -u NODE_OPTIONS npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error "node@$v" >/dev/null)
   fi
   echo "== unit tests on Node $("$dir/node_modules/.bin/node" --version)"
   PATH="$dir/node_modules/.bin:$PATH" npx vitest run --project unit

@@ -3,7 +3,7 @@
 // (shaped like the official node and python images). Everything is cached by
 // version outside the repo, so a warm run reuses the stand-ins and the layers.
 //
-// Used by the "images" vitest project (global-setup.ts, *.test.ts) and by
+// Used by the "images" vitest project (*.test.ts) and by
 // bench/image-size.ts. Needs root, buildah and debootstrap (test/images/setup.sh).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -312,13 +312,34 @@ export async function ensureStandins(): Promise<Standins> {
 export type AppName = 'frontend' | 'backend';
 export const testRef = (name: AppName) => `localhost/todo-chatbot-${name}:images-test`;
 
-/** The harness-only mounts from test-bed.md: the host CA bundle, an npmrc and a pip.conf pointing at it. */
-function buildMounts(): string[] {
+/** The harness-only config files from test-bed.md: an npmrc and a pip.conf trusting the host CA bundle. */
+function buildConfigFiles(): { npmrc: string; pipConf: string } {
+  fs.mkdirSync(cacheRoot, { recursive: true });
   const npmrc = path.join(cacheRoot, 'npmrc');
   const pipConf = path.join(cacheRoot, 'pip.conf');
   fs.writeFileSync(npmrc, 'cafile=/etc/ssl/certs/ca-certificates.crt\nfund=false\naudit=false\nupdate-notifier=false\n');
   fs.writeFileSync(pipConf, '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\ndisable-pip-version-check = true\n');
+  return { npmrc, pipConf };
+}
+
+function buildMounts(): string[] {
+  const { npmrc, pipConf } = buildConfigFiles();
   return ['--volume', '/etc/ssl/certs:/etc/ssl/certs:ro', '--volume', `${npmrc}:/usr/local/etc/npmrc:ro`, '--volume', `${pipConf}:/etc/pip.conf:ro`];
+}
+
+/**
+ * Environment that makes a plain `buildah bud` (as scripts/build-images.ts runs
+ * it, with no harness flags) use this store, chroot isolation, and the same
+ * RUN mounts: containers.conf's default volumes reach RUN steps.
+ */
+export function containersEnv(): NodeJS.ProcessEnv {
+  const { npmrc, pipConf } = buildConfigFiles();
+  const storageConf = path.join(cacheRoot, 'storage.conf');
+  const containersConf = path.join(cacheRoot, 'containers.conf');
+  fs.writeFileSync(storageConf, `[storage]\ndriver = "vfs"\ngraphroot = "${storageRoot}"\nrunroot = "${runRoot}"\n`);
+  const volumes = ['/etc/ssl/certs:/etc/ssl/certs:ro', `${npmrc}:/usr/local/etc/npmrc:ro`, `${pipConf}:/etc/pip.conf:ro`];
+  fs.writeFileSync(containersConf, `[containers]\nvolumes = [${volumes.map((v) => JSON.stringify(v)).join(', ')}]\n`);
+  return { CONTAINERS_STORAGE_CONF: storageConf, CONTAINERS_CONF: containersConf, BUILDAH_ISOLATION: 'chroot' };
 }
 
 /** Builds <name>-docker/Dockerfile as it is in the repo, FROM the stand-ins. Layers are cached across runs. */

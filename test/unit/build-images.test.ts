@@ -64,8 +64,14 @@ const labelArgs = (flag: string, tag: string, wrap = (a: unknown) => a) => [flag
 const dockerCmd = (dir: string, ref: string, tag: string, extra: string[] = []) => [
   'docker', 'build', '--file', path.join(dir, 'Dockerfile'), '--tag', ref, ...labelArgs('--build-arg', tag), ...extra, dir,
 ];
+// buildah also gets the OCI labels as --label (its layer cache can keep a stale ARG-built LABEL).
+const ociLabel = (a: unknown) =>
+  typeof a === 'string'
+    ? a.replace(/^(SOURCE|VERSION|CREATED)=/, (_m, k: string) => `org.opencontainers.image.${k.toLowerCase()}=`)
+    : expect.stringMatching(/^org\.opencontainers\.image\.revision=[0-9a-f]{40}(-dirty)?$/);
 const buildahCmd = (dir: string, ref: string, tag: string) => [
-  'buildah', 'bud', '--layers', '--format', 'docker', '--file', path.join(dir, 'Dockerfile'), '--tag', ref, ...labelArgs('--build-arg', tag), dir,
+  'buildah', 'bud', '--layers', '--format', 'docker', '--file', path.join(dir, 'Dockerfile'), '--tag', ref,
+  ...labelArgs('--build-arg', tag), ...labelArgs('--label', tag, ociLabel), dir,
 ];
 const minikubeArg = (a: unknown) => (typeof a === 'string' ? `build-arg=${a}` : expect.stringMatching(/^build-arg=REVISION=[0-9a-f]{40}(-dirty)?$/));
 const minikubeCmd = (dir: string, ref: string, tag: string, profile = 'minikube') => [
