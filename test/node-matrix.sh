@@ -10,9 +10,10 @@ for v in $versions; do
   dir="$cache/$v"
   if [[ ! -x "$dir/node_modules/.bin/node" ]]; then
     mkdir -p "$dir"
-    # Outside the repo and without its NODE_OPTIONS (--import=tsx, which npm
-    # exports to every child): the package's install script runs plain node.
-    (cd "$dir" && env -u NODE_OPTIONS npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error "node@$v" >/dev/null)
+    # Outside the repo and without its node-options (--import=tsx, which npm
+    # exports to its children as NODE_OPTIONS and npm_config_node_options): the
+    # package's install script runs plain node, where tsx is not installed.
+    (cd "$dir" && env -u NODE_OPTIONS -u npm_config_node_options npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error "node@$v" >/dev/null)
   fi
   echo "== unit tests on Node $("$dir/node_modules/.bin/node" --version)"
   PATH="$dir/node_modules/.bin:$PATH" npx vitest run --project unit
