@@ -5,11 +5,12 @@
 // (test/images/setup.sh). Builds with the images test harness, so a run after
 // `npx vitest run --project images` reuses every layer and takes seconds.
 //
-// Both runtime stages are FROM scratch: the layer cut from the base image
-// (node or CPython plus the shared libraries they link) is reported apart from
-// the app's own layers, and the stand-in base's full size beside it for scale.
-// The stand-ins are shaped like the official images but are not them, so the
-// total is an estimate of what a registry build gives.
+// Both runtime stages are FROM scratch, so no base image layer is shipped: the
+// first layer is the root filesystem cut from the base (frontend: node and the
+// libraries it links; backend: CPython, its libraries and the venv with the
+// dependencies), the others are the app's own. The stand-in base's full size
+// is printed beside them for scale. The stand-ins are shaped like the official
+// images but are not them (no registry here), so totals are estimates.
 import { argv } from 'zx';
 import { buildApp, compressedSize, ensureStandins, inspectImage, layerSizes, type AppName } from '../test/images/harness.ts';
 
@@ -27,7 +28,7 @@ for (const name of ['frontend', 'backend'] as AppName[]) {
   const base = (await inspectImage(name === 'frontend' ? standins.node : standins.python))!;
   rows.push({
     image: name,
-    fromBaseMB: mb(layers[0]!.bytes),
+    rootLayerMB: mb(layers[0]!.bytes),
     appLayersMB: layers.slice(1).map((l) => mb(l.bytes)),
     totalMB: mb(total),
     compressedMB: mb(await compressedSize(built.ref)),
@@ -40,10 +41,10 @@ for (const name of ['frontend', 'backend'] as AppName[]) {
 
 if (argv.json) console.log(JSON.stringify(rows, null, 2));
 else {
-  console.log('image      from base   app layers               total    gzip     stand-in base   budget (aim)');
+  console.log('image      root layer  app layers               total    gzip     stand-in base   budget (aim)');
   for (const r of rows)
     console.log(
-      `${r.image.padEnd(10)} ${`${r.fromBaseMB} MB`.padStart(9)}   ${r.appLayersMB.map((x) => `${x}`).join(' + ').padEnd(20)} MB ${`${r.totalMB} MB`.padStart(8)} ${`${r.compressedMB} MB`.padStart(8)}   ${`${r.standinBaseMB} MB`.padStart(13)}   ${r.withinBudget ? 'ok' : 'OVER'} ${budget.required} (${r.withinAim ? 'ok' : 'over'} ${budget.aim})`,
+      `${r.image.padEnd(10)} ${`${r.rootLayerMB} MB`.padStart(9)}   ${r.appLayersMB.map((x) => `${x}`).join(' + ').padEnd(20)} MB ${`${r.totalMB} MB`.padStart(8)} ${`${r.compressedMB} MB`.padStart(8)}   ${`${r.standinBaseMB} MB`.padStart(13)}   ${r.withinBudget ? 'ok' : 'OVER'} ${budget.required} (${r.withinAim ? 'ok' : 'over'} ${budget.aim})`,
     );
 }
 if (rows.some((r) => !r.withinBudget)) process.exitCode = 1;
