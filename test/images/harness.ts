@@ -385,7 +385,7 @@ export interface Running {
 }
 
 /** Descendant pids of a process, from /proc (no pkill, no names). */
-function descendants(pid: number): number[] {
+export function descendants(pid: number): number[] {
   const children = new Map<number, number[]>();
   for (const e of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
