@@ -5,6 +5,8 @@
 import path from 'node:path';
 import { $ } from 'zx';
 import { main, type Context } from './lib/cli.ts';
+import { applyPlan, type PlannedAction } from './lib/plan.ts';
+import { commandLine } from './lib/shell.ts';
 import { repoRoot } from './lib/config.ts';
 import { Exit, OpsError, usageError } from './lib/errors.ts';
 import { gitState, sourceUrl, stateTag } from './lib/git.ts';
@@ -27,12 +29,12 @@ async function dockerDaemonUp(bin: string): Promise<boolean> {
 }
 
 /** --builder, else TODO_BUILDER, else: minikube for a minikube target, docker with a daemon, buildah. */
-async function chooseBuilder(ctx: Context): Promise<Choice> {
-  const wanted = ctx.str('builder') ?? ctx.cfg.TODO_BUILDER;
+async function chooseBuilder(ctx: Context<typeof options>): Promise<Choice> {
+  const wanted = ctx.opts.builder ?? ctx.cfg.TODO_BUILDER;
   if (wanted !== 'auto') {
     if (!builders.includes(wanted as Builder)) throw usageError(`--builder must be one of auto, ${builders.join(', ')}, got "${wanted}"`);
     const info = await requireTool(wanted as Builder);
-    return { builder: wanted as Builder, bin: info.name, why: ctx.str('builder') ? '--builder' : 'TODO_BUILDER' };
+    return { builder: wanted as Builder, bin: info.name, why: ctx.opts.builder ? '--builder' : 'TODO_BUILDER' };
   }
   const [minikube, docker, buildah] = await Promise.all([detect('minikube'), detect('docker'), detect('buildah')]);
   if (ctx.cfg.TODO_TARGET === 'minikube') {
@@ -80,8 +82,6 @@ function ociLabels(buildArgs: string[]): string[] {
   });
 }
 
-const shellQuote = (a: string) => (/^[\w@%+=:,./{}-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
-
 function createdAt(): string {
   const epoch = process.env.SOURCE_DATE_EPOCH;
   if (epoch !== undefined) {
@@ -91,6 +91,13 @@ function createdAt(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+const options = {
+  builder: { type: 'enum', choices: ['auto', ...builders], help: 'image builder (default $TODO_BUILDER, else auto)' },
+  only: { type: 'enum', choices: ['frontend', 'backend'], help: 'build one image only' },
+  tag: { type: 'string', arg: 'TAG', help: 'tag to use instead of the git short SHA' },
+  'build-arg': { type: 'list', arg: 'KEY=VALUE', help: 'extra build arg, e.g. NODE_IMAGE=... (repeatable)' },
+} as const;
+
 await main({
   name: 'build-images',
   summary: 'build the frontend and backend images, tagged with the git short SHA',
@@ -98,31 +105,23 @@ await main({
 TODO_TARGET=minikube and minikube is present, else docker when \`docker info\` answers, else buildah.
 Images: <TODO_IMAGE_REGISTRY/>todo-chatbot-{frontend,backend}:<short sha>[-dirty]; -dirty when the
 image folders have uncommitted changes. Sets the OCI label build args SOURCE, REVISION, VERSION and
-CREATED (SOURCE_DATE_EPOCH makes CREATED reproducible). Prints the references, or with --output json
-{images: {frontend, backend}, builder, tag} for deploy.`,
-  local: true,
-  mutates: true,
-  options: {
-    builder: { type: 'string', arg: 'auto|docker|minikube|buildah', help: 'image builder (default $TODO_BUILDER or auto)' },
-    only: { type: 'string', arg: 'frontend|backend', help: 'build one image only' },
-    tag: { type: 'string', arg: 'TAG', help: 'tag to use instead of the git short SHA' },
-    'build-arg': { type: 'string', multiple: true, arg: 'KEY=VALUE', help: 'extra build arg, e.g. NODE_IMAGE=... (repeatable)' },
-  },
+CREATED (SOURCE_DATE_EPOCH makes CREATED reproducible). --context is the minikube profile. Prints the
+references; with --output json its data is {images: {frontend, backend}, builder, tag} for deploy.`,
+  touches: 'changes',
+  options,
   examples: [
     'npx zx scripts/build-images.ts',
     'npx zx scripts/build-images.ts --only backend --builder docker',
     'npx zx scripts/build-images.ts --dry-run --output json',
   ],
   async run(ctx) {
-    const only = ctx.str('only');
-    if (only !== undefined && !(only in imageDirs)) throw usageError(`--only must be frontend or backend, got "${only}"`);
-    const names = (only ? [only] : Object.keys(imageDirs)) as ImageName[];
-    const extraArgs = (ctx.values['build-arg'] as string[] | undefined) ?? [];
+    const names = (ctx.opts.only ? [ctx.opts.only] : Object.keys(imageDirs)) as ImageName[];
+    const extraArgs = ctx.opts['build-arg'];
     for (const a of extraArgs) if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(a)) throw usageError(`--build-arg must be KEY=VALUE, got "${a}"`);
 
     const dirs = names.map((n) => path.join(repoRoot, imageDirs[n]));
     const state = await gitState(repoRoot, dirs);
-    const tag = ctx.str('tag') ?? stateTag(state);
+    const tag = ctx.opts.tag ?? stateTag(state);
     if (!/^[\w][\w.-]{0,127}$/.test(tag)) throw usageError(`--tag "${tag}" is not a valid image tag`);
     if (tag === 'latest') throw usageError('--tag latest is refused: tag by commit so deploys are traceable and caches never serve a stale image');
 
@@ -132,36 +131,39 @@ CREATED (SOURCE_DATE_EPOCH makes CREATED reproducible). Prints the references, o
     const source = await sourceUrl(repoRoot);
     const labelArgs = [...(source ? [`SOURCE=${source}`] : []), `REVISION=${state.sha}${state.dirty ? '-dirty' : ''}`, `VERSION=${tag}`, `CREATED=${createdAt()}`];
     const profile = ctx.context || 'minikube';
-    const commands = names.map((n, i) => buildCommand(choice, dirs[i]!, ref(n), [...labelArgs, ...extraArgs], profile));
     const images = Object.fromEntries(names.map((n) => [n, ref(n)])) as Partial<Record<ImageName, string>>;
+    const plan: PlannedAction<{ name: ImageName; argv: string[] }>[] = names.map((n, i) => ({
+      what: `build with ${choice.builder}`,
+      target: images[n]!,
+      reason: choice.why,
+      params: { name: n, argv: buildCommand(choice, dirs[i]!, ref(n), [...labelArgs, ...extraArgs], profile) },
+    }));
+    ctx.result.data = { images, builder: choice.builder, tag, commands: plan.map((p) => p.params!.argv) };
     ctx.out.debug(`builder ${choice.builder} (${choice.why}), tag ${tag}`);
 
-    if (ctx.dryRun) {
-      if (ctx.json) ctx.out.json({ ok: true, dryRun: true, images, builder: choice.builder, tag, commands });
-      else {
-        ctx.out.say(`dry run: would build with ${choice.builder} (${choice.why}):`);
-        for (const c of commands) ctx.out.say(`  ${c.map(shellQuote).join(' ')}`);
-        for (const n of names) ctx.out.say(`${n.padEnd(8)}  ${images[n]}`);
-      }
-      return Exit.ok;
-    }
-
     const seconds: Partial<Record<ImageName, number>> = {};
-    for (const [i, n] of names.entries()) {
-      const [bin, ...args] = commands[i]!;
+    await applyPlan(ctx, plan, async ({ params }) => {
+      const [bin, ...args] = params!.argv;
       const t0 = Date.now();
-      if (ctx.json) await ctx.out.progress(`building ${n} with ${choice.builder}`, () => run(bin!, args, { log: (m) => ctx.out.debug(m), timeout: '45m' }));
+      if (ctx.json) await ctx.out.progress(`building ${params!.name} with ${choice.builder}`, () => run(bin!, args, { log: (m) => ctx.out.debug(m), timeout: '45m' }));
       else {
-        ctx.out.say(`building ${images[n]} with ${choice.builder} ...`);
+        ctx.out.say(`building ${images[params!.name]} with ${choice.builder} ...`);
         await run(bin!, args, { stream: true, log: (m) => ctx.out.debug(m), timeout: '45m' });
       }
-      seconds[n] = Math.round((Date.now() - t0) / 100) / 10;
-    }
-    if (ctx.json) ctx.out.json({ ok: true, images, builder: choice.builder, tag, seconds });
-    else {
-      ctx.out.say(`built with ${choice.builder}, tag ${tag}:`);
-      for (const n of names) ctx.out.say(`${n.padEnd(8)}  ${images[n]}  (${seconds[n]} s)`);
-    }
-    return Exit.ok;
+      seconds[params!.name] = Math.round((Date.now() - t0) / 100) / 10;
+      return `${seconds[params!.name]} s`;
+    });
+    ctx.result.data.seconds = seconds;
+  },
+  render(result, ctx) {
+    const { images, builder, tag, commands } = result.data as { images: Record<string, string>; builder: string; tag: string; commands: string[][] };
+    if (ctx.dryRun) {
+      ctx.out.say(`dry run: would build with ${builder} (${result.actions[0]?.reason}):`);
+      for (const c of commands) ctx.out.say(`  ${commandLine(c[0]!, c.slice(1))}`);
+    } else if (result.actions.some((a) => a.status === 'failed')) {
+      for (const a of result.actions) ctx.out.say(`${a.target}: ${a.status}${a.detail ? ` (${a.detail})` : ''}`);
+      return;
+    } else ctx.out.say(`built with ${builder}, tag ${tag}:`);
+    for (const [n, r] of Object.entries(images)) ctx.out.say(`${n.padEnd(8)}  ${r}${(result.data.seconds as Record<string, number> | undefined)?.[n] !== undefined ? `  (${(result.data.seconds as Record<string, number>)[n]} s)` : ''}`);
   },
 });

@@ -15,10 +15,22 @@ function alive(pid: number): boolean {
   }
 }
 
-export async function acquireLock(stateDir: string, name: string): Promise<() => void> {
-  const dir = path.join(stateDir, 'locks');
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${name}.lock`);
+/** What a lock protects: one release in one namespace of one cluster (scope: a script's own lock instead). */
+export interface LockKey {
+  context: string;
+  namespace: string;
+  release: string;
+  scope?: string;
+}
+
+export function lockFile(stateDir: string, key: LockKey): string {
+  const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_');
+  return path.join(stateDir, 'locks', `${[key.context, key.namespace, key.release, key.scope ?? 'release'].map(safe).join('__')}.lock`);
+}
+
+export async function acquireLock(stateDir: string, key: LockKey, name: string): Promise<() => void> {
+  const file = lockFile(stateDir, key);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });

@@ -16,7 +16,9 @@ export function scrub(text: string): string {
 }
 
 export type Cell = string | number | boolean | null | undefined;
-export type Level = 'ok' | 'warn' | 'fail' | 'info';
+import type { Level } from './result.ts';
+
+export type { Level };
 const mark: Record<Level, (s: string) => string> = { ok: chalk.green, warn: chalk.yellow, fail: chalk.red, info: chalk.cyan };
 
 export function colourLevel(level: Level): string {

@@ -3,7 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { lockFile } from '../../scripts/lib/lock.ts';
 import { assertFailure, assertOutput, assertSuccess, refuteOutput, repoRoot, run, scratchEnv } from '../helpers/run.ts';
+
+const offline = { KUBECONFIG: path.join(repoRoot, 'test/fixtures/kubeconfig-offline.yaml') };
 
 describe('shared CLI conventions (through scripts/doctor.ts)', () => {
   it('--help lists the common flags and the exit codes', async () => {
@@ -31,7 +34,7 @@ describe('shared CLI conventions (through scripts/doctor.ts)', () => {
   it('a bad --output value is rejected before anything runs', async () => {
     const r = await run('scripts/doctor.ts', ['-o', 'yaml'], { env: scratchEnv() });
     assertFailure(r, 2);
-    assertOutput(r, '--output must be text or json, got "yaml"');
+    assertOutput(r, '--output must be one of text, json, got "yaml"');
   });
 
   it('an unknown profile names the file it looked for and the known profiles', async () => {
@@ -42,7 +45,7 @@ describe('shared CLI conventions (through scripts/doctor.ts)', () => {
   });
 
   it('a second run of a locking script exits 5 while the first holds the lock', async () => {
-    const env = { ...process.env, ...scratchEnv(), NO_COLOR: '1' };
+    const env = { ...process.env, ...scratchEnv(offline), NO_COLOR: '1' };
     const first = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'node_modules/zx/build/cli.js'), 'test/fixtures/locker.ts'], {
       cwd: repoRoot,
       env,
@@ -60,9 +63,10 @@ describe('shared CLI conventions (through scripts/doctor.ts)', () => {
   });
 
   it('a lock left by a dead process is taken over', async () => {
-    const env = scratchEnv();
-    fs.mkdirSync(path.join(env.TODO_STATE_DIR!, 'locks'), { recursive: true });
-    fs.writeFileSync(path.join(env.TODO_STATE_DIR!, 'locks', 'locker.lock'), '999999999\n');
+    const env = scratchEnv(offline);
+    const file = lockFile(env.TODO_STATE_DIR!, { context: 'offline', namespace: 'todo', release: 'todo-chatbot' });
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, '999999999\n');
     assertSuccess(await run('test/fixtures/locker.ts', [], { env }));
   });
 });
@@ -71,9 +75,9 @@ describe('doctor without a cluster', () => {
   it('exits 3 with valid JSON naming the unreachable cluster', async () => {
     const r = await run('scripts/doctor.ts', ['--output', 'json'], { env: scratchEnv({ KUBECONFIG: path.join(os.tmpdir(), 'no-such-kubeconfig') }) });
     assertFailure(r, 3);
-    const doc = r.json<{ ok: boolean; checks: { name: string; level: string; detail: string }[] }>();
+    const doc = r.json<{ ok: boolean; findings: { name: string; level: string; detail: string }[] }>();
     expect(doc.ok).toBe(false);
-    const cluster = doc.checks.find((c) => c.name === 'cluster');
+    const cluster = doc.findings.find((c) => c.name === 'cluster');
     expect(cluster?.level).toBe('fail');
     expect(cluster?.detail).toContain('no kubeconfig found');
   });
@@ -84,7 +88,7 @@ describe('doctor without a cluster', () => {
     fs.symlinkSync(process.execPath, path.join(nodeOnly, 'node'));
     const r = await run('scripts/doctor.ts', ['-o', 'json'], { env: scratchEnv({ PATH: nodeOnly, KUBECONFIG: '/nonexistent' }) });
     assertFailure(r);
-    const helm = r.json<{ checks: { name: string; level: string; hint?: string }[] }>().checks.find((c) => c.name === 'tool helm');
+    const helm = r.json<{ findings: { name: string; level: string; hint?: string }[] }>().findings.find((c) => c.name === 'tool helm');
     expect(helm).toMatchObject({ level: 'fail' });
     expect(helm?.hint).toContain('helm.sh');
   });
