@@ -224,7 +224,7 @@ export function helpText(spec: ScriptSpec<any, any>): string {
   return lines.join('\n');
 }
 
-function parseFlags(spec: ScriptSpec<any, any>, argv: string[]): { flags: Record<string, unknown>; positionals: string[] } {
+export function parseFlags(spec: ScriptSpec<any, any>, argv: string[]): { flags: Record<string, unknown>; positionals: string[] } {
   const opts = allOptions(spec);
   const parserOptions = Object.fromEntries(
     Object.entries(opts).map(([k, o]) => [k, { type: o.type === 'boolean' ? ('boolean' as const) : ('string' as const), multiple: o.type === 'list', ...(o.short ? { short: o.short } : {}) }]),

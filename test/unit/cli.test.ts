@@ -93,3 +93,19 @@ describe('doctor without a cluster', () => {
     expect(helm?.hint).toContain('helm.sh');
   });
 });
+
+describe('every script (scripts/ and ops/) follows the skeleton', () => {
+  const entries = ['scripts', 'ops'].flatMap((d) =>
+    fs.existsSync(path.join(repoRoot, d)) ? fs.readdirSync(path.join(repoRoot, d)).filter((f) => f.endsWith('.ts')).map((f) => `${d}/${f}`) : [],
+  );
+  it.each(entries)('%s: --help exits 0; a bad flag under -o json is one usage envelope (exit 2)', async (script) => {
+    const help = await run(script, ['--help']);
+    assertSuccess(help);
+    assertOutput(help, /^Usage: npx zx /m);
+    assertOutput(help, /Exit codes:/);
+    const bad = await run(script, ['-o', 'json', '--no-such-flag'], { env: scratchEnv() });
+    assertFailure(bad, 2);
+    // json() checks the document against scripts/lib/result.schema.json
+    expect(bad.json<{ exitCode: number; error: { message: string } }>()).toMatchObject({ exitCode: 2, error: { message: "unknown option '--no-such-flag'" } });
+  });
+});
