@@ -6,6 +6,7 @@ import { OpsError } from './errors.ts';
 import { errorMessage, type Context } from './cli.ts';
 import type { Finding } from './result.ts';
 import { detect, type ToolInfo, type ToolName } from './tools.ts';
+import type { Kube } from './kube.ts';
 
 export function assessTools(infos: ToolInfo[], required: readonly ToolName[]): Finding[] {
   const findings = infos.map((t): Finding => {
@@ -76,6 +77,30 @@ export function assessMetrics(state: 'ok' | 'absent' | Error, required: boolean)
   };
 }
 
+interface APIService {
+  apiVersion?: string;
+  kind?: string;
+  status?: { conditions?: { type: string; status: string; message?: string }[] };
+}
+
+/**
+ * The metrics API as the aggregator sees it: its APIService missing means
+ * metrics-server is not installed; present but not Available says why (the
+ * aggregator's own message); Available, then one real PodMetrics call.
+ */
+async function metricsState(kube: Kube, namespace: string): Promise<'ok' | 'absent' | Error> {
+  const svc = await kube.read<APIService>('apiregistration.k8s.io/v1', 'APIService', 'v1beta1.metrics.k8s.io');
+  if (!svc) return 'absent';
+  const available = svc.status?.conditions?.find((c) => c.type === 'Available');
+  if (available?.status !== 'True') return new Error(`metrics.k8s.io is registered but not available: ${available?.message ?? 'no status yet'}`);
+  try {
+    return (await kube.podMetrics(namespace)) ? 'ok' : 'absent';
+  } catch (e) {
+    if (e instanceof OpsError && e.code === Exit.unreachable) throw e;
+    return new Error(errorMessage(e));
+  }
+}
+
 /** Runs every check into ctx.result; says whether the cluster was unreachable (exit 3). */
 export async function doctorFindings(ctx: Context<any, any>): Promise<{ unreachable: boolean }> {
   const minikube = ctx.cfg.TODO_TARGET === 'minikube';
@@ -92,13 +117,7 @@ export async function doctorFindings(ctx: Context<any, any>): Promise<{ unreacha
     const [nodes, ns, metrics] = await Promise.all([
       kube.list<NodeLike & { apiVersion?: string; kind?: string }>('v1', 'Node'),
       kube.read('v1', 'Namespace', ctx.namespace),
-      kube.podMetrics(ctx.namespace).then(
-        (m) => (m ? ('ok' as const) : ('absent' as const)),
-        (e: unknown) => {
-          if (e instanceof OpsError && e.code === Exit.unreachable) throw e;
-          return new Error(errorMessage(e));
-        },
-      ),
+      metricsState(kube, ctx.namespace),
     ]);
     ctx.result.finding(assessNodes(nodes));
     ctx.result.finding({
