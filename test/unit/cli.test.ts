@@ -109,3 +109,31 @@ describe('every script (scripts/ and ops/) follows the skeleton', () => {
     expect(bad.json<{ exitCode: number; error: { message: string } }>()).toMatchObject({ exitCode: 2, error: { message: "unknown option '--no-such-flag'" } });
   });
 });
+
+describe('plan, then act, through the process', () => {
+  const planner = (dir: string, ...args: string[]) => run('test/fixtures/planner.ts', ['--dir', dir, '-o', 'json', ...args], { env: scratchEnv() });
+  const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-plan-'));
+
+  it('no terminal and no --yes: a destructive plan is refused with exit 2 and nothing is done', async () => {
+    const dir = tmp();
+    const r = await planner(dir);
+    assertFailure(r, 2);
+    expect(r.json<{ error: { message: string; hint: string } }>().error).toEqual({ message: `refusing to overwrite ${dir}/b without --yes (no terminal to ask)`, hint: 'add --yes to confirm, or --dry-run to see the plan' });
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+  it('--dry-run prints the plan and does nothing; --yes does it all; an unattended-safe plan needs no --yes', async () => {
+    const dir = tmp();
+    const dry = await planner(dir, '--dry-run');
+    assertSuccess(dry);
+    expect(dry.json<{ dryRun: boolean; actions: { status: string }[] }>()).toMatchObject({ dryRun: true, actions: [{ status: 'planned' }, { status: 'planned' }] });
+    expect(fs.readdirSync(dir)).toEqual([]);
+    const text = await run('test/fixtures/planner.ts', ['--dir', dir, '--dry-run'], { env: scratchEnv() });
+    assertOutput(text, 'dry run: nothing was changed; the plan:');
+    assertOutput(text, `would: overwrite ${dir}/b (destructive)`);
+    assertSuccess(await planner(dir, '--yes'));
+    expect(fs.readdirSync(dir).sort()).toEqual(['a', 'b']);
+    const cron = tmp();
+    assertSuccess(await planner(cron, '--unattended'));
+    expect(fs.readdirSync(cron).sort()).toEqual(['a', 'b']);
+  });
+});
