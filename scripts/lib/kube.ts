@@ -73,7 +73,7 @@ const plurals: Record<string, string> = {
   ConfigMap: 'configmaps', Secret: 'secrets', PersistentVolumeClaim: 'persistentvolumeclaims', ServiceAccount: 'serviceaccounts',
   Deployment: 'deployments', ReplicaSet: 'replicasets', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets',
   Job: 'jobs', CronJob: 'cronjobs', HorizontalPodAutoscaler: 'horizontalpodautoscalers', PodDisruptionBudget: 'poddisruptionbudgets',
-  Ingress: 'ingresses', NetworkPolicy: 'networkpolicies',
+  Ingress: 'ingresses', NetworkPolicy: 'networkpolicies', EndpointSlice: 'endpointslices',
 };
 export function collectionPath(apiVersion: string, kind: string, namespace?: string): string {
   const plural = plurals[kind];
