@@ -278,7 +278,7 @@ export async function main<O extends Record<string, OptionSpec>, S extends Setti
     const { flags, positionals } = parseFlags(spec, argv);
     if (flags.help) {
       process.stdout.write(helpText(spec) + '\n');
-      process.exit(Exit.ok);
+      return exit(Exit.ok);
     }
     out = new Output(flags.output as Format, flags.verbose === true);
     cfg = loadConfig({ profile: flags.profile as string | undefined, settings: spec.settings }) as Config<S>;
@@ -300,15 +300,24 @@ export async function main<O extends Record<string, OptionSpec>, S extends Setti
     if (out.format === 'json') out.json(envelope(code));
     else (spec.render ?? ((r: Result, c: Context<O, S>) => renderResult(r, c.out, c.dryRun)))(ctx.result, ctx);
     releaseLock?.();
-    process.exit(code);
+    return exit(code);
   } catch (e) {
     releaseLock?.();
     const err = e instanceof OpsError ? e : new OpsError(errorMessage(e), Exit.actionFailed);
     if (out.format === 'json') out.json(envelope(err.code, err));
     process.stderr.write(scrub(`${spec.name}: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`));
     if (out.verbose && !(e instanceof OpsError) && e instanceof Error) process.stderr.write(scrub(`${e.stack}\n`));
-    process.exit(err.code);
+    return exit(err.code);
   }
+}
+
+/**
+ * Exits once stdout and stderr are flushed: on a pipe, writes are asynchronous
+ * and process.exit would cut a large JSON document short.
+ */
+async function exit(code: ExitCode): Promise<never> {
+  await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((r) => s.write('', () => r()))));
+  process.exit(code);
 }
 
 export function errorMessage(e: unknown): string {
