@@ -237,3 +237,19 @@ describe('build-images: tags, flags and results', () => {
     refuteOutput(r, 'latest');
   });
 });
+
+describe('build-images: the decisions, in-process', () => {
+  it('buildCommand gives each builder its own exact argv; OCI labels mirror the label build args', async () => {
+    const { buildCommand, ociLabels } = await import('../../scripts/lib/images.ts');
+    const args = ['REVISION=abc1234', 'VERSION=abc1234', 'NODE_IMAGE=node:24'];
+    expect(ociLabels(args)).toEqual(['org.opencontainers.image.revision=abc1234', 'org.opencontainers.image.version=abc1234']);
+    expect(buildCommand({ builder: 'minikube', bin: 'minikube' }, '/src/be', 'b:t', args, 'dev')).toEqual([
+      'minikube', 'image', 'build', '--profile', 'dev', '--tag', 'b:t', '--build-opt', 'build-arg=REVISION=abc1234', '--build-opt', 'build-arg=VERSION=abc1234', '--build-opt', 'build-arg=NODE_IMAGE=node:24', '/src/be',
+    ]);
+    expect(buildCommand({ builder: 'buildah', bin: 'buildah' }, '/src/be', 'b:t', args, 'dev')).toContain('--label');
+  });
+  it('chooseBuilder: an unknown TODO_BUILDER is a usage error naming the choices', async () => {
+    const { chooseBuilder } = await import('../../scripts/lib/images.ts');
+    await expect(chooseBuilder({ setting: 'kaniko', target: 'cluster', warn: () => undefined })).rejects.toThrow('--builder must be one of auto, docker, minikube, buildah, got "kaniko"');
+  });
+});
