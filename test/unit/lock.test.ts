@@ -1,7 +1,7 @@
 // Locks through real processes: the locker fixture runs the whole CLI path
 // (config, context resolution, lock, signals); the racer fixture takes the lock
 // at a signal so a dozen runs really collide.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,7 +38,7 @@ function start(args: string[], env: NodeJS.ProcessEnv): Proc {
     ended = true;
     for (const w of waiters) w();
   });
-  const waitFor = (re: RegExp, timeoutMs = 30_000) =>
+  const waitFor = (re: RegExp, timeoutMs = 90_000) =>
     new Promise<RegExpMatchArray>((resolve, reject) => {
       const timer = setTimeout(() => done(new Error(`timed out waiting for ${re}; output:\n${out}`)), timeoutMs);
       const check = () => {
@@ -107,9 +107,25 @@ describe('release lock through the CLI (test/fixtures/locker.ts)', () => {
     expect(fs.existsSync(file)).toBe(false);
   });
 
-  it('a dozen runs started at once over a stale lock (holder killed with SIGKILL): exactly one wins, every time', async () => {
+  it('a dozen runs at once over a stale lock (holder killed with SIGKILL): exactly one wins, every time', async () => {
     const env = lockerEnv();
     const file = lockFile(env.TODO_STATE_DIR!, releaseKey);
+    const kubeconfig = fs.readFileSync(offline.KUBECONFIG, 'utf8');
+    // The start line: each run reads its kubeconfig from its own FIFO right before it takes the lock
+    // (scripts load the kube client first, which is most of their start-up), so all twelve are
+    // loaded and blocked there, and are released together by writing the kubeconfigs.
+    const fifos = Array.from({ length: 12 }, (_, i) => path.join(env.TODO_STATE_DIR!, `kubeconfig-${i}`));
+    const atStartLine = async (fifo: string, p: Proc): Promise<number> => {
+      for (;;) {
+        try {
+          return fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK); // succeeds once the run has it open
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENXIO') throw e;
+        }
+        if (p.child.exitCode !== null) throw new Error(`exited before the start line:\n${p.out()}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
     // The stale lock of each round is the previous round's winner, killed with SIGKILL.
     let holder = locker(env);
     await holder.waitFor(/holding the lock/);
@@ -118,8 +134,18 @@ describe('release lock through the CLI (test/fixtures/locker.ts)', () => {
       holder.child.kill('SIGKILL');
       await holder.closed;
       expect(fs.existsSync(file), 'the killed holder left its lock').toBe(true);
-      const runs = Array.from({ length: 12 }, () => locker(env));
-      const outcomes = await Promise.all(runs.map((p) => Promise.race([p.waitFor(/holding the lock/).then(() => 'won'), p.closed.then((c) => `exit ${c.code}`)])));
+      for (const f of fifos) {
+        fs.rmSync(f, { force: true });
+        execFileSync('mkfifo', [f]);
+      }
+      const runs = fifos.map((f) => locker({ ...env, KUBECONFIG: f }));
+      const fds = await Promise.all(runs.map((p, i) => atStartLine(fifos[i]!, p)));
+      for (const fd of fds) {
+        fs.writeSync(fd, kubeconfig);
+        fs.closeSync(fd);
+      }
+      // Each run either says it holds the lock, or exits (waitFor rejects when it exits first).
+      const outcomes = await Promise.all(runs.map((p) => p.waitFor(/holding the lock/).then(() => 'won', async () => `exit ${(await p.closed).code}`)));
       const winners = runs.filter((_, i) => outcomes[i] === 'won');
       expect(winners.length, `round ${round}: ${outcomes.join(', ')}`).toBe(1);
       holder = winners[0]!;
@@ -134,7 +160,7 @@ describe('release lock through the CLI (test/fixtures/locker.ts)', () => {
     expect((await holder.closed).code).toBe(0);
     expect(fs.existsSync(file)).toBe(false);
     expect(leftovers(file)).toEqual([]); // no markers or temporary files left behind
-  }, 120_000);
+  }, 240_000);
 });
 
 describe('lock takeover race at one instant (test/fixtures/lock-racer.ts)', () => {
