@@ -137,8 +137,10 @@ function takeOver(file: string, seen: Seen, tmp: string, key: LockKey): boolean 
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const m = readHolder(marker);
       if (!m) return false; // removed by the winner: the lock has changed
-      if (m.holder && alive(m.holder)) throw busy(m.holder, key, file); // it is taking over, and will hold the lock
-      continue; // that taker died mid-takeover: the next marker
+      if (!m.holder || !alive(m.holder)) continue; // that taker died mid-takeover: the next marker
+      // A live run is taking over and will hold the lock, unless it came late and the lock has changed: then name the new holder.
+      if (readHolder(file)?.gen !== seen.gen) return false;
+      throw busy(m.holder, key, file);
     }
     const now = readHolder(file);
     if (now && now.gen === seen.gen && isDead(now)) {

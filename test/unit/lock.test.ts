@@ -211,6 +211,23 @@ describe('lock in-process', () => {
     expect(fs.existsSync(file)).toBe(false);
   });
 
+  it('a takeover whose taker died midway is finished by the next run; a live taker makes the next run busy', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-lock-'));
+    const file = lockFile(dir, releaseKey);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const record = (script: string, pid: number, gen: string) => JSON.stringify({ script, pid, host: os.hostname(), since: '2026-01-01T00:00:00Z', gen, key: releaseKey });
+    fs.writeFileSync(file, record('deploy', 999_999_999, 'g3')); // stale
+    fs.writeFileSync(`${file}.take-g3-1`, record('scale', 999_999_998, 'g4')); // its taker died before the rename
+    fs.writeFileSync(`${file}.take-g3-2`, record('config', process.ppid, 'g5')); // a live taker, midway
+    const err = await acquireLock(dir, releaseKey, 'restore').catch((e: unknown) => e);
+    expect((err as OpsError).message).toMatch(new RegExp(`^another config run \\(pid ${process.ppid}\\) holds the lock`));
+    fs.writeFileSync(`${file}.take-g3-2`, record('config', 999_999_997, 'g5')); // that one died too: the next marker, take-g3-3
+    const release = await acquireLock(dir, releaseKey, 'restore');
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toMatchObject({ script: 'restore', pid: process.pid });
+    expect(leftovers(file)).toEqual([]); // the winner removed the markers
+    release();
+  });
+
   it('a script-scoped lock does not block the release lock, and a lock on another host is never taken over', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-lock-'));
     const rel = await acquireLock(dir, releaseKey, 'deploy');
