@@ -21,6 +21,8 @@
 //    shared storage) cannot be checked and counts as alive.
 //  - The holder removes the lock on exit, SIGINT, SIGTERM and SIGHUP; a kill -9
 //    leaves a stale lock that the next run takes over.
+// The state directory must allow hard links (any local file system and NFS
+// do); where it does not, taking a lock fails with an error naming the path.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
