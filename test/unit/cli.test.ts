@@ -1,12 +1,8 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lockFile } from '../../scripts/lib/lock.ts';
 import { assertFailure, assertOutput, assertSuccess, refuteOutput, repoRoot, run, scratchEnv } from '../helpers/run.ts';
-
-const offline = { KUBECONFIG: path.join(repoRoot, 'test/fixtures/kubeconfig-offline.yaml') };
 
 describe('shared CLI conventions (through scripts/doctor.ts)', () => {
   it('--help lists the common flags and the exit codes', async () => {
@@ -43,32 +39,7 @@ describe('shared CLI conventions (through scripts/doctor.ts)', () => {
     assertOutput(r, /unknown profile "nope": .*env\/nope\.env does not exist/);
     assertOutput(r, /profiles: .*minikube/);
   });
-
-  it('a second run of a locking script exits 5 while the first holds the lock', async () => {
-    const env = { ...process.env, ...scratchEnv(offline), NO_COLOR: '1' };
-    const first = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'node_modules/zx/build/cli.js'), 'test/fixtures/locker.ts'], {
-      cwd: repoRoot,
-      env,
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    await new Promise<void>((resolve) => first.stdout.on('data', (d: Buffer) => d.toString().includes('holding') && resolve()));
-    const second = await run('test/fixtures/locker.ts', [], { env });
-    assertFailure(second, 5);
-    assertOutput(second, /another locker run \(pid \d+\) is in progress/);
-    first.stdin.end();
-    await new Promise((r) => first.on('close', r));
-    // Released: a new run gets the lock.
-    const third = await run('test/fixtures/locker.ts', [], { env });
-    assertSuccess(third);
-  });
-
-  it('a lock left by a dead process is taken over', async () => {
-    const env = scratchEnv(offline);
-    const file = lockFile(env.TODO_STATE_DIR!, { context: 'offline', namespace: 'todo', release: 'todo-chatbot' });
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, '999999999\n');
-    assertSuccess(await run('test/fixtures/locker.ts', [], { env }));
-  });
+  // Locks: test/unit/lock.test.ts.
 });
 
 describe('doctor without a cluster', () => {
