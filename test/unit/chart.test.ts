@@ -620,6 +620,10 @@ describe('hardening: storage, probes, uids, spreading', () => {
         expect(live && ready, `${w.metadata.name}/${c.name} has both probes`).toBeTruthy();
         // More tolerant in time in every case; PostgreSQL's and the backend's checks differ as well.
         expect(window(live), `${w.metadata.name}: liveness ${window(live)}s vs readiness ${window(ready)}s`).toBeGreaterThan(window(ready));
+        expect(live.timeoutSeconds, `${w.metadata.name}: liveness timeout`).toBeGreaterThanOrEqual(ready.timeoutSeconds);
+        // The same check must also need more consecutive failures, not only a longer period.
+        const same = JSON.stringify(live.httpGet ?? live.exec) === JSON.stringify(ready.httpGet ?? ready.exec);
+        if (same) expect(live.failureThreshold, `${w.metadata.name}: same check, failureThreshold`).toBeGreaterThan(ready.failureThreshold);
       }
     }
     const pg = objs.find((o) => o.kind === 'StatefulSet');
