@@ -59,6 +59,7 @@ def _client_message(name: str, exc: Exception) -> str:
         return str(cause)
     if isinstance(cause, ValidationError):
         fields = sorted({str(e["loc"][0]) for e in cause.errors() if e["loc"]})
+        log.info("mcp tool arguments refused", extra={"tool": name, "errors": repr(cause.errors(include_url=False))[:1000]})
         return "invalid arguments: " + ", ".join(fields)
     if cause is exc and isinstance(exc, SDKToolError):
         return str(exc)  # the SDK's own refusal (unknown tool): no internals in it

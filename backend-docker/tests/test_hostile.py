@@ -126,8 +126,11 @@ def test_validation_errors_are_short_and_stable(client: TestClient) -> None:
         assert r.json()["detail"] and all(set(e) == {"loc", "msg"} for e in r.json()["detail"]), r.text
 
 
-def test_tool_internal_errors_do_not_leak(live: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tool_internal_errors_do_not_leak(live: LiveServer, monkeypatch: pytest.MonkeyPatch,
+                                         caplog: pytest.LogCaptureFixture) -> None:
     from app import tools
+
+    caplog.set_level("INFO")
 
     def broken(*_: Any, **__: Any) -> Any:
         raise RuntimeError("connection to server at 127.0.0.1, port 5432 failed (psycopg)")
@@ -141,6 +144,10 @@ def test_tool_internal_errors_do_not_leak(live: LiveServer, monkeypatch: pytest.
     for text in texts:
         assert not INTERNALS.search(text) and "http" not in text, text
     assert texts == ["internal error", "invalid arguments: status", "invalid arguments: task_id"]
+    # The details are in the server log instead.
+    failed = [r for r in caplog.records if r.getMessage() == "mcp tool failed"]
+    assert failed and "port 5432" in str(failed[0].exc_info[1])
+    assert sum(r.getMessage() == "mcp tool arguments refused" for r in caplog.records) == 2
 
 
 def test_loose_inputs_are_refused(client: TestClient) -> None:
