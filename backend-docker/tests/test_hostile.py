@@ -243,3 +243,37 @@ def test_postgres_half_fails_instead_of_skipping_under_ci() -> None:
                         "tests/test_db.py::test_concurrent_schema_creation[postgres]"],
                        cwd=root, env={**env, "CI": ""}, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "1 skipped" in r.stdout, r.stdout
+
+
+def test_db_errors_count_database_faults_not_refused_values(settings: Settings) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DataError, DBAPIError
+
+    from app import db
+    from app.metrics import DB_ERRORS
+
+    engine = db.make_engine(settings.db_url)
+    value = lambda: DB_ERRORS._value.get()  # noqa: E731
+    before = value()
+    with pytest.raises(DBAPIError), engine.connect() as conn:
+        conn.execute(text("SELECT * FROM no_such_table"))
+    assert value() == before + 1  # a real database fault counts
+    if engine.dialect.name == "postgresql":  # SQLite has no value it refuses this way
+        with pytest.raises(DataError), engine.connect() as conn:
+            conn.execute(text("SELECT CAST('x' AS integer)"))
+        assert value() == before + 1  # a value the database refused does not
+    engine.dispose()
+
+
+def test_a_refused_value_that_slips_through_is_a_422(settings: Settings) -> None:
+    from sqlalchemy.exc import DataError
+
+    app = create_app(settings)
+
+    @app.get("/refused")
+    def refused() -> None:
+        raise DataError("SELECT 1", {}, Exception("value out of range for type integer"))
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/refused")
+    assert r.status_code == 422 and r.json() == {"detail": "invalid input"}
