@@ -13,6 +13,8 @@ import { renderResult } from './render.ts';
 import { duration, type Settings } from './settings.ts';
 import type { Kube } from './kube.ts';
 import type { Helm } from './helm.ts';
+import type { State } from './state.ts';
+import type { Notifier } from './notify.ts';
 import { acquireLock } from './lock.ts';
 
 type OptionType = 'string' | 'boolean' | 'int' | 'duration' | 'enum' | 'list';
@@ -103,6 +105,7 @@ export class Context<O extends Record<string, OptionSpec> = Record<string, Optio
   readonly startedAt = new Date();
   private kubeClient?: Kube;
   private helmClient?: Helm;
+  private stateStore?: State;
 
   constructor(spec: ScriptSpec<O, S>, cfg: Config<S>, out: Output, flags: Record<string, unknown>, positionals: string[]) {
     this.spec = spec;
@@ -140,6 +143,20 @@ export class Context<O extends Record<string, OptionSpec> = Record<string, Optio
       this.helmClient = new Helm({ context: this.context || undefined, kubeconfig: this.kubeconfig, namespace: this.namespace, log: (m) => this.out.debug(m) });
     }
     return this.helmClient;
+  }
+  /** History and samples for this run's context and namespace (TODO_STATE_DIR). */
+  async state(): Promise<State> {
+    if (!this.stateStore) {
+      const { openState } = await import('./state.ts');
+      const context = this.spec.touches === 'nothing' ? this.context || 'local' : (await this.kube()).contextName;
+      this.stateStore = openState(this.cfg.TODO_STATE_DIR, { context, namespace: this.namespace });
+    }
+    return this.stateStore;
+  }
+  /** The webhook notifier (TODO_WEBHOOK_*), dedup kept in this run's state. */
+  async notifier(): Promise<Notifier> {
+    const { notifierFromConfig } = await import('./notify.ts');
+    return notifierFromConfig(this.cfg, { state: await this.state(), log: (m) => this.out.debug(m) });
   }
   /** A positional in [min, max]; anything else is a usage error naming it. */
   int(raw: string | undefined, what: string, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {

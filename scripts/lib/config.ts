@@ -35,6 +35,7 @@ export const coreSettings = defineSettings({
   BETTER_AUTH_SECRET: setting(str, '', 'JWT secret shared by frontend and backend', true),
   OPENAI_API_KEY: setting(str, '', 'LLM key for the chat agent (optional)', true),
   DATABASE_URL: setting(str, '', 'external PostgreSQL URL, e.g. Neon (empty: in-cluster PostgreSQL)', true),
+  DEMO_PASSWORD: setting(str, '', 'frontend sign-in password; a deployed frontend refuses to start without it', true),
 });
 
 /** The shared settings of every lib module that owns some. */
