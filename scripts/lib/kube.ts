@@ -8,10 +8,12 @@ import {
   CoreV1Api,
   KubeConfig,
   KubernetesObjectApi,
+  ListWatch,
   Metrics,
   PatchStrategy,
   VersionApi,
-  makeInformer,
+  Watch,
+  type CoreV1Event,
   type KubernetesListObject,
   type KubernetesObject,
 } from '@kubernetes/client-node';
@@ -87,6 +89,7 @@ export class Kube {
   readonly contextName: string;
   private readonly opts: Required<Pick<KubeOptions, 'timeoutMs' | 'retries'>> & KubeOptions;
   private objApi?: KubernetesObjectApi;
+  private readonly apis = new Map<string, object>();
 
   constructor(opts: KubeOptions = {}) {
     this.opts = { timeoutMs: 30_000, retries: 3, ...opts };
@@ -117,14 +120,33 @@ export class Kube {
   get server(): string {
     return this.kc.getCurrentCluster()?.server ?? '';
   }
-  get core() {
-    return this.kc.makeApiClient(CoreV1Api);
+  /**
+   * The typed APIs of client-node, wrapped so that every method goes through
+   * call(): same retries, timeout and exit-3 mapping as the rest of this class.
+   * `k.core.readNamespacedConfigMap({...})` reads as the raw client would.
+   */
+  get core(): CoreV1Api {
+    return this.typedApi('core', CoreV1Api);
   }
-  get apps() {
-    return this.kc.makeApiClient(AppsV1Api);
+  get apps(): AppsV1Api {
+    return this.typedApi('apps', AppsV1Api);
   }
-  get autoscaling() {
-    return this.kc.makeApiClient(AutoscalingV2Api);
+  get autoscaling(): AutoscalingV2Api {
+    return this.typedApi('autoscaling', AutoscalingV2Api);
+  }
+  private typedApi<T extends object>(name: string, ctor: new (...args: never[]) => T): T {
+    const cached = this.apis.get(name);
+    if (cached) return cached as T;
+    const raw = this.kc.makeApiClient(ctor as never) as T;
+    const wrapped = new Proxy(raw, {
+      get: (target, prop, receiver) => {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof v !== 'function' || typeof prop !== 'string') return v;
+        return (...args: unknown[]) => this.call(`${name}.${prop}${describeArgs(args[0])}`, () => (v as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+      },
+    });
+    this.apis.set(name, wrapped);
+    return wrapped;
   }
   get objects(): KubernetesObjectApi {
     return (this.objApi ??= KubernetesObjectApi.makeApiClient(this.kc));
@@ -176,17 +198,59 @@ export class Kube {
     }
   }
 
-  /** Server-side apply, owned by this suite's field manager. */
-  async apply<T extends KubernetesObject>(obj: T, dryRun = false): Promise<T> {
-    return this.call(`apply ${obj.kind}/${obj.metadata?.name}${dryRun ? ' (dry run)' : ''}`, () =>
-      this.objects.patch(obj, undefined, dryRun ? 'All' : undefined, this.opts.fieldManager ?? fieldManager, true, PatchStrategy.ServerSideApply),
+  /** The field manager this client applies as: todo-chatbot-ops/<script> when run by a script. */
+  get fieldManager(): string {
+    return this.opts.fieldManager ?? fieldManager;
+  }
+
+  /**
+   * Server-side apply as this client's field manager. Without `force`, fields
+   * another manager owns (helm, kubectl, a controller) are not taken over: the
+   * API server's 409 becomes an OpsError (exit 4) naming the fields and their
+   * manager. `force: true` is `kubectl apply --server-side --force-conflicts`:
+   * pass it deliberately. A boolean second argument is `dryRun` (older callers).
+   */
+  async apply<T extends KubernetesObject>(obj: T, opts: ApplyOptions | boolean = {}): Promise<T> {
+    const { dryRun = false, force = false } = typeof opts === 'boolean' ? { dryRun: opts } : opts;
+    const what = `apply ${obj.kind}/${obj.metadata?.name}${dryRun ? ' (dry run)' : ''}${force ? ' (force)' : ''}`;
+    try {
+      return await this.call(what, () =>
+        this.objects.patch(obj, undefined, dryRun ? 'All' : undefined, this.fieldManager, force, PatchStrategy.ServerSideApply),
+      );
+    } catch (e) {
+      const conflicts = applyConflicts(e);
+      if (!conflicts) throw e;
+      const managers = [...new Set(conflicts.map((c) => c.manager))];
+      const target = `${obj.kind}/${obj.metadata?.name}${obj.metadata?.namespace ? ` -n ${obj.metadata.namespace}` : ''}`;
+      throw new OpsError(
+        `apply ${target} as ${this.fieldManager} conflicts with ${managers.map((m) => `"${m}"`).join(', ')}: ${conflicts.map((c) => `${c.field} (owned by ${c.manager})`).join(', ')}`,
+        Exit.actionFailed,
+        `those fields belong to ${managers.join(', ')}${managers.includes('helm') ? ': change them through helm values' : ''}; to take them over, apply with force: true (like kubectl apply --server-side --force-conflicts)`,
+      );
+    }
+  }
+
+  /**
+   * Events about one object, newest first: one List with a field selector on
+   * the involved object's kind and name (and uid when known, so a deleted and
+   * recreated object's old events are left out). Objects from a List carry
+   * no kind: set it (`{ ...pod, kind: 'Pod' }`).
+   */
+  async events(obj: { kind?: string; metadata?: { name?: string; namespace?: string; uid?: string } }): Promise<CoreV1Event[]> {
+    const name = obj.metadata?.name;
+    if (!name || !obj.kind) throw new Error('events: the object needs a kind and a name');
+    const ns = obj.metadata?.namespace;
+    const fields = [`involvedObject.kind=${obj.kind}`, `involvedObject.name=${name}`, ...(obj.metadata?.uid ? [`involvedObject.uid=${obj.metadata.uid}`] : [])];
+    const res = await this.call(`list Event ${obj.kind}/${name}${ns ? ` -n ${ns}` : ''}`, () =>
+      this.objects.list<CoreV1Event>('v1', 'Event', ns, undefined, undefined, undefined, fields.join(',')),
     );
+    return sortEvents((res as KubernetesListObject<CoreV1Event>).items);
   }
 
   /** A JSON merge patch (what `kubectl patch --type merge` does). */
   async mergePatch<T extends KubernetesObject>(obj: T, dryRun = false): Promise<T> {
     return this.call(`patch ${obj.kind}/${obj.metadata?.name}${dryRun ? ' (dry run)' : ''}`, () =>
-      this.objects.patch(obj, undefined, dryRun ? 'All' : undefined, this.opts.fieldManager ?? fieldManager, undefined, PatchStrategy.MergePatch),
+      this.objects.patch(obj, undefined, dryRun ? 'All' : undefined, this.fieldManager, undefined, PatchStrategy.MergePatch),
     );
   }
 
@@ -212,6 +276,40 @@ export class Kube {
   }
 
   /**
+   * A cache of one kind kept in sync by one List (through call()) and then a
+   * watch; a watch dropped by a transient error resumes from the last
+   * resourceVersion. `onChange` runs after the List and after every event.
+   */
+  informer<T extends KubernetesObject>(opts: InformerOptions): Informed<T> {
+    const path = collectionPath(opts.apiVersion, opts.kind, opts.namespace);
+    const what = `list ${opts.kind}${opts.namespace ? ` -n ${opts.namespace}` : ''}${opts.labelSelector ? ` -l ${opts.labelSelector}` : ''}${opts.fieldSelector ? ` --field-selector ${opts.fieldSelector}` : ''}`;
+    const lw = new ListWatch<T>(path, new Watch(this.kc), () =>
+      this.call(what, () => this.objects.list<T>(opts.apiVersion, opts.kind, opts.namespace, undefined, undefined, undefined, opts.fieldSelector, opts.labelSelector)),
+      false, opts.labelSelector, opts.fieldSelector);
+    let stopped = false;
+    let listed = false;
+    const changed = () => listed && !stopped && opts.onChange?.();
+    for (const ev of ['add', 'update', 'delete'] as const) lw.on(ev, changed);
+    lw.on('error', (err: unknown) => {
+      if (stopped) return;
+      if (isTransient(err)) setTimeout(() => !stopped && lw.start().catch(() => undefined), 1000); // reconnect
+      else opts.onError?.(err instanceof Error ? err : new Error(String(err)));
+    });
+    return {
+      list: () => lw.list(),
+      start: async () => {
+        await lw.start();
+        listed = true;
+        changed();
+      },
+      stop: () => {
+        stopped = true;
+        void lw.stop();
+      },
+    };
+  }
+
+  /**
    * Waits until `done` holds for the current set of objects of a kind, using an
    * informer (one List, then a watch that keeps the cache in sync). Rejects with
    * `describe`'s view of the last state when the timeout passes.
@@ -221,27 +319,19 @@ export class Kube {
     kind: string;
     namespace?: string;
     labelSelector?: string;
+    fieldSelector?: string;
     done: (objs: readonly T[]) => boolean;
     describe?: (objs: readonly T[]) => string;
     timeoutSec: number;
     onChange?: (objs: readonly T[]) => void;
   }): Promise<readonly T[]> {
-    const path = collectionPath(opts.apiVersion, opts.kind, opts.namespace);
-    const informer = makeInformer<T>(
-      this.kc,
-      path,
-      () => this.call(`list ${opts.kind}`, () =>
-        this.objects.list<T>(opts.apiVersion, opts.kind, opts.namespace, undefined, undefined, undefined, undefined, opts.labelSelector),
-      ) as never,
-      opts.labelSelector,
-    );
     return new Promise<readonly T[]>((resolve, reject) => {
       let finished = false;
       const finish = (err?: Error) => {
         if (finished) return;
         finished = true;
         clearTimeout(timer);
-        void informer.stop();
+        informer.stop();
         if (err) reject(err);
         else resolve(informer.list());
       };
@@ -250,19 +340,71 @@ export class Kube {
         opts.onChange?.(objs);
         if (opts.done(objs)) finish();
       };
+      const informer = this.informer<T>({ ...opts, onChange: check, onError: finish });
       const timer = setTimeout(() => {
         const state = opts.describe?.(informer.list());
         finish(new OpsError(`timed out after ${opts.timeoutSec}s waiting for ${opts.kind}${opts.labelSelector ? ` (${opts.labelSelector})` : ''}${state ? `: ${state}` : ''}`, Exit.actionFailed));
       }, opts.timeoutSec * 1000);
-      for (const ev of ['add', 'update', 'delete'] as const) informer.on(ev, check);
-      informer.on('connect', check);
-      informer.on('error', (err: unknown) => {
-        if (isTransient(err)) setTimeout(() => !finished && informer.start().catch(() => undefined), 1000); // reconnect
-        else finish(err instanceof Error ? err : new Error(String(err)));
-      });
-      informer.start().then(check, (e: unknown) => finish(e instanceof Error ? e : new Error(String(e))));
+      informer.start().catch((e: unknown) => finish(e instanceof Error ? e : new Error(String(e))));
     });
   }
+}
+
+export interface InformerOptions {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  onChange?: () => void;
+  /** a watch failure that is not transient; the informer has stopped */
+  onError?: (e: Error) => void;
+}
+export interface Informed<T> {
+  list(): readonly T[];
+  /** resolves once the first List is in the cache and the watch is open */
+  start(): Promise<void>;
+  stop(): void;
+}
+
+export interface ApplyOptions {
+  /** server-side dry run: validated and defaulted, nothing stored */
+  dryRun?: boolean;
+  /** take conflicting fields over from their manager (kubectl --force-conflicts) */
+  force?: boolean;
+}
+
+export interface ApplyConflict {
+  manager: string;
+  field: string;
+}
+
+/**
+ * The conflicts of a refused server-side apply (409 with FieldManagerConflict
+ * causes), or undefined for any other error. The server says, per field:
+ * cause.field ".data.greeting", cause.message 'conflict with "helm" using v1'.
+ */
+export function applyConflicts(e: unknown): ApplyConflict[] | undefined {
+  if (!(e instanceof ApiException) || e.code !== 409) return undefined;
+  const body = (typeof e.body === 'string' ? safeJson(e.body) : e.body) as { details?: { causes?: { reason?: string; message?: string; field?: string }[] } } | undefined;
+  const causes = body?.details?.causes?.filter((c) => c.reason === 'FieldManagerConflict') ?? [];
+  if (!causes.length) return undefined;
+  return causes.map((c) => ({ manager: /conflict with "([^"]+)"/.exec(c.message ?? '')?.[1] ?? c.message ?? 'another manager', field: c.field ?? '?' }));
+}
+
+/** Newest first: by lastTimestamp, else eventTime, else creation (events.k8s.io-style events have only eventTime). */
+export function sortEvents(events: CoreV1Event[]): CoreV1Event[] {
+  const when = (e: CoreV1Event) => new Date((e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? 0) as string | Date).getTime() || 0;
+  return [...events].sort((a, b) => when(b) - when(a));
+}
+
+/** " ns/name" from a typed API call's request object, for --verbose lines. */
+function describeArgs(arg: unknown): string {
+  const a = arg as { name?: unknown; namespace?: unknown } | undefined;
+  if (!a || typeof a !== 'object') return '';
+  const name = typeof a.name === 'string' ? a.name : '';
+  const ns = typeof a.namespace === 'string' ? a.namespace : '';
+  return name || ns ? ` ${ns ? `${ns}/` : ''}${name}` : '';
 }
 
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
