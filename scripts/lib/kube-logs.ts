@@ -39,13 +39,30 @@ export function logsUnavailable(e: unknown): string | undefined {
   return /previous terminated container .* not found|is waiting to start|ContainerCreating|PodInitializing/.test(msg) ? msg : undefined;
 }
 
+/**
+ * Why there can be no previous log, from the pod's status: a container that
+ * never terminated has none. Undefined when there may be one.
+ */
+export function noPreviousContainer(pod: V1Pod, container: string): string | undefined {
+  const cs = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].find((c) => c.name === container);
+  if (cs?.lastState?.terminated || cs?.state?.terminated) return undefined;
+  return `container ${container} of pod ${pod.metadata?.name} has not restarted: there is no previous container`;
+}
+
+/**
+ * Reads a container's log. Asks the pod first (one GET) when it has to: to
+ * pick the default container, and for `previous`, to answer "there is none"
+ * from the pod's status instead of from a kubelet error.
+ */
 export async function podLogs(kube: Kube, opts: LogsOptions): Promise<LogsResult> {
   let container = opts.container;
-  if (!container) {
+  if (!container || opts.previous) {
     const pod = await kube.read<V1Pod>('v1', 'Pod', opts.pod, opts.namespace);
     if (!pod) throw new OpsError(`pod ${opts.pod} not found in namespace ${opts.namespace}`, Exit.actionFailed, `kubectl -n ${opts.namespace} get pods`);
-    container = defaultContainer(pod);
+    container ??= defaultContainer(pod);
     if (!container) throw new OpsError(`pod ${opts.pod} has no containers`, Exit.actionFailed);
+    const none = opts.previous ? noPreviousContainer(pod, container) : undefined;
+    if (none) return { container, text: '', unavailable: none };
   }
   try {
     const text = await kube.core.readNamespacedPodLog({

@@ -5,7 +5,7 @@ import { ApiException, type CoreV1Event, type V1Pod, type V1Service } from '@kub
 import { describe, expect, it } from 'vitest';
 import { applyConflicts, sortEvents } from '../../scripts/lib/kube.ts';
 import { execExitCode } from '../../scripts/lib/kube-exec.ts';
-import { defaultContainer, logsUnavailable } from '../../scripts/lib/kube-logs.ts';
+import { defaultContainer, logsUnavailable, noPreviousContainer } from '../../scripts/lib/kube-logs.ts';
 import { containerPort, resolveServiceTarget } from '../../scripts/lib/kube-portforward.ts';
 import { Exit, OpsError } from '../../scripts/lib/errors.ts';
 
@@ -56,6 +56,11 @@ describe('logs', () => {
     expect(logsUnavailable(status(400, { message: 'container "app" in pod "web-1" is waiting to start: ContainerCreating' }))).toMatch(/waiting to start/);
     expect(logsUnavailable(status(400, { message: 'a container name must be specified' }))).toBeUndefined();
     expect(logsUnavailable(status(404, { message: 'pods "x" not found' }))).toBeUndefined();
+  });
+  it('no previous container: known from the pod status, before asking the kubelet', () => {
+    const pod = (cs: object): V1Pod => ({ metadata: { name: 'web-1' }, status: { containerStatuses: [{ name: 'app', image: 'x', imageID: '', ready: true, restartCount: 0, ...cs }] } });
+    expect(noPreviousContainer(pod({}), 'app')).toBe('container app of pod web-1 has not restarted: there is no previous container');
+    expect(noPreviousContainer(pod({ restartCount: 2, lastState: { terminated: { exitCode: 1 } } }), 'app')).toBeUndefined();
   });
   it('the default container: the annotation, else the first', () => {
     expect(defaultContainer({ spec: { containers: [{ name: 'a' }, { name: 'b' }] } })).toBe('a');
