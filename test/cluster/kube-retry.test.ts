@@ -86,6 +86,30 @@ describe('kube client retries against the real API server', () => {
     expect(seen.filter((s) => s.includes('/configmaps/no-such-thing'))).toHaveLength(1);
   });
 
+  it('the typed API getters (core, apps) retry too: a 503 and a reset, then the real answer', async () => {
+    reset('503', 'reset');
+    const ns = await client().core.readNamespace({ name: 'default' });
+    expect(ns.metadata?.name).toBe('default');
+    expect(seen).toEqual(['GET /api/v1/namespaces/default', 'GET /api/v1/namespaces/default', 'GET /api/v1/namespaces/default']);
+    reset('429');
+    const deployments = await client().apps.listNamespacedDeployment({ namespace: 'kube-system' });
+    expect(Array.isArray(deployments.items)).toBe(true);
+    expect(seen).toEqual(['GET /apis/apps/v1/namespaces/kube-system/deployments', 'GET /apis/apps/v1/namespaces/kube-system/deployments']);
+  });
+
+  it('a typed getter against an API server that is down is exit code 3, like every other call', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const dead = kubeconfig.replace(/kubeconfig$/, 'dead-typed');
+    fs.writeFileSync(dead, fs.readFileSync(kubeconfig, 'utf8').replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${port}`));
+    const err = await new Kube({ kubeconfig: dead, retries: 1 }).core.listNode().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpsError);
+    expect((err as OpsError).code).toBe(Exit.unreachable);
+    expect((err as OpsError).message).toMatch(/\(ECONNREFUSED\) during core\.listNode$/);
+  });
+
   it('gives up after the retry budget with the server\'s error', async () => {
     reset('503', '503', '503', '503', '503');
     await expect(client().version()).rejects.toMatchObject({ code: 503 });
