@@ -52,9 +52,19 @@ export async function execInPod(kube: Kube, opts: ExecOptions): Promise<ExecResu
   const stdin = opts.stdin === undefined ? null : opts.stdin instanceof Readable ? opts.stdin : Readable.from([Buffer.from(opts.stdin)]);
   let status: V1Status | undefined;
   // Connecting is safe to retry (nothing has run yet); the command itself is not retried.
-  const ws = await kube.call(`exec ${target} -- ${opts.command[0]}`, () =>
-    new Exec(kube.kc).exec(opts.namespace, opts.pod, opts.container ?? '', opts.command, stdout, stderr, stdin, false, (s) => (status = s)),
-  );
+  let ws: Awaited<ReturnType<Exec['exec']>>;
+  try {
+    ws = await kube.call(`exec ${target} -- ${opts.command[0]}`, () =>
+      new Exec(kube.kc).exec(opts.namespace, opts.pod, opts.container ?? '', opts.command, stdout, stderr, stdin, false, (s) => (status = s)),
+    );
+  } catch (e) {
+    if (e instanceof OpsError) throw e;
+    // The WebSocket handshake's refusal: 404 no such pod, 400 no such container or pod not running.
+    const msg = String((e as { message?: string })?.message ?? e);
+    const code = /Unexpected server response: (\d+)/.exec(msg)?.[1];
+    const why = code === '404' ? 'no such pod' : code === '400' ? 'no such container, or the pod is not running' : msg;
+    throw new OpsError(`exec in ${target} refused${code ? ` (HTTP ${code})` : ''}: ${why}`, Exit.actionFailed, `kubectl -n ${opts.namespace} get pod ${opts.pod}`);
+  }
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       ws.close();

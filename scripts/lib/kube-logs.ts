@@ -3,7 +3,8 @@
 // container" is an answer a debug script prints, not an exception.
 import { ApiException, type V1Pod } from '@kubernetes/client-node';
 import { Exit, OpsError } from './errors.ts';
-import { apiMessage, type Kube } from './kube.ts';
+import { apiMessage } from './kube-api.ts';
+import type { Kube } from './kube.ts';
 
 export interface LogsOptions {
   namespace: string;

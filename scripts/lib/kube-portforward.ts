@@ -17,7 +17,7 @@ export interface PortForwardOptions {
   service?: string;
   /** the Service's port (number or name), or the pod's container port (number or name) */
   port: number | string;
-  /** per-connection failures (the pod went away, nothing listens on the port) */
+  /** per-connection failures (the pod went away, nothing listens on the port); default: a --verbose line */
   onError?: (e: Error) => void;
 }
 
@@ -90,7 +90,7 @@ export async function portForward(kube: Kube, opts: PortForwardOptions): Promise
   const forwarder = new PortForward(kube.kc);
   const sockets = new Set<net.Socket>();
   const fail = (socket: net.Socket, e: Error) => {
-    opts.onError?.(e);
+    (opts.onError ?? ((err: Error) => kube.debug(err.message)))(e);
     socket.destroy();
   };
   const server = net.createServer((socket) => {

@@ -21,6 +21,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Exit, OpsError } from './errors.ts';
+import { applyConflicts, collectionPath, describeArgs, isNotFound, isTransient, netCode, sleep, sortEvents, withTimeout } from './kube-api.ts';
+
+// Callers import these from here, as before the split.
+export { apiMessage, applyConflicts, collectionPath, isNotFound, isTransient, sortEvents, type ApplyConflict } from './kube-api.ts';
 
 export const fieldManager = 'todo-chatbot-ops';
 
@@ -33,55 +37,6 @@ export interface KubeOptions {
   retries?: number;
   /** server-side apply field manager; per script, e.g. todo-chatbot-ops/deploy */
   fieldManager?: string;
-}
-
-const transientCodes = new Set([429, 500, 502, 503, 504]);
-const netCodes = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'UND_ERR_SOCKET']);
-
-function netCode(e: unknown): string | undefined {
-  let cur = e as { code?: string; cause?: unknown; errno?: string } | undefined;
-  for (let i = 0; cur && i < 4; i++, cur = cur.cause as typeof cur) {
-    if (cur.code && netCodes.has(cur.code)) return cur.code;
-    if (cur.errno && netCodes.has(cur.errno)) return cur.errno;
-  }
-  const m = /\b(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH)\b/.exec(String((e as Error)?.message));
-  return m?.[1];
-}
-
-export const isNotFound = (e: unknown) => e instanceof ApiException && e.code === 404;
-export const isTransient = (e: unknown) => (e instanceof ApiException && transientCodes.has(e.code)) || netCode(e) !== undefined || (e as Error)?.name === 'TimeoutError';
-
-/** The API server's message for a failed call, without the client's noise. */
-export function apiMessage(e: unknown): string {
-  if (e instanceof ApiException) {
-    const body = typeof e.body === 'string' ? safeJson(e.body) : e.body;
-    return `${e.code} ${(body as { message?: string })?.message ?? String(e.body).slice(0, 200)}`;
-  }
-  return (e as Error)?.message?.split('\n')[0] ?? String(e);
-}
-const safeJson = (s: string) => {
-  try {
-    return JSON.parse(s) as unknown;
-  } catch {
-    return { message: s };
-  }
-};
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** `${group}/${version}` + kind -> REST collection path; covers the kinds the suite works with. */
-const plurals: Record<string, string> = {
-  Pod: 'pods', Service: 'services', Endpoints: 'endpoints', Event: 'events', Node: 'nodes', Namespace: 'namespaces',
-  ConfigMap: 'configmaps', Secret: 'secrets', PersistentVolumeClaim: 'persistentvolumeclaims', ServiceAccount: 'serviceaccounts',
-  Deployment: 'deployments', ReplicaSet: 'replicasets', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets',
-  Job: 'jobs', CronJob: 'cronjobs', HorizontalPodAutoscaler: 'horizontalpodautoscalers', PodDisruptionBudget: 'poddisruptionbudgets',
-  Ingress: 'ingresses', NetworkPolicy: 'networkpolicies',
-};
-export function collectionPath(apiVersion: string, kind: string, namespace?: string): string {
-  const plural = plurals[kind];
-  if (!plural) throw new Error(`no REST path known for kind ${kind}`);
-  const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-  return `${base}${namespace ? `/namespaces/${namespace}` : ''}/${plural}`;
 }
 
 export class Kube {
@@ -115,6 +70,11 @@ export class Kube {
     this.contextName = this.kc.getCurrentContext();
     if (!this.contextName || !this.kc.getCurrentCluster())
       throw new OpsError('no current kube context', Exit.unreachable, 'start a cluster (minikube start) or pass --context');
+  }
+
+  /** A --verbose line through this client's log, for helpers built on it. */
+  debug(msg: string): void {
+    this.opts.log?.(msg);
   }
 
   get server(): string {
@@ -372,53 +332,4 @@ export interface ApplyOptions {
   dryRun?: boolean;
   /** take conflicting fields over from their manager (kubectl --force-conflicts) */
   force?: boolean;
-}
-
-export interface ApplyConflict {
-  manager: string;
-  field: string;
-}
-
-/**
- * The conflicts of a refused server-side apply (409 with FieldManagerConflict
- * causes), or undefined for any other error. The server says, per field:
- * cause.field ".data.greeting", cause.message 'conflict with "helm" using v1'.
- */
-export function applyConflicts(e: unknown): ApplyConflict[] | undefined {
-  if (!(e instanceof ApiException) || e.code !== 409) return undefined;
-  const body = (typeof e.body === 'string' ? safeJson(e.body) : e.body) as { details?: { causes?: { reason?: string; message?: string; field?: string }[] } } | undefined;
-  const causes = body?.details?.causes?.filter((c) => c.reason === 'FieldManagerConflict') ?? [];
-  if (!causes.length) return undefined;
-  return causes.map((c) => ({ manager: /conflict with "([^"]+)"/.exec(c.message ?? '')?.[1] ?? c.message ?? 'another manager', field: c.field ?? '?' }));
-}
-
-/** Newest first: by lastTimestamp, else eventTime, else creation (events.k8s.io-style events have only eventTime). */
-export function sortEvents(events: CoreV1Event[]): CoreV1Event[] {
-  const when = (e: CoreV1Event) => new Date((e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? 0) as string | Date).getTime() || 0;
-  return [...events].sort((a, b) => when(b) - when(a));
-}
-
-/** " ns/name" from a typed API call's request object, for --verbose lines. */
-function describeArgs(arg: unknown): string {
-  const a = arg as { name?: unknown; namespace?: unknown } | undefined;
-  if (!a || typeof a !== 'object') return '';
-  const name = typeof a.name === 'string' ? a.name : '';
-  const ns = typeof a.namespace === 'string' ? a.namespace : '';
-  return name || ns ? ` ${ns ? `${ns}/` : ''}${name}` : '';
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const e = new Error(`${what} timed out after ${ms}ms`);
-      e.name = 'TimeoutError';
-      reject(e);
-    }, ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -114,6 +114,12 @@ describe('pod logs, exec and port-forward', () => {
     }
   });
 
+  it('exec: a missing pod is an OpsError saying so, not a WebSocket error', async () => {
+    const err = await execInPod(k, { namespace: ns, pod: 'ghost', command: ['true'], timeoutSec: 30 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpsError);
+    expect((err as OpsError).message).toBe(`exec in ghost -n ${ns} refused (HTTP 404): no such pod`);
+  });
+
   it('port-forward to a pod: 127.0.0.1 with an ephemeral port, one stream per connection', async () => {
     const f = await portForward(k, { namespace: ns, pod: 'api', port: 8000 });
     try {

@@ -3,7 +3,7 @@
 // Service port to a pod and container port.
 import { ApiException, type CoreV1Event, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { applyConflicts, sortEvents } from '../../scripts/lib/kube.ts';
+import { applyConflicts, sortEvents } from '../../scripts/lib/kube-api.ts';
 import { execExitCode } from '../../scripts/lib/kube-exec.ts';
 import { defaultContainer, logsUnavailable, noPreviousContainer } from '../../scripts/lib/kube-logs.ts';
 import { containerPort, resolveServiceTarget } from '../../scripts/lib/kube-portforward.ts';
