@@ -92,6 +92,33 @@ describe('rollout wait', () => {
     expect(e.hint).toMatch(new RegExp(`kubectl -n ${ns} logs crashy-[a-z0-9-]+ -c app --previous`));
   });
 
+  it('a pod running but not ready: the error gives the newest Unhealthy event (the failing probe)', async () => {
+    await k.apply(deployment(ns, 'unready', { replicas: 1, minReadySeconds: 30 }));
+    const [pod] = await k.waitFor<V1Pod>({ apiVersion: 'v1', kind: 'Pod', namespace: ns, labelSelector: 'app=unready', timeoutSec: 60, done: (ps) => ps.length === 1 && ps[0]!.status?.phase === 'Running' });
+    const name = pod!.metadata!.name!;
+    // What a kubelet reports for a failing readiness probe: Ready=False on a running container, and Unhealthy events.
+    const now = new Date().toISOString();
+    const status = {
+      status: {
+        conditions: [{ type: 'Ready', status: 'False', reason: 'ContainersNotReady', lastTransitionTime: now }, { type: 'ContainersReady', status: 'False', lastTransitionTime: now }, { type: 'PodScheduled', status: 'True', lastTransitionTime: now }],
+        containerStatuses: [{ name: 'app', image: 'registry.example/app:1.0', imageID: '', ready: false, started: true, restartCount: 0, state: { running: { startedAt: now } } }],
+      },
+    };
+    await sh()`kubectl patch pod ${name} -n ${ns} --subresource=status --type=merge -p ${JSON.stringify(status)}`;
+    const event = (n: number, message: string, at: string) => ({
+      apiVersion: 'v1', kind: 'Event', metadata: { name: `${name}.probe${n}`, namespace: ns },
+      involvedObject: { apiVersion: 'v1', kind: 'Pod', name, namespace: ns, uid: pod!.metadata!.uid },
+      reason: 'Unhealthy', type: 'Warning', message, count: 1, firstTimestamp: at, lastTimestamp: at, source: { component: 'kubelet' },
+    });
+    await k.apply(event(1, 'Readiness probe failed: connection refused', new Date(Date.now() - 5000).toISOString().replace(/\.\d+Z$/, 'Z')));
+    await k.apply(event(2, 'Readiness probe failed: HTTP probe failed with statuscode: 503', new Date().toISOString().replace(/\.\d+Z$/, 'Z')));
+    const err = await waitForRollout(k, { kind: 'Deployment', name: 'unready', namespace: ns, timeoutSec: 3 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RolloutError);
+    expect((err as RolloutError).message).toBe(
+      `deployment/unready rollout failed: timed out after 3s: 0 of 1 updated replicas are available; pod ${name}: NotReady: Readiness probe failed: HTTP probe failed with statuscode: 503 (container app)`);
+    expect((err as RolloutError).hint).toBe(`kubectl -n ${ns} describe pod ${name}`);
+  });
+
   it('a workload that does not exist is said so at once', async () => {
     const err = await waitForRollout(k, { kind: 'Deployment', name: 'nope', namespace: ns, timeoutSec: 30 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpsError);
