@@ -213,11 +213,15 @@ export async function waitForRollout(kube: Kube, opts: RolloutOptions): Promise<
     const workloads = kube.informer({ apiVersion: 'apps/v1', kind, namespace, fieldSelector: `metadata.name=${name}`, onChange: check, onError: finish });
     const timer = setTimeout(() => void fail(`timed out after ${opts.timeoutSec}s`), opts.timeoutSec * 1000);
     workloads.start().then(async () => {
+      if (finished) return;
       const obj = workloads.list()[0] as Workload | undefined;
       if (!obj) return finish(new OpsError(`${ref} not found in namespace ${namespace}`, Exit.actionFailed, `kubectl -n ${namespace} get ${kind.toLowerCase()}`));
       // The pods are only needed to say what is wrong; their cache is kept warm so the answer is immediate.
-      podInformer = kube.informer({ apiVersion: 'v1', kind: 'Pod', namespace, labelSelector: selectorString(obj.spec?.selector), onError: () => undefined });
-      await podInformer.start();
+      const pods = kube.informer({ apiVersion: 'v1', kind: 'Pod', namespace, labelSelector: selectorString(obj.spec?.selector), onError: () => undefined });
+      podInformer = pods;
+      await pods.start();
+      if (finished) pods.stop(); // the rollout ended while the pods were being listed
+
     }).catch((e: unknown) => finish(e instanceof Error ? e : new Error(String(e))));
   });
 }

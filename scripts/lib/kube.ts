@@ -252,7 +252,8 @@ export class Kube {
     for (const ev of ['add', 'update', 'delete'] as const) lw.on(ev, changed);
     lw.on('error', (err: unknown) => {
       if (stopped) return;
-      if (isTransient(err)) setTimeout(() => !stopped && lw.start().catch(() => undefined), 1000); // reconnect
+      // A dropped watch reconnects; a List that call() already gave up on (retries spent, API unreachable: exit 3) ends the wait.
+      if (isTransient(err) && !(err instanceof OpsError)) setTimeout(() => !stopped && lw.start().catch(() => undefined), 1000);
       else opts.onError?.(err instanceof Error ? err : new Error(String(err)));
     });
     return {
