@@ -108,6 +108,11 @@ export class Kube {
     this.apis.set(name, wrapped);
     return wrapped;
   }
+  /**
+   * The raw generic client, without retries: this class's methods call it
+   * inside call(). A script that needs it directly wraps it the same way:
+   * `kube.call('what', () => kube.objects.replace(obj))`.
+   */
   get objects(): KubernetesObjectApi {
     return (this.objApi ??= KubernetesObjectApi.makeApiClient(this.kc));
   }
