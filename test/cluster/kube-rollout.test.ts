@@ -138,6 +138,24 @@ describe('rollout wait', () => {
   });
 });
 
+describe('rollout wait when no pod can be created', () => {
+  let ns: string;
+  const k = kube();
+  beforeAll(async () => {
+    ns = await tempNamespace('kube-rollout-psa', { 'pod-security.kubernetes.io/enforce': 'restricted' });
+  });
+  afterAll(async () => deleteNamespace(ns));
+
+  it('a pod Pod Security refuses: no pod to blame, so the error gives the controller\'s FailedCreate reason', async () => {
+    await k.apply(deployment(ns, 'loose', { replicas: 1 })); // no securityContext: not "restricted"
+    const err = await waitForRollout(k, { kind: 'Deployment', name: 'loose', namespace: ns, timeoutSec: 4 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RolloutError);
+    expect((err as RolloutError).problem).toBeUndefined();
+    expect((err as RolloutError).message).toMatch(/^deployment\/loose rollout failed: timed out after 4s: .*; FailedCreate: pods "loose-[a-z0-9]+-[a-z0-9]+" is forbidden: violates PodSecurity "restricted:latest"/);
+    expect((err as RolloutError).hint).toBe(`kubectl -n ${ns} describe deployment loose`);
+  });
+});
+
 describe('server-side apply ownership', () => {
   let ns: string;
   beforeAll(async () => {
