@@ -22,8 +22,10 @@ describe('scripts/build-images.ts with the real buildah', () => {
       { env: scratchEnv({ ...containersEnv(), TODO_IMAGE_REGISTRY: '' }), timeoutMs: 1_500_000 },
     );
     assertSuccess(r);
-    const doc = r.json<{ ok: boolean; builder: string; tag: string; images: Record<string, string> }>();
-    expect(doc).toMatchObject({ ok: true, builder: 'buildah', tag, images: { backend: `todo-chatbot-backend:${tag}` } });
+    const env = r.json<{ ok: boolean; data: { builder: string; tag: string; images: Record<string, string> } }>();
+    expect(env.ok).toBe(true);
+    const doc = env.data;
+    expect(doc).toMatchObject({ builder: 'buildah', tag, images: { backend: `todo-chatbot-backend:${tag}` } });
     expect(Object.keys(doc.images)).toEqual(['backend']);
 
     const info = await inspectImage(`localhost/${doc.images.backend}`);
