@@ -44,7 +44,7 @@ export function readState(): BedState | undefined {
     return undefined;
   }
 }
-function writeState(s: BedState): void {
+export function writeState(s: BedState): void {
   fs.writeFileSync(statePath, JSON.stringify(s, null, 2));
 }
 
