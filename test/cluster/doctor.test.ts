@@ -10,7 +10,7 @@ describe('doctor against the test bed', () => {
     expect(doc.ok).toBe(true);
     const byName = Object.fromEntries(doc.checks.map((c) => [c.name, c]));
     expect(byName.cluster?.detail).toContain('v1.33');
-    expect(byName.nodes).toMatchObject({ level: 'ok', detail: '2/2 Ready' });
+    expect(byName.nodes).toMatchObject({ level: 'ok', detail: '3/3 Ready' });
     expect(byName['metrics API']?.level).toBe('ok');
     expect(byName['tool helm']?.level).toBe('ok');
   });

@@ -74,7 +74,7 @@ describe('kube client retries against the real API server', () => {
     const clean = [...seen];
     reset('429', 'reset');
     const nodes = await client().list('v1', 'Node');
-    expect(nodes.map((n) => n.metadata?.name).sort()).toEqual(['bed-node-1', 'bed-node-2']);
+    expect(nodes.map((n) => n.metadata?.name).sort()).toEqual(['bed-node-1', 'bed-node-2', 'real-0']);
     // The two faulted requests were each sent again; nothing else changed.
     expect(seen).toHaveLength(clean.length + 2);
     expect(new Set(seen)).toEqual(new Set(clean));
