@@ -159,11 +159,13 @@ describe('the chart on the real node', () => {
     });
     const [p] = await k.waitFor<V1Pod>({
       apiVersion: 'v1', kind: 'Pod', namespace: ns, labelSelector: 'test=crasher', timeoutSec: 90,
-      done: (ps) => (ps[0]?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 2,
+      // Backing off after a restart: the container that just exited is the one kept as "previous".
+      done: (ps) => (ps[0]?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1 && ps[0]?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff',
       describe: (ps) => JSON.stringify(ps[0]?.status?.containerStatuses?.[0] ?? {}),
     });
     const cs = p!.status!.containerStatuses![0]!;
     expect(cs.lastState?.terminated).toMatchObject({ exitCode: 3, reason: 'Error' });
+    expect(p!.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
     const previous = (await sh()`kubectl logs -n ${ns} crasher --previous`).stdout;
     expect(previous).toMatch(/^run \d+ of crasher\n$/);
   });
