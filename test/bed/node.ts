@@ -437,9 +437,12 @@ function ownedByBed(pid: number): boolean {
   }
 }
 
+/** Every hierarchy the bed's cgroups can be in: the v1 controllers, and the cgroup2 one that runc also writes to in hybrid mode. */
+const hierarchies = (): string[] => [...v1Controllers(), ...(fs.existsSync('/sys/fs/cgroup/unified/cgroup.procs') ? ['unified'] : [])];
+
 function cgroupDirs(): string[] {
   const dirs: string[] = [];
-  for (const c of v1Controllers()) {
+  for (const c of hierarchies()) {
     const root = path.join('/sys/fs/cgroup', c, cgroupName);
     if (!fs.existsSync(root)) continue;
     const walk = (d: string) => {
