@@ -18,7 +18,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { $ } from 'zx';
 import YAML from 'yaml';
-import { binDir, bedName, bedSrc, cgroupName, clusterDir, kubeconfigPath, nodeCacheDir, nodeDir, statePath } from './layout.ts';
+import { binDir, bedDir, bedName, bedSrc, cgroupName, clusterDir, kubeconfigPath, nodeCacheDir, nodeDir, statePath } from './layout.ts';
 import { pauseRef } from './images.ts';
 
 export const realNodeName = 'real-0';
@@ -431,7 +431,7 @@ export function bedProcesses(state: BedState | undefined = readState()): number[
 function ownedByBed(pid: number): boolean {
   try {
     const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return cmd.includes(nodeDir) || cmd.includes('sleep\0infinity') || cmd.includes(binDir);
+    return cmd.includes(`${bedDir}/`) || cmd.includes('sleep\0infinity') || cmd.includes(binDir);
   } catch {
     return false;
   }
