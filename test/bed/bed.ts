@@ -223,8 +223,9 @@ export async function up(log: (m: string) => void = () => undefined): Promise<Up
       await create(env, log, timings);
     } catch (e) {
       const msg = e instanceof ComponentError ? e.message : `${String((e as Error).message).trim()}\n${componentLogTails()}`;
-      log(`test bed ${bedName} did not come up: ${msg}`);
-      if (!process.env.TODO_OPS_BED_KEEP) await down();
+      const keep = Boolean(process.env.TODO_OPS_BED_KEEP);
+      log(`test bed ${bedName} did not come up: ${msg}\n(${keep ? 'kept for inspection: npm run cluster:down removes it' : 'removed, with its logs; TODO_OPS_BED_KEEP=1 keeps it'})`);
+      if (!keep) await down();
       throw e instanceof ComponentError ? e : new Error(msg, { cause: e });
     }
   }
