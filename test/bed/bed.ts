@@ -215,6 +215,10 @@ export async function up(log: (m: string) => void = () => undefined): Promise<Up
   const reuse = await healthy();
   if (reuse) {
     log(`reusing the running test bed ${bedName}`);
+    // Images rebuilt since (the repo changed) reach the running node; unchanged ones are not imported again.
+    const t1 = Date.now();
+    await importImages(paths.containerdSock, await ensureImages(log), log);
+    lap('images', t1);
   } else {
     await down();
     fs.mkdirSync(bedDir, { recursive: true });

@@ -144,6 +144,8 @@ export const v1Controllers = (): string[] =>
   fs.readdirSync('/sys/fs/cgroup').filter((c) => c !== 'unified' && fs.existsSync(path.join('/sys/fs/cgroup', c, 'cgroup.procs')));
 
 function createCgroups(): void {
+  if (fs.existsSync('/sys/fs/cgroup/cgroup.controllers'))
+    throw new ComponentError('the real node is set up for cgroup v1 (per-controller hierarchies, as on these machines); this machine has cgroup v2 only');
   for (const c of v1Controllers()) {
     const dir = path.join('/sys/fs/cgroup', c, cgroupName);
     fs.mkdirSync(dir, { recursive: true });
