@@ -125,6 +125,65 @@ describe('the chart on the real node', () => {
     expect(stdin.stdout.trim()).toBe('42');
   });
 
+  it('PostgreSQL keeps its data when its pod is replaced (local volume), and the entrypoint does not initialise again', async () => {
+    const before = (await sh()`kubectl exec -n ${ns} ${release}-postgresql-0 -- psql -U todo -d todo -tAc ${'select count(*) from task'}`).stdout.trim();
+    expect(Number(before)).toBeGreaterThan(0);
+    const oldUid = (await sh()`kubectl get pod -n ${ns} ${release}-postgresql-0 -o jsonpath={.metadata.uid}`).stdout;
+    await sh()`kubectl delete pod -n ${ns} ${release}-postgresql-0 --wait=true --timeout=60s`;
+    await k.waitFor<V1Pod>({
+      apiVersion: 'v1', kind: 'Pod', namespace: ns, labelSelector: `app.kubernetes.io/instance=${release},app.kubernetes.io/component=postgresql`, timeoutSec: 120,
+      done: (ps) => ps.some((p) => p.metadata?.uid !== oldUid && ready(p)),
+    });
+    const logs = (await sh()`kubectl logs -n ${ns} ${release}-postgresql-0`).stdout;
+    expect(logs).toContain('Database directory appears to contain a database; Skipping initialization');
+    const after = (await sh()`kubectl exec -n ${ns} ${release}-postgresql-0 -- psql -U todo -d todo -tAc ${'select count(*) from task'}`).stdout.trim();
+    expect(after).toBe(before);
+    // The backend finds it again through the Service (readiness runs SELECT 1).
+    await sh()`kubectl wait -n ${ns} --for=condition=Ready pod -l app.kubernetes.io/instance=${release},app.kubernetes.io/component=backend --timeout=90s`;
+  });
+
+  it('the PostgreSQL image initialises as any non-root uid with a read-only root filesystem (as the hardened chart will run it)', async () => {
+    await k.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'pg-any-uid', namespace: ns }, stringData: { password: 'bed-only-password' } });
+    await k.apply({
+      apiVersion: 'v1', kind: 'Pod',
+      metadata: { name: 'pg-any-uid', namespace: ns, labels: { test: 'pg-any-uid' } },
+      spec: {
+        ...onRealNode,
+        securityContext: { runAsUser: 23456, runAsGroup: 23456, fsGroup: 23456, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+        containers: [{
+          name: 'postgresql', image: 'docker.io/library/postgres:16.10-bookworm', imagePullPolicy: 'Never',
+          env: [
+            { name: 'POSTGRES_USER', value: 'alice' },
+            { name: 'POSTGRES_DB', value: 'notes' },
+            { name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: 'pg-any-uid', key: 'password' } } },
+            { name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata' },
+          ],
+          readinessProbe: { exec: { command: ['sh', '-c', 'exec pg_isready -q -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"'] }, periodSeconds: 1 },
+          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+          volumeMounts: [
+            { name: 'data', mountPath: '/var/lib/postgresql/data' },
+            { name: 'run', mountPath: '/var/run/postgresql' },
+            { name: 'tmp', mountPath: '/tmp' },
+          ],
+        }],
+        volumes: [{ name: 'data', emptyDir: {} }, { name: 'run', emptyDir: { medium: 'Memory' } }, { name: 'tmp', emptyDir: {} }],
+      },
+    });
+    await sh()`kubectl wait -n ${ns} --for=condition=Ready pod/pg-any-uid --timeout=90s`;
+    // Over the pod's address (not loopback, which initdb trusts, as in the official image):
+    // scram-sha-256 with the password, as the backend connects.
+    const podIP = (await sh()`kubectl get pod -n ${ns} pg-any-uid -o jsonpath={.status.podIP}`).stdout;
+    const psql = (password: string) =>
+      $({ env: bedEnv(), quiet: true, nothrow: true })`kubectl exec -n ${ns} pg-any-uid -- env PGPASSWORD=${password} psql -h ${podIP} -U alice -d notes -tAc ${'select current_user, current_database(), (select rolsuper from pg_roles where rolname = current_user)'}`;
+    const who = await psql('bed-only-password');
+    expect(who.stdout.trim(), who.stderr).toBe('alice|notes|t');
+    const wrong = await psql('wrong');
+    expect(wrong.exitCode).not.toBe(0);
+    expect(wrong.stderr).toMatch(/password authentication failed/);
+    const files = (await sh()`kubectl exec -n ${ns} pg-any-uid -- stat -c ${'%u %a'} /var/lib/postgresql/data/pgdata`).stdout.trim();
+    expect(files).toBe('23456 700');
+  });
+
   it('kubectl port-forward to a Service answers on 127.0.0.1', async () => {
     const child = spawn('kubectl', ['port-forward', '-n', ns, `svc/${release}-frontend`, ':3000', '--address', '127.0.0.1'], { env: bedEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     try {
