@@ -9,7 +9,7 @@ import { $, argv } from 'zx';
 
 const runs = Number(argv.runs ?? 5);
 const root = path.resolve(import.meta.dirname, '..');
-const scripts = fs.readdirSync(path.join(root, 'scripts')).filter((f) => f.endsWith('.ts'));
+const scripts = ['scripts', 'ops'].flatMap((d) => (fs.existsSync(path.join(root, d)) ? fs.readdirSync(path.join(root, d)).filter((f) => f.endsWith('.ts')).map((f) => `${d}/${f}`) : []));
 
 async function measure(args: string[]): Promise<{ ms: number; mb: number }> {
   const samples: { ms: number; mb: number }[] = [];
@@ -24,7 +24,7 @@ async function measure(args: string[]): Promise<{ ms: number; mb: number }> {
 
 const rows: string[] = [];
 for (const s of scripts) {
-  const m = await measure([`scripts/${s}`, '--help']);
+  const m = await measure([s, '--help']);
   rows.push(`${`${s} --help`.padEnd(36)} median ${m.ms.toFixed(0).padStart(5)} ms   peak RSS ${m.mb.toFixed(0).padStart(4)} MB`);
 }
 if (process.env.KUBECONFIG && fs.existsSync(process.env.KUBECONFIG)) {

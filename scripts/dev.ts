@@ -24,17 +24,17 @@ async function waitHealthy(url: string, what: string, seconds = 90): Promise<voi
 await main({
   name: 'dev',
   summary: 'run backend (SQLite) and frontend locally, wired together',
-  local: true,
+  touches: 'nothing',
   options: {
-    'backend-port': { type: 'string', arg: 'PORT', help: 'backend port (default 8000)' },
-    'frontend-port': { type: 'string', arg: 'PORT', help: 'frontend port (default 3000)' },
+    'backend-port': { type: 'int', min: 1, max: 65535, default: 8000, arg: 'PORT', help: 'backend port' },
+    'frontend-port': { type: 'int', min: 1, max: 65535, default: 3000, arg: 'PORT', help: 'frontend port' },
     data: { type: 'string', arg: 'DIR', help: 'where the SQLite file lives (default backend-docker/data)' },
   },
   examples: ['npm run dev', 'npx zx scripts/dev.ts --frontend-port 3100'],
   async run(ctx) {
-    const bport = ctx.int(ctx.str('backend-port') ?? '8000', '--backend-port', 1, 65535)!;
-    const fport = ctx.int(ctx.str('frontend-port') ?? '3000', '--frontend-port', 1, 65535)!;
-    const dataDir = path.resolve(ctx.str('data') ?? path.join(backendDir, 'data'));
+    const bport = ctx.opts['backend-port'];
+    const fport = ctx.opts['frontend-port'];
+    const dataDir = path.resolve(ctx.opts.data ?? path.join(backendDir, 'data'));
     const python = path.join(backendDir, '.venv', 'bin', 'python');
     if (!fs.existsSync(python)) {
       await ctx.out.progress('creating the backend virtualenv', async () => {

@@ -7,11 +7,15 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+from typing import Any
+
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from . import db, metrics
 from .auth import JWTVerifier
@@ -44,6 +48,39 @@ async def _init_schema(app: FastAPI, first_attempt: asyncio.Event) -> None:
         delay = min(delay * 2, 15.0)
 
 
+class _LabelledRoute(Route):
+    """A plain Starlette route that, like FastAPI's, records itself in the scope, so the
+    metrics label /mcp requests "/mcp" instead of "unmatched"."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        if match is not Match.NONE:
+            child = {**child, "route": self}
+        return match, child
+
+
+def _short_error(err: dict[str, Any]) -> dict[str, Any]:
+    """One validation error as {loc, msg}: the library's wording, input echo and
+    documentation links stay out of responses (they change with its versions)."""
+    kind = str(err.get("type", ""))
+    ctx = err.get("ctx") or {}
+    if kind == "missing":
+        msg = "required"
+    elif kind == "string_too_short":
+        msg = "must not be empty" if ctx.get("min_length") == 1 else f"at least {ctx.get('min_length')} characters"
+    elif kind == "string_too_long":
+        msg = f"at most {ctx.get('max_length')} characters"
+    elif kind == "json_invalid":
+        msg = "invalid JSON"
+    elif kind == "value_error" and isinstance(ctx.get("error"), ValueError):
+        msg = str(ctx["error"])  # our own validators' messages
+    elif kind.endswith(("_type", "_parsing")):
+        msg = "wrong type"
+    else:
+        msg = "invalid value"
+    return {"loc": [str(p) for p in err.get("loc", ())], "msg": msg}
+
+
 def create_app(settings: Settings) -> FastAPI:
     engine = db.make_engine(settings.db_url)
     verifier = JWTVerifier(settings.better_auth_secret.get_secret_value())
@@ -72,7 +109,13 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(router)
     # A plain route, not a Mount: a Mount would answer "/mcp" with a redirect to "/mcp/".
-    app.router.routes.append(Route("/mcp", endpoint=mcp_endpoint, methods=["GET", "POST", "DELETE"]))
+    # GET and DELETE are routed too so that the endpoint, not the router, answers them (405 with Allow).
+    app.router.routes.append(_LabelledRoute("/mcp", endpoint=mcp_endpoint, methods=["GET", "POST", "DELETE"]))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_failed(request: Request, exc: RequestValidationError) -> JSONResponse:
+        log.info("request validation failed", extra={"errors": repr(exc.errors())[:1000]})
+        return JSONResponse({"detail": [_short_error(e) for e in exc.errors()]}, 422)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -82,11 +125,19 @@ def create_app(settings: Settings) -> FastAPI:
     async def readyz(request: Request) -> JSONResponse:
         if not request.app.state.schema_ready:
             return JSONResponse({"status": "unavailable", "detail": "database not initialised"}, 503)
+        engine = request.app.state.engine
         try:
-            await run_in_threadpool(db.ping, request.app.state.engine)
+            await run_in_threadpool(db.ping, engine)
         except Exception:
             log.warning("readiness check failed: database unreachable")
             return JSONResponse({"status": "unavailable", "detail": "database unreachable"}, 503)
+        try:
+            # Most requests write: a read-only database (full disk, hot standby, read-only
+            # file) must take the pod out of rotation too.
+            await run_in_threadpool(db.check_writable, engine)
+        except Exception as exc:
+            log.warning("readiness check failed: database not writable", extra={"error": repr(exc)[:300]})
+            return JSONResponse({"status": "unavailable", "detail": "database not writable"}, 503)
         return JSONResponse({"status": "ready"})
 
     @app.get("/metrics", include_in_schema=False)

@@ -11,6 +11,8 @@ from jwt.warnings import InsecureKeyLengthWarning
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from .models import USER_ID_MAX
+
 
 class AuthError(Exception):
     """Missing, malformed, forged or expired credentials (-> 401)."""
@@ -48,7 +50,9 @@ class JWTVerifier:
         except jwt.PyJWTError as exc:
             raise AuthError(f"invalid token: {type(exc).__name__}") from None
         sub = claims.get("sub")
-        if not isinstance(sub, str) or not sub:
+        # A user id the user_id columns cannot hold would fail on PostgreSQL and be stored on
+        # SQLite: refuse it here, the same on both.
+        if not isinstance(sub, str) or not sub or len(sub) > USER_ID_MAX or "\x00" in sub:
             raise AuthError("invalid token: bad sub")
         return sub
 

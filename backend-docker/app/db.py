@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event, exc as sa_exc, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel, create_engine
 
@@ -51,11 +51,13 @@ def make_engine(url: str) -> Engine:
             connect_args={"connect_timeout": 5},
         )
 
-    # Counts every DBAPI error, connect failures included, wherever it happens
-    # (REST, chat, MCP tools, readiness probe).
+    # Counts DBAPI errors, connect failures included, wherever they happen (REST, chat,
+    # MCP tools, readiness probe). A DataError is a value the database refused (out of
+    # range, NUL...): the client's mistake, not a database fault to alert on.
     @event.listens_for(engine, "handle_error")
-    def _count(_ctx) -> None:  # type: ignore[no-untyped-def]
-        DB_ERRORS.inc()
+    def _count(ctx) -> None:  # type: ignore[no-untyped-def]
+        if not isinstance(ctx.sqlalchemy_exception, sa_exc.DataError):
+            DB_ERRORS.inc()
 
     return engine
 
@@ -81,6 +83,47 @@ def init_schema(engine: Engine) -> None:
         return
     with _file_lock(engine.url.database):
         SQLModel.metadata.create_all(engine)
+        _sqlite_autoincrement(engine)
+
+
+def _sqlite_autoincrement(engine: Engine) -> None:
+    """Rebuild tables made before they had AUTOINCREMENT (which SQLite cannot ALTER in).
+
+    Without it a deleted newest row's id is handed out again; the rebuild keeps every
+    row and id, and sqlite_sequence then starts after the highest id kept.
+    """
+    with engine.connect() as conn:
+        old_tables = [
+            t for t in SQLModel.metadata.sorted_tables
+            if "AUTOINCREMENT" not in (conn.execute(
+                text("SELECT sql FROM sqlite_master WHERE type='table' AND name=:n"), {"n": t.name}
+            ).scalar() or "AUTOINCREMENT").upper()
+        ]
+        conn.rollback()
+        if not old_tables:
+            return
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        # Both pragmas only act outside a transaction. With them the renamed old tables keep
+        # message's REFERENCES pointing at the name "conversation", which the new table takes.
+        raw.execute("PRAGMA foreign_keys=OFF")
+        raw.execute("PRAGMA legacy_alter_table=ON")
+        try:
+            conn.begin()
+            for table in old_tables:
+                old = f"{table.name}_pre_autoincrement"
+                conn.execute(text(f'ALTER TABLE "{table.name}" RENAME TO "{old}"'))
+                for index in table.indexes:
+                    conn.execute(text(f'DROP INDEX IF EXISTS "{index.name}"'))
+                table.create(conn)
+                cols = ", ".join(f'"{c.name}"' for c in table.columns)
+                conn.execute(text(f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM "{old}"'))
+                conn.execute(text(f'DROP TABLE "{old}"'))
+            conn.commit()
+        finally:
+            conn.rollback()
+            raw.execute("PRAGMA legacy_alter_table=OFF")
+            raw.execute("PRAGMA foreign_keys=ON")
 
 
 @contextlib.contextmanager
@@ -104,3 +147,16 @@ def _file_lock(db_path: str | None) -> Iterator[None]:
 def ping(engine: Engine) -> None:
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
+
+
+def check_writable(engine: Engine) -> None:
+    """Raise unless this engine can write: a DELETE that matches no row, rolled back.
+
+    It needs the same write access as any request (SQLite: a writable file; PostgreSQL: a
+    primary that is not read-only) yet changes nothing and leaves nothing to flush.
+    """
+    with engine.connect() as conn:
+        try:
+            conn.execute(text("DELETE FROM task WHERE id < 0"))
+        finally:
+            conn.rollback()

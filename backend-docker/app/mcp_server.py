@@ -6,11 +6,15 @@ API, and a tool's `user_id` must be the token's user.
 """
 
 import json
-from collections.abc import Callable
-from typing import Any, TypeVar
+import logging
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Literal, TypeVar
 
 import anyio.to_thread
 from mcp.server.fastmcp import Context, FastMCP
+from mcp.server.fastmcp.exceptions import ToolError as SDKToolError
+from mcp.types import ContentBlock
+from pydantic import Strict, ValidationError
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from sqlalchemy import Engine
@@ -25,10 +29,42 @@ from .tools import TaskResult, TaskSummary
 
 USER_SCOPE_KEY = "todo.user_id"
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+# Strict: a bool is not a task id (the SDK already turns "3" into 3 for LLMs that quote numbers).
+TaskId = Annotated[int, Strict()]
 
 
 class ToolDenied(Exception):
     pass
+
+
+class TodoMCP(FastMCP):  # type: ignore[type-arg]
+    """FastMCP whose tool errors are short, stable texts.
+
+    The SDK would otherwise return "Error executing tool x: " plus whatever the exception
+    said: pydantic's report with its documentation links, or a driver message naming the
+    database host and port. Those go to the log; the client gets one line.
+    """
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> Sequence[ContentBlock] | dict[str, Any]:
+        try:
+            return await super().call_tool(name, arguments)
+        except Exception as exc:
+            raise SDKToolError(_client_message(name, exc)) from None
+
+
+def _client_message(name: str, exc: Exception) -> str:
+    cause = exc.__cause__ if isinstance(exc, SDKToolError) and exc.__cause__ is not None else exc
+    if isinstance(cause, (tools.ToolError, ToolDenied)):
+        return str(cause)
+    if isinstance(cause, ValidationError):
+        fields = sorted({str(e["loc"][0]) for e in cause.errors() if e["loc"]})
+        log.info("mcp tool arguments refused", extra={"tool": name, "errors": repr(cause.errors(include_url=False))[:1000]})
+        return "invalid arguments: " + ", ".join(fields)
+    if cause is exc and isinstance(exc, SDKToolError):
+        return str(exc)  # the SDK's own refusal (unknown tool): no internals in it
+    log.error("mcp tool failed", exc_info=cause, extra={"tool": name})
+    return "internal error"
 
 
 def _token_user(ctx: Context) -> str:  # type: ignore[type-arg]
@@ -40,7 +76,7 @@ def _token_user(ctx: Context) -> str:  # type: ignore[type-arg]
 
 
 def build_mcp(engine: Engine) -> FastMCP:
-    mcp = FastMCP(
+    mcp = TodoMCP(
         "todo",
         instructions="Manage the authenticated user's todo list.",
         stateless_http=True,
@@ -74,25 +110,25 @@ def build_mcp(engine: Engine) -> FastMCP:
 
     @mcp.tool()
     async def list_tasks(
-        user_id: str, ctx: Context, status: str = "all"  # type: ignore[type-arg]
+        user_id: str, ctx: Context, status: Literal["all", "pending", "completed"] = "all"  # type: ignore[type-arg]
     ) -> list[TaskSummary]:
         """List the user's tasks; status is "all", "pending" or "completed"."""
         return await call("list_tasks", ctx, user_id, tools.list_tasks, status=status)
 
     @mcp.tool()
-    async def complete_task(user_id: str, task_id: int, ctx: Context) -> TaskResult:  # type: ignore[type-arg]
+    async def complete_task(user_id: str, task_id: TaskId, ctx: Context) -> TaskResult:  # type: ignore[type-arg]
         """Mark one of the user's tasks as completed."""
         return await call("complete_task", ctx, user_id, tools.complete_task, task_id=task_id)
 
     @mcp.tool()
-    async def delete_task(user_id: str, task_id: int, ctx: Context) -> TaskResult:  # type: ignore[type-arg]
+    async def delete_task(user_id: str, task_id: TaskId, ctx: Context) -> TaskResult:  # type: ignore[type-arg]
         """Delete one of the user's tasks."""
         return await call("delete_task", ctx, user_id, tools.delete_task, task_id=task_id)
 
     @mcp.tool()
     async def update_task(
         user_id: str,
-        task_id: int,
+        task_id: TaskId,
         ctx: Context,  # type: ignore[type-arg]
         title: str | None = None,
         description: str | None = None,
@@ -118,18 +154,27 @@ class MCPEndpoint:
         try:
             user = self._verifier.user_from_header(Headers(scope=scope).get("authorization"))
         except AuthError:
-            body = json.dumps({"detail": "invalid or missing bearer token"}).encode()
-            await send({
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"www-authenticate", b"Bearer"),
-                ],
-            })
-            await send({"type": "http.response.body", "body": body})
+            await _send_json(send, 401, {"detail": "invalid or missing bearer token"}, [(b"www-authenticate", b"Bearer")])
+            return
+        if scope["method"] != "POST":
+            # Stateless JSON mode has no event stream for GET and no session for DELETE to end;
+            # the SDK would hold a GET open forever. The MCP spec allows 405 for both.
+            await _send_json(send, 405, {"detail": "method not allowed"}, [(b"allow", b"POST")])
             return
         scope[USER_SCOPE_KEY] = user
         await self.manager.handle_request(scope, receive, send)
 
+
+
+async def _send_json(send: Send, status: int, body: dict[str, str], headers: list[tuple[bytes, bytes]]) -> None:
+    data = json.dumps(body).encode()
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(data)).encode()),
+            *headers,
+        ],
+    })
+    await send({"type": "http.response.body", "body": data})

@@ -14,7 +14,7 @@ import time
 import uuid
 
 from fastapi import HTTPException
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.datastructures import Headers
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -83,6 +83,11 @@ class RequestMiddleware:
         except BodyTooLarge:
             if not started:
                 await _json(send_wrapper, 413, {"detail": "request body too large"})
+        except DataError:
+            # A value the database refused that validation let through: still the client's input.
+            errlog.exception("database refused a value")
+            if not started:
+                await _json(send_wrapper, 422, {"detail": "invalid input"})
         except DBAPIError:
             errlog.exception("database error")
             if not started:

@@ -5,9 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import StringConstraints, field_serializer
+from pydantic import AfterValidator, StrictBool, StrictInt, StringConstraints, field_serializer
 from sqlalchemy import DateTime, Text
 from sqlmodel import Field, SQLModel
+
+
+# Ids are PostgreSQL `integer` columns. Anything outside this range cannot name a row, so
+# it is answered like any other missing id before it reaches (and upsets) the database.
+ID_MAX = 2**31 - 1
+USER_ID_MAX = 255  # the user_id columns' length; enforced by the app so SQLite agrees with PostgreSQL
+
+
+def valid_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= ID_MAX
 
 
 def utcnow() -> datetime:
@@ -20,6 +30,9 @@ def _aware(dt: datetime) -> datetime:
 
 
 class Task(SQLModel, table=True):
+    # Without AUTOINCREMENT SQLite hands the id of a deleted newest row to the next insert, and
+    # an old "task 232" in a conversation would name a different task. PostgreSQL sequences never reuse.
+    __table_args__ = {"sqlite_autoincrement": True}
     id: int | None = Field(default=None, primary_key=True)
     user_id: str = Field(index=True, max_length=255)
     title: str = Field(max_length=200)
@@ -30,6 +43,7 @@ class Task(SQLModel, table=True):
 
 
 class Conversation(SQLModel, table=True):
+    __table_args__ = {"sqlite_autoincrement": True}
     id: int | None = Field(default=None, primary_key=True)
     user_id: str = Field(index=True, max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
@@ -37,6 +51,7 @@ class Conversation(SQLModel, table=True):
 
 
 class Message(SQLModel, table=True):
+    __table_args__ = {"sqlite_autoincrement": True}
     id: int | None = Field(default=None, primary_key=True)
     user_id: str = Field(index=True, max_length=255)
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
@@ -47,9 +62,19 @@ class Message(SQLModel, table=True):
 
 # --- API schemas -------------------------------------------------------------
 
+
+
+def no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; refusing it everywhere keeps SQLite in step.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
 # Surrounding whitespace is stripped first, so "   " is rejected as an empty title.
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(no_nul)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000), AfterValidator(no_nul)]
+ChatText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), AfterValidator(no_nul)]
 
 
 class TaskCreate(SQLModel):
@@ -60,11 +85,11 @@ class TaskCreate(SQLModel):
 class TaskUpdate(SQLModel):
     title: Title | None = None
     description: Description | None = None
-    completed: bool | None = None
+    completed: StrictBool | None = None  # "yes", 1 or "true" are not booleans
 
 
 class TaskComplete(SQLModel):
-    completed: bool | None = None
+    completed: StrictBool | None = None
 
 
 class TaskRead(SQLModel):
@@ -82,8 +107,8 @@ class TaskRead(SQLModel):
 
 
 class ChatRequest(SQLModel):
-    conversation_id: int | None = None
-    message: str = Field(min_length=1, max_length=4000)
+    conversation_id: StrictInt | None = None
+    message: ChatText
 
 
 class ToolCall(SQLModel):

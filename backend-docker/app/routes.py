@@ -27,6 +27,7 @@ from .models import (
     TaskStatus,
     TaskUpdate,
     utcnow,
+    valid_id,
 )
 from .settings import Settings
 
@@ -45,7 +46,9 @@ DB = Annotated[Session, Depends(get_session)]
 
 
 def _own_task(session: Session, user_id: str, task_id: int) -> Task:
-    task = session.exec(select(Task).where(Task.id == task_id, Task.user_id == user_id)).first()
+    task = None
+    if valid_id(task_id):  # out-of-range ids are missing ids, not database errors
+        task = session.exec(select(Task).where(Task.id == task_id, Task.user_id == user_id)).first()
     if task is None:  # other users' tasks are indistinguishable from missing ones
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="task not found")
     return task
@@ -121,52 +124,55 @@ def complete_task(
 # --- chat ----------------------------------------------------------------------------
 
 
-def _start_turn(
-    engine: Engine, user_id: str, conversation_id: int | None, text: str
-) -> tuple[int, list[dict[str, str]]]:
-    """Load (or create) the conversation and its history, then store the user message."""
+def _load_history(engine: Engine, user_id: str, conversation_id: int | None) -> list[dict[str, str]]:
+    """The conversation's recent messages; nothing is written before the reply exists."""
+    if conversation_id is None:
+        return []
     with Session(engine) as session:
-        conv: Conversation | None
+        _own_conversation(session, user_id, conversation_id)
+        rows = session.exec(
+            select(Message)
+            .where(Message.conversation_id == conversation_id, Message.user_id == user_id)
+            .order_by(col(Message.id).desc())
+            .limit(HISTORY_LIMIT)
+        ).all()
+        return [{"role": m.role, "content": m.content} for m in reversed(rows)]
+
+
+def _own_conversation(session: Session, user_id: str, conversation_id: int) -> Conversation:
+    conv = None
+    if valid_id(conversation_id):
+        conv = session.exec(
+            select(Conversation).where(Conversation.id == conversation_id, Conversation.user_id == user_id)
+        ).first()
+    if conv is None:  # someone else's conversation looks exactly like a missing one
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="conversation not found")
+    return conv
+
+
+def _store_turn(engine: Engine, user_id: str, conversation_id: int | None, asked: str, answered: str) -> int:
+    """The user's message and the reply in one transaction: a turn is stored whole or not at all."""
+    with Session(engine) as session:
         if conversation_id is None:
             conv = Conversation(user_id=user_id)
             session.add(conv)
             session.flush()
         else:
-            conv = session.exec(
-                select(Conversation).where(Conversation.id == conversation_id, Conversation.user_id == user_id)
-            ).first()
-        if conv is None:  # someone else's conversation looks exactly like a missing one
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail="conversation not found")
-        assert conv.id is not None
-        rows = session.exec(
-            select(Message)
-            .where(Message.conversation_id == conv.id, Message.user_id == user_id)
-            .order_by(col(Message.id).desc())
-            .limit(HISTORY_LIMIT)
-        ).all()
-        history = [{"role": m.role, "content": m.content} for m in reversed(rows)]
-        session.add(Message(user_id=user_id, conversation_id=conv.id, role="user", content=text))
-        conv.updated_at = utcnow()
-        session.add(conv)
-        session.commit()
-        return conv.id, history
-
-
-def _finish_turn(engine: Engine, user_id: str, conversation_id: int, text: str) -> None:
-    with Session(engine) as session:
-        session.add(Message(user_id=user_id, conversation_id=conversation_id, role="assistant", content=text))
-        conv = session.get(Conversation, conversation_id)
-        if conv is not None:
+            conv = _own_conversation(session, user_id, conversation_id)
             conv.updated_at = utcnow()
             session.add(conv)
+        assert conv.id is not None
+        session.add(Message(user_id=user_id, conversation_id=conv.id, role="user", content=asked))
+        session.add(Message(user_id=user_id, conversation_id=conv.id, role="assistant", content=answered))
         session.commit()
+        return conv.id
 
 
 @router.post("/chat", response_model=ChatResponse)
 async def chat(user_id: AuthorizedUser, body: ChatRequest, request: Request) -> ChatResponse:
     engine: Engine = request.app.state.engine
     settings: Settings = request.app.state.settings
-    conv_id, history = await run_in_threadpool(_start_turn, engine, user_id, body.conversation_id, body.message)
+    history = await run_in_threadpool(_load_history, engine, user_id, body.conversation_id)
 
     reply: agent.Reply | None = None
     if settings.openai_api_key is not None:
@@ -182,7 +188,7 @@ async def chat(user_id: AuthorizedUser, body: ChatRequest, request: Request) -> 
     if reply is None:
         reply = await run_in_threadpool(agent.run_parser, engine, user_id, body.message)
 
-    await run_in_threadpool(_finish_turn, engine, user_id, conv_id, reply.text)
+    conv_id = await run_in_threadpool(_store_turn, engine, user_id, body.conversation_id, body.message, reply.text)
     return ChatResponse.model_validate(
         {"conversation_id": conv_id, "response": reply.text, "tool_calls": reply.tool_calls}
     )

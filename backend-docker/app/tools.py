@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
 from .metrics import MCP_TOOL_CALLS
-from .models import Task, utcnow
+from .models import Task, utcnow, valid_id
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 1000
@@ -61,8 +61,14 @@ def _counted(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     return deco
 
 
+def _text(value: str, name: str) -> str:
+    if "\x00" in value:  # PostgreSQL cannot store it; SQLite must refuse it too
+        raise ToolError(f"{name} must not contain NUL characters")
+    return value
+
+
 def _title(value: str | None) -> str:
-    title = (value or "").strip()
+    title = _text((value or "").strip(), "title")
     if not title:
         raise ToolError("title must not be empty")
     if len(title) > TITLE_MAX:
@@ -73,7 +79,7 @@ def _title(value: str | None) -> str:
 def _description(value: str | None) -> str | None:
     if value is None:
         return None
-    value = value.strip()
+    value = _text(value.strip(), "description")
     if len(value) > DESCRIPTION_MAX:
         raise ToolError(f"description must be at most {DESCRIPTION_MAX} characters")
     return value or None
@@ -86,8 +92,10 @@ def _task_id(value: object) -> int:
 
 
 def _own_task(session: Session, user_id: str, task_id: int) -> Task:
-    task = session.exec(
-        select(Task).where(Task.id == _task_id(task_id), Task.user_id == user_id)
+    _task_id(task_id)
+    # An id beyond the column's range cannot exist; asking the database would be an error there.
+    task = None if not valid_id(task_id) else session.exec(
+        select(Task).where(Task.id == task_id, Task.user_id == user_id)
     ).first()
     if task is None:  # another user's task looks exactly like a missing one
         raise ToolError(f"task {task_id} not found")

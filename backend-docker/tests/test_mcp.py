@@ -100,7 +100,7 @@ def test_each_tool(live: LiveServer) -> None:
         ("update_task", {**u, "task_id": 2}),
     )
     assert "task 99 not found" in error_text(missing)
-    assert "status must be one of" in error_text(bad_status)
+    assert error_text(bad_status) == "invalid arguments: status"
     assert "title must not be empty" in error_text(empty_title)
     assert "nothing to update" in error_text(nothing)
 

@@ -1,171 +1,340 @@
-// The conventions every script shares: flags like kubectl's, --help, --dry-run,
-// --output json, config loading, locking, and one place that turns errors into
-// a one-line message and the documented exit code.
+// The skeleton every script shares (see CONTRIBUTING.md): a spec declares the
+// options, what the script touches and whether it locks the release; `main`
+// parses flags like kubectl's, loads the config, takes the lock, runs the
+// script and prints its Result as text or as one JSON envelope, mapping any
+// error to a one-line message and the documented exit code.
+import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig, redacted, secretKeys, type Config } from './config.ts';
+import { loadConfig, redacted, repoRoot, type Config } from './config.ts';
 import { Exit, OpsError, exitCodeHelp, usageError, type ExitCode } from './errors.ts';
 import { Output, addSecret, scrub, type Format } from './output.ts';
+import { Result, deriveExitCode, type Envelope } from './result.ts';
+import { renderResult } from './render.ts';
+import { duration, type Settings } from './settings.ts';
 import type { Kube } from './kube.ts';
+import type { Helm } from './helm.ts';
+import type { State } from './state.ts';
+import type { Notifier } from './notify.ts';
 import { acquireLock } from './lock.ts';
 
+type OptionType = 'string' | 'boolean' | 'int' | 'duration' | 'enum' | 'list';
+
 export interface OptionSpec {
-  type: 'string' | 'boolean';
+  type: OptionType;
   short?: string;
-  multiple?: boolean;
   help: string;
-  /** shown in --help as the value's placeholder */
+  /** the value's placeholder in --help */
   arg?: string;
+  /** shown in --help; used when the flag is absent */
+  default?: string | number | boolean | readonly string[];
+  /** int: inclusive bounds */
+  min?: number;
+  max?: number;
+  /** enum: the allowed values */
+  choices?: readonly string[];
 }
 
-export interface ScriptSpec {
+/** What a script does to the cluster; decides which flags it offers. */
+export type Touches = 'nothing' | 'reads' | 'changes';
+
+type ValueOf<O extends OptionSpec> = O['type'] extends 'boolean'
+  ? boolean
+  : O['type'] extends 'int' | 'duration'
+    ? number
+    : O['type'] extends 'list'
+      ? string[]
+      : O extends { choices: readonly (infer C)[] }
+        ? C
+        : string;
+export type OptionValues<O extends Record<string, OptionSpec>> = {
+  [K in keyof O]: O[K] extends { default: unknown } ? ValueOf<O[K]> : O[K]['type'] extends 'boolean' | 'list' ? ValueOf<O[K]> : ValueOf<O[K]> | undefined;
+};
+
+export interface ScriptSpec<O extends Record<string, OptionSpec> = Record<string, OptionSpec>, S extends Settings = Settings> {
   name: string;
   summary: string;
   /** extra lines after the summary in --help */
   description?: string;
-  options?: Record<string, OptionSpec>;
-  /** e.g. "[frontend|backend] REPLICAS" */
+  options?: O;
+  /** e.g. "frontend|backend REPLICAS" */
   positionals?: string;
-  /** the script changes the cluster: adds --dry-run and --yes */
-  mutates?: boolean;
-  /** hold a per-script lock for the whole run (cron safety) */
-  lock?: boolean;
-  /** the script never talks to the cluster (skips --context/--namespace) */
-  local?: boolean;
+  /** nothing: no cluster flags; reads: --context/--namespace/--kubeconfig; changes: also --dry-run */
+  touches: Touches;
+  /** the script can take destructive actions: offers --yes (see plan.ts) */
+  destructive?: boolean;
+  /** hold a lock for the run: "release" excludes every release-changing script on the same release */
+  lock?: 'release' | 'script';
+  /** the script's own settings, TODO_<NAME>_* */
+  settings?: S;
   examples?: string[];
-  run(ctx: Context): Promise<ExitCode | void>;
+  run(ctx: Context<O, S>): Promise<ExitCode | void>;
+  /** custom text output; the default prints findings and actions */
+  render?(result: Result, ctx: Context<O, S>): void;
 }
 
 const common: Record<string, OptionSpec> = {
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
   profile: { type: 'string', short: 'p', arg: 'NAME', help: 'env profile: env/NAME.env (default $TODO_PROFILE or minikube)' },
-  output: { type: 'string', short: 'o', arg: 'text|json', help: 'output format (default text)' },
+  output: { type: 'enum', short: 'o', choices: ['text', 'json'], default: 'text', help: 'output format' },
   verbose: { type: 'boolean', short: 'v', help: 'print the commands and API calls made' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
 const clusterOpts: Record<string, OptionSpec> = {
-  context: { type: 'string', arg: 'NAME', help: 'kube context (default: the kubeconfig current context)' },
+  context: { type: 'string', arg: 'NAME', help: 'kube context (default $TODO_CONTEXT, else the kubeconfig current context)' },
   namespace: { type: 'string', short: 'n', arg: 'NS', help: 'namespace (default $TODO_NAMESPACE or todo)' },
   kubeconfig: { type: 'string', arg: 'FILE', help: 'kubeconfig file (default $KUBECONFIG or ~/.kube/config)' },
 };
-const mutateOpts: Record<string, OptionSpec> = {
-  'dry-run': { type: 'boolean', help: 'show what would change; change nothing' },
-  yes: { type: 'boolean', short: 'y', help: 'do destructive actions without asking' },
-};
+const dryRunOpt: Record<string, OptionSpec> = { 'dry-run': { type: 'boolean', help: 'print the plan; change nothing' } };
+const yesOpt: Record<string, OptionSpec> = { yes: { type: 'boolean', short: 'y', help: 'do destructive actions without asking' } };
 
-export class Context {
-  readonly spec: ScriptSpec;
-  readonly cfg: Config;
+export class Context<O extends Record<string, OptionSpec> = Record<string, OptionSpec>, S extends Settings = Settings> {
+  readonly spec: ScriptSpec<O, S>;
+  readonly cfg: Config<S>;
   readonly out: Output;
-  readonly values: Record<string, string | boolean | string[] | undefined>;
+  readonly opts: OptionValues<O>;
   readonly positionals: string[];
   readonly namespace: string;
+  /** --context, else TODO_CONTEXT; empty means the kubeconfig's current context */
   readonly context: string;
+  readonly kubeconfig?: string;
+  readonly release: string;
   readonly dryRun: boolean;
   readonly yes: boolean;
+  /** TODO_TIMEOUT, in seconds: the default for every wait */
+  readonly timeoutSec: number;
+  readonly result = new Result();
+  readonly startedAt = new Date();
   private kubeClient?: Kube;
+  private helmClient?: Helm;
+  private stateStore?: State;
 
-  constructor(spec: ScriptSpec, cfg: Config, out: Output, values: Context['values'], positionals: string[]) {
+  constructor(spec: ScriptSpec<O, S>, cfg: Config<S>, out: Output, flags: Record<string, unknown>, positionals: string[]) {
     this.spec = spec;
     this.cfg = cfg;
     this.out = out;
-    this.values = values;
+    this.opts = flags as OptionValues<O>;
     this.positionals = positionals;
-    this.namespace = (values.namespace as string | undefined) ?? cfg.TODO_NAMESPACE;
-    this.context = (values.context as string | undefined) ?? cfg.TODO_CONTEXT;
-    this.dryRun = values['dry-run'] === true;
-    this.yes = values.yes === true;
+    this.namespace = (flags.namespace as string | undefined) ?? cfg.TODO_NAMESPACE;
+    this.context = (flags.context as string | undefined) ?? cfg.TODO_CONTEXT;
+    this.kubeconfig = flags.kubeconfig as string | undefined;
+    this.release = cfg.TODO_RELEASE;
+    this.dryRun = flags['dry-run'] === true;
+    this.yes = flags.yes === true;
+    this.timeoutSec = cfg.TODO_TIMEOUT;
   }
   get json(): boolean {
     return this.out.format === 'json';
   }
   /**
-   * The Kubernetes client for --context/--kubeconfig, made on first use. Loaded
+   * The Kubernetes client for this run's context, made on first use. Loaded
    * lazily: the client library is most of a script's start-up time, and --help,
    * usage errors and local scripts never need it.
    */
   async kube(): Promise<Kube> {
     if (!this.kubeClient) {
       const { Kube } = await import('./kube.ts');
-      this.kubeClient = new Kube({ context: this.context, kubeconfig: this.values.kubeconfig as string | undefined, log: (m) => this.out.debug(m) });
+      this.kubeClient = new Kube({ context: this.context || undefined, kubeconfig: this.kubeconfig, log: (m) => this.out.debug(m), fieldManager: `todo-chatbot-ops/${this.spec.name}` });
     }
     return this.kubeClient;
   }
-  str(name: string): string | undefined {
-    const v = this.values[name];
-    return typeof v === 'string' ? v : undefined;
+  /** helm bound to this run's kubeconfig, context and namespace. */
+  async helm(): Promise<Helm> {
+    if (!this.helmClient) {
+      const { Helm } = await import('./helm.ts');
+      this.helmClient = new Helm({ context: this.context || undefined, kubeconfig: this.kubeconfig, namespace: this.namespace, log: (m) => this.out.debug(m) });
+    }
+    return this.helmClient;
   }
-  flag(name: string): boolean {
-    return this.values[name] === true;
+  /** History and samples for this run's context and namespace (TODO_STATE_DIR). */
+  async state(): Promise<State> {
+    if (!this.stateStore) {
+      const { openState } = await import('./state.ts');
+      const context = this.spec.touches === 'nothing' ? this.context || 'local' : (await this.kube()).contextName;
+      this.stateStore = openState(this.cfg.TODO_STATE_DIR, { context, namespace: this.namespace });
+    }
+    return this.stateStore;
   }
-  /** An integer flag or positional in [min, max]; anything else is a usage error. */
+  /** The webhook notifier (TODO_WEBHOOK_*), dedup kept in this run's state. */
+  async notifier(): Promise<Notifier> {
+    const { notifierFromConfig } = await import('./notify.ts');
+    return notifierFromConfig(this.cfg, { state: await this.state(), log: (m) => this.out.debug(m) });
+  }
+  /** A positional in [min, max]; anything else is a usage error naming it. */
   int(raw: string | undefined, what: string, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
-    if (raw === undefined) return undefined;
-    if (!/^-?\d+$/.test(raw)) throw usageError(`${what} must be a whole number, got "${raw}"`);
-    const n = Number(raw);
-    if (n < min || n > max) throw usageError(`${what} must be between ${min} and ${max}, got ${n}`);
-    return n;
+    return raw === undefined ? undefined : parseInt(raw, what, min, max);
   }
 }
 
-export function helpText(spec: ScriptSpec): string {
+function parseInt(raw: string, what: string, min: number, max: number): number {
+  if (!/^-?\d+$/.test(raw)) throw usageError(`${what} must be a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw usageError(`${what} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+/** Converts one raw flag value to its declared type; a bad value is a usage error naming the flag. */
+function convert(name: string, o: OptionSpec, raw: unknown): unknown {
+  const flag = `--${name}`;
+  switch (o.type) {
+    case 'boolean':
+      return raw === true;
+    case 'int':
+      return parseInt(String(raw), flag, o.min ?? Number.MIN_SAFE_INTEGER, o.max ?? Number.MAX_SAFE_INTEGER);
+    case 'duration':
+      try {
+        return duration(String(raw), flag);
+      } catch (e) {
+        throw usageError((e as Error).message);
+      }
+    case 'enum':
+      if (!o.choices!.includes(String(raw))) throw usageError(`${flag} must be one of ${o.choices!.join(', ')}, got "${String(raw)}"`);
+      return raw;
+    case 'list':
+      return (raw as string[]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+    default:
+      return raw;
+  }
+}
+
+function allOptions(spec: ScriptSpec<any, any>): Record<string, OptionSpec> {
+  const t = spec.touches;
+  return {
+    ...(t === 'nothing' ? {} : clusterOpts),
+    ...spec.options,
+    ...(t === 'changes' ? dryRunOpt : {}),
+    ...(spec.destructive ? yesOpt : {}),
+    ...common,
+  };
+}
+
+/** scripts/doctor.ts or ops/self-heal.ts: how the user ran it, for usage lines. */
+function entryPath(spec: ScriptSpec<any, any>): string {
+  const argv1 = process.argv[1];
+  if (argv1 && /\.(ts|js)$/.test(argv1)) {
+    const rel = path.relative(repoRoot, path.resolve(argv1));
+    if (!rel.startsWith('..')) return rel;
+  }
+  return `scripts/${spec.name}.ts`;
+}
+
+export function helpText(spec: ScriptSpec<any, any>): string {
   const opts = allOptions(spec);
-  const flag = ([name, o]: [string, OptionSpec]) => `${o.short ? `-${o.short}, ` : '    '}--${name}${o.arg ? ` ${o.arg}` : ''}`;
+  const placeholder = (o: OptionSpec) => o.arg ?? (o.type === 'enum' ? o.choices!.join('|') : o.type === 'int' ? 'N' : o.type === 'duration' ? 'DURATION' : o.type === 'boolean' ? '' : 'VALUE');
+  const flag = ([name, o]: [string, OptionSpec]) => `${o.short ? `-${o.short}, ` : '    '}--${name}${placeholder(o) ? ` ${placeholder(o)}` : ''}`;
+  const help = (o: OptionSpec) => {
+    const extra: string[] = [];
+    if (o.type === 'int' && (o.min !== undefined || o.max !== undefined)) extra.push(`${o.min ?? '…'}-${o.max ?? '…'}`);
+    if (o.type === 'list') extra.push('comma-separated or repeated');
+    if (o.default !== undefined && o.default !== false) extra.push(`default ${Array.isArray(o.default) ? o.default.join(',') : String(o.default)}`);
+    return extra.length ? `${o.help} (${extra.join('; ')})` : o.help;
+  };
   const width = Math.max(...Object.entries(opts).map((e) => flag(e).length));
-  const lines = [
-    `${spec.name}: ${spec.summary}`,
-    '',
-    `Usage: npx zx scripts/${spec.name}.ts [options]${spec.positionals ? ` ${spec.positionals}` : ''}`,
-  ];
+  const lines = [`${spec.name}: ${spec.summary}`, '', `Usage: npx zx ${entryPath(spec)} [options]${spec.positionals ? ` ${spec.positionals}` : ''}`];
   if (spec.description) lines.push('', spec.description.trim());
-  lines.push('', 'Options:', ...Object.entries(opts).map((e) => `  ${flag(e).padEnd(width)}  ${e[1].help}`));
+  lines.push('', 'Options:', ...Object.entries(opts).map((e) => `  ${flag(e).padEnd(width)}  ${help(e[1])}`));
+  const settings = Object.entries((spec.settings ?? {}) as Settings);
+  if (settings.length) {
+    const w = Math.max(...settings.map(([k]) => k.length));
+    lines.push('', 'Settings (env files or environment):', ...settings.map(([k, s]) => `  ${k.padEnd(w)}  ${s.help} (default ${JSON.stringify(s.default)})`));
+  }
   if (spec.examples?.length) lines.push('', 'Examples:', ...spec.examples.map((e) => `  ${e}`));
   lines.push('', exitCodeHelp);
   return lines.join('\n');
 }
 
-function allOptions(spec: ScriptSpec): Record<string, OptionSpec> {
-  return { ...(spec.local ? {} : clusterOpts), ...spec.options, ...(spec.mutates ? mutateOpts : {}), ...common };
+export function parseFlags(spec: ScriptSpec<any, any>, argv: string[]): { flags: Record<string, unknown>; positionals: string[] } {
+  const opts = allOptions(spec);
+  const parserOptions = Object.fromEntries(
+    Object.entries(opts).map(([k, o]) => [k, { type: o.type === 'boolean' ? ('boolean' as const) : ('string' as const), multiple: o.type === 'list', ...(o.short ? { short: o.short } : {}) }]),
+  );
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: parserOptions, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw usageError((e as Error).message.split('. ')[0]!.replace(/^Unknown option/, 'unknown option'), `see: npx zx ${entryPath(spec)} --help`);
+  }
+  const flags: Record<string, unknown> = {};
+  const raw = parsed.values as Record<string, unknown>;
+  if (raw.help) return { flags: { help: true }, positionals: [] };
+  for (const [k, o] of Object.entries(opts)) {
+    if (raw[k] !== undefined) flags[k] = convert(k, o, raw[k]);
+    else if (o.default !== undefined) flags[k] = o.type === 'list' ? [...(o.default as string[])] : o.default;
+    else if (o.type === 'boolean') flags[k] = false;
+    else if (o.type === 'list') flags[k] = [];
+  }
+  return { flags, positionals: parsed.positionals };
 }
 
-/** Parses argv, runs the script, exits with its code. Never returns. */
-export async function main(spec: ScriptSpec, argv = process.argv.slice(2)): Promise<never> {
-  let out = new Output('text');
+/** Parses argv, runs the script, prints its result, exits with its code. Never returns. */
+export async function main<O extends Record<string, OptionSpec>, S extends Settings = Settings>(spec: ScriptSpec<O, S>, argv = process.argv.slice(2)): Promise<never> {
+  const startedAt = new Date();
+  // Until --output is parsed, errors are text; a bad --output is itself a text error.
+  let out = new Output(argv.some((a, i) => (a === '-o' || a === '--output') && argv[i + 1] === 'json') || argv.includes('--output=json') ? 'json' : 'text');
+  let ctx: Context<O, S> | undefined;
+  let cfg: Config<S> | undefined;
+  let releaseLock: (() => void) | undefined;
+  const envelope = (exitCode: ExitCode, error?: OpsError): Envelope => {
+    const r = ctx?.result ?? new Result();
+    return {
+      script: spec.name,
+      ok: exitCode === Exit.ok,
+      exitCode,
+      profile: cfg?.profile ?? null,
+      context: ctx?.context || null,
+      namespace: ctx?.namespace ?? null,
+      release: ctx?.release ?? null,
+      dryRun: ctx?.dryRun ?? false,
+      startedAt: startedAt.toISOString(),
+      durationMs: Date.now() - startedAt.getTime(),
+      findings: r.findings,
+      actions: r.actions,
+      data: r.data,
+      ...(error ? { error: { message: error.message, ...(error.hint ? { hint: error.hint } : {}) } } : {}),
+    };
+  };
   try {
-    const options = Object.fromEntries(
-      Object.entries(allOptions(spec)).map(([k, o]) => [k, { type: o.type, multiple: o.multiple === true, ...(o.short ? { short: o.short } : {}) }]),
-    );
-    let parsed;
-    try {
-      parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-    } catch (e) {
-      throw usageError((e as Error).message.split('. ')[0]!.replace(/^Unknown option/, 'unknown option'), `see: npx zx scripts/${spec.name}.ts --help`);
-    }
-    const { values, positionals } = parsed;
-    if (values.help) {
+    const { flags, positionals } = parseFlags(spec, argv);
+    if (flags.help) {
       process.stdout.write(helpText(spec) + '\n');
-      process.exit(Exit.ok);
+      return exit(Exit.ok);
     }
-    const format = (values.output as string | undefined) ?? 'text';
-    if (format !== 'text' && format !== 'json') throw usageError(`--output must be text or json, got "${format}"`);
-    out = new Output(format as Format, values.verbose === true);
-    const cfg = loadConfig((values.profile as string | undefined) ?? process.env.TODO_PROFILE ?? 'minikube');
-    for (const k of secretKeys) addSecret(cfg[k] as string);
-    const ctx = new Context(spec, cfg, out, values as Context['values'], positionals);
-    out.debug(`config: ${JSON.stringify(redacted(cfg))}`);
-    const release = spec.lock ? await acquireLock(cfg.TODO_STATE_DIR, spec.name) : undefined;
-    let code: ExitCode;
-    try {
-      code = (await spec.run(ctx)) ?? Exit.ok;
-    } finally {
-      release?.();
+    out = new Output(flags.output as Format, flags.verbose === true);
+    cfg = loadConfig({ profile: flags.profile as string | undefined, settings: spec.settings }) as Config<S>;
+    for (const k of cfg.secretKeys) addSecret(cfg[k] as string);
+    ctx = new Context(spec, cfg, out, flags, positionals);
+    // After the flags: what is printed is what the run uses.
+    out.debug(`config: ${JSON.stringify({ ...redacted(cfg), TODO_NAMESPACE: ctx.namespace, TODO_CONTEXT: ctx.context })}`);
+    if (spec.lock) {
+      const kube = await ctx.kube();
+      releaseLock = await acquireLock(cfg.TODO_STATE_DIR, {
+        context: kube.contextName,
+        namespace: ctx.namespace,
+        release: ctx.release,
+        ...(spec.lock === 'script' ? { scope: spec.name } : {}),
+      }, spec.name);
     }
-    process.exit(code);
+    const returned = await spec.run(ctx);
+    const code = returned ?? deriveExitCode(ctx.result);
+    if (out.format === 'json') out.json(envelope(code));
+    else (spec.render ?? ((r: Result, c: Context<O, S>) => renderResult(r, c.out, c.dryRun)))(ctx.result, ctx);
+    releaseLock?.();
+    return exit(code);
   } catch (e) {
+    releaseLock?.();
     const err = e instanceof OpsError ? e : new OpsError(errorMessage(e), Exit.actionFailed);
-    if (out.format === 'json') out.json({ ok: false, error: err.message, hint: err.hint, exitCode: err.code });
+    if (out.format === 'json') out.json(envelope(err.code, err));
     process.stderr.write(scrub(`${spec.name}: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`));
     if (out.verbose && !(e instanceof OpsError) && e instanceof Error) process.stderr.write(scrub(`${e.stack}\n`));
-    process.exit(err.code);
+    return exit(err.code);
   }
+}
+
+/**
+ * Exits once stdout and stderr are flushed: on a pipe, writes are asynchronous
+ * and process.exit would cut a large JSON document short.
+ */
+async function exit(code: ExitCode): Promise<never> {
+  await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((r) => s.write('', () => r()))));
+  process.exit(code);
 }
 
 export function errorMessage(e: unknown): string {

@@ -12,6 +12,8 @@ export const Exit = {
   actionFailed: 4,
   /** another run of the same script holds the lock */
   busy: 5,
+  /** monitor: the app is down (a workload has no ready replica) */
+  down: 6,
 } as const;
 export type ExitCode = (typeof Exit)[keyof typeof Exit];
 
@@ -21,7 +23,8 @@ export const exitCodeHelp = `Exit codes:
   2  usage or configuration error (nothing was changed)
   3  Kubernetes API unreachable
   4  an action failed
-  5  another run holds the lock`;
+  5  another run holds the lock
+  6  the app is down (monitor: a workload has no ready replica)`;
 
 /** An error that knows how the process should exit and what the user can do about it. */
 export class OpsError extends Error {

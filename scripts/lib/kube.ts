@@ -29,6 +29,8 @@ export interface KubeOptions {
   /** per request, milliseconds */
   timeoutMs?: number;
   retries?: number;
+  /** server-side apply field manager; per script, e.g. todo-chatbot-ops/deploy */
+  fieldManager?: string;
 }
 
 const transientCodes = new Set([429, 500, 502, 503, 504]);
@@ -71,7 +73,7 @@ const plurals: Record<string, string> = {
   ConfigMap: 'configmaps', Secret: 'secrets', PersistentVolumeClaim: 'persistentvolumeclaims', ServiceAccount: 'serviceaccounts',
   Deployment: 'deployments', ReplicaSet: 'replicasets', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets',
   Job: 'jobs', CronJob: 'cronjobs', HorizontalPodAutoscaler: 'horizontalpodautoscalers', PodDisruptionBudget: 'poddisruptionbudgets',
-  Ingress: 'ingresses', NetworkPolicy: 'networkpolicies',
+  Ingress: 'ingresses', NetworkPolicy: 'networkpolicies', EndpointSlice: 'endpointslices',
 };
 export function collectionPath(apiVersion: string, kind: string, namespace?: string): string {
   const plural = plurals[kind];
@@ -177,14 +179,14 @@ export class Kube {
   /** Server-side apply, owned by this suite's field manager. */
   async apply<T extends KubernetesObject>(obj: T, dryRun = false): Promise<T> {
     return this.call(`apply ${obj.kind}/${obj.metadata?.name}${dryRun ? ' (dry run)' : ''}`, () =>
-      this.objects.patch(obj, undefined, dryRun ? 'All' : undefined, fieldManager, true, PatchStrategy.ServerSideApply),
+      this.objects.patch(obj, undefined, dryRun ? 'All' : undefined, this.opts.fieldManager ?? fieldManager, true, PatchStrategy.ServerSideApply),
     );
   }
 
   /** A JSON merge patch (what `kubectl patch --type merge` does). */
   async mergePatch<T extends KubernetesObject>(obj: T, dryRun = false): Promise<T> {
     return this.call(`patch ${obj.kind}/${obj.metadata?.name}${dryRun ? ' (dry run)' : ''}`, () =>
-      this.objects.patch(obj, undefined, dryRun ? 'All' : undefined, fieldManager, undefined, PatchStrategy.MergePatch),
+      this.objects.patch(obj, undefined, dryRun ? 'All' : undefined, this.opts.fieldManager ?? fieldManager, undefined, PatchStrategy.MergePatch),
     );
   }
 

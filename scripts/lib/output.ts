@@ -4,19 +4,62 @@ import { chalk, spinner } from 'zx';
 
 export type Format = 'text' | 'json';
 const secrets = new Set<string>();
+/** Every form of every secret that scrub() replaces, longest first. */
+let forms: string[] = [];
 
-/** Registers a value that must never appear in output; every writer here scrubs it. */
+/**
+ * The forms a secret takes in output besides itself: JSON-escaped (output.json
+ * scrubs the serialized document), URL-encoded (encodeURIComponent and form
+ * encoding: connection strings, query strings), and base64, standard and
+ * url-safe, with and without padding (Secret data, basic-auth headers, docker
+ * config). A secret base64-encoded together with other bytes (`user:password`)
+ * lands at one of three bit alignments; for each, the characters that depend
+ * on the secret's bytes alone are scrubbed, which leaves at most one character
+ * at each end, the one that mixes in a neighbour's bits. Not caught: base64 wrapped
+ * over lines (`base64` wraps at 76 columns), double encodings, hashes, and any
+ * other transformation of the value.
+ */
+export function secretForms(value: string): string[] {
+  const out = new Set<string>([value]);
+  const add = (s: string) => s.length >= 4 && out.add(s);
+  add(JSON.stringify(value).slice(1, -1));
+  add(encodeURIComponent(value));
+  add(new URLSearchParams({ v: value }).toString().slice(2));
+  const bytes = Buffer.from(value, 'utf8');
+  for (const b64 of [bytes.toString('base64'), bytes.toString('base64url')]) {
+    add(b64); // base64url has no padding; base64 has it when the length is not a multiple of 3
+    add(b64.replace(/=+$/, ''));
+  }
+  for (const offset of [0, 1, 2]) {
+    const b64 = Buffer.concat([Buffer.alloc(offset), bytes]).toString('base64');
+    // Character i covers bits [6i, 6i+6): keep those inside the secret's bits [8*offset, 8*(offset+n)).
+    const core = b64.slice(Math.ceil((8 * offset) / 6), Math.floor((8 * (offset + bytes.length)) / 6));
+    // Short cores would also match ordinary text: only long enough ones are scrubbed.
+    if (core.length >= 8) {
+      add(core);
+      add(core.replace(/\+/g, '-').replace(/\//g, '_'));
+    }
+  }
+  return [...out];
+}
+
+/** Registers a value that must never appear in output, in any of its encoded forms (secretForms); every writer here scrubs it. */
 export function addSecret(value: string | undefined): void {
-  if (value && value.length >= 4) secrets.add(value);
+  if (!value || value.length < 4 || secrets.has(value)) return;
+  secrets.add(value);
+  // Longest first: a form that contains another is replaced whole.
+  forms = [...new Set([...forms, ...secretForms(value)])].sort((a, b) => b.length - a.length);
 }
 export function scrub(text: string): string {
   let out = text;
-  for (const s of secrets) out = out.split(s).join('***');
+  for (const f of forms) if (out.includes(f)) out = out.split(f).join('***');
   return out;
 }
 
 export type Cell = string | number | boolean | null | undefined;
-export type Level = 'ok' | 'warn' | 'fail' | 'info';
+import type { Level } from './result.ts';
+
+export type { Level };
 const mark: Record<Level, (s: string) => string> = { ok: chalk.green, warn: chalk.yellow, fail: chalk.red, info: chalk.cyan };
 
 export function colourLevel(level: Level): string {

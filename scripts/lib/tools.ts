@@ -1,7 +1,8 @@
 // The external CLIs the suite drives. Each is detected with its version and an
 // install hint; each call goes through zx, which quotes every argument, so no
 // value is ever re-parsed by a shell. Secrets are never passed as arguments.
-import { $, which, type ProcessOutput, type Duration } from 'zx';
+import { which } from 'zx';
+import { shell } from './shell.ts';
 import { Exit, OpsError } from './errors.ts';
 
 export interface ToolSpec {
@@ -49,7 +50,7 @@ export async function detect(name: ToolName): Promise<ToolInfo> {
   const spec: ToolSpec = toolSpecs[name];
   const path = (await which(spec.bin, { nothrow: true })) ?? undefined;
   if (!path) return { name, ok: false, problem: 'not found on PATH', hint: spec.install };
-  const res = await $({ quiet: true, nothrow: true, timeout: '15s' })`${path} ${spec.versionArgs}`;
+  const res = await shell({ timeout: '15s' })`${path} ${spec.versionArgs}`;
   const version = spec.pattern.exec(res.stdout + res.stderr)?.[1];
   if (!version) return { name, path, ok: false, problem: `could not read its version (exit ${res.exitCode})`, hint: spec.install };
   if (spec.min && compareVersions(version, spec.min) < 0)
@@ -64,22 +65,4 @@ export async function requireTool(name: ToolName): Promise<ToolInfo> {
   return info;
 }
 
-export interface RunOptions {
-  input?: string;
-  env?: NodeJS.ProcessEnv;
-  /** stream the tool's output (long builds); default is to capture it */
-  stream?: boolean;
-  timeout?: Duration;
-  log?: (msg: string) => void;
-}
-
-/** Runs a tool; a non-zero exit becomes an OpsError carrying the tool's last stderr line. */
-export async function run(bin: string, args: string[], opts: RunOptions = {}): Promise<ProcessOutput> {
-  opts.log?.(`$ ${[bin, ...args].join(' ')}`);
-  const res = await $({ quiet: !opts.stream, nothrow: true, input: opts.input, env: opts.env ?? process.env, timeout: opts.timeout })`${bin} ${args}`;
-  if (res.exitCode !== 0) {
-    const last = res.stderr.trim().split('\n').filter(Boolean).pop() ?? res.stdout.trim().split('\n').pop() ?? '';
-    throw new OpsError(`${bin} ${args[0] ?? ''} failed (exit ${res.exitCode}): ${last}`, Exit.actionFailed);
-  }
-  return res;
-}
+export { run, type RunOptions } from './shell.ts';

@@ -94,6 +94,9 @@ function kwokctlConfig(apiPort: number): string {
   return [YAML.stringify(cfg), ...stageFiles, fs.readFileSync(path.join(bedSrc, 'kwok', 'crashloop-stage.yaml'), 'utf8')].join('\n---\n');
 }
 
+/** The chart requests ephemeral-storage for every container: fake nodes must offer it. */
+const nodeResources = { cpu: '8', memory: '16Gi', pods: '110', 'ephemeral-storage': '100Gi' };
+
 function nodeManifest(name: string) {
   return {
     apiVersion: 'v1',
@@ -110,8 +113,8 @@ function nodeManifest(name: string) {
     },
     spec: {},
     status: {
-      allocatable: { cpu: '8', memory: '16Gi', pods: '110' },
-      capacity: { cpu: '8', memory: '16Gi', pods: '110' },
+      allocatable: nodeResources,
+      capacity: nodeResources,
       nodeInfo: { architecture: 'amd64', kubeletVersion: 'fake', operatingSystem: 'linux', kubeProxyVersion: 'fake' },
     },
   };
@@ -237,6 +240,9 @@ export async function up(log: (m: string) => void = () => undefined): Promise<Up
     const t1 = Date.now();
     // Idempotent: nodes, volumes and waits are cheap when already there.
     await $({ env, quiet: true, input: [...nodes.map(nodeManifest), ...storageManifests()].map((n) => JSON.stringify(n)).join('\n') })`kubectl apply --server-side -f -`;
+    // Apply does not touch status: a bed started by an older checkout gets today's capacity here.
+    for (const n of nodes)
+      await $({ env, quiet: true })`kubectl patch node ${n} --subresource=status --type=merge -p ${JSON.stringify({ status: { allocatable: nodeResources, capacity: nodeResources } })}`;
     await recycleVolumes();
     await $({ env, quiet: true })`kubectl wait --for=condition=Ready node --all --timeout=120s`;
     await $({ env, quiet: true })`kubectl wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io --timeout=120s`;

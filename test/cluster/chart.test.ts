@@ -223,6 +223,30 @@ describe('todo-chatbot chart on the test bed', () => {
     await sh()`kubectl delete -n ${ns} pvc/data-${r}-postgresql-0 secret/${r}-postgresql --wait=true --timeout=60s`;
   });
 
+  it('an existing app Secret without DEMO_PASSWORD (or BETTER_AUTH_SECRET) is refused at install, naming the key', async () => {
+    const make = async (name: string, data: Record<string, string>) => {
+      const args = Object.entries(data).map(([k, v]) => `--from-literal=${k}=${v}`);
+      await sh()`kubectl create secret generic ${name} -n ${ns} ${args}`;
+    };
+    await make('no-demo', { BETTER_AUTH_SECRET: 'x'.repeat(40) });
+    await make('no-auth', { DEMO_PASSWORD: 'pw' });
+    await make('complete', { BETTER_AUTH_SECRET: 'x'.repeat(40), DEMO_PASSWORD: 'pw' });
+    try {
+      const install = (secret: string) =>
+        $({ env: bedEnv(), quiet: true, nothrow: true })`helm install sk ${chartDir} -n ${ns} -f ${profile('testbed')} --set secrets.create=false --set secrets.existingSecret=${secret} --dry-run=server`;
+      const noDemo = await install('no-demo');
+      expect(noDemo.exitCode).not.toBe(0);
+      expect(noDemo.stderr).toContain('secrets.existingSecret no-demo has no DEMO_PASSWORD key');
+      const noAuth = await install('no-auth');
+      expect(noAuth.exitCode).not.toBe(0);
+      expect(noAuth.stderr).toContain('secrets.existingSecret no-auth has no BETTER_AUTH_SECRET key');
+      const complete = await install('complete');
+      expect(complete.exitCode, complete.stderr).toBe(0);
+    } finally {
+      await sh()`kubectl delete secret -n ${ns} no-demo no-auth complete --wait=true`;
+    }
+  });
+
   it('NOTES for the minikube profile give the ingress URL (server dry run install)', async () => {
     const r = await sh()`helm install nb ${chartDir} -n ${ns} -f ${profile('minikube')} --set secrets.existingSecret=todo-secrets --dry-run=server`;
     expect(r.stdout).toContain('http://todo.local/');

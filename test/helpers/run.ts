@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Ajv } from 'ajv';
 import { expect } from 'vitest';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -43,6 +44,13 @@ function loader(env: NodeJS.ProcessEnv): string[] {
   return ['--import', 'tsx'];
 }
 
+let validator: ReturnType<Ajv['compile']> | undefined;
+/** Asserts a document is a result envelope (scripts/lib/result.schema.json). */
+export function assertEnvelope(doc: unknown): void {
+  validator ??= new Ajv({ allErrors: true, strict: true }).compile(JSON.parse(fs.readFileSync(path.join(repoRoot, 'scripts/lib/result.schema.json'), 'utf8')));
+  if (!validator(doc)) throw new Error(`not a result envelope: ${JSON.stringify(validator.errors, null, 2)}\n${JSON.stringify(doc, null, 2).slice(0, 2000)}`);
+}
+
 /** Runs `zx <script> args` (with tsx, so Node 20 loads .ts) and captures everything. */
 export function run(script: string, args: string[] = [], opts: RunOptions = {}): Promise<RunResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ...opts.env };
@@ -68,11 +76,15 @@ export function run(script: string, args: string[] = [], opts: RunOptions = {}):
         stderr,
         output: stdout + stderr,
         json<T>() {
+          let doc: unknown;
           try {
-            return JSON.parse(stdout) as T;
+            doc = JSON.parse(stdout);
           } catch {
             throw new Error(`stdout is not one JSON document:\n${stdout}\n--- stderr:\n${stderr}`);
           }
+          // Every script's JSON is the one result shape: checked on every read, in every test.
+          if (/^(scripts|ops)\//.test(path.relative(repoRoot, path.resolve(repoRoot, script)))) assertEnvelope(doc);
+          return doc as T;
         },
       });
     });

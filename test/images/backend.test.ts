@@ -3,15 +3,25 @@
 // What is simulated: the base image (Debian bookworm + this machine's CPython
 // 3.11 under /usr/local, shaped like the official one); the Dockerfile, the
 // dependency install from PyPI and the app are real.
+import { createHmac } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { describeImage } from './image-suite.ts';
+
+const SECRET = 'images-test-secret-not-a-real-one-0123456789';
+
+/** An HS256 JWT as the frontend issues it, so /mcp is tried past its bearer check. */
+function bearer(sub: string): string {
+  const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const unsigned = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ sub, exp: Math.floor(Date.now() / 1000) + 600 })}`;
+  return `${unsigned}.${createHmac('sha256', SECRET).update(unsigned).digest('base64url')}`;
+}
 
 describeImage({
   name: 'backend',
   uid: 10001,
   health: '/healthz',
   // No DATABASE_URL: the app uses its SQLite default under /app/data (writable for 10001).
-  env: { BETTER_AUTH_SECRET: 'images-test-secret-not-a-real-one-0123456789', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+  env: { BETTER_AUTH_SECRET: SECRET, HOST: '127.0.0.1', LOG_LEVEL: 'info' },
   budgetMB: 200,
   sigtermExit: 0,
   extra(get) {
@@ -20,14 +30,17 @@ describeImage({
       expect(r.status).toBe(200);
     });
 
-    it('serves the MCP endpoint from the same process (/mcp answers, it is no 404)', async () => {
+    it('serves the MCP endpoint from the same process (initialize answers with the todo server)', async () => {
       const r = await fetch(`${get().base}/mcp`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${bearer('images-test')}` },
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'images-test', version: '0' } } }),
       });
-      expect(r.status).not.toBe(404);
-      expect(r.status).toBeLessThan(500);
+      // The MCP initialize handshake itself must succeed: any other status (401, 406, 405...) is a failure.
+      expect(r.status).toBe(200);
+      const body = (await r.json()) as { id?: number; result?: { serverInfo?: { name?: string } } };
+      expect(body.id).toBe(1);
+      expect(body.result?.serverInfo?.name).toBe('todo');
     });
 
     it('ships the venv without pip or setuptools and the app without its tests', () => {

@@ -9,9 +9,9 @@ import { describeImage } from './image-suite.ts';
 
 describeImage({
   name: 'frontend',
-  uid: 1001,
+  uid: 10001,
   health: '/api/health',
-  env: { HOSTNAME: '127.0.0.1', BACKEND_URL: 'http://127.0.0.1:9', BETTER_AUTH_SECRET: 'images-test-secret-not-a-real-one-0123456789' },
+  env: { HOSTNAME: '127.0.0.1', BACKEND_URL: 'http://127.0.0.1:9', BETTER_AUTH_SECRET: 'images-test-secret-not-a-real-one-0123456789', DEMO_PASSWORD: 'images-test-password' },
   budgetMB: 200,
   // No sigtermExit: `buildah run` reports 1 after next's server closes on
   // SIGTERM (it does stop, well within the wait; the graceful check holds).

@@ -65,7 +65,8 @@ describe.each([
   const listing = contextListing(dir);
 
   it('holds what the build needs', () => {
-    for (const f of required) if (fs.existsSync(path.join(dir, f))) expect(listing).toContain(f);
+    // Every required file must exist and be sent: a missing one is a failure, not something to skip.
+    for (const f of required) expect(listing, `${name}: ${f}`).toContain(f);
     expect(listing).toContain('Dockerfile');
   });
 

@@ -78,7 +78,19 @@ const minikubeCmd = (dir: string, ref: string, tag: string, profile = 'minikube'
   'minikube', 'image', 'build', '--profile', profile, '--tag', ref, ...labelArgs('--build-opt', tag, minikubeArg), dir,
 ];
 
-const json = (r: RunResult) => r.json<{ ok: boolean; images: Record<string, string>; builder: string; tag: string; commands?: string[][]; error?: string }>();
+interface Doc {
+  ok: boolean;
+  exitCode: number;
+  dryRun: boolean;
+  data: { images: Record<string, string>; builder: string; tag: string; commands?: string[][] };
+  actions: { what: string; target: string; status: string; detail?: string }[];
+  error?: { message: string };
+}
+/** The result envelope, with its data and error message lifted for short assertions. */
+const json = (r: RunResult) => {
+  const d = r.json<Doc>();
+  return { ...d, ...d.data, error: d.error?.message };
+};
 
 describe('build-images: choosing the builder', () => {
   it('minikube target with minikube present: minikube image build into the node, both images', async () => {
@@ -191,7 +203,7 @@ describe('build-images: tags, flags and results', () => {
     assertSuccess(await run(script, ['--tag', 'a1', '--only', 'frontend', '--build-arg', 'NODE_IMAGE=node:24.21.0-bookworm-slim'], { env: b.env }));
     expect(b.builds()).toEqual([dockerCmd(fe, 'todo-chatbot-frontend:a1', 'a1', ['--build-arg', 'NODE_IMAGE=node:24.21.0-bookworm-slim'])]);
     for (const [args, message] of [
-      [['--only', 'database'], '--only must be frontend or backend, got "database"'],
+      [['--only', 'database'], '--only must be one of frontend, backend, got "database"'],
       [['--builder', 'podman'], '--builder must be one of auto, docker, minikube, buildah, got "podman"'],
       [['--build-arg', 'no-equals'], '--build-arg must be KEY=VALUE, got "no-equals"'],
       [['--tag', 'bad tag'], '--tag "bad tag" is not a valid image tag'],
@@ -207,7 +219,11 @@ describe('build-images: tags, flags and results', () => {
     const b = bed(['docker'], { STANDIN_FAIL: 'docker build' });
     const r = await run(script, ['--tag', 'f1', '-o', 'json'], { env: b.env });
     assertFailure(r, 4);
-    expect(json(r)).toMatchObject({ ok: false, exitCode: 4, error: 'docker build failed (exit 1): ERROR: docker build failed (stand-in)' });
+    expect(json(r)).toMatchObject({ ok: false, exitCode: 4 });
+    expect(json(r).actions.map((a) => [a.status, a.detail])).toEqual([
+      ['failed', 'docker build failed (exit 1): ERROR: docker build failed (stand-in)'],
+      ['skipped', 'an earlier action failed'],
+    ]);
     expect(b.builds()).toHaveLength(1); // stops at the first failure
   });
 
@@ -219,5 +235,21 @@ describe('build-images: tags, flags and results', () => {
     assertOutput(r, /^frontend {2}todo-chatbot-frontend:x1 {2}\(/m);
     assertOutput(r, /^backend {3}todo-chatbot-backend:x1 {2}\(/m);
     refuteOutput(r, 'latest');
+  });
+});
+
+describe('build-images: the decisions, in-process', () => {
+  it('buildCommand gives each builder its own exact argv; OCI labels mirror the label build args', async () => {
+    const { buildCommand, ociLabels } = await import('../../scripts/lib/images.ts');
+    const args = ['REVISION=abc1234', 'VERSION=abc1234', 'NODE_IMAGE=node:24'];
+    expect(ociLabels(args)).toEqual(['org.opencontainers.image.revision=abc1234', 'org.opencontainers.image.version=abc1234']);
+    expect(buildCommand({ builder: 'minikube', bin: 'minikube' }, '/src/be', 'b:t', args, 'dev')).toEqual([
+      'minikube', 'image', 'build', '--profile', 'dev', '--tag', 'b:t', '--build-opt', 'build-arg=REVISION=abc1234', '--build-opt', 'build-arg=VERSION=abc1234', '--build-opt', 'build-arg=NODE_IMAGE=node:24', '/src/be',
+    ]);
+    expect(buildCommand({ builder: 'buildah', bin: 'buildah' }, '/src/be', 'b:t', args, 'dev')).toContain('--label');
+  });
+  it('chooseBuilder: an unknown TODO_BUILDER is a usage error naming the choices', async () => {
+    const { chooseBuilder } = await import('../../scripts/lib/images.ts');
+    await expect(chooseBuilder({ setting: 'kaniko', target: 'cluster', warn: () => undefined })).rejects.toThrow('--builder must be one of auto, docker, minikube, buildah, got "kaniko"');
   });
 });

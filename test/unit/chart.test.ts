@@ -215,8 +215,8 @@ describe('default render (values.yaml + an existing Secret)', () => {
 
   it('every pod meets the restricted Pod Security Standard and runs as its non-root uid', () => {
     const uids: Record<string, number> = {
-      'Deployment/todo-backend': 10001, 'Deployment/todo-frontend': 1001, 'StatefulSet/todo-postgresql': 999,
-      'Pod/todo-test-backend-readyz': 10001, 'Pod/todo-test-frontend-health': 1001,
+      'Deployment/todo-backend': 10001, 'Deployment/todo-frontend': 10001, 'StatefulSet/todo-postgresql': 10001,
+      'Pod/todo-test-backend-readyz': 10001, 'Pod/todo-test-frontend-health': 10001,
     };
     const pods = podSpecs(objs);
     expect(pods.map((p) => p.owner).sort()).toEqual(Object.keys(uids).sort());
@@ -290,7 +290,8 @@ describe('default render (values.yaml + an existing Secret)', () => {
     expect(env(b, 'OPENAI_API_KEY')?.valueFrom?.secretKeyRef).toEqual({ name: 'todo-secrets', key: 'OPENAI_API_KEY', optional: true });
     const f = container(find(objs, 'Deployment', 'todo-frontend'));
     expect(env(f, 'BETTER_AUTH_SECRET')?.valueFrom?.secretKeyRef).toEqual({ name: 'todo-secrets', key: 'BETTER_AUTH_SECRET' });
-    expect(env(f, 'DEMO_PASSWORD')?.valueFrom?.secretKeyRef).toEqual({ name: 'todo-secrets', key: 'DEMO_PASSWORD', optional: true });
+    // Required, not optional: a frontend without a sign-in password would let anyone in.
+    expect(env(f, 'DEMO_PASSWORD')?.valueFrom?.secretKeyRef).toEqual({ name: 'todo-secrets', key: 'DEMO_PASSWORD' });
     for (const cm of objs.filter((o) => o.kind === 'ConfigMap')) for (const k of secretKeys) expect(cm.data ?? {}, cm.metadata.name).not.toHaveProperty(k);
   });
 
@@ -363,7 +364,7 @@ describe('default render (values.yaml + an existing Secret)', () => {
 
 describe('overrides', () => {
   it('image registry and tag (what the deploy scripts set) and a pinned uid', async () => {
-    const objs = await renderOk({ set: [...base, 'backend.image.registry=registry.example:5000/todo', 'backend.image.tag=3f2a9c1', 'frontend.image.tag=3f2a9c1', 'frontend.podSecurityContext.runAsUser=1234'] });
+    const objs = await renderOk({ set: [...base, 'backend.image.registry=registry.example:5000/todo', 'backend.image.tag=3f2a9c1', 'frontend.image.tag=3f2a9c1', 'frontend.podSecurityContext.runAsUser=12345'] });
     expect(container(find(objs, 'Deployment', 'todo-backend')).image).toBe('registry.example:5000/todo/todo-chatbot-backend:3f2a9c1');
     expect(container(find(objs, 'Deployment', 'todo-frontend')).image).toBe('todo-chatbot-frontend:3f2a9c1');
     expect(find(objs, 'Pod', 'todo-test-backend-readyz').spec.containers[0].image).toBe('registry.example:5000/todo/todo-chatbot-backend:3f2a9c1');
@@ -372,7 +373,7 @@ describe('overrides', () => {
     expect(container(find(digits, 'Deployment', 'todo-backend')).image).toBe('todo-chatbot-backend:1234567');
     expect(container(find(digits, 'Deployment', 'todo-frontend')).image).toBe('todo-chatbot-frontend:0123456');
     // Overriding one field keeps the rest of the restricted context.
-    expect(find(objs, 'Deployment', 'todo-frontend').spec.template.spec.securityContext).toMatchObject({ runAsUser: 1234, runAsGroup: 1001, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(find(objs, 'Deployment', 'todo-frontend').spec.template.spec.securityContext).toMatchObject({ runAsUser: 12345, runAsGroup: 10001, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
   });
 
   it('a config change changes only that component\'s checksum/config; same values render the same checksums', async () => {
@@ -385,11 +386,12 @@ describe('overrides', () => {
     for (const n of ['todo-backend', 'todo-frontend']) for (const k of ['checksum/config', 'checksum/secret']) expect(sum(again, n, k)).toBe(sum(a, n, k));
   });
 
-  it('secrets.create: a chart-made Secret (generated auth secret); a changed secret value changes checksum/secret', async () => {
+  it('secrets.create: a chart-made Secret (generated auth secret and sign-in password); a changed secret value changes checksum/secret', async () => {
     const one = await renderOk({ set: ['secrets.create=true'] });
     const s = find(one, 'Secret', 'todo-secrets');
-    expect(Object.keys(s.data!)).toEqual(['BETTER_AUTH_SECRET']);
+    expect(Object.keys(s.data!)).toEqual(['BETTER_AUTH_SECRET', 'DEMO_PASSWORD']);
     expect(Buffer.from(s.data!.BETTER_AUTH_SECRET!, 'base64').toString()).toMatch(/^[A-Za-z0-9]{48}$/);
+    expect(Buffer.from(s.data!.DEMO_PASSWORD!, 'base64').toString()).toMatch(/^[A-Za-z0-9]{24}$/);
     expect(env(container(find(one, 'Deployment', 'todo-backend')), 'BETTER_AUTH_SECRET')?.valueFrom?.secretKeyRef?.name).toBe('todo-secrets');
     const two = await renderOk({ values: { secrets: { create: true, demoPassword: 'demo-pass-123', openaiApiKey: 'sk-test-abc' } } });
     expect(Object.keys(find(two, 'Secret', 'todo-secrets').data!).sort()).toEqual(['BETTER_AUTH_SECRET', 'DEMO_PASSWORD', 'OPENAI_API_KEY']);
@@ -589,5 +591,118 @@ describe('kagent (optional)', () => {
     const k = objs.filter((o) => o.apiVersion === 'kagent.dev/v1alpha2');
     expect(k.map((o) => `${o.kind}/${o.metadata.name}@${o.metadata.namespace}`)).toEqual(['Agent/todo-self-healer@chat']);
     expect(k[0]!.spec.declarative.modelConfig).toBe('default-model-config');
+  });
+});
+
+describe('hardening: storage, probes, uids, spreading', () => {
+  const profiles = [['defaults', []], ['minikube', [profile('minikube')]], ['testbed', [profile('testbed')]], ['cloud', [profile('cloud')]]] as const;
+  const window = (p: { periodSeconds: number; failureThreshold: number }) => p.periodSeconds * p.failureThreshold;
+
+  it.each(profiles)('every container (test hooks and PostgreSQL included) declares ephemeral-storage requests and limits: %s', async (_name, files) => {
+    const objs = await renderOk({ files: [...files], set: base });
+    const pods = podSpecs(objs);
+    expect(pods.length).toBeGreaterThanOrEqual(4);
+    for (const { owner, spec } of pods) {
+      for (const c of [...spec.containers, ...(spec.initContainers ?? [])]) {
+        expect(c.resources?.requests?.['ephemeral-storage'], `${owner}/${c.name} request`).toMatch(/^\d+(Ki|Mi|Gi)$/);
+        expect(c.resources?.limits?.['ephemeral-storage'], `${owner}/${c.name} limit`).toMatch(/^\d+(Ki|Mi|Gi)$/);
+      }
+    }
+  });
+
+  it.each(profiles)('liveness is a different check than readiness or gives up later, everywhere: %s', async (_name, files) => {
+    const objs = await renderOk({ files: [...files], set: base });
+    const workloads = objs.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet');
+    expect(workloads.length).toBeGreaterThanOrEqual(2);
+    for (const w of workloads) {
+      for (const c of w.spec.template.spec.containers) {
+        const { livenessProbe: live, readinessProbe: ready } = c;
+        expect(live && ready, `${w.metadata.name}/${c.name} has both probes`).toBeTruthy();
+        // More tolerant in time in every case; PostgreSQL's and the backend's checks differ as well.
+        expect(window(live), `${w.metadata.name}: liveness ${window(live)}s vs readiness ${window(ready)}s`).toBeGreaterThan(window(ready));
+        expect(live.timeoutSeconds, `${w.metadata.name}: liveness timeout`).toBeGreaterThanOrEqual(ready.timeoutSeconds);
+        // The same check must also need more consecutive failures, not only a longer period.
+        const same = JSON.stringify(live.httpGet ?? live.exec) === JSON.stringify(ready.httpGet ?? ready.exec);
+        if (same) expect(live.failureThreshold, `${w.metadata.name}: same check, failureThreshold`).toBeGreaterThan(ready.failureThreshold);
+      }
+    }
+    const pg = objs.find((o) => o.kind === 'StatefulSet');
+    if (pg) {
+      const c = container(pg);
+      expect(c.livenessProbe.exec.command).not.toEqual(c.readinessProbe.exec.command);
+      expect(c.livenessProbe.exec.command.join(' ')).toContain('[ $? -le 1 ]');
+    }
+  });
+
+  it.each(profiles)('every pod and container runs with uid and gid of 10000 or more: %s', async (_name, files) => {
+    const objs = await renderOk({ files: [...files], set: base });
+    for (const { owner, spec } of podSpecs(objs)) {
+      for (const k of ['runAsUser', 'runAsGroup', 'fsGroup']) expect(spec.securityContext[k], `${owner} ${k}`).toBeGreaterThanOrEqual(10000);
+      for (const c of spec.containers) for (const k of ['runAsUser', 'runAsGroup']) if (c.securityContext?.[k] !== undefined) expect(c.securityContext[k]).toBeGreaterThanOrEqual(10000);
+    }
+  });
+
+  it('PostgreSQL keeps PGDATA in a subdirectory of the volume that fsGroup makes writable, without recursive chowns on every start', async () => {
+    const objs = await renderOk({ set: base });
+    const pg = find(objs, 'StatefulSet', 'todo-postgresql');
+    const mount = container(pg).volumeMounts.find((m: { name: string }) => m.name === 'data').mountPath as string;
+    expect(env(container(pg), 'PGDATA')?.value).toBe(`${mount}/pgdata`);
+    expect(pg.spec.template.spec.securityContext).toMatchObject({ fsGroup: 10001, fsGroupChangePolicy: 'OnRootMismatch' });
+    expect(container(pg).volumeMounts.map((m: { mountPath: string }) => m.mountPath)).toContain('/tmp'); // nss_wrapper's passwd for an arbitrary uid
+  });
+
+  it('backend and frontend replicas prefer different nodes; a podAntiAffinity of your own replaces it; spreadAcrossNodes=false drops it', async () => {
+    const objs = await renderOk({ set: base });
+    for (const c of ['backend', 'frontend']) {
+      const terms = find(objs, 'Deployment', `todo-${c}`).spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution;
+      expect(terms).toEqual([{ weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: {
+        'app.kubernetes.io/name': 'todo-chatbot', 'app.kubernetes.io/instance': 'todo', 'app.kubernetes.io/component': c } } } }]);
+    }
+    const own = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'topology.kubernetes.io/zone', labelSelector: { matchLabels: { x: 'y' } } }] },
+      nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 1, preference: { matchExpressions: [{ key: 'a', operator: 'Exists' }] } }] } };
+    const mine = await renderOk({ values: { secrets: { existingSecret: 'x' }, backend: { affinity: own } } });
+    expect(find(mine, 'Deployment', 'todo-backend').spec.template.spec.affinity).toEqual(own);
+    const keepsNode = await renderOk({ values: { secrets: { existingSecret: 'x' }, backend: { affinity: { nodeAffinity: own.nodeAffinity } } } });
+    expect(Object.keys(find(keepsNode, 'Deployment', 'todo-backend').spec.template.spec.affinity).sort()).toEqual(['nodeAffinity', 'podAntiAffinity']);
+    const off = await renderOk({ set: [...base, 'frontend.spreadAcrossNodes=false'] });
+    expect(find(off, 'Deployment', 'todo-frontend').spec.template.spec.affinity).toBeUndefined();
+  });
+});
+
+describe('values schema: one bad value per rule is refused', () => {
+  const v = (values: object) => ({ values: { secrets: { existingSecret: 'x' }, ...values } });
+  it.each([
+    ['resources without ephemeral-storage', v({ frontend: { resources: { limits: { 'ephemeral-storage': null } } } }), '/frontend/resources/limits'],
+    ['test hooks without ephemeral-storage', v({ tests: { resources: { requests: { 'ephemeral-storage': null } } } }), '/tests/resources/requests'],
+    ['a memory quantity that is not one', v({ backend: { resources: { limits: { memory: '512MB' } } } }), '/backend/resources/limits/memory'],
+    ['a cpu quantity that is not one', v({ postgresql: { resources: { requests: { cpu: 'one' } } } }), '/postgresql/resources/requests/cpu'],
+    ['an ephemeral-storage quantity that is not one', v({ backend: { resources: { requests: { 'ephemeral-storage': '-1Gi' } } } }), '/backend/resources/requests/ephemeral-storage'],
+    ['an ingress host with a bad character', v({ ingress: { host: 'todo_app.local' } }), '/ingress/host'],
+    ['an ingress host label over 63 characters', v({ ingress: { host: `${'a'.repeat(64)}.local` } }), '/ingress/host'],
+    ['an image repository with upper case', v({ backend: { image: { repository: 'Todo/Backend' } } }), '/backend/image/repository'],
+    ['an image repository with a double slash', v({ frontend: { image: { repository: 'todo//frontend' } } }), '/frontend/image/repository'],
+    ['a PDB maxUnavailable of 0 (blocks every drain)', v({ backend: { podDisruptionBudget: { maxUnavailable: 0 } } }), '/backend/podDisruptionBudget/maxUnavailable'],
+    ['a PDB percentage over 100', v({ frontend: { podDisruptionBudget: { maxUnavailable: '150%' } } }), '/frontend/podDisruptionBudget/maxUnavailable'],
+    ['a PDB minAvailable of 100% (blocks every drain)', v({ frontend: { podDisruptionBudget: { maxUnavailable: null, minAvailable: '100%' } } }), '/frontend/podDisruptionBudget/minAvailable'],
+    ['a probe period of 0', v({ frontend: { probes: { readiness: { periodSeconds: 0 } } } }), '/frontend/probes/readiness/periodSeconds'],
+    ['a probe timeout of an hour', v({ backend: { probes: { liveness: { timeoutSeconds: 3600 } } } }), '/backend/probes/liveness/timeoutSeconds'],
+    ['a probe failureThreshold of 1000', v({ postgresql: { probes: { startup: { failureThreshold: 1000 } } } }), '/postgresql/probes/startup/failureThreshold'],
+    ['a uid below 10000', v({ frontend: { podSecurityContext: { runAsUser: 1001 } } }), '/frontend/podSecurityContext/runAsUser'],
+    ['a gid below 10000', v({ postgresql: { podSecurityContext: { runAsGroup: 999 } } }), '/postgresql/podSecurityContext/runAsGroup'],
+    ['an fsGroup below 10000', v({ backend: { podSecurityContext: { fsGroup: 0 } } }), '/backend/podSecurityContext/fsGroup'],
+    ['a container uid below 10000', v({ backend: { securityContext: { runAsUser: 0 } } }), '/backend/securityContext/runAsUser'],
+  ] as const)('%s', async (_what, o, at) => {
+    await expectRejected(o, `at '${at}'`);
+  });
+});
+
+describe('cross-value checks on probes', () => {
+  it('a liveness probe that gives up no later than readiness', async () => {
+    await expectRejected({ set: [...base, 'frontend.probes.liveness.failureThreshold=1', 'frontend.probes.liveness.periodSeconds=15'] },
+      /frontend\.probes\.liveness must tolerate more than readiness: .* 15s for liveness and 15s for readiness/);
+    await expectRejected({ set: [...base, 'postgresql.probes.liveness.failureThreshold=1'] }, /postgresql\.probes\.liveness must tolerate more/);
+  });
+  it('a probe timeout longer than its period', async () => {
+    await expectRejected({ set: [...base, 'backend.probes.readiness.timeoutSeconds=10'] }, /backend\.probes\.readiness: timeoutSeconds \(10\) is longer than periodSeconds \(5\)/);
   });
 });

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,7 +30,7 @@ describe('shared CLI conventions (through scripts/doctor.ts)', () => {
   it('a bad --output value is rejected before anything runs', async () => {
     const r = await run('scripts/doctor.ts', ['-o', 'yaml'], { env: scratchEnv() });
     assertFailure(r, 2);
-    assertOutput(r, '--output must be text or json, got "yaml"');
+    assertOutput(r, '--output must be one of text, json, got "yaml"');
   });
 
   it('an unknown profile names the file it looked for and the known profiles', async () => {
@@ -40,40 +39,16 @@ describe('shared CLI conventions (through scripts/doctor.ts)', () => {
     assertOutput(r, /unknown profile "nope": .*env\/nope\.env does not exist/);
     assertOutput(r, /profiles: .*minikube/);
   });
-
-  it('a second run of a locking script exits 5 while the first holds the lock', async () => {
-    const env = { ...process.env, ...scratchEnv(), NO_COLOR: '1' };
-    const first = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'node_modules/zx/build/cli.js'), 'test/fixtures/locker.ts'], {
-      cwd: repoRoot,
-      env,
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    await new Promise<void>((resolve) => first.stdout.on('data', (d: Buffer) => d.toString().includes('holding') && resolve()));
-    const second = await run('test/fixtures/locker.ts', [], { env });
-    assertFailure(second, 5);
-    assertOutput(second, /another locker run \(pid \d+\) is in progress/);
-    first.stdin.end();
-    await new Promise((r) => first.on('close', r));
-    // Released: a new run gets the lock.
-    const third = await run('test/fixtures/locker.ts', [], { env });
-    assertSuccess(third);
-  });
-
-  it('a lock left by a dead process is taken over', async () => {
-    const env = scratchEnv();
-    fs.mkdirSync(path.join(env.TODO_STATE_DIR!, 'locks'), { recursive: true });
-    fs.writeFileSync(path.join(env.TODO_STATE_DIR!, 'locks', 'locker.lock'), '999999999\n');
-    assertSuccess(await run('test/fixtures/locker.ts', [], { env }));
-  });
+  // Locks: test/unit/lock.test.ts.
 });
 
 describe('doctor without a cluster', () => {
   it('exits 3 with valid JSON naming the unreachable cluster', async () => {
     const r = await run('scripts/doctor.ts', ['--output', 'json'], { env: scratchEnv({ KUBECONFIG: path.join(os.tmpdir(), 'no-such-kubeconfig') }) });
     assertFailure(r, 3);
-    const doc = r.json<{ ok: boolean; checks: { name: string; level: string; detail: string }[] }>();
+    const doc = r.json<{ ok: boolean; findings: { name: string; level: string; detail: string }[] }>();
     expect(doc.ok).toBe(false);
-    const cluster = doc.checks.find((c) => c.name === 'cluster');
+    const cluster = doc.findings.find((c) => c.name === 'cluster');
     expect(cluster?.level).toBe('fail');
     expect(cluster?.detail).toContain('no kubeconfig found');
   });
@@ -84,8 +59,52 @@ describe('doctor without a cluster', () => {
     fs.symlinkSync(process.execPath, path.join(nodeOnly, 'node'));
     const r = await run('scripts/doctor.ts', ['-o', 'json'], { env: scratchEnv({ PATH: nodeOnly, KUBECONFIG: '/nonexistent' }) });
     assertFailure(r);
-    const helm = r.json<{ checks: { name: string; level: string; hint?: string }[] }>().checks.find((c) => c.name === 'tool helm');
+    const helm = r.json<{ findings: { name: string; level: string; hint?: string }[] }>().findings.find((c) => c.name === 'tool helm');
     expect(helm).toMatchObject({ level: 'fail' });
     expect(helm?.hint).toContain('helm.sh');
+  });
+});
+
+describe('every script (scripts/ and ops/) follows the skeleton', () => {
+  const entries = ['scripts', 'ops'].flatMap((d) =>
+    fs.existsSync(path.join(repoRoot, d)) ? fs.readdirSync(path.join(repoRoot, d)).filter((f) => f.endsWith('.ts')).map((f) => `${d}/${f}`) : [],
+  );
+  it.each(entries)('%s: --help exits 0; a bad flag under -o json is one usage envelope (exit 2)', async (script) => {
+    const help = await run(script, ['--help']);
+    assertSuccess(help);
+    assertOutput(help, /^Usage: npx zx /m);
+    assertOutput(help, /Exit codes:/);
+    const bad = await run(script, ['-o', 'json', '--no-such-flag'], { env: scratchEnv() });
+    assertFailure(bad, 2);
+    // json() checks the document against scripts/lib/result.schema.json
+    expect(bad.json<{ exitCode: number; error: { message: string } }>()).toMatchObject({ exitCode: 2, error: { message: "unknown option '--no-such-flag'" } });
+  });
+});
+
+describe('plan, then act, through the process', () => {
+  const planner = (dir: string, ...args: string[]) => run('test/fixtures/planner.ts', ['--dir', dir, '-o', 'json', ...args], { env: scratchEnv() });
+  const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-plan-'));
+
+  it('no terminal and no --yes: a destructive plan is refused with exit 2 and nothing is done', async () => {
+    const dir = tmp();
+    const r = await planner(dir);
+    assertFailure(r, 2);
+    expect(r.json<{ error: { message: string; hint: string } }>().error).toEqual({ message: `refusing to overwrite ${dir}/b without --yes (no terminal to ask)`, hint: 'add --yes to confirm, or --dry-run to see the plan' });
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+  it('--dry-run prints the plan and does nothing; --yes does it all; an unattended-safe plan needs no --yes', async () => {
+    const dir = tmp();
+    const dry = await planner(dir, '--dry-run');
+    assertSuccess(dry);
+    expect(dry.json<{ dryRun: boolean; actions: { status: string }[] }>()).toMatchObject({ dryRun: true, actions: [{ status: 'planned' }, { status: 'planned' }] });
+    expect(fs.readdirSync(dir)).toEqual([]);
+    const text = await run('test/fixtures/planner.ts', ['--dir', dir, '--dry-run'], { env: scratchEnv() });
+    assertOutput(text, 'dry run: nothing was changed; the plan:');
+    assertOutput(text, `would: overwrite ${dir}/b (destructive)`);
+    assertSuccess(await planner(dir, '--yes'));
+    expect(fs.readdirSync(dir).sort()).toEqual(['a', 'b']);
+    const cron = tmp();
+    assertSuccess(await planner(cron, '--unattended'));
+    expect(fs.readdirSync(cron).sort()).toEqual(['a', 'b']);
   });
 });

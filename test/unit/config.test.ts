@@ -64,5 +64,8 @@ describe('config loading', () => {
     expect(r.stderr).toContain('"BETTER_AUTH_SECRET":"(set)"');
     expect(r.stderr).toContain('"OPENAI_API_KEY":"(unset)"');
     expect(r.output).not.toContain(secret);
+    // The line shows what the run uses: flags applied (it was printed before them once).
+    const flagged = await run('scripts/doctor.ts', ['--verbose', '-n', 'from-flag', '--context', 'ctx-flag', '-o', 'json'], { env: scratchEnv({ KUBECONFIG: '/nonexistent' }) });
+    expect(flagged.stderr).toMatch(/config: .*"TODO_NAMESPACE":"from-flag".*"TODO_CONTEXT":"ctx-flag"/);
   });
 });

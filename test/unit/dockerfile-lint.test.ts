@@ -91,7 +91,7 @@ function lintDockerfile(text: string): Problem[] {
 }
 
 const dockerfiles = {
-  frontend: { file: path.join(repoRoot, 'frontend-docker/Dockerfile'), uid: '1001', probe: '/api/health' },
+  frontend: { file: path.join(repoRoot, 'frontend-docker/Dockerfile'), uid: '10001', probe: '/api/health' },
   backend: { file: path.join(repoRoot, 'backend-docker/Dockerfile'), uid: '10001', probe: '/healthz' },
 };
 

@@ -101,9 +101,7 @@ BETTER_AUTH_SECRET: {{ if $s.betterAuthSecret }}{{ $s.betterAuthSecret | b64enc 
 {{- with $s.openaiApiKey }}
 OPENAI_API_KEY: {{ . | b64enc | quote }}
 {{- end }}
-{{- with $s.demoPassword }}
-DEMO_PASSWORD: {{ . | b64enc | quote }}
-{{- end }}
+DEMO_PASSWORD: {{ if $s.demoPassword }}{{ $s.demoPassword | b64enc | quote }}{{ else if (get $liveData "DEMO_PASSWORD") }}{{ get $liveData "DEMO_PASSWORD" | quote }}{{ else }}{{ randAlphaNum 24 | b64enc | quote }}{{ end }}
 {{- with .Values.externalDatabase.url }}
 DATABASE_URL: {{ . | b64enc | quote }}
 {{- end }}
@@ -187,13 +185,23 @@ timeoutSeconds: {{ .p.timeoutSeconds }}
 failureThreshold: {{ .p.failureThreshold }}
 {{- end }}
 
-{{/* Scheduling fields shared by every pod: (dict "c" .Values.backend) */}}
+{{/*
+Scheduling fields shared by every pod: (dict "c" .Values.backend "root" $ "component" "backend").
+With c.spreadAcrossNodes, a soft podAntiAffinity on the hostname keeps replicas of one
+workload apart where the cluster allows it, unless c.affinity brings its own.
+*/}}
 {{- define "todo-chatbot.scheduling" -}}
 {{- with .c.nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .c.affinity }}
+{{- $affinity := deepCopy (.c.affinity | default dict) -}}
+{{- if and .c.spreadAcrossNodes (not (hasKey $affinity "podAntiAffinity")) -}}
+{{- $selector := fromYaml (include "todo-chatbot.selectorLabels" (dict "root" .root "component" .component)) -}}
+{{- $term := dict "weight" 100 "podAffinityTerm" (dict "topologyKey" "kubernetes.io/hostname" "labelSelector" (dict "matchLabels" $selector)) -}}
+{{- $_ := set $affinity "podAntiAffinity" (dict "preferredDuringSchedulingIgnoredDuringExecution" (list $term)) -}}
+{{- end }}
+{{- with $affinity }}
 affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}

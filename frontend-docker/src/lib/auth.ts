@@ -29,6 +29,27 @@ export function authSecret(env: Env = process.env): Uint8Array {
   return new TextEncoder().encode(secret);
 }
 
+export const OPEN_SIGN_IN_REFUSED =
+  "DEMO_PASSWORD is not set: a deployed frontend would sign anyone in under any email, so it refuses to run. " +
+  "Put a sign-in password in DEMO_PASSWORD (the chart reads it from the app Secret); only `npm run dev` may run without one.";
+
+/**
+ * The password sign-in requires, or null for open sign-in. Open sign-in (any
+ * email, no password) is for `npm run dev` only: anywhere NODE_ENV is
+ * production it would let everyone act as every user.
+ */
+export function signInPassword(env: Env = process.env): string | null {
+  const password = env.DEMO_PASSWORD;
+  if (password) return password;
+  if (env.NODE_ENV === "production") throw new ConfigError(OPEN_SIGN_IN_REFUSED);
+  return null;
+}
+
+/** True when this server signs anyone in (development without DEMO_PASSWORD): the page says so. */
+export function openSignIn(env: Env = process.env): boolean {
+  return !env.DEMO_PASSWORD && env.NODE_ENV !== "production";
+}
+
 // Pragmatic check only: the address is an identity label here, not a mailbox
 // we send to, so we just reject obvious garbage and absurd lengths.
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;

@@ -360,3 +360,29 @@ describe("Todo Chatbot end to end", () => {
     expect(pageErrors).toEqual([]);
   });
 });
+
+describe("a production server without a sign-in password", () => {
+  it("refuses to start, naming DEMO_PASSWORD, before answering anything", async () => {
+    const port = await freePort();
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      NODE_ENV: "production",
+      NEXT_TELEMETRY_DISABLED: "1",
+      HOSTNAME: "127.0.0.1",
+      PORT: String(port),
+      BACKEND_URL: "http://127.0.0.1:9",
+      BETTER_AUTH_SECRET: SECRET,
+    };
+    delete env.DEMO_PASSWORD;
+    const open = start("frontend-open", process.execPath, [path.join(FRONTEND_DIR, ".next/standalone/server.js")], FRONTEND_DIR, env);
+    try {
+      // It must end by itself; the race only bounds a failure of this test.
+      const ended = await Promise.race([open.exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 30_000))]);
+      expect(ended, open.tail()).toBe(true);
+      expect(open.exitCode).not.toBe(0);
+      expect(open.output.join("\n")).toContain("DEMO_PASSWORD is not set");
+    } finally {
+      await stop(open);
+    }
+  });
+});

@@ -8,8 +8,10 @@ import {
   isHttpsRequest,
   issueToken,
   normalizeEmail,
+  openSignIn,
   passwordMatches,
   sessionCookieOptions,
+  signInPassword,
   userIdForEmail,
   verifyToken,
 } from "@/lib/auth";
@@ -129,5 +131,26 @@ describe("cookies", () => {
     expect(isHttpsRequest("http://pod:3000/api", new Headers({ "x-forwarded-proto": "https" }))).toBe(true);
     expect(isHttpsRequest("http://pod:3000/api", new Headers({ "x-forwarded-proto": "HTTPS, http" }))).toBe(true);
     expect(isHttpsRequest("https://pod:3000/api", new Headers({ "x-forwarded-proto": "http" }))).toBe(false);
+  });
+});
+
+describe("signInPassword", () => {
+  it("returns DEMO_PASSWORD when it is set, in any mode", () => {
+    expect(signInPassword({ DEMO_PASSWORD: "pw", NODE_ENV: "production" })).toBe("pw");
+    expect(signInPassword({ DEMO_PASSWORD: "pw", NODE_ENV: "development" })).toBe("pw");
+  });
+
+  it("allows open sign-in only outside production, and says so", () => {
+    expect(signInPassword({ NODE_ENV: "development" })).toBeNull();
+    expect(openSignIn({ NODE_ENV: "development" })).toBe(true);
+    expect(openSignIn({ NODE_ENV: "development", DEMO_PASSWORD: "pw" })).toBe(false);
+    expect(openSignIn({ NODE_ENV: "production" })).toBe(false);
+  });
+
+  it("refuses a production server without one, naming the variable", () => {
+    for (const env of [{ NODE_ENV: "production" }, { NODE_ENV: "production", DEMO_PASSWORD: "" }]) {
+      expect(() => signInPassword(env)).toThrow(ConfigError);
+      expect(() => signInPassword(env)).toThrow(/DEMO_PASSWORD is not set/);
+    }
   });
 });

@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import SignInForm from "@/components/SignInForm";
+import { openSignIn } from "@/lib/auth";
 import { currentSession } from "@/lib/session";
 
 export const dynamic = "force-dynamic";
@@ -13,6 +14,12 @@ export default async function SignInPage({ searchParams }: { searchParams: Promi
   if (session) redirect("/");
   return (
     <main className="center">
+      {openSignIn() && (
+        <p className="notice" role="note">
+          Development mode: no DEMO_PASSWORD is set, so any email signs in with any password. A deployed
+          (production) server refuses to start like this.
+        </p>
+      )}
       <SignInForm expired={(await searchParams).expired === "1"} />
     </main>
   );

@@ -11,6 +11,7 @@ import {
   normalizeEmail,
   passwordMatches,
   sessionCookieOptions,
+  signInPassword,
 } from "@/lib/auth";
 import { jsonError } from "@/lib/session";
 
@@ -33,8 +34,8 @@ export async function POST(req: Request): Promise<Response> {
 
   try {
     const secret = authSecret();
-    const expected = process.env.DEMO_PASSWORD;
-    if (expected) {
+    const expected = signInPassword();
+    if (expected !== null) {
       const given = typeof body.password === "string" ? body.password : "";
       if (!passwordMatches(given, expected)) return jsonError(401, "Wrong email or password.");
     }

@@ -1,0 +1,76 @@
+#!/usr/bin/env -S npx zx
+// K3: the release's health at a glance. One List per kind and one metrics call
+// (lib/scan.ts), judged by lib/health.ts; --watch keeps informers open and
+// redraws on every change.
+import { main, type Context } from './lib/cli.ts';
+import { Exit, usageError, type ExitCode } from './lib/errors.ts';
+import { assessRelease, type Health, type State } from './lib/health.ts';
+import { healthLine, renderHealth } from './lib/monitor-view.ts';
+import { Scanner } from './lib/scan.ts';
+
+const options = {
+  since: { type: 'duration', default: '10m', help: 'show warning events this recent' },
+  watch: { type: 'boolean', short: 'w', help: 'keep watching; redraw on every change (Ctrl-C ends)' },
+} as const;
+
+const exitFor: Record<State, ExitCode> = { healthy: Exit.ok, degraded: Exit.problem, down: Exit.down };
+
+function record(ctx: Context<typeof options>, h: Health): ExitCode {
+  for (const f of h.findings) ctx.result.finding(f);
+  const { findings: _f, ...view } = h;
+  ctx.result.data = { ...view };
+  return exitFor[h.state];
+}
+
+async function requireNamespace(ctx: Context<typeof options>): Promise<void> {
+  const kube = await ctx.kube();
+  if (!(await kube.read('v1', 'Namespace', ctx.namespace))) throw usageError(`namespace "${ctx.namespace}" does not exist`, `kubectl --context ${kube.contextName} get namespaces`);
+}
+
+async function watch(ctx: Context<typeof options>): Promise<ExitCode> {
+  const { watchRelease } = await import('./lib/release-watch.ts');
+  const tty = Boolean(process.stdout.isTTY) && !process.env.CI;
+  let last = '';
+  let code: ExitCode = Exit.ok;
+  const w = await watchRelease(await ctx.kube(), ctx.namespace, ctx.release, (snap) => {
+    const h = assessRelease(snap, { sinceSec: ctx.opts.since });
+    code = exitFor[h.state];
+    if (tty) process.stdout.write(`\x1b[2J\x1b[H${renderHealth(h, { release: ctx.release, namespace: ctx.namespace, sinceSec: ctx.opts.since })}\n`);
+    else {
+      const line = healthLine(h);
+      if (line.slice(25) !== last) ctx.out.say(line); // only when the state or its problems change
+      last = line.slice(25);
+    }
+  }, { onError: (e) => ctx.out.debug(`watch: ${String(e)}`) });
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await w.stop();
+  return code;
+}
+
+await main({
+  name: 'monitor',
+  summary: "one view of the release's health: workloads, pods, usage, Services, HPAs, volumes, warnings",
+  description: `Read-only. Exit codes: 0 healthy, 1 degraded (fewer ready replicas than desired, failing pods,
+a Service without ready endpoints, a volume not bound), 6 down (a workload with no ready replica,
+or no workload at all). Makes one List per kind and one metrics call, however many pods.`,
+  touches: 'reads',
+  options,
+  examples: ['npx zx scripts/monitor.ts', 'npx zx scripts/monitor.ts --watch', 'npx zx scripts/monitor.ts -o json --since 1h'],
+  async run(ctx) {
+    if (ctx.opts.watch && ctx.json) throw usageError('--watch draws a live view: use it without --output json');
+    await requireNamespace(ctx);
+    if (ctx.opts.watch) return watch(ctx);
+    const scanner = new Scanner(await ctx.kube());
+    const h = assessRelease(await scanner.snapshot(ctx.namespace, ctx.release), { sinceSec: ctx.opts.since });
+    const code = record(ctx, h);
+    ctx.result.data.requests = scanner.requests + 1; // + the namespace check
+    return code;
+  },
+  render(result, ctx) {
+    if (ctx.opts.watch) return;
+    ctx.out.say(renderHealth({ ...(result.data as unknown as Health), findings: result.findings }, { release: ctx.release, namespace: ctx.namespace, sinceSec: ctx.opts.since }));
+  },
+});
