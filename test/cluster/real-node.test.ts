@@ -95,7 +95,12 @@ describe('the chart on the real node', () => {
   });
 
   it("a chat request through the frontend's Service creates a task that the backend's tasks API returns", async () => {
-    const signIn = await curl(`http://${svc('frontend')}:3000/api/auth/sign-in`, { method: 'POST', body: { email: 'bed@example.com' } });
+    // The sign-in password the chart generated into the app Secret (DEMO_PASSWORD).
+    const password = Buffer.from((await sh()`kubectl get secret -n ${ns} ${release}-secrets -o jsonpath={.data.DEMO_PASSWORD}`).stdout, 'base64').toString();
+    expect(password).not.toBe('');
+    const refused = await curl(`http://${svc('frontend')}:3000/api/auth/sign-in`, { method: 'POST', body: { email: 'bed@example.com', password: 'wrong' } });
+    expect(refused.status).toBe(401);
+    const signIn = await curl(`http://${svc('frontend')}:3000/api/auth/sign-in`, { method: 'POST', body: { email: 'bed@example.com', password } });
     expect(signIn.status, signIn.body).toBe(200);
     const token = /set-cookie: todo_token=([^;]+)/i.exec(signIn.head)?.[1];
     expect(token).toBeTruthy();
@@ -230,7 +235,9 @@ describe('the chart on the real node', () => {
   });
 
   it('a memory limit too small for the backend gives a real OOMKilled (and the old pod keeps serving)', async () => {
-    const before = (await podsOf('backend')).map((p) => p.metadata!.name!);
+    const backendPods = await podsOf('backend');
+    const before = backendPods.map((p) => p.metadata!.name!);
+    const limit = backendPods[0]!.spec!.containers[0]!.resources!.limits!.memory;
     await sh()`helm upgrade ${release} ${chartDir} -n ${ns} -f ${bedValues} --reuse-values --set backend.resources.limits.memory=40Mi --set backend.resources.requests.memory=40Mi`;
     try {
       const pods = await k.waitFor<V1Pod>({
@@ -249,7 +256,7 @@ describe('the chart on the real node', () => {
       await sh()`helm rollback ${release} -n ${ns} --wait --timeout 3m`;
     }
     const after = await podsOf('backend');
-    expect(after.every((p) => p.spec!.containers[0]!.resources!.limits!.memory === '512Mi')).toBe(true);
+    expect(after.map((p) => p.spec!.containers[0]!.resources!.limits!.memory)).toEqual(after.map(() => limit));
   });
 
   it("a readiness probe that fails keeps the pod out of the Service's endpoints, until it passes", async () => {
