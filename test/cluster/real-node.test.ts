@@ -230,7 +230,14 @@ describe('the chart on the real node', () => {
     const cs = p!.status!.containerStatuses![0]!;
     expect(cs.lastState?.terminated).toMatchObject({ exitCode: 3, reason: 'Error' });
     expect(p!.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
-    const previous = (await sh()`kubectl logs -n ${ns} crasher --previous`).stdout;
+    // The kubelet keeps one dead container per container: while a newer one has just run and its
+    // status is not reported yet, "previous" names a container already removed. Ask until it answers.
+    const deadline = Date.now() + 60_000;
+    let previous = '';
+    while (!/^run \d+ of crasher\n$/.test(previous) && Date.now() < deadline) {
+      previous = (await $({ env: bedEnv(), quiet: true, nothrow: true })`kubectl logs -n ${ns} crasher --previous`).stdout;
+      if (!/^run \d+ of crasher\n$/.test(previous)) await new Promise((r) => setTimeout(r, 500));
+    }
     expect(previous).toMatch(/^run \d+ of crasher\n$/);
   });
 
