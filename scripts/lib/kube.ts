@@ -8,10 +8,12 @@ import {
   CoreV1Api,
   KubeConfig,
   KubernetesObjectApi,
+  ListWatch,
   Metrics,
   PatchStrategy,
   VersionApi,
-  makeInformer,
+  Watch,
+  type CoreV1Event,
   type KubernetesListObject,
   type KubernetesObject,
 } from '@kubernetes/client-node';
@@ -19,6 +21,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Exit, OpsError } from './errors.ts';
+import { applyConflicts, collectionPath, describeArgs, isNotFound, isTransient, netCode, sleep, sortEvents, withTimeout } from './kube-api.ts';
+
+// Callers import these from here, as before the split.
+export { apiMessage, applyConflicts, collectionPath, isNotFound, isTransient, sortEvents, type ApplyConflict } from './kube-api.ts';
 
 export const fieldManager = 'todo-chatbot-ops';
 
@@ -33,60 +39,12 @@ export interface KubeOptions {
   fieldManager?: string;
 }
 
-const transientCodes = new Set([429, 500, 502, 503, 504]);
-const netCodes = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'UND_ERR_SOCKET']);
-
-function netCode(e: unknown): string | undefined {
-  let cur = e as { code?: string; cause?: unknown; errno?: string } | undefined;
-  for (let i = 0; cur && i < 4; i++, cur = cur.cause as typeof cur) {
-    if (cur.code && netCodes.has(cur.code)) return cur.code;
-    if (cur.errno && netCodes.has(cur.errno)) return cur.errno;
-  }
-  const m = /\b(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH)\b/.exec(String((e as Error)?.message));
-  return m?.[1];
-}
-
-export const isNotFound = (e: unknown) => e instanceof ApiException && e.code === 404;
-export const isTransient = (e: unknown) => (e instanceof ApiException && transientCodes.has(e.code)) || netCode(e) !== undefined || (e as Error)?.name === 'TimeoutError';
-
-/** The API server's message for a failed call, without the client's noise. */
-export function apiMessage(e: unknown): string {
-  if (e instanceof ApiException) {
-    const body = typeof e.body === 'string' ? safeJson(e.body) : e.body;
-    return `${e.code} ${(body as { message?: string })?.message ?? String(e.body).slice(0, 200)}`;
-  }
-  return (e as Error)?.message?.split('\n')[0] ?? String(e);
-}
-const safeJson = (s: string) => {
-  try {
-    return JSON.parse(s) as unknown;
-  } catch {
-    return { message: s };
-  }
-};
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** `${group}/${version}` + kind -> REST collection path; covers the kinds the suite works with. */
-const plurals: Record<string, string> = {
-  Pod: 'pods', Service: 'services', Endpoints: 'endpoints', Event: 'events', Node: 'nodes', Namespace: 'namespaces',
-  ConfigMap: 'configmaps', Secret: 'secrets', PersistentVolumeClaim: 'persistentvolumeclaims', ServiceAccount: 'serviceaccounts',
-  Deployment: 'deployments', ReplicaSet: 'replicasets', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets',
-  Job: 'jobs', CronJob: 'cronjobs', HorizontalPodAutoscaler: 'horizontalpodautoscalers', PodDisruptionBudget: 'poddisruptionbudgets',
-  Ingress: 'ingresses', NetworkPolicy: 'networkpolicies', EndpointSlice: 'endpointslices',
-};
-export function collectionPath(apiVersion: string, kind: string, namespace?: string): string {
-  const plural = plurals[kind];
-  if (!plural) throw new Error(`no REST path known for kind ${kind}`);
-  const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-  return `${base}${namespace ? `/namespaces/${namespace}` : ''}/${plural}`;
-}
-
 export class Kube {
   readonly kc: KubeConfig;
   readonly contextName: string;
   private readonly opts: Required<Pick<KubeOptions, 'timeoutMs' | 'retries'>> & KubeOptions;
   private objApi?: KubernetesObjectApi;
+  private readonly apis = new Map<string, object>();
 
   constructor(opts: KubeOptions = {}) {
     this.opts = { timeoutMs: 30_000, retries: 3, ...opts };
@@ -114,18 +72,47 @@ export class Kube {
       throw new OpsError('no current kube context', Exit.unreachable, 'start a cluster (minikube start) or pass --context');
   }
 
+  /** A --verbose line through this client's log, for helpers built on it. */
+  debug(msg: string): void {
+    this.opts.log?.(msg);
+  }
+
   get server(): string {
     return this.kc.getCurrentCluster()?.server ?? '';
   }
-  get core() {
-    return this.kc.makeApiClient(CoreV1Api);
+  /**
+   * The typed APIs of client-node, wrapped so that every method goes through
+   * call(): same retries, timeout and exit-3 mapping as the rest of this class.
+   * `k.core.readNamespacedConfigMap({...})` reads as the raw client would.
+   */
+  get core(): CoreV1Api {
+    return this.typedApi('core', CoreV1Api);
   }
-  get apps() {
-    return this.kc.makeApiClient(AppsV1Api);
+  get apps(): AppsV1Api {
+    return this.typedApi('apps', AppsV1Api);
   }
-  get autoscaling() {
-    return this.kc.makeApiClient(AutoscalingV2Api);
+  get autoscaling(): AutoscalingV2Api {
+    return this.typedApi('autoscaling', AutoscalingV2Api);
   }
+  private typedApi<T extends object>(name: string, ctor: new (...args: never[]) => T): T {
+    const cached = this.apis.get(name);
+    if (cached) return cached as T;
+    const raw = this.kc.makeApiClient(ctor as never) as T;
+    const wrapped = new Proxy(raw, {
+      get: (target, prop, receiver) => {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof v !== 'function' || typeof prop !== 'string') return v;
+        return (...args: unknown[]) => this.call(`${name}.${prop}${describeArgs(args[0])}`, () => (v as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+      },
+    });
+    this.apis.set(name, wrapped);
+    return wrapped;
+  }
+  /**
+   * The raw generic client, without retries: this class's methods call it
+   * inside call(). A script that needs it directly wraps it the same way:
+   * `kube.call('what', () => kube.objects.replace(obj))`.
+   */
   get objects(): KubernetesObjectApi {
     return (this.objApi ??= KubernetesObjectApi.makeApiClient(this.kc));
   }
@@ -176,17 +163,59 @@ export class Kube {
     }
   }
 
-  /** Server-side apply, owned by this suite's field manager. */
-  async apply<T extends KubernetesObject>(obj: T, dryRun = false): Promise<T> {
-    return this.call(`apply ${obj.kind}/${obj.metadata?.name}${dryRun ? ' (dry run)' : ''}`, () =>
-      this.objects.patch(obj, undefined, dryRun ? 'All' : undefined, this.opts.fieldManager ?? fieldManager, true, PatchStrategy.ServerSideApply),
+  /** The field manager this client applies as: todo-chatbot-ops/<script> when run by a script. */
+  get fieldManager(): string {
+    return this.opts.fieldManager ?? fieldManager;
+  }
+
+  /**
+   * Server-side apply as this client's field manager. Without `force`, fields
+   * another manager owns (helm, kubectl, a controller) are not taken over: the
+   * API server's 409 becomes an OpsError (exit 4) naming the fields and their
+   * manager. `force: true` is `kubectl apply --server-side --force-conflicts`:
+   * pass it deliberately. A boolean second argument is `dryRun` (older callers).
+   */
+  async apply<T extends KubernetesObject>(obj: T, opts: ApplyOptions | boolean = {}): Promise<T> {
+    const { dryRun = false, force = false } = typeof opts === 'boolean' ? { dryRun: opts } : opts;
+    const what = `apply ${obj.kind}/${obj.metadata?.name}${dryRun ? ' (dry run)' : ''}${force ? ' (force)' : ''}`;
+    try {
+      return await this.call(what, () =>
+        this.objects.patch(obj, undefined, dryRun ? 'All' : undefined, this.fieldManager, force, PatchStrategy.ServerSideApply),
+      );
+    } catch (e) {
+      const conflicts = applyConflicts(e);
+      if (!conflicts) throw e;
+      const managers = [...new Set(conflicts.map((c) => c.manager))];
+      const target = `${obj.kind}/${obj.metadata?.name}${obj.metadata?.namespace ? ` -n ${obj.metadata.namespace}` : ''}`;
+      throw new OpsError(
+        `apply ${target} as ${this.fieldManager} conflicts with ${managers.map((m) => `"${m}"`).join(', ')}: ${conflicts.map((c) => `${c.field} (owned by ${c.manager})`).join(', ')}`,
+        Exit.actionFailed,
+        `those fields belong to ${managers.join(', ')}${managers.includes('helm') ? ': change them through helm values' : ''}; to take them over, apply with force: true (like kubectl apply --server-side --force-conflicts)`,
+      );
+    }
+  }
+
+  /**
+   * Events about one object, newest first: one List with a field selector on
+   * the involved object's kind and name (and uid when known, so a deleted and
+   * recreated object's old events are left out). Objects from a List carry
+   * no kind: set it (`{ ...pod, kind: 'Pod' }`).
+   */
+  async events(obj: { kind?: string; metadata?: { name?: string; namespace?: string; uid?: string } }): Promise<CoreV1Event[]> {
+    const name = obj.metadata?.name;
+    if (!name || !obj.kind) throw new Error('events: the object needs a kind and a name');
+    const ns = obj.metadata?.namespace;
+    const fields = [`involvedObject.kind=${obj.kind}`, `involvedObject.name=${name}`, ...(obj.metadata?.uid ? [`involvedObject.uid=${obj.metadata.uid}`] : [])];
+    const res = await this.call(`list Event ${obj.kind}/${name}${ns ? ` -n ${ns}` : ''}`, () =>
+      this.objects.list<CoreV1Event>('v1', 'Event', ns, undefined, undefined, undefined, fields.join(',')),
     );
+    return sortEvents((res as KubernetesListObject<CoreV1Event>).items);
   }
 
   /** A JSON merge patch (what `kubectl patch --type merge` does). */
   async mergePatch<T extends KubernetesObject>(obj: T, dryRun = false): Promise<T> {
     return this.call(`patch ${obj.kind}/${obj.metadata?.name}${dryRun ? ' (dry run)' : ''}`, () =>
-      this.objects.patch(obj, undefined, dryRun ? 'All' : undefined, this.opts.fieldManager ?? fieldManager, undefined, PatchStrategy.MergePatch),
+      this.objects.patch(obj, undefined, dryRun ? 'All' : undefined, this.fieldManager, undefined, PatchStrategy.MergePatch),
     );
   }
 
@@ -212,6 +241,41 @@ export class Kube {
   }
 
   /**
+   * A cache of one kind kept in sync by one List (through call()) and then a
+   * watch; a watch dropped by a transient error resumes from the last
+   * resourceVersion. `onChange` runs after the List and after every event.
+   */
+  informer<T extends KubernetesObject>(opts: InformerOptions): Informed<T> {
+    const path = collectionPath(opts.apiVersion, opts.kind, opts.namespace);
+    const what = `list ${opts.kind}${opts.namespace ? ` -n ${opts.namespace}` : ''}${opts.labelSelector ? ` -l ${opts.labelSelector}` : ''}${opts.fieldSelector ? ` --field-selector ${opts.fieldSelector}` : ''}`;
+    const lw = new ListWatch<T>(path, new Watch(this.kc), () =>
+      this.call(what, () => this.objects.list<T>(opts.apiVersion, opts.kind, opts.namespace, undefined, undefined, undefined, opts.fieldSelector, opts.labelSelector)),
+      false, opts.labelSelector, opts.fieldSelector);
+    let stopped = false;
+    let listed = false;
+    const changed = () => listed && !stopped && opts.onChange?.();
+    for (const ev of ['add', 'update', 'delete'] as const) lw.on(ev, changed);
+    lw.on('error', (err: unknown) => {
+      if (stopped) return;
+      // A dropped watch reconnects; a List that call() already gave up on (retries spent, API unreachable: exit 3) ends the wait.
+      if (isTransient(err) && !(err instanceof OpsError)) setTimeout(() => !stopped && lw.start().catch(() => undefined), 1000);
+      else opts.onError?.(err instanceof Error ? err : new Error(String(err)));
+    });
+    return {
+      list: () => lw.list(),
+      start: async () => {
+        await lw.start();
+        listed = true;
+        changed();
+      },
+      stop: () => {
+        stopped = true;
+        void lw.stop();
+      },
+    };
+  }
+
+  /**
    * Waits until `done` holds for the current set of objects of a kind, using an
    * informer (one List, then a watch that keeps the cache in sync). Rejects with
    * `describe`'s view of the last state when the timeout passes.
@@ -221,27 +285,19 @@ export class Kube {
     kind: string;
     namespace?: string;
     labelSelector?: string;
+    fieldSelector?: string;
     done: (objs: readonly T[]) => boolean;
     describe?: (objs: readonly T[]) => string;
     timeoutSec: number;
     onChange?: (objs: readonly T[]) => void;
   }): Promise<readonly T[]> {
-    const path = collectionPath(opts.apiVersion, opts.kind, opts.namespace);
-    const informer = makeInformer<T>(
-      this.kc,
-      path,
-      () => this.call(`list ${opts.kind}`, () =>
-        this.objects.list<T>(opts.apiVersion, opts.kind, opts.namespace, undefined, undefined, undefined, undefined, opts.labelSelector),
-      ) as never,
-      opts.labelSelector,
-    );
     return new Promise<readonly T[]>((resolve, reject) => {
       let finished = false;
       const finish = (err?: Error) => {
         if (finished) return;
         finished = true;
         clearTimeout(timer);
-        void informer.stop();
+        informer.stop();
         if (err) reject(err);
         else resolve(informer.list());
       };
@@ -250,33 +306,36 @@ export class Kube {
         opts.onChange?.(objs);
         if (opts.done(objs)) finish();
       };
+      const informer = this.informer<T>({ ...opts, onChange: check, onError: finish });
       const timer = setTimeout(() => {
         const state = opts.describe?.(informer.list());
         finish(new OpsError(`timed out after ${opts.timeoutSec}s waiting for ${opts.kind}${opts.labelSelector ? ` (${opts.labelSelector})` : ''}${state ? `: ${state}` : ''}`, Exit.actionFailed));
       }, opts.timeoutSec * 1000);
-      for (const ev of ['add', 'update', 'delete'] as const) informer.on(ev, check);
-      informer.on('connect', check);
-      informer.on('error', (err: unknown) => {
-        if (isTransient(err)) setTimeout(() => !finished && informer.start().catch(() => undefined), 1000); // reconnect
-        else finish(err instanceof Error ? err : new Error(String(err)));
-      });
-      informer.start().then(check, (e: unknown) => finish(e instanceof Error ? e : new Error(String(e))));
+      informer.start().catch((e: unknown) => finish(e instanceof Error ? e : new Error(String(e))));
     });
   }
 }
 
-async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const e = new Error(`${what} timed out after ${ms}ms`);
-      e.name = 'TimeoutError';
-      reject(e);
-    }, ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+export interface InformerOptions {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  onChange?: () => void;
+  /** a watch failure that is not transient; the informer has stopped */
+  onError?: (e: Error) => void;
+}
+export interface Informed<T> {
+  list(): readonly T[];
+  /** resolves once the first List is in the cache and the watch is open */
+  start(): Promise<void>;
+  stop(): void;
+}
+
+export interface ApplyOptions {
+  /** server-side dry run: validated and defaulted, nothing stored */
+  dryRun?: boolean;
+  /** take conflicting fields over from their manager (kubectl --force-conflicts) */
+  force?: boolean;
 }

@@ -236,6 +236,34 @@ export async function startApiRelay(state: BedState): Promise<void> {
   await waitReady('relay-host', outer, () => canConnect(state.apiPort), 10_000);
 }
 
+/**
+ * Makes a TCP port of this machine's loopback reachable as 127.0.0.1:PORT inside
+ * the bed too, for a server a test runs on the host that the bed's API server
+ * must reach (e.g. a kwok kubelet stand-in registering a Node at 127.0.0.1).
+ * Returns the function that removes it again.
+ */
+export async function exposeHostPort(port: number): Promise<() => Promise<void>> {
+  const state = readState();
+  if (!state || !alive(state.holderPid)) throw new Error(`test bed ${bedName} is not running`);
+  const relay = path.join(bedSrc, 'relay.mjs');
+  const sock = path.join(nodeDir, `host-port-${port}.sock`);
+  const names = [`expose-${port}-host`, `expose-${port}-bed`];
+  const hostSide = startProcess(state, names[0]!, [process.execPath, relay, 'unix-to-tcp', sock, '127.0.0.1', String(port)], { host: true });
+  await waitReady(names[0]!, hostSide, async () => fs.existsSync(sock), 10_000);
+  const bedSide = startProcess(state, names[1]!, [process.execPath, relay, 'tcp-to-unix', '127.0.0.1', String(port), sock]);
+  await waitReady(names[1]!, bedSide, async () => logTail(names[1]!, 3).includes('listening'), 10_000);
+  return async () => {
+    killAll([hostSide, bedSide], 'SIGTERM');
+    await waitGone(() => [hostSide, bedSide].filter((p) => alive(p)), 5_000);
+    const now = readState();
+    if (now) {
+      for (const n of names) delete now.pids[n];
+      writeState(now);
+    }
+    fs.rmSync(sock, { force: true });
+  };
+}
+
 // ------------------------------------------------------------------ the real node
 
 function pki(f: string): string {

@@ -1,0 +1,114 @@
+// The rollout decisions on plain objects: when a Deployment or StatefulSet has
+// rolled out (kubectl's rules), and which pod to blame, and why, when not.
+import type { CoreV1Event, V1Deployment, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { blamePod, describeProblem, podProblem, rolloutState, selectorString } from '../../scripts/lib/kube-rollout.ts';
+
+const deploy = (status: NonNullable<V1Deployment['status']>, spec: Partial<NonNullable<V1Deployment['spec']>> = {}, generation = 2): V1Deployment => ({
+  metadata: { name: 'web', generation },
+  spec: { replicas: 3, selector: { matchLabels: { app: 'web' } }, template: {}, ...spec },
+  status: { observedGeneration: 2, ...status },
+});
+const sts = (status: Partial<NonNullable<V1StatefulSet['status']>>, spec: Partial<NonNullable<V1StatefulSet['spec']>> = {}): V1StatefulSet => ({
+  metadata: { name: 'db', generation: 1 },
+  spec: { replicas: 2, selector: {}, serviceName: 'db', template: {}, ...spec },
+  status: { observedGeneration: 1, replicas: 2, currentRevision: 'db-1', updateRevision: 'db-1', ...status },
+});
+
+describe('rolloutState: Deployment', () => {
+  it('waits until the spec update is observed', () => {
+    const s = rolloutState('Deployment', deploy({ replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3 }, {}, 3));
+    expect(s).toMatchObject({ done: false, message: expect.stringMatching(/spec update to be observed/) });
+  });
+  it('waits for updated replicas, then old ones to go, then availability', () => {
+    expect(rolloutState('Deployment', deploy({ replicas: 4, updatedReplicas: 1, readyReplicas: 3, availableReplicas: 3 })).message).toMatch(/1 out of 3 new replicas have been updated/);
+    expect(rolloutState('Deployment', deploy({ replicas: 4, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3 })).message).toMatch(/1 old replicas are pending termination/);
+    expect(rolloutState('Deployment', deploy({ replicas: 3, updatedReplicas: 3, readyReplicas: 2, availableReplicas: 2 })).message).toMatch(/2 of 3 updated replicas are available/);
+  });
+  it('is done when every replica is updated, ready and available', () => {
+    expect(rolloutState('Deployment', deploy({ replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3 }))).toMatchObject({ done: true, desired: 3, ready: 3 });
+  });
+  it('reports an exceeded progress deadline', () => {
+    const s = rolloutState('Deployment', deploy({ replicas: 3, updatedReplicas: 1, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "web-1" has timed out progressing.' }] }));
+    expect(s).toMatchObject({ done: false, deadlineExceeded: 'ReplicaSet "web-1" has timed out progressing.' });
+  });
+  it('says a paused deployment is paused', () => {
+    expect(rolloutState('Deployment', deploy({ replicas: 3, updatedReplicas: 0 }, { paused: true })).message).toMatch(/paused/);
+  });
+  it('scaled to zero is done with nothing running', () => {
+    expect(rolloutState('Deployment', deploy({}, { replicas: 0 })).done).toBe(true);
+  });
+});
+
+describe('rolloutState: StatefulSet', () => {
+  it('waits for ready, then for the revision to roll through', () => {
+    expect(rolloutState('StatefulSet', sts({ readyReplicas: 1, availableReplicas: 1 })).message).toMatch(/1 of 2 pods are ready/);
+    expect(rolloutState('StatefulSet', sts({ readyReplicas: 2, availableReplicas: 2, updatedReplicas: 1, updateRevision: 'db-2' })).message).toMatch(/1 pods at revision db-2/);
+    expect(rolloutState('StatefulSet', sts({ readyReplicas: 2, availableReplicas: 2, updatedReplicas: 2 })).done).toBe(true);
+  });
+  it('honours a partition', () => {
+    const spec = { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 1 } } };
+    expect(rolloutState('StatefulSet', sts({ readyReplicas: 2, availableReplicas: 2, updatedReplicas: 0, updateRevision: 'db-2' }, spec)).done).toBe(false);
+    expect(rolloutState('StatefulSet', sts({ readyReplicas: 2, availableReplicas: 2, updatedReplicas: 1, updateRevision: 'db-2' }, spec)).done).toBe(true);
+  });
+  it('waits for surplus pods to terminate after a scale-down', () => {
+    expect(rolloutState('StatefulSet', sts({ replicas: 3, readyReplicas: 3, availableReplicas: 3 })).message).toMatch(/1 pods are pending termination/);
+  });
+});
+
+describe('podProblem and blamePod', () => {
+  const pod = (name: string, status: V1Pod['status'], created = '2026-01-01T00:00:00Z'): V1Pod => ({
+    metadata: { name, creationTimestamp: new Date(created) },
+    spec: { containers: [{ name: 'app' }] },
+    status,
+  });
+  const readyPod = pod('ok', { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] });
+  const crashing = pod('crash', {
+    phase: 'Running',
+    conditions: [{ type: 'Ready', status: 'False' }],
+    containerStatuses: [{ name: 'app', image: 'x', imageID: '', ready: false, restartCount: 4, state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container app' } }, lastState: { terminated: { exitCode: 3, reason: 'Error' } } }],
+  });
+  const unschedulable = pod('pending', { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/2 nodes are available: 2 Insufficient cpu.' }] });
+  const notReady = pod('slow', { phase: 'Running', conditions: [{ type: 'Ready', status: 'False' }], containerStatuses: [{ name: 'app', image: 'x', imageID: '', ready: false, restartCount: 0, state: { running: {} } }] }, '2026-01-02T00:00:00Z');
+
+  it('a ready pod and a terminating pod have no problem', () => {
+    expect(podProblem(readyPod)).toBeUndefined();
+    expect(podProblem({ ...crashing, metadata: { ...crashing.metadata, deletionTimestamp: new Date() } })).toBeUndefined();
+  });
+  it('a crash loop: the waiting reason, the last exit code and the restarts', () => {
+    const p = podProblem(crashing)!;
+    expect(p).toMatchObject({ pod: 'crash', reason: 'CrashLoopBackOff', container: 'app', exitCode: 3, restarts: 4 });
+    expect(describeProblem(p)).toBe('pod crash: CrashLoopBackOff: back-off 40s restarting failed container app (container app, last exit code 3, 4 restarts)');
+  });
+  it('unschedulable: the scheduler\'s message', () => {
+    expect(podProblem(unschedulable)).toMatchObject({ reason: 'Unschedulable', message: '0/2 nodes are available: 2 Insufficient cpu.' });
+  });
+  it('running but not ready: the newest Unhealthy event', () => {
+    const events = [{ reason: 'Unhealthy', type: 'Warning', message: 'Readiness probe failed: HTTP probe failed with statuscode: 503' }] as CoreV1Event[];
+    expect(podProblem(notReady, events)).toMatchObject({ reason: 'NotReady', message: 'Readiness probe failed: HTTP probe failed with statuscode: 503' });
+    expect(podProblem(notReady)).toMatchObject({ reason: 'NotReady', message: 'container app is running but not ready' });
+  });
+  it('an image pull failure', () => {
+    const p = pod('img', { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True' }], containerStatuses: [{ name: 'app', image: 'x', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "registry.example/x:nope"' } } }] });
+    expect(describeProblem(podProblem(p)!)).toBe('pod img: ImagePullBackOff: Back-off pulling image "registry.example/x:nope" (container app)');
+  });
+  it('blames a severe problem over a newer pod that is merely not ready yet', () => {
+    expect(blamePod([readyPod, notReady, crashing])?.problem.pod).toBe('crash');
+    expect(blamePod([readyPod, notReady])?.problem.pod).toBe('slow');
+    expect(blamePod([readyPod])).toBeUndefined();
+  });
+});
+
+describe('selectorString', () => {
+  it('matchLabels and every matchExpressions operator', () => {
+    expect(selectorString({
+      matchLabels: { app: 'web', tier: 'front' },
+      matchExpressions: [
+        { key: 'env', operator: 'In', values: ['a', 'b'] },
+        { key: 'x', operator: 'NotIn', values: ['c'] },
+        { key: 'y', operator: 'Exists' },
+        { key: 'z', operator: 'DoesNotExist' },
+      ],
+    })).toBe('app=web,tier=front,env in (a,b),x notin (c),y,!z');
+  });
+});
