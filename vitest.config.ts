@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: "unit" needs nothing, "cluster" gets the real kwok test bed,
-// started once by its global setup and shared by every file in it.
+// Projects: "unit" needs nothing; "cluster" gets the real test bed (test/bed:
+// control plane, kwok's fake nodes and one real node running containers),
+// started once by its global setup and shared by every file in it; "images"
+// builds the real images.
 export default defineConfig({
   test: {
     reporters: process.env.CI ? ['verbose'] : ['default'],

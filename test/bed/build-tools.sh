@@ -49,15 +49,27 @@ for p in chartutil lint/rules; do
 done
 go_install helm "$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" "$helm_flags"
 
-# Control plane: k8s.io/kubernetes cannot be `go install`ed (its go.mod points
-# the staging modules at local paths), so build it from a wrapper module whose
-# replace list is derived from the exact .mod file the proxy serves.
-kdir="$tools/kube-$KUBE_VERSION-$(cat "$here"/kube/cmd/*/main.go | sha1sum | cut -c1-8)"
-if [[ ! -x "$kdir/kube" || ! -x "$kdir/etcd" ]]; then
-  t0=$SECONDS
-  work="$tools/src/kube-$KUBE_VERSION"
+# CoreDNS for the real node's cluster DNS (its `kubernetes` plugin is built in).
+go_install coredns "$COREDNS_VERSION" "github.com/coredns/coredns@$COREDNS_VERSION"
+
+# Control plane and node agents: k8s.io/kubernetes cannot be `go install`ed (its
+# go.mod points the staging modules at local paths), so build them from a
+# wrapper module whose replace list is derived from the exact .mod file the
+# proxy serves. Two binaries with their own cache keys: the control plane
+# (kube: apiserver, controller-manager, scheduler, kubectl; plus etcd) and the
+# real node's agents (kube-node: kubelet, kube-proxy). They share the module and
+# the Go build cache, so the second one compiles only what the first did not.
+work="$tools/src/kube-$KUBE_VERSION"
+modkey=$(cat "$here"/kube/cmd/*/main.go | sha1sum | cut -c1-8)
+minor=$(echo "$KUBE_VERSION" | cut -d. -f2)
+pkg=k8s.io/component-base/version
+cg=k8s.io/client-go/pkg/version
+vflags="-X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+vflags+=" -X $cg.gitVersion=$KUBE_VERSION -X $cg.gitMajor=1 -X $cg.gitMinor=$minor -X $cg.gitTreeState=clean"
+prepare_module() {
+  [[ -f "$work/.prepared-$modkey" ]] && return 0
   rm -rf "$work" && mkdir -p "$work" && cp -r "$here/kube/cmd" "$work/"
-  cd "$work"
+  local modfile staging_version etcd_version
   modfile=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/^\s*"GoMod": "\(.*\)",$/\1/p')
   staging_version="v0${KUBE_VERSION#v1}"   # v1.33.13 -> v0.33.13
   etcd_version=$(sed -n 's#^\s*go.etcd.io/etcd/server/v3 \(v[0-9.]*\).*#\1#p' "$modfile")
@@ -74,20 +86,47 @@ if [[ ! -x "$kdir/kube" || ! -x "$kdir/etcd" ]]; then
     echo "replace ("
     grep -E '^\s+k8s\.io/[a-z0-9-]+ v0\.0\.0$' "$modfile" | awk -v v="$staging_version" '{print "\t" $1 " => " $1 " " v}'
     echo ")"
-  } > go.mod
+  } > "$work/go.mod"
   log "resolving modules for kubernetes $KUBE_VERSION (etcd $etcd_version)"
-  go mod tidy >&2
-  pkg=k8s.io/component-base/version
-  cg=k8s.io/client-go/pkg/version
-  minor=$(echo "$KUBE_VERSION" | cut -d. -f2)
-  vflags="-X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
-  vflags+=" -X $cg.gitVersion=$KUBE_VERSION -X $cg.gitMajor=1 -X $cg.gitMinor=$minor -X $cg.gitTreeState=clean"
-  log "building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (one binary) and etcd $etcd_version"
+  (cd "$work" && go mod tidy >&2)
+  touch "$work/.prepared-$modkey"
+}
+
+# The key covers exactly the control plane's mains (adding the node's did not change it).
+kdir="$tools/kube-$KUBE_VERSION-$(cat "$here"/kube/cmd/etcd/main.go "$here"/kube/cmd/kube/main.go | sha1sum | cut -c1-8)"
+if [[ ! -x "$kdir/kube" || ! -x "$kdir/etcd" ]]; then
+  t0=$SECONDS
+  prepare_module
+  log "building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (one binary) and etcd"
   mkdir -p "$kdir"
-  go build -trimpath -ldflags "-s -w $vflags" -o "$kdir/kube" ./cmd/kube
-  go build -trimpath -ldflags "-s -w" -o "$kdir/etcd" ./cmd/etcd
+  (cd "$work" && go build -trimpath -ldflags "-s -w $vflags" -o "$kdir/kube" ./cmd/kube)
+  (cd "$work" && go build -trimpath -ldflags "-s -w" -o "$kdir/etcd" ./cmd/etcd)
   log "built the control plane in $((SECONDS - t0))s"
 fi
 for n in kube-apiserver kube-controller-manager kube-scheduler kubectl; do ln -sfn "$kdir/kube" "$bin/$n"; done
 ln -sfn "$kdir/etcd" "$bin/etcd"
+
+ndir="$tools/kube-node-$KUBE_VERSION-$(sha1sum < "$here"/kube/cmd/node/main.go | cut -c1-8)"
+if [[ ! -x "$ndir/kube-node" ]]; then
+  t0=$SECONDS
+  prepare_module
+  log "building kubelet and kube-proxy (one binary)"
+  mkdir -p "$ndir"
+  (cd "$work" && go build -trimpath -ldflags "-s -w $vflags" -o "$ndir/kube-node.tmp" ./cmd/node && mv "$ndir/kube-node.tmp" "$ndir/kube-node")
+  log "built kubelet and kube-proxy in $((SECONDS - t0))s"
+fi
+for n in kubelet kube-proxy; do ln -sfn "$ndir/kube-node" "$bin/$n"; done
+
+# The pod sandbox ("pause") binary: no registry to pull registry.k8s.io/pause
+# from, so compile Kubernetes' own pause.c (from the module) statically; the bed
+# wraps it in an image for containerd.
+kmod=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
+pdir="$tools/pause-$KUBE_VERSION-$(sha1sum < "$kmod/build/pause/linux/pause.c" | cut -c1-8)"
+if [[ ! -x "$pdir/pause" ]]; then
+  log "compiling pause ($KUBE_VERSION)"
+  mkdir -p "$pdir"
+  gcc -Os -Wall -Werror -static -DVERSION="$KUBE_VERSION-testbed" -o "$pdir/pause.tmp" "$kmod/build/pause/linux/pause.c"
+  strip "$pdir/pause.tmp" && mv "$pdir/pause.tmp" "$pdir/pause"
+fi
+ln -sfn "$pdir/pause" "$bin/pause"
 echo "$bin"

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import YAML from 'yaml';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 /** Not TODO_*: the suite's config rejects unknown TODO_ variables. */
@@ -311,6 +312,38 @@ export async function ensureStandins(): Promise<Standins> {
   const node = await ensureNode(debian, log);
   const python = await ensurePython(debian, log);
   return { debian: debian.ref, node: node.ref, python: python.ref, seconds: { debian: debian.seconds, node: node.seconds, python: python.seconds } };
+}
+
+/** PostgreSQL major of Debian bookworm's postgresql package: what the postgres stand-in runs. */
+export const standinPostgresMajor = '15';
+
+/** The postgres image the chart runs by default (values.yaml postgresql.image), e.g. docker.io/library/postgres:16.10-bookworm. */
+export function chartPostgresRef(): string {
+  const values = YAML.parse(fs.readFileSync(path.join(repoRoot, 'charts/todo-chatbot/values.yaml'), 'utf8')) as {
+    postgresql?: { image?: { registry?: string; repository?: string; tag?: string } };
+  };
+  const { registry, repository, tag } = values.postgresql?.image ?? {};
+  if (!repository || !tag) throw new Error('cannot read postgresql.image from charts/todo-chatbot/values.yaml');
+  return `${registry ? `${registry}/` : ''}${repository}:${tag}`;
+}
+
+/**
+ * postgres:<tag>: Debian's postgresql package with an entrypoint that behaves like
+ * the official image's (standins/postgres.Containerfile). Tagged as the chart's
+ * default image, so the chart runs it unchanged. Built on the debian stand-in.
+ */
+export async function ensurePostgresStandin(): Promise<{ ref: string; seconds: number }> {
+  preflight();
+  const log = path.join(logDir, 'standins.log');
+  const debian = await ensureDebian(log);
+  const ref = chartPostgresRef();
+  const ctx = path.join(standinDir, 'postgres');
+  const key = hash('postgres', RECIPE, debian.key, standinPostgresMajor, ref,
+    fs.readFileSync(path.join(standinDir, 'postgres.Containerfile'), 'utf8'), fs.readFileSync(path.join(ctx, 'docker-entrypoint.sh'), 'utf8'));
+  if ((await existingKey(ref)) === key) return { ref, seconds: 0 };
+  const t0 = Date.now();
+  await buildStandin(ref, key, 'postgres.Containerfile', ctx, { DEBIAN_IMAGE: debian.ref, PG_MAJOR: standinPostgresMajor }, log);
+  return { ref, seconds: (Date.now() - t0) / 1000 };
 }
 
 // ---------------------------------------------------------------- app images
