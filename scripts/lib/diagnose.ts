@@ -185,6 +185,18 @@ export function missingRefs(p: V1Pod, configMaps: readonly KeysOnly[], secrets: 
 
 const describeRef = (m: MissingRef) => (m.key ? `key ${m.key} of ${m.kind} ${m.name}` : `${m.kind} ${m.name}`);
 
+/** At most two edits apart (Levenshtein), for short label values. */
+export function nearlyEqual(a: string, b: string): boolean {
+  if (Math.abs(a.length - b.length) > 2) return false;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]! <= 2;
+}
+
 /** The pods whose labels come closest to a selector no pod matches, and how they differ. */
 export function nearestPods(selector: Record<string, string>, pods: readonly V1Pod[], max = 3): { pod: string; labels: Record<string, string>; differs: Record<string, string | null> }[] {
   const keys = Object.keys(selector);
@@ -195,7 +207,9 @@ export function nearestPods(selector: Record<string, string>, pods: readonly V1P
       const shared = keys.filter((k) => k in labels).length;
       // A key with another value, or a value under another key: either way the pod looks like the target.
       const valueSeen = Object.values(labels).some((v) => Object.values(selector).includes(v));
-      return { p, labels, score: same * 4 + shared * 2 + Number(valueSeen) };
+      // A typo: the value under the selector's key differs by a character or two ("apii" for "api").
+      const typos = keys.filter((k) => k in labels && labels[k] !== selector[k] && nearlyEqual(labels[k]!, selector[k]!)).length;
+      return { p, labels, score: same * 4 + shared * 2 + typos * 2 + Number(valueSeen) };
     })
     .filter((x) => x.score > 0)
     .sort((a, b) => b.score - a.score || podName(a.p).localeCompare(podName(b.p)))
