@@ -270,7 +270,8 @@ export function parseFlags(spec: ScriptSpec<any, any>, argv: string[]): { flags:
   if (raw.help) return { flags: { help: true }, positionals: [] };
   for (const [k, o] of Object.entries(opts)) {
     if (raw[k] !== undefined) flags[k] = convert(k, o, raw[k]);
-    else if (o.default !== undefined) flags[k] = o.type === 'list' ? [...(o.default as string[])] : o.default;
+    // A default is written as the user would type it ('10m'): converted like a given value.
+    else if (o.default !== undefined) flags[k] = o.type === 'list' ? [...(o.default as string[])] : o.type === 'duration' || o.type === 'int' ? convert(k, o, o.default) : o.default;
     else if (o.type === 'boolean') flags[k] = false;
     else if (o.type === 'list') flags[k] = [];
   }
