@@ -89,7 +89,7 @@ describe('debug on the test bed', () => {
       k.waitFor<V1Pod>({ apiVersion: 'v1', kind: 'Pod', namespace: ns, fieldSelector: 'metadata.name=crashy', timeoutSec: 60, done: (ps) => (ps[0]?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1 }),
       k.waitFor<V1Pod>({ apiVersion: 'v1', kind: 'Pod', namespace: ns, labelSelector: 'job-name=migrate', timeoutSec: 60, done: (ps) => ps.some((p) => p.status?.phase === 'Failed') }),
       k.waitFor<V1Deployment>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, fieldSelector: 'metadata.name=huge', timeoutSec: 90, done: (ds) => ds[0]?.status?.conditions?.some((c) => c.reason === 'ProgressDeadlineExceeded') === true }),
-      k.waitFor<V2HorizontalPodAutoscaler>({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', namespace: ns, timeoutSec: 120, done: (hs) => hs[0]?.status?.conditions?.some((c) => c.type === 'ScalingActive' && c.status === 'False') === true }),
+      k.waitFor<V2HorizontalPodAutoscaler>({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', namespace: ns, timeoutSec: 120, done: (hs) => hs[0]?.status?.conditions?.some((c) => c.type === 'ScalingActive' && c.status === 'False' && /missing request for cpu/.test(c.message ?? '')) === true }),
       k.waitFor<CoreV1Event>({ apiVersion: 'v1', kind: 'Event', namespace: ns, fieldSelector: 'involvedObject.name=data', timeoutSec: 90, done: (es) => es.some((e) => e.reason === 'ProvisioningFailed') }),
       k.waitFor<V1Pod>({ apiVersion: 'v1', kind: 'Pod', namespace: ns, labelSelector: 'app=api', timeoutSec: 60, done: (ps) => ps.length === 2 && ps.every((p) => p.status?.phase === 'Running') }),
     ]);
@@ -140,7 +140,7 @@ describe('debug on the test bed', () => {
 
   it('an HPA without metrics: the controller\'s reason and the missing request', () => {
     const [f] = find('HPA without metrics', 'norequests');
-    expect(f!.evidence).toMatchObject({ target: 'Deployment/norequests', missingRequest: 'cpu' });
+    expect(f!.evidence, JSON.stringify(f)).toMatchObject({ reason: 'FailedGetResourceMetric', target: 'Deployment/norequests', missingRequest: 'cpu' });
     expect(f!.hint).toBe('set resources.requests.cpu on every container of deployment/norequests');
   });
 
