@@ -93,9 +93,11 @@ describe('debug on the test bed', () => {
       k.waitFor<CoreV1Event>({ apiVersion: 'v1', kind: 'Event', namespace: ns, fieldSelector: 'involvedObject.name=data', timeoutSec: 90, done: (es) => es.some((e) => e.reason === 'ProvisioningFailed') }),
       k.waitFor<V1Pod>({ apiVersion: 'v1', kind: 'Pod', namespace: ns, labelSelector: 'app=api', timeoutSec: 60, done: (ps) => ps.length === 2 && ps.every((p) => p.status?.phase === 'Running') }),
     ]);
+    const t0 = Date.now();
     const r = await debug('-o', 'json');
     assertFailure(r, 1);
     doc = r.json<Doc>();
+    process.stderr.write(`[debug] ${doc.findings.length} findings, ${doc.data.requests} API requests, ${(doc as unknown as { durationMs: number }).durationMs} ms in the script, ${Date.now() - t0} ms for the whole process\n`);
   });
   afterAll(async () => {
     await standin?.stop();
@@ -198,6 +200,27 @@ describe('debug on the test bed', () => {
     // No planted value, in any file, plain, base64 or URL-encoded.
     const forms = Object.values(planted).flatMap((v) => [v, Buffer.from(v).toString('base64'), Buffer.from(v).toString('base64').replace(/=+$/, ''), encodeURIComponent(v)]);
     for (const f of files) for (const form of forms) expect(read(f).includes(form), `${form} in ${f}`).toBe(false);
+  });
+
+  it('a failing readiness probe (the kubelet\'s report written by hand: kwok runs no probe): the path and the answer', async () => {
+    await k.apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'unready', namespace: ns }, spec: { containers: [{ name: 'app', image: 'registry.example/app:1.0', readinessProbe: { httpGet: { path: '/readyz', port: 8000 as never } } }] } });
+    const [pod] = await k.waitFor<V1Pod>({ apiVersion: 'v1', kind: 'Pod', namespace: ns, fieldSelector: 'metadata.name=unready', timeoutSec: 60, done: (ps) => ps[0]?.status?.phase === 'Running' });
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const status = { status: {
+      conditions: [{ type: 'Ready', status: 'False', reason: 'ContainersNotReady', lastTransitionTime: now }, { type: 'ContainersReady', status: 'False', lastTransitionTime: now }, { type: 'PodScheduled', status: 'True', lastTransitionTime: now }],
+      containerStatuses: [{ name: 'app', image: 'registry.example/app:1.0', imageID: '', ready: false, started: true, restartCount: 0, state: { running: { startedAt: now } } }],
+    } };
+    await sh()`kubectl patch pod unready -n ${ns} --subresource=status --type=merge -p ${JSON.stringify(status)}`;
+    await k.apply({
+      apiVersion: 'v1', kind: 'Event', metadata: { name: 'unready.probe', namespace: ns },
+      involvedObject: { apiVersion: 'v1', kind: 'Pod', name: 'unready', namespace: ns, uid: pod!.metadata!.uid, fieldPath: 'spec.containers{app}' },
+      reason: 'Unhealthy', type: 'Warning', message: 'Readiness probe failed: HTTP probe failed with statuscode: 503', count: 4, firstTimestamp: now, lastTimestamp: now, source: { component: 'kubelet' },
+    });
+    const r = await debug('unready', '-o', 'json');
+    assertFailure(r, 1);
+    const [f] = r.json<Doc>().findings;
+    expect(f).toMatchObject({ name: 'probe failing', evidence: { probe: 'readiness', path: '/readyz', port: 8000, answer: 'HTTP probe failed with statuscode: 503', count: 4 } });
+    expect(f!.detail).toBe('unready: readiness probe GET :8000/readyz of container app fails: HTTP probe failed with statuscode: 503 (4 times)');
   });
 
   it('bad inputs: one line, the documented code', async () => {
