@@ -162,6 +162,15 @@ describe('debug on the test bed', () => {
     expect(doc.data.requests).toBe(1 + 12 + 2); // namespace check + 11 Lists + metrics + 2 logs
   });
 
+  it('--logs bounds the log reads: the rest are counted, not read', async () => {
+    const r = await debug('--logs', '1', '-o', 'json');
+    assertFailure(r, 1);
+    const d = r.json<Doc & { data: { logsSkipped?: number } }>();
+    expect(d.data).toMatchObject({ logsRead: 1, logsSkipped: 1, requests: 1 + 12 + 1 });
+    // Failing containers by severity, then name: the crash loop (crashy) before the Job pod (migrate-…).
+    expect(d.findings.find((f) => f.name === 'crash loop')!.evidence!.logLines.at(-1)).toBe('FATAL: role "todo" does not exist');
+  });
+
   it('narrowed to one pod: only its problem, with the log lines shown', async () => {
     const r = await debug('crashy');
     assertFailure(r, 1);
