@@ -81,6 +81,20 @@ describe('diagnose: pods', () => {
     expect(f!.hint).toBe('kubectl -n todo logs api-1 -c app --previous');
   });
 
+  it('a crash loop caused by a failing liveness probe says so', () => {
+    const p = pod('api-1', { ...crashing(137, 'Error'), container: { livenessProbe: { httpGet: { path: '/healthz', port: 'http' } } } });
+    const ev = event({ kind: 'Pod', name: 'api-1', fieldPath: 'spec.containers{app}' }, 'Unhealthy', 'Liveness probe failed: Get "http://10.0.0.1:8000/healthz": context deadline exceeded');
+    const [f] = diagnose(input({ pods: [p], events: [ev] }));
+    expect(f!.name).toBe('crash loop');
+    expect(f!.detail).toMatch(/; killed by its liveness probe: Liveness probe failed: Get "http:\/\/10\.0\.0\.1:8000\/healthz": context deadline exceeded$/);
+  });
+
+  it('unschedulable for an unbound claim points at the claims', () => {
+    const p = pod('db-0', { phase: 'Pending', ready: false, nodeName: null, conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/2 nodes are available: pod has unbound immediate PersistentVolumeClaims.' }] });
+    p.status!.containerStatuses = undefined;
+    expect(diagnose(input({ pods: [p] }))[0]!.hint).toBe('kubectl -n todo get pvc   # a claim of this pod is not bound');
+  });
+
   it('crash loop whose log cannot be read says why', () => {
     const logs = new Map<string, LogTail>([['api-1/app', { pod: 'api-1', container: 'app', previous: true, lines: [], unavailable: 'the node serves no logs' }]]);
     const [f] = diagnose(input({ pods: [pod('api-1', crashing(1))], logs }));
