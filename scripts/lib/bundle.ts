@@ -81,7 +81,7 @@ export function redactValues(v: unknown, under = false, key = ''): unknown {
 export function redactEnv<T>(obj: T): T {
   const walk = (x: unknown): unknown => {
     if (Array.isArray(x)) return x.map(walk);
-    if (!x || typeof x !== 'object') return x;
+    if (!x || typeof x !== 'object' || x instanceof Date) return x;
     const o = x as Record<string, unknown>;
     if (typeof o.name === 'string' && typeof o.value === 'string' && secretKey.test(o.name) && Object.keys(o).every((k) => k === 'name' || k === 'value')) {
       if (o.value) addSecret(o.value);
@@ -92,7 +92,8 @@ export function redactEnv<T>(obj: T): T {
   return walk(obj) as T;
 }
 
-export const yaml = (docs: readonly unknown[]) => docs.map((d) => YAML.stringify(d, { lineWidth: 0 })).join('---\n');
+/** YAML documents; through JSON first, so the client's Date objects become the API's timestamps. */
+export const yaml = (docs: readonly unknown[]) => docs.map((d) => YAML.stringify(JSON.parse(JSON.stringify(d ?? null)), { lineWidth: 0 })).join('---\n');
 
 /** Writes the archive (mode 0600: it describes the cluster) after scrubbing every file; returns its size. */
 export function writeBundle(file: string, root: string, files: readonly BundleFile[]): { bytes: number; files: number } {

@@ -206,6 +206,7 @@ describe('debug on the test bed', () => {
     expect(read('helm/values.yaml')).toMatch(/apiToken: <redacted>/);
     expect(JSON.parse(read('helm/history.json'))[0]).toMatchObject({ revision: 1, status: 'deployed' });
     expect(read('events.yaml')).toContain('ProvisioningFailed');
+    expect(read('objects/Pod.yaml')).toMatch(/creationTimestamp: "?\d{4}-\d\d-\d\dT/);
     // No planted value, in any file, plain, base64 or URL-encoded.
     const forms = Object.values(planted).flatMap((v) => [v, Buffer.from(v).toString('base64'), Buffer.from(v).toString('base64').replace(/=+$/, ''), encodeURIComponent(v)]);
     for (const f of files) for (const form of forms) expect(read(f).includes(form), `${form} in ${f}`).toBe(false);

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { redactEnv, redactValues, tarGz, writeBundle } from '../../scripts/lib/bundle.ts';
+import { redactEnv, redactValues, tarGz, writeBundle, yaml } from '../../scripts/lib/bundle.ts';
 import { redactSecret, registerSecretValues } from '../../scripts/lib/debug-scan.ts';
 import { scrub } from '../../scripts/lib/output.ts';
 
@@ -26,8 +26,14 @@ describe('support bundle', () => {
     expect(scrub('log: pg-pass-9911 demo-pass-4711 todo')).toBe('log: *** *** todo');
   });
 
+  it('yaml: timestamps as the API writes them, not as empty objects', () => {
+    expect(yaml([{ metadata: { creationTimestamp: new Date('2026-11-27T12:00:00Z') } }, { a: 1 }])).toBe("metadata:\n  creationTimestamp: 2026-11-27T12:00:00.000Z\n---\na: 1\n");
+  });
+
   it('env: a plain value under a secret-looking name is redacted', () => {
     expect(redactEnv({ env: [{ name: 'API_TOKEN', value: 'tok-123456' }, { name: 'LOG_LEVEL', value: 'info' }] })).toEqual({ env: [{ name: 'API_TOKEN', value: '<redacted>' }, { name: 'LOG_LEVEL', value: 'info' }] });
+    const at = new Date('2026-11-27T12:00:00Z');
+    expect(yaml([redactEnv({ metadata: { creationTimestamp: at } })])).toBe('metadata:\n  creationTimestamp: 2026-11-27T12:00:00.000Z\n');
   });
 
   it('Secrets: keys and sizes only; values registered (plain and base64) so no file can carry them', () => {
