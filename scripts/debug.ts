@@ -7,7 +7,6 @@ import { main } from './lib/cli.ts';
 import { Exit, usageError } from './lib/errors.ts';
 import { diagnose, relatedObjects, resolveTarget } from './lib/diagnose.ts';
 import { renderDiagnosis } from './lib/debug-view.ts';
-import { fetchLogTails, scanNamespace } from './lib/debug-scan.ts';
 
 await main({
   name: 'debug',
@@ -33,6 +32,8 @@ Exit codes: 0 nothing wrong, 1 a problem was found, 2 unknown NAME or bad flag, 
   async run(ctx) {
     if (ctx.positionals.length > 1) throw usageError(`debug takes at most one NAME, got ${ctx.positionals.length}: ${ctx.positionals.join(' ')}`);
     const kube = await ctx.kube();
+    // Loaded here, not at the top: --help and usage errors never load the client library.
+    const { fetchLogTails, scanNamespace } = await import('./lib/debug-scan.ts');
     const ns = ctx.namespace;
     if (!(await kube.read('v1', 'Namespace', ns))) throw usageError(`namespace "${ns}" does not exist`, `kubectl --context ${kube.contextName} get namespaces`);
     const scan = await scanNamespace(kube, ns, { full: Boolean(ctx.opts.bundle) });
@@ -51,6 +52,8 @@ Exit codes: 0 nothing wrong, 1 a problem was found, 2 unknown NAME or bad flag, 
       if (!findings.length) findings = [{ name: 'no problems', level: 'ok', object: { kind: target!.kind, name: target!.name, namespace: ns }, detail: `nothing wrong with ${target!.kind.toLowerCase()}/${target!.name} (${related.size - 1} related objects checked)` }];
     }
     for (const f of findings) ctx.result.finding(f);
+    if (scan.unreadable.length)
+      ctx.result.finding({ name: 'not readable', level: 'info', required: false, detail: `you may not list ${scan.unreadable.join(' or ')}s in ${ns}: references to them are not checked, and their values cannot be scrubbed from quoted logs`, hint: `kubectl auth can-i list secrets -n ${ns}` });
     ctx.result.data = {
       namespace: ns,
       ...(target ? { target: `${target.kind.toLowerCase()}/${target.name}` } : {}),

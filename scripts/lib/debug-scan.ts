@@ -2,19 +2,20 @@
 // scan.ts's Scanner), one metrics call, then the logs of failing containers
 // only, at most a bounded number. Secret values are registered with the
 // output scrubber as they arrive and dropped: only names and keys are kept.
-import type {
-  CoreV1Event,
-  KubernetesObject,
-  V1ConfigMap,
-  V1Deployment,
-  V1Ingress,
-  V1Job,
-  V1PersistentVolumeClaim,
-  V1Pod,
-  V1Secret,
-  V1Service,
-  V1StatefulSet,
-  V2HorizontalPodAutoscaler,
+import {
+  ApiException,
+  type CoreV1Event,
+  type KubernetesObject,
+  type V1ConfigMap,
+  type V1Deployment,
+  type V1Ingress,
+  type V1Job,
+  type V1PersistentVolumeClaim,
+  type V1Pod,
+  type V1Secret,
+  type V1Service,
+  type V1StatefulSet,
+  type V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import { logRequests, tailLines, type DiagnoseInput, type LogTail } from './diagnose.ts';
 import { OpsError } from './errors.ts';
@@ -66,12 +67,27 @@ export function debugPod(p: V1Pod): V1Pod {
   } as V1Pod;
 }
 
+/**
+ * A List the user may not make (RBAC often denies Secrets): undefined, so the
+ * diagnosis skips what depends on it instead of the run failing.
+ */
+async function forbiddenIsUnknown<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof ApiException && e.code === 403) return undefined;
+    throw e;
+  }
+}
+
 /** The namespace as read, for the diagnosis; `objects` (whole objects, secrets redacted) only when a bundle is asked for. */
 export interface NamespaceScan {
   input: Omit<DiagnoseInput, 'now' | 'sinceSec' | 'logs'>;
   /** every event (the diagnosis reads the Warning ones) */
   allEvents: CoreV1Event[];
   objects?: Record<string, KubernetesObject[]>;
+  /** kinds the user may not list (RBAC): ConfigMap, Secret */
+  unreadable: string[];
   requests: number;
 }
 
@@ -86,22 +102,23 @@ export async function scanNamespace(kube: Kube, namespace: string, o: { full: bo
     scanner.list<V1Ingress>('networking.k8s.io/v1', 'Ingress', namespace),
     scanner.list<V2HorizontalPodAutoscaler>('autoscaling/v2', 'HorizontalPodAutoscaler', namespace),
     scanner.list<V1PersistentVolumeClaim>('v1', 'PersistentVolumeClaim', namespace),
-    scanner.list<V1ConfigMap>('v1', 'ConfigMap', namespace, o.full ? {} : { project: (c) => ({ metadata: { name: c.metadata?.name }, data: Object.fromEntries(Object.keys({ ...c.data, ...c.binaryData }).map((k) => [k, ''])) }) }),
-    scanner.list<V1Secret>('v1', 'Secret', namespace, { project: (s) => (registerSecretValues(s), redactSecret(s)) }),
+    forbiddenIsUnknown(scanner.list<V1ConfigMap>('v1', 'ConfigMap', namespace, o.full ? {} : { project: (c) => ({ metadata: { name: c.metadata?.name }, data: Object.fromEntries(Object.keys({ ...c.data, ...c.binaryData }).map((k) => [k, ''])) }) })),
+    forbiddenIsUnknown(scanner.list<V1Secret>('v1', 'Secret', namespace, { project: (s) => (registerSecretValues(s), redactSecret(s)) })),
     scanner.list<CoreV1Event>('v1', 'Event', namespace, o.full ? {} : { fieldSelector: 'type=Warning' }),
     (scanner.requests++, kube.podMetrics(namespace).then((m) => m?.items as PodMetricsLike[] | undefined, (e: unknown) => (e instanceof OpsError ? Promise.reject(e) : undefined))),
   ]);
   const keysOnly = (x: { metadata?: { name?: string }; data?: Record<string, string> }) => ({ name: x.metadata?.name ?? '', keys: Object.keys(x.data ?? {}) });
-  const kinds = { Pod: pods, Deployment: deployments, StatefulSet: statefulSets, Job: jobs, Service: services, Ingress: ingresses, HorizontalPodAutoscaler: hpas, PersistentVolumeClaim: pvcs, ConfigMap: configMaps, Secret: secrets };
+  const kinds = { Pod: pods, Deployment: deployments, StatefulSet: statefulSets, Job: jobs, Service: services, Ingress: ingresses, HorizontalPodAutoscaler: hpas, PersistentVolumeClaim: pvcs, ConfigMap: configMaps ?? [], Secret: secrets ?? [] };
   return {
     input: {
       namespace, pods, deployments, statefulSets, jobs, services, ingresses, hpas, pvcs,
-      configMaps: configMaps.map((c) => ({ name: c.metadata?.name ?? '', keys: Object.keys({ ...c.data, ...c.binaryData }) })),
-      secrets: secrets.map(keysOnly),
+      configMaps: configMaps?.map((c) => ({ name: c.metadata?.name ?? '', keys: Object.keys({ ...c.data, ...c.binaryData }) })),
+      secrets: secrets?.map(keysOnly),
       events: events.filter((e) => e.type === 'Warning'),
       metrics,
     },
     allEvents: events,
+    unreadable: [...(configMaps ? [] : ['ConfigMap']), ...(secrets ? [] : ['Secret'])],
     ...(o.full ? { objects: kinds as unknown as Record<string, KubernetesObject[]> } : {}),
     requests: scanner.requests,
   };

@@ -49,8 +49,9 @@ export interface DiagnoseInput {
   ingresses: V1Ingress[];
   hpas: V2HorizontalPodAutoscaler[];
   pvcs: V1PersistentVolumeClaim[];
-  configMaps: KeysOnly[];
-  secrets: KeysOnly[];
+  /** undefined: not readable (RBAC): references to that kind are not checked */
+  configMaps: KeysOnly[] | undefined;
+  secrets: KeysOnly[] | undefined;
   /** the namespace's Warning events */
   events: CoreV1Event[];
   /** undefined: the metrics API is not served */
@@ -146,11 +147,12 @@ export interface MissingRef {
 }
 
 /** References the pod makes to ConfigMaps, Secrets or keys that do not exist. */
-export function missingRefs(p: V1Pod, configMaps: readonly KeysOnly[], secrets: readonly KeysOnly[]): MissingRef[] {
-  const find = (kind: 'ConfigMap' | 'Secret', name: string) => (kind === 'ConfigMap' ? configMaps : secrets).find((x) => x.name === name);
+export function missingRefs(p: V1Pod, configMaps: readonly KeysOnly[] | undefined, secrets: readonly KeysOnly[] | undefined): MissingRef[] {
+  const known = (kind: 'ConfigMap' | 'Secret') => (kind === 'ConfigMap' ? configMaps : secrets);
+  const find = (kind: 'ConfigMap' | 'Secret', name: string) => known(kind)?.find((x) => x.name === name);
   const out: MissingRef[] = [];
   const check = (container: string, kind: 'ConfigMap' | 'Secret', name: string | undefined, key: string | undefined, optional: boolean | undefined, via: string) => {
-    if (!name || optional) return;
+    if (!name || optional || !known(kind)) return;
     const obj = find(kind, name);
     if (!obj) out.push({ container, kind, name, via });
     else if (key !== undefined && !obj.keys.includes(key)) out.push({ container, kind, name, key, via });

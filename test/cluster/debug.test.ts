@@ -233,6 +233,36 @@ describe('debug on the test bed', () => {
     expect(f!.detail).toBe('unready: readiness probe GET :8000/readyz of container app fails: HTTP probe failed with statuscode: 503 (4 times)');
   });
 
+  it('a user who may not list Secrets (RBAC): the run goes on, Secret references are not called missing, and it says so', async () => {
+    await k.apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'viewer', namespace: ns } });
+    await k.apply({
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'viewer', namespace: ns },
+      rules: [
+        { apiGroups: [''], resources: ['pods', 'pods/log', 'services', 'persistentvolumeclaims', 'configmaps', 'events', 'namespaces'], verbs: ['get', 'list'] },
+        { apiGroups: ['apps'], resources: ['deployments', 'statefulsets'], verbs: ['get', 'list'] },
+        { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list'] },
+        { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: ['get', 'list'] },
+        { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['get', 'list'] },
+      ],
+    });
+    await k.apply({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'viewer', namespace: ns }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'viewer' }, subjects: [{ kind: 'ServiceAccount', name: 'viewer', namespace: ns }] });
+    const token = (await sh()`kubectl create token viewer -n ${ns} --duration 10m`).stdout.trim();
+    const bed = k.kc.getCurrentCluster()!;
+    const kubeconfig = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-viewer-')), 'kubeconfig');
+    fs.writeFileSync(kubeconfig, JSON.stringify({
+      apiVersion: 'v1', kind: 'Config', 'current-context': 'viewer',
+      clusters: [{ name: 'bed', cluster: { server: bed.server, ...(bed.caData ? { 'certificate-authority-data': bed.caData } : bed.caFile ? { 'certificate-authority': bed.caFile } : { 'insecure-skip-tls-verify': true }) } }],
+      users: [{ name: 'viewer', user: { token } }],
+      contexts: [{ name: 'viewer', context: { cluster: 'bed', user: 'viewer', namespace: ns } }],
+    }), { mode: 0o600 });
+    const r = await run('scripts/debug.ts', ['--profile', 'testbed', '-n', ns, '-o', 'json'], { env: { ...env, KUBECONFIG: kubeconfig } });
+    assertFailure(r, 1);
+    const d = r.json<Doc>();
+    expect(d.findings.find((f) => f.name === 'crash loop')?.evidence?.exitCode).toBe(3);
+    expect(d.findings.filter((f) => f.name === 'missing config')).toEqual([]);
+    expect(d.findings.find((f) => f.name === 'not readable')).toMatchObject({ level: 'info', detail: `you may not list Secrets in ${ns}: references to them are not checked, and their values cannot be scrubbed from quoted logs` });
+  });
+
   it('bad inputs: one line, the documented code', async () => {
     const cases: [string[], NodeJS.ProcessEnv, number, RegExp][] = [
       [['nope'], {}, 2, new RegExp(`^debug: no pod, deployment, statefulset, job or service named "nope" in namespace ${ns}$`)],

@@ -147,6 +147,11 @@ describe('diagnose: pods', () => {
     expect(f).toMatchObject({ name: 'missing config', evidence: { reason: 'missing reference', missing: [{ kind: 'ConfigMap', name: 'settings', via: 'envFrom' }] } });
   });
 
+  it('missingRefs: Secrets the user may not list (RBAC) are not called missing', () => {
+    const p = pod('p', { container: { envFrom: [{ secretRef: { name: 'app' } }, { configMapRef: { name: 'cfg' } }] } });
+    expect(missingRefs(p, [], undefined)).toEqual([{ container: 'app', kind: 'ConfigMap', name: 'cfg', via: 'envFrom' }]);
+  });
+
   it('missingRefs: volumes and their items, optional ones skipped', () => {
     const p = pod('p', { container: { volumeMounts: [{ name: 'cfg', mountPath: '/c' }, { name: 'tls', mountPath: '/t' }] }, volumes: [{ name: 'cfg', configMap: { name: 'cfg', items: [{ key: 'a.yaml', path: 'a' }] } }, { name: 'tls', secret: { secretName: 'tls', optional: true } }] });
     expect(missingRefs(p, [{ name: 'cfg', keys: ['b.yaml'] }], [])).toEqual([{ container: 'app', kind: 'ConfigMap', name: 'cfg', key: 'a.yaml', via: 'volume cfg' }]);
