@@ -11,6 +11,7 @@ import { Scanner } from './lib/scan.ts';
 const options = {
   since: { type: 'duration', default: '10m', help: 'show warning events this recent' },
   watch: { type: 'boolean', short: 'w', help: 'keep watching; redraw on every change (Ctrl-C ends)' },
+  probe: { type: 'boolean', help: "also ask the app: backend /readyz and frontend /api/health through a port-forward to each Service" },
 } as const;
 
 const exitFor: Record<State, ExitCode> = { healthy: Exit.ok, degraded: Exit.problem, down: Exit.down };
@@ -55,18 +56,30 @@ await main({
   summary: "one view of the release's health: workloads, pods, usage, Services, HPAs, volumes, warnings",
   description: `Read-only. Exit codes: 0 healthy, 1 degraded (fewer ready replicas than desired, failing pods,
 a Service without ready endpoints, a volume not bound), 6 down (a workload with no ready replica,
-or no workload at all). Makes one List per kind and one metrics call, however many pods.`,
+or no workload at all). Makes one List per kind and one metrics call, however many pods.
+--probe also asks the app through a port-forward to each Service (backend /readyz, frontend
+/api/health): an answer other than 2xx is a failed finding and makes a healthy release degraded.`,
   touches: 'reads',
   options,
-  examples: ['npx zx scripts/monitor.ts', 'npx zx scripts/monitor.ts --watch', 'npx zx scripts/monitor.ts -o json --since 1h'],
+  examples: ['npx zx scripts/monitor.ts', 'npx zx scripts/monitor.ts --probe', 'npx zx scripts/monitor.ts --watch', 'npx zx scripts/monitor.ts -o json --since 1h'],
   async run(ctx) {
     if (ctx.opts.watch && ctx.json) throw usageError('--watch draws a live view: use it without --output json');
+    if (ctx.opts.watch && ctx.opts.probe) throw usageError('--probe is a one-off check: use it without --watch');
     await requireNamespace(ctx);
     if (ctx.opts.watch) return watch(ctx);
     const scanner = new Scanner(await ctx.kube());
-    const h = assessRelease(await scanner.snapshot(ctx.namespace, ctx.release), { sinceSec: ctx.opts.since });
+    const snap = await scanner.snapshot(ctx.namespace, ctx.release);
+    const h = assessRelease(snap, { sinceSec: ctx.opts.since });
+    if (ctx.opts.probe) {
+      const { probeApp, probeFinding, probeTargets } = await import('./lib/app-probe.ts');
+      const answers = await probeApp(await ctx.kube(), ctx.namespace, probeTargets(snap.services, ctx.release));
+      const probes = answers.map((a) => probeFinding(a.target, a.outcome, ctx.namespace));
+      h.findings.push(...probes);
+      // The app's own answer: a failing probe degrades a release that looked healthy.
+      if (probes.some((f) => f.level === 'fail') && h.state === 'healthy') h.state = 'degraded';
+    }
     const code = record(ctx, h);
-    ctx.result.data.requests = scanner.requests + 1; // + the namespace check
+    ctx.result.data.requests = scanner.requests + 1; // + the namespace check (probes: see their findings)
     return code;
   },
   render(result, ctx) {

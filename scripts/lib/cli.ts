@@ -206,9 +206,22 @@ function allOptions(spec: ScriptSpec<any, any>): Record<string, OptionSpec> {
   };
 }
 
+/**
+ * Where the script's own arguments start in argv: after the entry file. Under
+ * zx's CLI (npx zx, the shebang) argv is [node, zx/cli.js, zx flags..., script,
+ * args...]; run by node or tsx directly it is [node, script, args...].
+ */
+export function scriptArgv(argv: readonly string[] = process.argv): { entry?: string; args: string[] } {
+  if (argv[1] && /[\\/]zx[\\/]build[\\/]cli\.c?js$|[\\/]zx$/.test(argv[1])) {
+    const i = argv.findIndex((a, idx) => idx >= 2 && !a.startsWith('-'));
+    return i < 0 ? { args: [] } : { entry: argv[i], args: argv.slice(i + 1) };
+  }
+  return { entry: argv[1], args: argv.slice(2) };
+}
+
 /** scripts/doctor.ts or ops/self-heal.ts: how the user ran it, for usage lines. */
 function entryPath(spec: ScriptSpec<any, any>): string {
-  const argv1 = process.argv[1];
+  const argv1 = scriptArgv().entry;
   if (argv1 && /\.(ts|js)$/.test(argv1)) {
     const rel = path.relative(repoRoot, path.resolve(argv1));
     if (!rel.startsWith('..')) return rel;
@@ -257,7 +270,8 @@ export function parseFlags(spec: ScriptSpec<any, any>, argv: string[]): { flags:
   if (raw.help) return { flags: { help: true }, positionals: [] };
   for (const [k, o] of Object.entries(opts)) {
     if (raw[k] !== undefined) flags[k] = convert(k, o, raw[k]);
-    else if (o.default !== undefined) flags[k] = o.type === 'list' ? [...(o.default as string[])] : o.default;
+    // A default is written as the user would type it ('10m'): converted like a given value.
+    else if (o.default !== undefined) flags[k] = o.type === 'list' ? [...(o.default as string[])] : o.type === 'duration' || o.type === 'int' ? convert(k, o, o.default) : o.default;
     else if (o.type === 'boolean') flags[k] = false;
     else if (o.type === 'list') flags[k] = [];
   }
@@ -265,7 +279,7 @@ export function parseFlags(spec: ScriptSpec<any, any>, argv: string[]): { flags:
 }
 
 /** Parses argv, runs the script, prints its result, exits with its code. Never returns. */
-export async function main<O extends Record<string, OptionSpec>, S extends Settings = Settings>(spec: ScriptSpec<O, S>, argv = process.argv.slice(2)): Promise<never> {
+export async function main<O extends Record<string, OptionSpec>, S extends Settings = Settings>(spec: ScriptSpec<O, S>, argv = scriptArgv().args): Promise<never> {
   const startedAt = new Date();
   // Until --output is parsed, errors are text; a bad --output is itself a text error.
   let out = new Output(argv.some((a, i) => (a === '-o' || a === '--output') && argv[i + 1] === 'json') || argv.includes('--output=json') ? 'json' : 'text');

@@ -15,6 +15,8 @@ export interface LogsOptions {
   previous?: boolean;
   tailLines?: number;
   limitBytes?: number;
+  /** the pod, when the caller already has it from a List: spares the GET */
+  podObject?: V1Pod;
 }
 
 export interface LogsResult {
@@ -58,7 +60,7 @@ export function noPreviousContainer(pod: V1Pod, container: string): string | und
 export async function podLogs(kube: Kube, opts: LogsOptions): Promise<LogsResult> {
   let container = opts.container;
   if (!container || opts.previous) {
-    const pod = await kube.read<V1Pod>('v1', 'Pod', opts.pod, opts.namespace);
+    const pod = opts.podObject ?? (await kube.read<V1Pod>('v1', 'Pod', opts.pod, opts.namespace));
     if (!pod) throw new OpsError(`pod ${opts.pod} not found in namespace ${opts.namespace}`, Exit.actionFailed, `kubectl -n ${opts.namespace} get pods`);
     container ??= defaultContainer(pod);
     if (!container) throw new OpsError(`pod ${opts.pod} has no containers`, Exit.actionFailed);

@@ -87,6 +87,8 @@ export interface PodProblem {
   container?: string;
   /** the last termination's exit code (crash loops) */
   exitCode?: number;
+  /** the last termination's reason (Error, OOMKilled, Completed...): why a crash-looping container died */
+  lastReason?: string;
   restarts?: number;
 }
 
@@ -101,11 +103,11 @@ export function podProblem(pod: V1Pod, events: readonly CoreV1Event[] = []): Pod
   const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
   for (const cs of statuses) {
     const last = cs.lastState?.terminated;
-    const extra = { container: cs.name, restarts: cs.restartCount, ...(last ? { exitCode: last.exitCode } : {}) };
+    const extra = { container: cs.name, restarts: cs.restartCount, ...(last ? { exitCode: last.exitCode, ...(last.reason ? { lastReason: last.reason } : {}) } : {}) };
     const w = cs.state?.waiting;
     if (w?.reason && w.reason !== 'PodInitializing') return { ...base, ...extra, reason: w.reason, message: w.message };
     const t = cs.state?.terminated;
-    if (t && t.exitCode !== 0) return { ...base, ...extra, reason: t.reason ?? 'Error', message: t.message, exitCode: t.exitCode };
+    if (t && t.exitCode !== 0) return { ...base, ...extra, reason: t.reason ?? 'Error', message: t.message, exitCode: t.exitCode, lastReason: t.reason ?? 'Error' };
   }
   if (pod.status?.phase === 'Failed') return { ...base, reason: pod.status.reason ?? 'Failed', message: pod.status.message };
   const notReady = statuses.find((cs) => cs.state?.running && !cs.ready);

@@ -35,6 +35,8 @@ export function renderHealth(h: Health, o: { release: string; namespace: string;
   if (h.hpas.length) section('AUTOSCALERS', table(h.hpas.map((x) => ({ ...x })), ['name', 'target', 'replicas', 'metrics']));
   if (h.pvcs.length) section('VOLUMES', table(h.pvcs, ['name', 'phase', 'capacity']));
   if (h.events.length) section(`WARNING EVENTS (last ${age(o.sinceSec)})`, table(h.events.slice(0, 10).map((e) => ({ ...e, at: e.at.slice(11, 19), message: e.message.slice(0, 100) })), ['at', 'object', 'reason', 'count', 'message']));
+  const probes = h.findings.filter((f) => f.name.startsWith('probe '));
+  if (probes.length) section('APP (--probe)', table(probes.map((f) => ({ level: colourLevel(f.level), answer: f.detail })), ['level', 'answer']));
   const problems = h.findings.filter((f) => f.level !== 'ok');
   if (problems.length) out.push(chalk.bold('FINDINGS'), table(problems.map((f) => ({ level: colourLevel(f.level), detail: f.detail, next: f.hint ?? '' })), ['level', 'detail', 'next']));
   else out.push('no problems found');

@@ -38,7 +38,7 @@ describe('typed options', () => {
     const { flags } = parseFlags(spec(), ['--replicas', '3', '--since', '2h', '--component', 'backend', '--only', 'pods,services', '--only', 'events']);
     expect(flags).toMatchObject({ replicas: 3, since: 7200, component: 'backend', only: ['pods', 'services', 'events'], force: false, 'dry-run': false, output: 'text' });
     const d = parseFlags(spec(), []).flags;
-    expect(d).toMatchObject({ replicas: 1, since: '10m', only: [] });
+    expect(d).toMatchObject({ replicas: 1, since: 600, only: [] }); // a default is converted like a given value (seconds, as typed)
     expect(d.component).toBeUndefined();
   });
   it('rejects out-of-range, non-numeric and unknown values with the flag named', () => {
