@@ -154,6 +154,28 @@ export class Kube {
     return (res as KubernetesListObject<T>).items;
   }
 
+  /**
+   * One page of a List as plain JSON, without the client's model classes: a scan
+   * of thousands of pods then costs the parse, not a typed copy of each object.
+   */
+  async listPage<T>(apiVersion: string, kind: string, namespace: string | undefined, o: { labelSelector?: string; fieldSelector?: string; limit?: number; continue?: string } = {}): Promise<{ items: T[]; continue?: string }> {
+    const url = new URL(this.server.replace(/\/+$/, '') + collectionPath(apiVersion, kind, namespace));
+    if (o.labelSelector) url.searchParams.set('labelSelector', o.labelSelector);
+    if (o.fieldSelector) url.searchParams.set('fieldSelector', o.fieldSelector);
+    if (o.limit) url.searchParams.set('limit', String(o.limit));
+    if (o.continue) url.searchParams.set('continue', o.continue);
+    const what = `list ${kind}${namespace ? ` -n ${namespace}` : ''}${o.labelSelector ? ` -l ${o.labelSelector}` : ''}${o.continue ? ' (next page)' : ''}`;
+    return this.call(what, async () => {
+      const { default: fetch } = await import('node-fetch');
+      const init = await this.kc.applyToFetchOptions({ method: 'GET' });
+      const res = await fetch(url.toString(), init);
+      const text = await res.text();
+      if (!res.ok) throw new ApiException(res.status, `${what}: HTTP ${res.status}`, text, {});
+      const list = JSON.parse(text) as { items?: T[]; metadata?: { continue?: string } };
+      return { items: list.items ?? [], ...(list.metadata?.continue ? { continue: list.metadata.continue } : {}) };
+    });
+  }
+
   async read<T extends KubernetesObject>(apiVersion: string, kind: string, name: string, namespace?: string): Promise<T | undefined> {
     try {
       return await this.call(`get ${kind}/${name}`, () => this.objects.read<T>({ apiVersion, kind, metadata: { name, namespace } } as T & { metadata: { name: string } }));

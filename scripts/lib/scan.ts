@@ -89,11 +89,9 @@ export class Scanner {
     let cont: string | undefined;
     do {
       this.requests++;
-      const page = await this.kube.call(`list ${kind} -n ${namespace}${o.labelSelector ? ` -l ${o.labelSelector}` : ''}${cont ? ' (next page)' : ''}`, () =>
-        this.kube.objects.list<T>(apiVersion, kind, namespace, undefined, undefined, undefined, o.fieldSelector, o.labelSelector, this.pageSize, cont),
-      );
+      const page = await this.kube.listPage<T>(apiVersion, kind, namespace, { ...o, limit: this.pageSize, continue: cont });
       for (const item of page.items) out.push(o.project ? o.project(item) : slim(item));
-      cont = page.metadata?._continue || undefined;
+      cont = page.continue;
     } while (cont);
     return out;
   }
