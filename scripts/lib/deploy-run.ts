@@ -1,0 +1,156 @@
+// deploy (K1): gather the inputs, check them, observe the release, plan
+// (deploy-plan.ts), apply, wait with progress, roll back on a failed rollout.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Context } from './cli.ts';
+import { doctorFindings } from './doctor-checks.ts';
+import { Exit, OpsError, usageError } from './errors.ts';
+import { addSecret } from './output.ts';
+import { applyPlan } from './plan.ts';
+import { planDeploy, podSecurityLabels, type DeployParams } from './deploy-plan.ts';
+import {
+  appSecretName,
+  carriedScaleValues,
+  desiredSecretData,
+  fingerprint,
+  generateSecret,
+  generatedSecretKeys,
+  mergeValues,
+  parseImageFlags,
+  parseImageRef,
+  type Values,
+} from './release-plan.ts';
+import { applySecret, chartPath, observeRelease, profileValuesFiles, readValuesFile, renderRelease, secretsFileFor, shown, waitWorkloads, workloadsOf, writeEnvKey } from './release-io.ts';
+import type { Action } from './result.ts';
+
+export interface DeployOpts {
+  image: string[];
+  images?: string;
+  values: string[];
+  'no-rollback': boolean;
+  'reset-scale': boolean;
+}
+
+/** Image values from --images (build-images' JSON) then --image flags; the chart's defaults otherwise. */
+export function imageValues(opts: Pick<DeployOpts, 'image' | 'images'>): Values {
+  let refs: Partial<Record<'frontend' | 'backend', string>> = {};
+  if (opts.images) {
+    let doc: { data?: { images?: Record<string, string> }; images?: Record<string, string> };
+    try {
+      doc = JSON.parse(fs.readFileSync(opts.images, 'utf8'));
+    } catch (e) {
+      throw usageError(`--images ${opts.images}: ${(e as Error).message.split('\n')[0]}`, 'pass the output of: npx zx scripts/build-images.ts --output json');
+    }
+    const imgs = doc.data?.images ?? doc.images ?? {};
+    refs = { ...(imgs.frontend ? { frontend: imgs.frontend } : {}), ...(imgs.backend ? { backend: imgs.backend } : {}) };
+  }
+  try {
+    refs = { ...refs, ...parseImageFlags(opts.image) };
+    const out: Values = {};
+    for (const [c, ref] of Object.entries(refs)) out[c] = { image: parseImageRef(ref!) };
+    return out;
+  } catch (e) {
+    throw usageError((e as Error).message);
+  }
+}
+
+export async function runDeploy(ctx: Context<any, any>): Promise<void> {
+  const opts = ctx.opts as unknown as DeployOpts;
+  // 1. Inputs, all checked before the cluster is asked anything.
+  const images = imageValues(opts);
+  const userFiles = opts.values.map((f) => path.resolve(f));
+  const valuesFiles = [...profileValuesFiles(ctx), ...userFiles];
+  const fileValues = valuesFiles.map(readValuesFile);
+  const secretName = appSecretName(ctx.release);
+
+  // 2. doctor's checks and the release as it is, together.
+  const [doctor, observed] = await Promise.all([doctorFindings(ctx), observeRelease(ctx, secretName)]);
+  if (doctor.unreachable) throw new OpsError(ctx.result.findings.find((f) => f.name === 'cluster')?.detail ?? 'cluster unreachable', Exit.unreachable);
+  const failed = ctx.result.findings.filter((f) => f.level === 'fail' && f.required !== false);
+  if (failed.length) throw new OpsError(`doctor: ${failed.map((f) => `${f.name}: ${f.detail}`).join('; ')}`, Exit.problem, failed[0]!.hint ?? 'npx zx scripts/doctor.ts');
+
+  // 3. The Secret: from the env files; a missing generated key keeps the deployed value, else is generated.
+  const secretCfg: Record<string, string> = { ...desiredSecretData(ctx.cfg) };
+  const toWrite: { key: string; value: string; file: string; why: string }[] = [];
+  for (const k of generatedSecretKeys) {
+    if (secretCfg[k]) continue;
+    const live = observed.liveSecret?.[k];
+    const value = live || generateSecret();
+    addSecret(value);
+    secretCfg[k] = value;
+    toWrite.push({ key: k, value, file: secretsFileFor(ctx.cfg.profile, k), why: live ? 'kept the deployed value' : 'generated' });
+  }
+  for (const w of toWrite)
+    ctx.result.finding({ name: `secret ${w.key}`, level: 'info', detail: `not in the env files: ${w.why} (${fingerprint(w.value)}); ${ctx.dryRun ? 'would be written' : 'written'} to ${shown(w.file)}`, required: false });
+
+  // 4. The values helm will store, and the chart rendered with them.
+  const carried = opts['reset-scale'] ? {} : carriedScaleValues(observed.deployed?.values);
+  const deployValues: Values = mergeValues({ secrets: { existingSecret: secretName, create: false } }, images, carried);
+  const values = mergeValues(...fileValues, deployValues);
+  if (Object.keys(carried).length)
+    ctx.result.finding({ name: 'scale', level: 'info', detail: `keeping the replica values set by scale: ${(carried.global as { todoOpsScaled: string[] }).todoOpsScaled.join(', ')}`, hint: 'deploy --reset-scale uses the profile\'s instead', required: false });
+  const manifest = await renderRelease(ctx, { valuesFiles, values: deployValues });
+
+  const plan = planDeploy(
+    { namespaceExists: !!observed.namespace, liveSecret: observed.liveSecret, history: observed.history, deployed: observed.deployed },
+    { release: ctx.release, namespace: ctx.namespace, secretName, secretData: secretCfg, values, manifest, namespaceLabels: podSecurityLabels(ctx.cfg.TODO_DEPLOY_POD_SECURITY as string) },
+  );
+  ctx.result.data.diff = plan.diff;
+  ctx.result.data.valuesChanged = plan.valuesChanged;
+  ctx.result.data.unchanged = plan.unchanged;
+  ctx.result.data.secret = { name: secretName, fingerprints: Object.fromEntries(Object.entries(secretCfg).map(([k, v]) => [k, fingerprint(v)])) };
+
+  if (!ctx.dryRun) for (const w of toWrite) writeEnvKey(w.file, w.key, w.value);
+
+  // 5. Apply.
+  const kube = await ctx.kube();
+  const helm = await ctx.helm();
+  let rollout: Error | undefined;
+  await applyPlan<DeployParams>(ctx, plan.actions, async (a) => {
+    const p = a.params!;
+    if (p.kind === 'namespace') {
+      await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ctx.namespace, labels: p.labels } });
+      return 'Pod Security: enforce restricted';
+    }
+    if (p.kind === 'secret') {
+      await applySecret(ctx, secretName, secretCfg);
+      return p.changes.map((c) => `${c.key} ${c.to}`).join(', ');
+    }
+    const status = await helm.upgradeInstall({ release: ctx.release, chart: chartPath(ctx), valuesFiles, values: deployValues, timeoutSec: ctx.timeoutSec });
+    try {
+      await waitWorkloads(ctx, workloadsOf(manifest));
+    } catch (e) {
+      rollout = e as Error;
+      throw e;
+    }
+    return `revision ${status.version}, rolled out`;
+  });
+
+  // 6. A failed rollout: say why, and go back to the last healthy revision.
+  if (rollout) {
+    const prev = plan.previousRevision;
+    ctx.result.finding({ name: 'rollout', level: 'fail', detail: rollout.message, hint: (rollout as OpsError).hint, required: true });
+    if (opts['no-rollback']) ctx.result.finding({ name: 'rollback', level: 'warn', detail: 'not rolled back (--no-rollback): the failed revision stays', hint: `helm -n ${ctx.namespace} rollback ${ctx.release}`, required: false });
+    else if (!prev) ctx.result.finding({ name: 'rollback', level: 'warn', detail: 'no previous revision to roll back to (first install)', hint: `helm -n ${ctx.namespace} uninstall ${ctx.release}`, required: false });
+    else {
+      const a: Action = ctx.result.action({ what: 'helm rollback', target: `release/${ctx.release}`, reason: `the rollout failed; back to revision ${prev}`, status: 'planned' });
+      const t0 = Date.now();
+      try {
+        if (observed.liveSecret && plan.actions.some((x) => x.params?.kind === 'secret')) await applySecret(ctx, secretName, observed.liveSecret);
+        await helm.rollback(ctx.release, prev, { wait: true, timeoutSec: ctx.timeoutSec });
+        a.status = 'done';
+        a.detail = `serving revision ${prev} again${observed.liveSecret ? ' (Secret restored)' : ''}`;
+      } catch (e) {
+        a.status = 'failed';
+        a.detail = (e as Error).message;
+      }
+      a.durationMs = Date.now() - t0;
+    }
+  }
+
+  // 7. The release history.
+  if (!ctx.dryRun || observed.history.length) {
+    const history = ctx.dryRun ? observed.history : await helm.history(ctx.release, 10);
+    ctx.result.data.history = history.slice(-10);
+  }
+}

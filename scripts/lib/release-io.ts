@@ -1,0 +1,183 @@
+// The I/O deploy, scale and config share: observe the release (history, deployed
+// manifest and values, the app Secret, the namespace), render the chart with the
+// cluster answering its lookups, apply the app Secret through the API, wait for
+// workloads with progress, and write secrets to the env file that keeps them.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { V1Namespace, V1Secret } from '@kubernetes/client-node';
+import type { Context } from './cli.ts';
+import { defaultEnvDir, repoRoot } from './config.ts';
+import { Exit, OpsError, usageError } from './errors.ts';
+import { classifyHelmFailure, type HistoryEntry } from './helm.ts';
+import { podLogs } from './kube-logs.ts';
+import { RolloutError, waitForRollout, type WorkloadKind } from './kube-rollout.ts';
+import { addSecret } from './output.ts';
+import { decodeSecretData, editEnvText, encodeSecretData, fingerprint, parseManifest, type Values } from './release-plan.ts';
+import { run } from './shell.ts';
+
+export interface Observed {
+  namespace?: V1Namespace;
+  secret?: V1Secret;
+  liveSecret?: Record<string, string>;
+  history: HistoryEntry[];
+  deployed?: { manifest: string; values: Values; revision: number };
+}
+
+/** One look at the release: namespace, app Secret, history and the latest revision's manifest and values. */
+export async function observeRelease(ctx: Context<any, any>, secretName: string): Promise<Observed> {
+  const kube = await ctx.kube();
+  const helm = await ctx.helm();
+  const [namespace, history] = await Promise.all([kube.read<V1Namespace>('v1', 'Namespace', ctx.namespace), helm.history(ctx.release)]);
+  const secret = namespace ? await kube.read<V1Secret>('v1', 'Secret', secretName, ctx.namespace) : undefined;
+  const liveSecret = secret ? decodeSecretData(secret.data) : undefined;
+  for (const v of Object.values(liveSecret ?? {})) addSecret(v);
+  let deployed: Observed['deployed'];
+  const latest = history[history.length - 1];
+  if (latest) {
+    const [manifest, values] = await Promise.all([helm.getManifest(ctx.release, latest.revision), helm.getValues(ctx.release, { revision: latest.revision })]);
+    deployed = { manifest, values, revision: latest.revision };
+  }
+  return { namespace, secret, liveSecret, history, deployed };
+}
+
+/** The chart path of the profile. */
+export const chartPath = (ctx: Context<any, any>) => path.resolve(repoRoot, ctx.cfg.TODO_CHART);
+
+/** The profile's values file (TODO_VALUES), or none. */
+export function profileValuesFiles(ctx: Context<any, any>): string[] {
+  const v = ctx.cfg.TODO_VALUES;
+  if (!v) return [];
+  const f = path.resolve(repoRoot, v);
+  if (!fs.existsSync(f)) throw usageError(`TODO_VALUES: ${v} does not exist`);
+  return [f];
+}
+
+/** A values file as data; a YAML syntax error is a usage error naming the file. */
+export function readValuesFile(file: string): Values {
+  if (!fs.existsSync(file)) throw usageError(`values file ${file} does not exist`);
+  try {
+    return (YAML.parse(fs.readFileSync(file, 'utf8')) ?? {}) as Values;
+  } catch (e) {
+    throw usageError(`values file ${file}: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+/**
+ * `helm template` with the same values an upgrade would get, with
+ * `--dry-run=server` so the chart's lookups (existing Secrets, their checksums)
+ * are answered by the cluster: the result is comparable with `helm get manifest`.
+ * A values schema error is a usage error (exit 2); an unreachable cluster exit 3.
+ */
+export async function renderRelease(ctx: Context<any, any>, o: { valuesFiles: string[]; values?: Values }): Promise<string> {
+  const helm = await ctx.helm();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-render-'));
+  try {
+    const files = [...o.valuesFiles];
+    if (o.values) {
+      const f = path.join(dir, 'values.yaml');
+      fs.writeFileSync(f, YAML.stringify(o.values), { mode: 0o600 });
+      files.push(f);
+    }
+    const args = ['template', ctx.release, chartPath(ctx), ...files.flatMap((f) => ['--values', f]), '--dry-run=server', ...helm.scope];
+    try {
+      return (await run(helm.opts.bin ?? 'helm', args, {
+        env: helm.opts.env,
+        log: helm.opts.log,
+        what: 'helm template',
+        timeout: '120s',
+        classify: (res) => (/don't meet the specifications of the schema|values\.schema\.json|execution error at|parse error|error converting YAML/i.test(res.stderr) ? Exit.usage : classifyHelmFailure(res)),
+      })).stdout;
+    } catch (e) {
+      if (e instanceof OpsError && e.code === Exit.usage) throw usageError(`the chart refuses these values: ${e.message.replace(/^helm template failed \(exit \d+\): /, '')}`, 'check the values files against charts/todo-chatbot/values.schema.json');
+      throw e;
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The Deployments and StatefulSets of a manifest. */
+export function workloadsOf(manifest: string): { kind: WorkloadKind; name: string }[] {
+  return [...parseManifest(manifest).values()].filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet').map((o) => ({ kind: o.kind as WorkloadKind, name: o.metadata.name }));
+}
+
+/** Creates or updates the app Secret by server-side apply: the data travels in the request body only. */
+export async function applySecret(ctx: Context<any, any>, name: string, data: Record<string, string>, dryRun = false): Promise<void> {
+  const kube = await ctx.kube();
+  await kube.apply(
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {
+        name,
+        namespace: ctx.namespace,
+        labels: { 'app.kubernetes.io/managed-by': 'todo-chatbot-ops', 'app.kubernetes.io/instance': ctx.release },
+        annotations: { 'todo-chatbot-ops/fingerprints': Object.entries(data).map(([k, v]) => `${k}=${fingerprint(v)}`).join(',') },
+      },
+      type: 'Opaque',
+      data: encodeSecretData(data),
+    } as V1Secret,
+    { dryRun },
+  );
+}
+
+/**
+ * Waits for every workload to roll out, in parallel, printing progress lines.
+ * A RolloutError gets the failing container's last log lines when the kubelet has them.
+ */
+export async function waitWorkloads(ctx: Context<any, any>, workloads: { kind: WorkloadKind; name: string }[], timeoutSec = ctx.timeoutSec): Promise<void> {
+  const kube = await ctx.kube();
+  await ctx.out.progress(`waiting for ${workloads.map((w) => `${w.kind.toLowerCase()}/${w.name}`).join(', ')}`, async () => {
+    const results = await Promise.allSettled(
+      workloads.map((w) => waitForRollout(kube, { ...w, namespace: ctx.namespace, timeoutSec, onProgress: (s) => !ctx.json && ctx.out.debug(s.message) })),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (!failed) return;
+    const err = failed.reason as Error;
+    if (err instanceof RolloutError && err.problem && (err.problem.reason === 'CrashLoopBackOff' || err.problem.exitCode !== undefined)) {
+      const logs = await podLogs(kube, { namespace: ctx.namespace, pod: err.problem.pod, container: err.problem.container, previous: true, tailLines: 10 }).catch((e: Error) => ({ text: '', unavailable: e.message }));
+      ctx.result.finding({
+        name: 'crash loop logs',
+        level: 'info',
+        detail: logs.text ? logs.text.trim().split('\n').slice(-10).join(' | ') : `no log lines: ${logs.unavailable ?? 'empty'}`,
+        object: { kind: 'Pod', name: err.problem.pod, namespace: ctx.namespace },
+        required: false,
+        evidence: { lastLines: logs.text ? logs.text.trim().split('\n').slice(-10) : [] },
+      });
+    }
+    throw err;
+  });
+}
+
+/** The env directory (TODO_ENV_DIR or env/). */
+export const envDir = () => process.env.TODO_ENV_DIR ?? defaultEnvDir;
+
+/**
+ * The file that keeps a secret for this profile: the local file that already
+ * sets it (the last one wins, as when loading), else <envDir>/.env.local.
+ * Never the committed profile file.
+ */
+export function secretsFileFor(profile: string, key: string): string {
+  const dir = envDir();
+  const candidates = [path.join(dir, `${profile}.env.local`), path.join(dir, '.env.local')];
+  for (const f of candidates) if (fs.existsSync(f) && new RegExp(`^\\s*(export\\s+)?${key}\\s*=`, 'm').test(fs.readFileSync(f, 'utf8'))) return f;
+  return path.join(dir, '.env.local');
+}
+
+/** Sets (or removes) KEY in an env file, private (0600), keeping every other line. */
+export function writeEnvKey(file: string, key: string, value: string | undefined): void {
+  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, editEnvText(text, key, value), { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+}
+
+/** A path as the user would type it: relative to the repo when inside it. */
+export const shown = (file: string) => {
+  const rel = path.relative(repoRoot, file);
+  return rel.startsWith('..') ? file : rel;
+};
+
+export { Exit, OpsError };
