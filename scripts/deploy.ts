@@ -6,7 +6,7 @@
 import { main } from './lib/cli.ts';
 import { runDeploy } from './lib/deploy-run.ts';
 import { renderDeploy } from './lib/deploy-view.ts';
-import { defineSettings, oneOf, setting } from './lib/settings.ts';
+import { defineSettings, durationSeconds, oneOf, setting } from './lib/settings.ts';
 
 await main({
   name: 'deploy',
@@ -27,6 +27,7 @@ rollback to the previous revision, unless --no-rollback).`,
   },
   settings: defineSettings({
     TODO_DEPLOY_POD_SECURITY: setting(oneOf('restricted', 'baseline'), 'restricted', 'Pod Security level of a namespace deploy creates'),
+    TODO_DEPLOY_SETTLE: setting(durationSeconds, 5, 'after a rollout, seconds to watch the changed pods for a crash (0: off)'),
   }),
   examples: [
     'npx zx scripts/deploy.ts',

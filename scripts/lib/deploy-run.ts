@@ -20,7 +20,7 @@ import {
   parseImageRef,
   type Values,
 } from './release-plan.ts';
-import { applySecret, chartPath, observeRelease, profileValuesFiles, readValuesFile, renderRelease, secretsFileFor, shown, waitWorkloads, workloadsOf, writeEnvKey } from './release-io.ts';
+import { applySecret, chartPath, crashLogs, settle, observeRelease, profileValuesFiles, readValuesFile, renderRelease, secretsFileFor, shown, waitWorkloads, workloadsOf, writeEnvKey } from './release-io.ts';
 import type { Action } from './result.ts';
 
 export interface DeployOpts {
@@ -117,10 +117,16 @@ export async function runDeploy(ctx: Context<any, any>): Promise<void> {
       return p.changes.map((c) => `${c.key} ${c.to}`).join(', ');
     }
     const status = await helm.upgradeInstall({ release: ctx.release, chart: chartPath(ctx), valuesFiles, values: deployValues, timeoutSec: ctx.timeoutSec });
+    const workloads = workloadsOf(manifest);
+    // Only the workloads whose objects changed roll: those are watched after their rollout.
+    const changed = new Set([...plan.diff.changed.map((c) => c.object), ...plan.diff.added]);
+    const secretChanged = plan.actions.some((x) => x.params?.kind === 'secret');
     try {
-      await waitWorkloads(ctx, workloadsOf(manifest));
+      await waitWorkloads(ctx, workloads);
+      await settle(ctx, workloads.filter((w) => p.install || secretChanged || changed.has(`${w.kind}/${w.name}`)), ctx.cfg.TODO_DEPLOY_SETTLE as number);
     } catch (e) {
       rollout = e as Error;
+      await crashLogs(ctx, e);
       throw e;
     }
     return `revision ${status.version}, rolled out`;
@@ -136,10 +142,11 @@ export async function runDeploy(ctx: Context<any, any>): Promise<void> {
       const a: Action = ctx.result.action({ what: 'helm rollback', target: `release/${ctx.release}`, reason: `the rollout failed; back to revision ${prev}`, status: 'planned' });
       const t0 = Date.now();
       try {
-        if (observed.liveSecret && plan.actions.some((x) => x.params?.kind === 'secret')) await applySecret(ctx, secretName, observed.liveSecret);
+        const restore = !!observed.liveSecret && plan.actions.some((x) => x.params?.kind === 'secret');
+        if (restore) await applySecret(ctx, secretName, observed.liveSecret!);
         await helm.rollback(ctx.release, prev, { wait: true, timeoutSec: ctx.timeoutSec });
         a.status = 'done';
-        a.detail = `serving revision ${prev} again${observed.liveSecret ? ' (Secret restored)' : ''}`;
+        a.detail = `serving revision ${prev} again${restore ? ' (the Secret restored too)' : ''}`;
       } catch (e) {
         a.status = 'failed';
         a.detail = (e as Error).message;

@@ -12,7 +12,8 @@ import { defaultEnvDir, repoRoot } from './config.ts';
 import { Exit, OpsError, usageError } from './errors.ts';
 import { classifyHelmFailure, type HistoryEntry } from './helm.ts';
 import { podLogs } from './kube-logs.ts';
-import { RolloutError, waitForRollout, type WorkloadKind } from './kube-rollout.ts';
+import { RolloutError, blamePod, describeProblem, rolloutState, selectorString, waitForRollout, type WorkloadKind } from './kube-rollout.ts';
+import type { V1Pod } from '@kubernetes/client-node';
 import { addSecret } from './output.ts';
 import { decodeSecretData, editEnvText, encodeSecretData, fingerprint, parseManifest, type Values } from './release-plan.ts';
 import { run } from './shell.ts';
@@ -99,8 +100,10 @@ export async function renderRelease(ctx: Context<any, any>, o: { valuesFiles: st
 }
 
 /** The Deployments and StatefulSets of a manifest. */
-export function workloadsOf(manifest: string): { kind: WorkloadKind; name: string }[] {
-  return [...parseManifest(manifest).values()].filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet').map((o) => ({ kind: o.kind as WorkloadKind, name: o.metadata.name }));
+export function workloadsOf(manifest: string): { kind: WorkloadKind; name: string; selector?: Record<string, string> }[] {
+  return [...parseManifest(manifest).values()]
+    .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')
+    .map((o) => ({ kind: o.kind as WorkloadKind, name: o.metadata.name, selector: (o.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector?.matchLabels }));
 }
 
 /** Creates or updates the app Secret by server-side apply: the data travels in the request body only. */
@@ -134,21 +137,71 @@ export async function waitWorkloads(ctx: Context<any, any>, workloads: { kind: W
       workloads.map((w) => waitForRollout(kube, { ...w, namespace: ctx.namespace, timeoutSec, onProgress: (s) => !ctx.json && ctx.out.debug(s.message) })),
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (!failed) return;
-    const err = failed.reason as Error;
-    if (err instanceof RolloutError && err.problem && (err.problem.reason === 'CrashLoopBackOff' || err.problem.exitCode !== undefined)) {
-      const logs = await podLogs(kube, { namespace: ctx.namespace, pod: err.problem.pod, container: err.problem.container, previous: true, tailLines: 10 }).catch((e: Error) => ({ text: '', unavailable: e.message }));
-      ctx.result.finding({
-        name: 'crash loop logs',
-        level: 'info',
-        detail: logs.text ? logs.text.trim().split('\n').slice(-10).join(' | ') : `no log lines: ${logs.unavailable ?? 'empty'}`,
-        object: { kind: 'Pod', name: err.problem.pod, namespace: ctx.namespace },
-        required: false,
-        evidence: { lastLines: logs.text ? logs.text.trim().split('\n').slice(-10) : [] },
-      });
-    }
-    throw err;
+    if (failed) throw failed.reason;
   });
+}
+
+/** For a crash loop: the failing container's last log lines (when the kubelet has them), as a finding. */
+export async function crashLogs(ctx: Context<any, any>, err: unknown): Promise<void> {
+  if (!(err instanceof RolloutError) || !err.problem || !(err.problem.reason === 'CrashLoopBackOff' || err.problem.exitCode !== undefined)) return;
+  const kube = await ctx.kube();
+  const logs = await podLogs(kube, { namespace: ctx.namespace, pod: err.problem.pod, container: err.problem.container, previous: true, tailLines: 10 }).catch((e: Error) => ({ text: '', unavailable: e.message }));
+  const lines = logs.text ? logs.text.trim().split('\n').slice(-10) : [];
+  ctx.result.finding({
+    name: 'crash loop logs',
+    level: 'info',
+    detail: lines.length ? lines.join(' | ') : `no log lines: ${logs.unavailable ?? 'empty'}`,
+    object: { kind: 'Pod', name: err.problem.pod, namespace: ctx.namespace },
+    required: false,
+    evidence: { lastLines: lines },
+  });
+}
+
+/** Reasons a pod will not get over by waiting. */
+const settleFailures = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError', 'Error', 'OOMKilled']);
+
+/**
+ * After a rollout, watches the workloads' pods for `seconds`: a pod that was
+ * Ready for a moment and then crashed (the rollout "succeeded" too early) fails
+ * the deploy with its reason. Informer-driven; resolves when the time is up.
+ */
+export async function settle(ctx: Context<any, any>, workloads: { kind: WorkloadKind; name: string; selector?: Record<string, string> }[], seconds: number): Promise<void> {
+  if (seconds <= 0 || !workloads.length) return;
+  const kube = await ctx.kube();
+  await ctx.out.progress(`watching ${workloads.map((w) => w.name).join(', ')} for ${seconds}s`, () =>
+    Promise.all(
+      workloads.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            let done = false;
+            const finish = (e?: Error) => {
+              if (done) return;
+              done = true;
+              clearTimeout(timer);
+              inf.stop();
+              if (e) reject(e);
+              else resolve();
+            };
+            const inf = kube.informer<V1Pod>({
+              apiVersion: 'v1',
+              kind: 'Pod',
+              namespace: ctx.namespace,
+              labelSelector: selectorString({ matchLabels: w.selector }),
+              onChange: () => {
+                const blamed = blamePod(inf.list().filter((p) => !p.metadata?.deletionTimestamp));
+                if (blamed && settleFailures.has(blamed.problem.reason)) {
+                  const state = { ...rolloutState(w.kind, { metadata: { name: w.name } }), done: false };
+                  finish(new RolloutError(`${w.kind.toLowerCase()}/${w.name} failed after its rollout; ${describeProblem(blamed.problem)}`, state, blamed.problem, `kubectl -n ${ctx.namespace} logs ${blamed.problem.pod} --previous`));
+                }
+              },
+              onError: finish,
+            });
+            const timer = setTimeout(() => finish(), seconds * 1000);
+            inf.start().catch((e: Error) => finish(e));
+          }),
+      ),
+    ).then(() => undefined),
+  );
 }
 
 /** The env directory (TODO_ENV_DIR or env/). */
