@@ -20,7 +20,7 @@ import {
   parseImageRef,
   type Values,
 } from './release-plan.ts';
-import { applySecret, chartPath, crashLogs, settle, observeRelease, profileValuesFiles, readValuesFile, renderRelease, secretsFileFor, shown, waitWorkloads, workloadsOf, writeEnvKey } from './release-io.ts';
+import { requireDoctor, applySecret, chartPath, crashLogs, settle, observeRelease, profileValuesFiles, readValuesFile, renderRelease, secretsFileFor, shown, waitWorkloads, workloadsOf, writeEnvKey } from './release-io.ts';
 import type { Action } from './result.ts';
 
 export interface DeployOpts {
@@ -65,9 +65,7 @@ export async function runDeploy(ctx: Context<any, any>): Promise<void> {
 
   // 2. doctor's checks and the release as it is, together.
   const [doctor, observed] = await Promise.all([doctorFindings(ctx), observeRelease(ctx, secretName)]);
-  if (doctor.unreachable) throw new OpsError(ctx.result.findings.find((f) => f.name === 'cluster')?.detail ?? 'cluster unreachable', Exit.unreachable);
-  const failed = ctx.result.findings.filter((f) => f.level === 'fail' && f.required !== false);
-  if (failed.length) throw new OpsError(`doctor: ${failed.map((f) => `${f.name}: ${f.detail}`).join('; ')}`, Exit.problem, failed[0]!.hint ?? 'npx zx scripts/doctor.ts');
+  requireDoctor(ctx, doctor);
 
   // 3. The Secret: from the env files; a missing generated key keeps the deployed value, else is generated.
   const secretCfg: Record<string, string> = { ...desiredSecretData(ctx.cfg) };

@@ -43,6 +43,13 @@ export async function observeRelease(ctx: Context<any, any>, secretName: string)
   return { namespace, secret, liveSecret, history, deployed };
 }
 
+/** doctor's verdict before any change: exit 3 when unreachable, 1 when a required check failed. */
+export function requireDoctor(ctx: Context<any, any>, doctor: { unreachable: boolean }): void {
+  if (doctor.unreachable) throw new OpsError(ctx.result.findings.find((f) => f.name === 'cluster')?.detail ?? 'cluster unreachable', Exit.unreachable);
+  const failed = ctx.result.findings.filter((f) => f.level === 'fail' && f.required !== false);
+  if (failed.length) throw new OpsError(`doctor: ${failed.map((f) => `${f.name}: ${f.detail}`).join('; ')}`, Exit.problem, failed[0]!.hint ?? 'npx zx scripts/doctor.ts');
+}
+
 /** The chart path of the profile. */
 export const chartPath = (ctx: Context<any, any>) => path.resolve(repoRoot, ctx.cfg.TODO_CHART);
 
