@@ -4,9 +4,8 @@
 // only when the rendered manifest, the values or the Secret differ from the
 // deployed ones. Waits for the rollout, says why it failed, rolls back.
 import { main } from './lib/cli.ts';
-import { runDeploy } from './lib/deploy-run.ts';
+import { deploySettings, runDeploy } from './lib/deploy-run.ts';
 import { renderDeploy } from './lib/deploy-view.ts';
-import { defineSettings, durationSeconds, oneOf, setting } from './lib/settings.ts';
 
 await main({
   name: 'deploy',
@@ -25,10 +24,7 @@ rollback to the previous revision, unless --no-rollback).`,
     'no-rollback': { type: 'boolean', help: 'leave a failed revision in place' },
     'reset-scale': { type: 'boolean', help: 'use the profile\'s replica values, not those set by scale' },
   },
-  settings: defineSettings({
-    TODO_DEPLOY_POD_SECURITY: setting(oneOf('restricted', 'baseline'), 'restricted', 'Pod Security level of a namespace deploy creates'),
-    TODO_DEPLOY_SETTLE: setting(durationSeconds, 5, 'after a rollout, seconds to watch the changed pods for a crash (0: off)'),
-  }),
+  settings: deploySettings,
   examples: [
     'npx zx scripts/deploy.ts',
     'npx zx scripts/deploy.ts --images build.json --dry-run',

@@ -3,8 +3,7 @@
 // minReplicas/maxReplicas when autoscaled, through the release's values (so
 // helm and the next deploy keep them). Waits until the replicas are Ready.
 import { main } from './lib/cli.ts';
-import { negativeNumbersAsPositionals, runScale, scriptArgv } from './lib/scale-run.ts';
-import { defineSettings, int, setting } from './lib/settings.ts';
+import { negativeNumbersAsPositionals, runScale, scaleSettings, scriptArgv } from './lib/scale-run.ts';
 import { renderScale } from './lib/scale-view.ts';
 
 await main(
@@ -22,7 +21,7 @@ global.todoOpsScaled, so the next deploy keeps it (deploy --reset-scale returns 
       force: { type: 'boolean', help: 'go below the PodDisruptionBudget\'s minAvailable' },
       max: { type: 'int', min: 1, max: 100, arg: 'N', help: 'with an HPA: its maxReplicas (default: max(N, the current max))' },
     },
-    settings: defineSettings({ TODO_SCALE_MAX: setting(int(1, 100), 10, 'the most replicas scale accepts') }),
+    settings: scaleSettings,
     examples: ['npx zx scripts/scale.ts backend 3', 'npx zx scripts/scale.ts frontend 0 --yes', 'npx zx scripts/scale.ts backend 2 --dry-run -o json'],
     run: runScale,
     render: renderScale,

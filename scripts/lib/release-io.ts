@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import type { V1Namespace, V1Secret } from '@kubernetes/client-node';
+import { PatchStrategy, type V1Namespace, type V1Secret } from '@kubernetes/client-node';
 import type { Context } from './cli.ts';
 import { defaultEnvDir, repoRoot } from './config.ts';
 import { Exit, OpsError, usageError } from './errors.ts';
@@ -53,13 +53,21 @@ export function requireDoctor(ctx: Context<any, any>, doctor: { unreachable: boo
 /** The chart path of the profile. */
 export const chartPath = (ctx: Context<any, any>) => path.resolve(repoRoot, ctx.cfg.TODO_CHART);
 
-/** The profile's values file (TODO_VALUES), or none. */
+/** The local values overlay `config set` writes chart values to (ignored by git). */
+export const overlayFile = (profile: string) => path.join(envDir(), `${profile}.values.local.yaml`);
+
+/** The profile's values file (TODO_VALUES), then the local overlay when there is one. */
 export function profileValuesFiles(ctx: Context<any, any>): string[] {
+  const out: string[] = [];
   const v = ctx.cfg.TODO_VALUES;
-  if (!v) return [];
-  const f = path.resolve(repoRoot, v);
-  if (!fs.existsSync(f)) throw usageError(`TODO_VALUES: ${v} does not exist`);
-  return [f];
+  if (v) {
+    const f = path.resolve(repoRoot, v);
+    if (!fs.existsSync(f)) throw usageError(`TODO_VALUES: ${v} does not exist`);
+    out.push(f);
+  }
+  const overlay = overlayFile(ctx.cfg.profile);
+  if (fs.existsSync(overlay)) out.push(overlay);
+  return out;
 }
 
 /** A values file as data; a YAML syntax error is a usage error naming the file. */
@@ -113,24 +121,29 @@ export function workloadsOf(manifest: string): { kind: WorkloadKind; name: strin
     .map((o) => ({ kind: o.kind as WorkloadKind, name: o.metadata.name, selector: (o.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector?.matchLabels }));
 }
 
-/** Creates or updates the app Secret by server-side apply: the data travels in the request body only. */
+/** The field manager of the app Secret, shared by deploy and config (the Secret is the suite's own). */
+export const secretFieldManager = 'todo-chatbot-ops/app-secret';
+
+/**
+ * Creates or updates the app Secret by server-side apply: the data travels in
+ * the request body only. One field manager for every script that writes it,
+ * forcing: fields another manager holds on the suite's own Secret are taken over.
+ */
 export async function applySecret(ctx: Context<any, any>, name: string, data: Record<string, string>, dryRun = false): Promise<void> {
   const kube = await ctx.kube();
-  await kube.apply(
-    {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: {
-        name,
-        namespace: ctx.namespace,
-        labels: { 'app.kubernetes.io/managed-by': 'todo-chatbot-ops', 'app.kubernetes.io/instance': ctx.release },
-        annotations: { 'todo-chatbot-ops/fingerprints': Object.entries(data).map(([k, v]) => `${k}=${fingerprint(v)}`).join(',') },
-      },
-      type: 'Opaque',
-      data: encodeSecretData(data),
-    } as V1Secret,
-    { dryRun },
-  );
+  const obj = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name,
+      namespace: ctx.namespace,
+      labels: { 'app.kubernetes.io/managed-by': 'todo-chatbot-ops', 'app.kubernetes.io/instance': ctx.release },
+      annotations: { 'todo-chatbot-ops/fingerprints': Object.entries(data).map(([k, v]) => `${k}=${fingerprint(v)}`).join(',') },
+    },
+    type: 'Opaque',
+    data: encodeSecretData(data),
+  } as V1Secret;
+  await kube.call(`apply Secret/${name}${dryRun ? ' (dry run)' : ''}`, () => kube.objects.patch(obj, undefined, dryRun ? 'All' : undefined, secretFieldManager, true, PatchStrategy.ServerSideApply));
 }
 
 /**

@@ -2,6 +2,7 @@
 // plan (scale-plan.ts), change the release values through helm, wait for Ready.
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Context } from './cli.ts';
+import { defineSettings, int, setting } from './settings.ts';
 import { doctorFindings } from './doctor-checks.ts';
 import { usageError } from './errors.ts';
 import { waitForRollout } from './kube-rollout.ts';
@@ -11,6 +12,8 @@ import { chartPath, observeRelease, renderRelease, requireDoctor } from './relea
 import { negativeNumbersAsPositionals, scriptArgv, parseScaleArgs, planScale, type ScaleParams } from './scale-plan.ts';
 
 export { negativeNumbersAsPositionals, scriptArgv };
+
+export const scaleSettings = defineSettings({ TODO_SCALE_MAX: setting(int(1, 100), 10, 'the most replicas scale accepts') });
 
 interface Hpa {
   spec?: { minReplicas?: number; maxReplicas: number };
