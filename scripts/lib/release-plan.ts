@@ -264,8 +264,8 @@ export function lineDiff(a: string[], b: string[], context = 1): string[] {
   let j = 0;
   while (i < n || j < m) {
     if (i < n && j < m && a[i] === b[j]) (ops.push({ op: ' ', line: a[i]! }), i++, j++);
-    else if (j < m && (i >= n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) (ops.push({ op: '+', line: b[j]! }), j++);
-    else (ops.push({ op: '-', line: a[i]! }), i++);
+    else if (i < n && (j >= m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) (ops.push({ op: '-', line: a[i]! }), i++);
+    else (ops.push({ op: '+', line: b[j]! }), j++);
   }
   const keep = new Set<number>();
   ops.forEach((o, k) => {
