@@ -1,8 +1,11 @@
 // deploy (K1): gather the inputs, check them, observe the release, plan
 // (deploy-plan.ts), apply, wait with progress, roll back on a failed rollout.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Context } from './cli.ts';
+import { repoRoot } from './config.ts';
+import { run } from './shell.ts';
 import { doctorFindings } from './doctor-checks.ts';
 import { Exit, OpsError, usageError } from './errors.ts';
 import { addSecret } from './output.ts';
@@ -32,9 +35,22 @@ export const deploySettings = defineSettings({
 export interface DeployOpts {
   image: string[];
   images?: string;
+  build: boolean;
   values: string[];
   'no-rollback': boolean;
   'reset-scale': boolean;
+}
+
+/**
+ * --build: runs build-images (same profile; --dry-run passed on, which still
+ * names the images it would build) and returns the path of its JSON result.
+ */
+export async function buildImages(ctx: Context<any, any>): Promise<string> {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-build-')), 'images.json');
+  const args = [path.join(repoRoot, 'node_modules/zx/build/cli.js'), path.join(repoRoot, 'scripts/build-images.ts'), '--profile', ctx.cfg.profile, '-o', 'json', ...(ctx.dryRun ? ['--dry-run'] : [])];
+  const res = await ctx.out.progress('building images (build-images)', () => run(process.execPath, [...process.execArgv, ...args], { what: 'build-images', timeout: '30m', log: (m) => ctx.out.debug(m) }));
+  fs.writeFileSync(out, res.stdout);
+  return out;
 }
 
 /** Image values from --images (build-images' JSON) then --image flags; the chart's defaults otherwise. */
@@ -63,7 +79,9 @@ export function imageValues(opts: Pick<DeployOpts, 'image' | 'images'>): Values 
 export async function runDeploy(ctx: Context<any, any>): Promise<void> {
   const opts = ctx.opts as unknown as DeployOpts;
   // 1. Inputs, all checked before the cluster is asked anything.
-  const images = imageValues(opts);
+  if (opts.build && opts.images) throw usageError('--build and --images exclude each other');
+  imageValues(opts); // bad references are refused before anything is built
+  const images = imageValues(opts.build ? { ...opts, images: await buildImages(ctx) } : opts);
   const userFiles = opts.values.map((f) => path.resolve(f));
   const valuesFiles = [...profileValuesFiles(ctx), ...userFiles];
   const fileValues = valuesFiles.map(readValuesFile);

@@ -146,6 +146,18 @@ describe('deploy, scale and config on the test bed', () => {
     expect(backend.every((p) => !p.metadata?.labels?.['todo-ops.test/crashloop'])).toBe(true);
   });
 
+  it('--no-rollback leaves the failed revision in place and says so; the next good deploy recovers', async () => {
+    const revs = (await history()).length;
+    const r = await deploy('-f', path.join(tmp, 'crash.yaml'), '--no-rollback', '-o', 'json');
+    assertFailure(r, 4);
+    const doc = r.json<Doc>();
+    expect(doc.findings.find((f) => f.name === 'rollback')!.detail).toBe('not rolled back (--no-rollback): the failed revision stays');
+    expect(doc.actions.map((a) => a.what)).not.toContain('helm rollback');
+    expect((await history()).length).toBe(revs + 1);
+    assertSuccess(await deploy('-f', path.join(tmp, 'debug.yaml')));
+    expect((await history()).length).toBe(revs + 2);
+  });
+
   it('an unschedulable configuration names the scheduler\'s message, and is rolled back', async () => {
     const good = (await history()).at(-1)!.revision;
     const huge = file('huge.yaml', 'backend:\n  config:\n    logLevel: debug\n  resources:\n    requests:\n      cpu: "64"\n    limits:\n      cpu: "64"\n');
@@ -154,6 +166,14 @@ describe('deploy, scale and config on the test bed', () => {
     expect(r.stdout).toMatch(/Unschedulable: 0\/\d+ nodes are available: .*Insufficient cpu/);
     expect(r.stdout).not.toMatch(/^\s+at /m);
     expect((await history()).at(-1)!.description).toBe(`Rollback to ${good}`);
+  });
+
+  it('--build --dry-run builds nothing and shows the image change build-images would make', async () => {
+    const before = await snapshot();
+    const r = await deploy('-f', path.join(tmp, 'debug.yaml'), '--build', '--dry-run');
+    assertSuccess(r);
+    expect(r.stdout).toMatch(/- +image: todo-chatbot-backend:0\.1\.0\n +\+ +image: todo-chatbot-backend:[0-9a-f]{7}/);
+    expect(await snapshot()).toEqual(before);
   });
 
   it('scale without an HPA: replicas via the release values, Ready, timed; the next deploy keeps them', async () => {
