@@ -23,7 +23,7 @@ import {
   parseImageRef,
   type Values,
 } from './release-plan.ts';
-import { requireDoctor, applySecret, chartPath, crashLogs, settle, observeRelease, profileValuesFiles, readValuesFile, renderRelease, secretsFileFor, shown, waitWorkloads, workloadsOf, writeEnvKey } from './release-io.ts';
+import { releaseHistory, requireDoctor, applySecret, chartPath, crashLogs, settle, observeRelease, profileValuesFiles, readValuesFile, renderRelease, secretsFileFor, shown, waitWorkloads, workloadsOf, writeEnvKey } from './release-io.ts';
 import type { Action } from './result.ts';
 import { defineSettings, durationSeconds, oneOf, setting } from './settings.ts';
 
@@ -87,9 +87,8 @@ export async function runDeploy(ctx: Context<any, any>): Promise<void> {
   const fileValues = valuesFiles.map(readValuesFile);
   const secretName = appSecretName(ctx.release);
 
-  // 2. doctor's checks and the release as it is, together.
-  const [doctor, observed] = await Promise.all([doctorFindings(ctx), observeRelease(ctx, secretName)]);
-  requireDoctor(ctx, doctor);
+  // 2. The release as it is.
+  const observed = await observeRelease(ctx, secretName);
 
   // 3. The Secret: from the env files; a missing generated key keeps the deployed value, else is generated.
   const secretCfg: Record<string, string> = { ...desiredSecretData(ctx.cfg) };
@@ -122,6 +121,8 @@ export async function runDeploy(ctx: Context<any, any>): Promise<void> {
   ctx.result.data.unchanged = plan.unchanged;
   ctx.result.data.secret = { name: secretName, fingerprints: Object.fromEntries(Object.entries(secretCfg).map(([k, v]) => [k, fingerprint(v)])) };
 
+  // doctor's checks before any change (and in a dry run, to show what would stop it).
+  if (plan.actions.length) requireDoctor(ctx, await doctorFindings(ctx));
   if (!ctx.dryRun) for (const w of toWrite) writeEnvKey(w.file, w.key, w.value);
 
   // 5. Apply.
@@ -179,7 +180,7 @@ export async function runDeploy(ctx: Context<any, any>): Promise<void> {
 
   // 7. The release history.
   if (!ctx.dryRun || observed.history.length) {
-    const history = ctx.dryRun ? observed.history : await helm.history(ctx.release, 10);
+    const history = ctx.dryRun || plan.unchanged ? observed.history : await releaseHistory(ctx, 10);
     ctx.result.data.history = history.slice(-10);
   }
 }
