@@ -20,6 +20,8 @@ import {
   secretChanges,
 } from '../../scripts/lib/release-plan.ts';
 import { libSettings } from '../../scripts/lib/config.ts';
+import zlib from 'node:zlib';
+import { decodeHelmRecord, historyOf } from '../../scripts/lib/release-io.ts';
 import { repoRoot } from '../helpers/run.ts';
 
 const valuesSchema = JSON.parse(fs.readFileSync(path.join(repoRoot, 'charts/todo-chatbot/values.schema.json'), 'utf8'));
@@ -111,6 +113,16 @@ describe('release-plan helpers', () => {
     });
     expect(carriedScaleValues({ backend: { replicaCount: 3 } })).toEqual({});
     expect(carriedScaleValues(undefined)).toEqual({});
+  });
+});
+
+describe('helm release records', () => {
+  it('a record (Secret data: base64 of base64 of gzip of JSON) decodes to its manifest, values and history entry', () => {
+    const rec = { version: 3, info: { status: 'deployed', description: 'Upgrade complete', last_deployed: '2026-11-27T12:00:00Z' }, chart: { metadata: { name: 'todo-chatbot', version: '0.1.0', appVersion: '0.1.0' } }, config: { a: 1 }, manifest: 'kind: X' };
+    const data = Buffer.from(zlib.gzipSync(JSON.stringify(rec)).toString('base64')).toString('base64');
+    const d = decodeHelmRecord(data);
+    expect(d).toEqual(rec);
+    expect(historyOf([d])).toEqual([{ revision: 3, updated: '2026-11-27T12:00:00Z', status: 'deployed', chart: 'todo-chatbot-0.1.0', app_version: '0.1.0', description: 'Upgrade complete' }]);
   });
 });
 
