@@ -81,7 +81,10 @@ export async function runDeploy(ctx: Context<any, any>): Promise<void> {
   // 1. Inputs, all checked before the cluster is asked anything.
   if (opts.build && opts.images) throw usageError('--build and --images exclude each other');
   imageValues(opts); // bad references are refused before anything is built
-  const images = imageValues(opts.build ? { ...opts, images: await buildImages(ctx) } : opts);
+  let images = imageValues(opts.build ? { ...opts, images: await buildImages(ctx) } : opts);
+  // The profile's registry (TODO_IMAGE_REGISTRY) for an image given no reference: the chart's repository and tag from it.
+  const registry = (ctx.cfg.TODO_IMAGE_REGISTRY as string).replace(/\/+$/, '');
+  if (registry) for (const c of ['frontend', 'backend']) if (!images[c]) images = mergeValues(images, { [c]: { image: { registry } } });
   const userFiles = opts.values.map((f) => path.resolve(f));
   const valuesFiles = [...profileValuesFiles(ctx), ...userFiles];
   const fileValues = valuesFiles.map(readValuesFile);
