@@ -38,6 +38,9 @@ try {
     if (!r.out.includes('unchanged (no new revision)')) throw new Error(`not unchanged:\n${r.out}`);
     unchanged.push(r.s);
   }
+  // The floor: the same process doing nothing but --help (node, tsx, zx, the CLI).
+  const help: number[] = [];
+  for (let i = 0; i < runs; i++) help.push((await seconds(['scripts/deploy.ts', '--help'])).s);
   const scaleUp: { total: number; ready: number }[] = [];
   for (const n of [3, 1, 5, 1]) {
     const r = await seconds(['scripts/scale.ts', 'frontend', String(n), '-o', 'json']);
@@ -45,6 +48,7 @@ try {
     if (n > 1) scaleUp.push({ total: r.s, ready: doc.data.seconds ?? NaN });
   }
   console.log(`unchanged redeploy (${runs} runs): median ${median(unchanged).toFixed(2)} s, min ${Math.min(...unchanged).toFixed(2)} s, max ${Math.max(...unchanged).toFixed(2)} s (goal < 3 s)`);
+  console.log(`deploy --help (start-up floor, ${runs} runs): median ${median(help).toFixed(2)} s`);
   for (const s of scaleUp) console.log(`scale-up to Ready (kwok): ${s.ready.toFixed(1)} s from the change to Ready, ${s.total.toFixed(2)} s for the whole run`);
   console.log(`machine: ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 } finally {
