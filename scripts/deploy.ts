@@ -1,0 +1,36 @@
+#!/usr/bin/env -S npx zx
+// Deploys the release: the app Secret from the env files (through the API, never
+// on a command line), then `helm upgrade --install` with the profile's values,
+// only when the rendered manifest, the values or the Secret differ from the
+// deployed ones. Waits for the rollout, says why it failed, rolls back.
+import { main } from './lib/cli.ts';
+import { deploySettings, runDeploy } from './lib/deploy-run.ts';
+import { renderDeploy } from './lib/deploy-view.ts';
+
+await main({
+  name: 'deploy',
+  summary: 'install or upgrade the release; nothing when nothing changed',
+  description: `Secrets (BETTER_AUTH_SECRET, DEMO_PASSWORD, OPENAI_API_KEY, DATABASE_URL) go from the env files into
+the Secret <release>-app-secrets by the API; a missing BETTER_AUTH_SECRET or DEMO_PASSWORD is generated
+into env/.env.local. Replica values set by scale are kept (--reset-scale drops them).
+--dry-run prints the diff against the deployed revision. Exit 4 when the rollout fails (after the
+rollback to the previous revision, unless --no-rollback).`,
+  touches: 'changes',
+  lock: 'release',
+  options: {
+    image: { type: 'list', arg: 'COMPONENT=REF', help: 'image for frontend or backend, e.g. backend=registry.io/todo-chatbot-backend:3f2a1bc' },
+    images: { type: 'string', arg: 'FILE', help: 'images from build-images --output json' },
+    build: { type: 'boolean', help: 'build the images first (runs build-images) and deploy those' },
+    values: { type: 'list', short: 'f', arg: 'FILE', help: 'extra values file(s), after the profile\'s' },
+    'no-rollback': { type: 'boolean', help: 'leave a failed revision in place' },
+    'reset-scale': { type: 'boolean', help: 'use the profile\'s replica values, not those set by scale' },
+  },
+  settings: deploySettings,
+  examples: [
+    'npx zx scripts/deploy.ts',
+    'npx zx scripts/deploy.ts --images build.json --dry-run',
+    'npx zx scripts/deploy.ts --image backend=todo-chatbot-backend:3f2a1bc -f my-values.yaml',
+  ],
+  run: runDeploy,
+  render: renderDeploy,
+});

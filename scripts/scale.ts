@@ -1,0 +1,30 @@
+#!/usr/bin/env -S npx zx
+// Scales frontend or backend: the Deployment's replicas, or its HPA's
+// minReplicas/maxReplicas when autoscaled, through the release's values (so
+// helm and the next deploy keep them). Waits until the replicas are Ready.
+import { main, scriptArgv } from './lib/cli.ts';
+import { negativeNumbersAsPositionals, runScale, scaleSettings } from './lib/scale-run.ts';
+import { renderScale } from './lib/scale-view.ts';
+
+await main(
+  {
+    name: 'scale',
+    summary: 'set the replicas of frontend or backend (or its HPA\'s min/max), wait until Ready',
+    description: `The count is stored in the release values (a new helm revision) and listed under
+global.todoOpsScaled, so the next deploy keeps it (deploy --reset-scale returns to the profile's).
+0 needs --yes; below a PodDisruptionBudget's minAvailable needs --force; more than TODO_SCALE_MAX is refused.`,
+    touches: 'changes',
+    destructive: true,
+    lock: 'release',
+    positionals: 'frontend|backend N',
+    options: {
+      force: { type: 'boolean', help: 'go below the PodDisruptionBudget\'s minAvailable' },
+      max: { type: 'int', min: 1, max: 100, arg: 'N', help: 'with an HPA: its maxReplicas (default: max(N, the current max))' },
+    },
+    settings: scaleSettings,
+    examples: ['npx zx scripts/scale.ts backend 3', 'npx zx scripts/scale.ts frontend 0 --yes', 'npx zx scripts/scale.ts backend 2 --dry-run -o json'],
+    run: runScale,
+    render: renderScale,
+  },
+  negativeNumbersAsPositionals(scriptArgv().args),
+);
