@@ -245,7 +245,7 @@ export async function up(log: (m: string) => void = () => undefined): Promise<Up
       await $({ env, quiet: true })`kubectl patch node ${n} --subresource=status --type=merge -p ${JSON.stringify({ status: { allocatable: nodeResources, capacity: nodeResources } })}`;
     await recycleVolumes();
     await $({ env, quiet: true })`kubectl wait --for=condition=Ready node --all --timeout=120s`;
-    await $({ env, quiet: true })`kubectl wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io --timeout=120s`;
+    await metricsAvailable(env, log);
     // The service account controller makes "default" shortly after a namespace appears; pods need it.
     await $({ env, quiet: true })`kubectl wait --for=create serviceaccount/default -n default --timeout=60s`;
     lap('nodes and volumes', t1);
@@ -255,6 +255,21 @@ export async function up(log: (m: string) => void = () => undefined): Promise<Up
   }
   lap('total', t0);
   return { kubeconfig: kubeconfigPath, created: !reuse, timings };
+}
+
+/**
+ * metrics-server exits when the API server is not answering yet at its start
+ * (seen on a loaded machine) and kwokctl does not restart it. `kwokctl start
+ * cluster` starts only the components that are not running, so one retry
+ * brings it back without touching the others.
+ */
+async function metricsAvailable(env: NodeJS.ProcessEnv, log: (m: string) => void): Promise<void> {
+  const wait = (secs: number) => $({ env, quiet: true, nothrow: true })`kubectl wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io --timeout=${secs}s`;
+  if ((await wait(60)).exitCode === 0) return;
+  log('metrics API not available after 60s: starting the components that stopped (kwokctl start cluster)');
+  await $({ env, quiet: true })`${inside()} kwokctl --name ${bedName} start cluster`;
+  const r = await wait(90);
+  if (r.exitCode !== 0) throw new Error(`metrics API not available: ${r.stderr.trim()}`);
 }
 
 async function create(env: NodeJS.ProcessEnv, log: (m: string) => void, timings: Record<string, number>): Promise<void> {
