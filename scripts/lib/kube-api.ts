@@ -5,7 +5,8 @@
 import { ApiException, type CoreV1Event } from '@kubernetes/client-node';
 
 const transientCodes = new Set([429, 500, 502, 503, 504]);
-const netCodes = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'UND_ERR_SOCKET']);
+// ERR_STREAM_PREMATURE_CLOSE: a proxy or load balancer hung up mid-response.
+const netCodes = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE']);
 
 export function netCode(e: unknown): string | undefined {
   let cur = e as { code?: string; cause?: unknown; errno?: string } | undefined;
@@ -13,7 +14,9 @@ export function netCode(e: unknown): string | undefined {
     if (cur.code && netCodes.has(cur.code)) return cur.code;
     if (cur.errno && netCodes.has(cur.errno)) return cur.errno;
   }
-  const m = /\b(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH)\b/.exec(String((e as Error)?.message));
+  const msg = String((e as Error)?.message);
+  if (/Premature close/.test(msg)) return 'ERR_STREAM_PREMATURE_CLOSE';
+  const m = /\b(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH)\b/.exec(msg);
   return m?.[1];
 }
 

@@ -11,15 +11,15 @@ import net from 'node:net';
 const [mode, a, b, c] = process.argv.slice(2);
 const pipe = (client, connect) => {
   const upstream = connect();
+  // Each side's end ends the other once what it sent is flushed; destroying on
+  // 'close' instead cut responses short ("Premature close" in the client).
   client.pipe(upstream).pipe(client);
-  const end = () => {
+  const fail = () => {
     client.destroy();
     upstream.destroy();
   };
-  client.on('error', end);
-  upstream.on('error', end);
-  client.on('close', end);
-  upstream.on('close', end);
+  client.on('error', fail);
+  upstream.on('error', fail);
 };
 
 let server;

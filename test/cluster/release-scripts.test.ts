@@ -52,12 +52,18 @@ describe('deploy, scale and config on the test bed', () => {
     const revisions = (await k.list('v1', 'Secret', ns, `owner=helm,name=${release}`)).length;
     const kinds = [['apps/v1', 'Deployment'], ['apps/v1', 'StatefulSet'], ['autoscaling/v2', 'HorizontalPodAutoscaler'], ['policy/v1', 'PodDisruptionBudget'], ['v1', 'Secret'], ['v1', 'ConfigMap'], ['v1', 'Service']] as const;
     const versions: string[] = [];
+    // A Deployment's pod-template revision, and its replicas unless an HPA owns them (the HPA
+    // changes those, and so the generation, on its own).
+    const rollouts = (d: { metadata?: { annotations?: Record<string, string> } }) => Number(d.metadata?.annotations?.['deployment.kubernetes.io/revision']);
+    const hpaTargets = new Set((await k.list<{ apiVersion?: string; kind?: string; spec?: { scaleTargetRef: { name: string } } }>('autoscaling/v2', 'HorizontalPodAutoscaler', ns)).map((h) => h.spec!.scaleTargetRef.name));
+    const deployment = (o: { metadata?: { name?: string; annotations?: Record<string, string> }; spec?: { replicas?: number } }) =>
+      `rollout ${rollouts(o)}, replicas ${hpaTargets.has(o.metadata!.name!) ? '(HPA)' : o.spec?.replicas}`;
     for (const [v, kind] of kinds)
       for (const o of await k.list(v, kind, ns))
-        // Workloads, HPAs and PDBs: their spec generation (their status moves on its own); the rest: resourceVersion.
-        versions.push(`${kind}/${o.metadata?.name}@${['Deployment', 'StatefulSet', 'HorizontalPodAutoscaler', 'PodDisruptionBudget'].includes(kind) ? o.metadata?.generation : o.metadata?.resourceVersion}`);
+        // Workloads, HPAs and PDBs: their spec (their status moves on its own); the rest: resourceVersion.
+        versions.push(`${kind}/${o.metadata?.name}@${kind === 'Deployment' ? deployment(o as never) : ['StatefulSet', 'HorizontalPodAutoscaler', 'PodDisruptionBudget'].includes(kind) ? o.metadata?.generation : o.metadata?.resourceVersion}`);
     const deps = await k.list<V1Deployment>('apps/v1', 'Deployment', ns);
-    return { revisions, versions: versions.sort(), generations: Object.fromEntries(deps.map((d) => [d.metadata!.name!, d.metadata!.generation])) };
+    return { revisions, versions: versions.sort(), generations: Object.fromEntries(deps.map((d) => [d.metadata!.name!, rollouts(d)])) };
   };
   const history = async () => (await sh()`helm history ${release} -n ${ns} -o json`).json() as { revision: number; status: string; description: string }[];
   const pods = async (component: string) => (await kube().list<V1Pod>('v1', 'Pod', ns, `app.kubernetes.io/instance=${release},app.kubernetes.io/component=${component}`)).filter((p) => !p.metadata?.deletionTimestamp);
@@ -163,7 +169,7 @@ describe('deploy, scale and config on the test bed', () => {
     const huge = file('huge.yaml', 'backend:\n  config:\n    logLevel: debug\n  resources:\n    requests:\n      cpu: "64"\n    limits:\n      cpu: "64"\n');
     const r = await go('deploy', ['-f', huge], { TODO_TIMEOUT: '12' });
     assertFailure(r, 4);
-    expect(r.stdout).toMatch(/Unschedulable: 0\/\d+ nodes are available: .*Insufficient cpu/);
+    expect(r.stdout, r.stderr).toMatch(/Unschedulable: 0\/\d+ nodes are available: .*Insufficient cpu/);
     expect(r.stdout).not.toMatch(/^\s+at /m);
     expect((await history()).at(-1)!.description).toBe(`Rollback to ${good}`);
   });

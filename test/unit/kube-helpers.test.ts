@@ -111,3 +111,13 @@ describe('resolveServiceTarget', () => {
     expect(containerPort(pods[0]!, 'nope')).toBeUndefined();
   });
 });
+
+describe('transient network failures', () => {
+  it('a response cut short by a proxy (node-fetch "Premature close") is retried like a reset', async () => {
+    const { isTransient } = await import('../../scripts/lib/kube-api.ts');
+    const cut = Object.assign(new Error('Invalid response body while trying to fetch https://127.0.0.1:1/api/v1/pods: Premature close'), { name: 'FetchError', type: 'system' });
+    expect(isTransient(cut)).toBe(true);
+    expect(isTransient(Object.assign(new Error('x'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }))).toBe(true);
+    expect(isTransient(new Error('forbidden'))).toBe(false);
+  });
+});
