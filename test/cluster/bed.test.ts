@@ -38,7 +38,7 @@ describe('test bed', () => {
   it('a Deployment of 3 replicas gives 3 Ready pods, scheduled onto the fake nodes', async () => {
     await k.apply(deployment(3));
     const pods = await waitReady(3);
-    expect(new Set(pods.map((p) => p.spec?.nodeName)).size).toBeGreaterThan(0);
+    // Every pod on a fake node (never the tainted real node, never unscheduled).
     for (const p of pods) expect(p.spec?.nodeName).toMatch(/^bed-node-/);
   });
 
