@@ -113,7 +113,7 @@ describe('debug on the real node: each failure class produced by the kubelet', (
     metadata: { name, namespace: ns, labels: { test: name } },
     spec: { ...onRealNode, terminationGracePeriodSeconds: 1, automountServiceAccountToken: false, ...extra, containers: [{ name: 'app', image: backendImage, imagePullPolicy: 'Never', securityContext: restricted, ...container }] },
   });
-  const status = (ps: V1Pod[]) => ps[0]?.status?.containerStatuses?.[0];
+  const status = (ps: readonly V1Pod[]) => ps[0]?.status?.containerStatuses?.[0];
 
   beforeAll(async () => {
     ns = await tempNamespace('real-debug');
@@ -131,7 +131,7 @@ describe('debug on the real node: each failure class produced by the kubelet', (
       // Prints a known line and exits 3, again and again.
       k.apply(pod('crashy', { command: ['python', '-c', 'import sys\nprint("FATAL: the bed said no (real-node crash)", flush=True)\nsys.exit(3)'] })),
     ]);
-    const one = (name: string, done: (ps: V1Pod[]) => boolean) =>
+    const one = (name: string, done: (ps: readonly V1Pod[]) => boolean) =>
       k.waitFor<V1Pod>({ apiVersion: 'v1', kind: 'Pod', namespace: ns, fieldSelector: `metadata.name=${name}`, timeoutSec: 120, done, describe: (ps) => JSON.stringify(ps[0]?.status ?? {}) });
     await Promise.all([
       one('pull', (ps) => status(ps)?.state?.waiting?.reason === 'ErrImageNeverPull'),
