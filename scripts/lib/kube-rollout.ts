@@ -119,7 +119,7 @@ export function podProblem(pod: V1Pod, events: readonly CoreV1Event[] = []): Pod
 }
 
 // Reasons that will not go away by waiting, ranked before ones that may.
-const severe = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError',
+const severe = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'ErrImageNeverPull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError',
   'RunContainerError', 'Unschedulable', 'Error', 'OOMKilled', 'Failed', 'Evicted']);
 
 /** The pod to blame for a stuck rollout: a severe problem first, then the newest not-ready pod. */

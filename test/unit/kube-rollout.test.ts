@@ -97,6 +97,10 @@ describe('podProblem and blamePod', () => {
     expect(blamePod([readyPod, notReady])?.problem.pod).toBe('slow');
     expect(blamePod([readyPod])).toBeUndefined();
   });
+  it('an image that is not on the node with pullPolicy Never (the real kubelet\'s ErrImageNeverPull) is severe too', () => {
+    const never = pod('never', { phase: 'Pending', containerStatuses: [{ name: 'app', image: 'x', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ErrImageNeverPull', message: 'Container image "localhost/x:nope" is not present with pull policy of Never' } } }] });
+    expect(blamePod([readyPod, notReady, never])?.problem).toMatchObject({ pod: 'never', reason: 'ErrImageNeverPull' });
+  });
 });
 
 describe('selectorString', () => {
