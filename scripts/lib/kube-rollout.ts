@@ -110,6 +110,12 @@ export function podProblem(pod: V1Pod, events: readonly CoreV1Event[] = []): Pod
     if (t && t.exitCode !== 0) return { ...base, ...extra, reason: t.reason ?? 'Error', message: t.message, exitCode: t.exitCode, lastReason: t.reason ?? 'Error' };
   }
   if (pod.status?.phase === 'Failed') return { ...base, reason: pod.status.reason ?? 'Failed', message: pod.status.message };
+  // Between two back-offs a crash-looping container runs for a moment (not ready): still a crash loop, with its last exit.
+  const rerun = statuses.find((cs) => cs.state?.running && !cs.ready && (cs.restartCount ?? 0) > 0 && (cs.lastState?.terminated?.exitCode ?? 0) !== 0);
+  if (rerun) {
+    const last = rerun.lastState!.terminated!;
+    return { ...base, reason: 'CrashLoopBackOff', container: rerun.name, restarts: rerun.restartCount, exitCode: last.exitCode, lastReason: last.reason ?? 'Error', message: `running again after exiting with code ${last.exitCode} (${last.reason ?? 'Error'}), not ready` };
+  }
   const notReady = statuses.find((cs) => cs.state?.running && !cs.ready);
   const unhealthy = events.find((e) => e.reason === 'Unhealthy');
   if (notReady || unhealthy)

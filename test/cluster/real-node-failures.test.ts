@@ -75,7 +75,7 @@ describe('deploy on the real node: a broken image and a crash-looping configurat
   it('a tag containerd does not have: exit 4 naming the pod and ErrImageNeverPull, back on the previous revision, serving', async () => {
     const good = (await history()).at(-1)!.revision;
     const broken = 'localhost/todo-chatbot-backend:no-such-tag';
-    const r = await run('scripts/deploy.ts', ['-f', bedValues, '--image', `backend=${broken}`, '-o', 'json'], { env: { ...env, TODO_TIMEOUT: '45' }, timeoutMs: 300_000 });
+    const r = await run('scripts/deploy.ts', ['-f', bedValues, '--image', `backend=${broken}`, '-o', 'json'], { env: { ...env, TODO_TIMEOUT: '30' }, timeoutMs: 300_000 });
     assertFailure(r, 4);
     const doc = r.json<Doc>();
     const rollout = doc.findings.find((f) => f.name === 'rollout')!;
@@ -89,7 +89,7 @@ describe('deploy on the real node: a broken image and a crash-looping configurat
     const crash = path.join(tmp, 'crash.yaml');
     // The backend validates its settings at import and exits 1 with one line per bad variable.
     fs.writeFileSync(crash, 'backend:\n  extraEnv:\n    - name: MAX_BODY_BYTES\n      value: "12"\n');
-    const r = await run('scripts/deploy.ts', ['-f', bedValues, '-f', crash, '-o', 'json'], { env: { ...env, TODO_TIMEOUT: '60' }, timeoutMs: 300_000 });
+    const r = await run('scripts/deploy.ts', ['-f', bedValues, '-f', crash, '-o', 'json'], { env: { ...env, TODO_TIMEOUT: '45' }, timeoutMs: 300_000 });
     assertFailure(r, 4);
     const doc = r.json<Doc>();
     const rollout = doc.findings.find((f) => f.name === 'rollout')!;
