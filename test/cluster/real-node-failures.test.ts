@@ -213,7 +213,9 @@ describe('debug on the real node: each failure class produced by the kubelet', (
     expect(f, JSON.stringify(doc.findings, null, 2)).toBeDefined();
     // Backing off (CrashLoopBackOff), or caught in the moment between the exit and the back-off (Error): both real.
     expect(['CrashLoopBackOff', 'Error']).toContain(f!.evidence!.reason);
-    expect(f!.evidence).toMatchObject({ lastReason: 'Error', exitCode: 3, container: 'app', logPrevious: true });
+    // Backing off, the line is the previous container's; just exited, it is the current (dead) one's.
+    expect(f!.evidence).toMatchObject({ lastReason: 'Error', exitCode: 3, container: 'app', logPrevious: f!.evidence!.reason === 'CrashLoopBackOff' });
+    expect(f!.evidence!.restarts).toBeGreaterThanOrEqual(1);
     expect(f!.evidence!.logLines.at(-1)).toBe('FATAL: the bed said no (real-node crash)');
     expect(f!.detail).toContain('"FATAL: the bed said no (real-node crash)"');
     expect(f!.hint).toBe(`kubectl -n ${ns} logs crashy -c app --previous`);
