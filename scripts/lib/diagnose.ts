@@ -299,7 +299,8 @@ function podFinding(p: V1Pod, c: PodContext): Finding | undefined {
 
   if (['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull'].includes(problem.reason)) {
     const image = spec?.image ?? '?';
-    const pull = events.find((e) => e.reason === 'Failed' && /image/i.test(e.message ?? '') && (!eventContainer(e) || eventContainer(e) === container));
+    // The kubelet pairs its explanation with a bare "Error: ErrImagePull" (reason Failed, which also matches /image/i): skip that one.
+    const pull = events.find((e) => e.reason === 'Failed' && /image/i.test(e.message ?? '') && !/^Error: \w+$/.test(e.message ?? '') && (!eventContainer(e) || eventContainer(e) === container));
     const why = oneLine(pull?.message ?? problem.message);
     return {
       name: 'image pull error', level: 'fail', object,

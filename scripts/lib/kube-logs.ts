@@ -67,22 +67,38 @@ export async function podLogs(kube: Kube, opts: LogsOptions): Promise<LogsResult
     const none = opts.previous ? noPreviousContainer(pod, container) : undefined;
     if (none) return { container, text: '', unavailable: none };
   }
-  try {
-    const text = await kube.core.readNamespacedPodLog({
+  const read = () =>
+    kube.core.readNamespacedPodLog({
       name: opts.pod,
       namespace: opts.namespace,
-      container,
+      container: container!,
       previous: opts.previous,
       tailLines: opts.tailLines,
       limitBytes: opts.limitBytes,
     });
-    return { container, text: text ?? '' };
-  } catch (e) {
-    const why = logsUnavailable(e);
-    if (why) return { container, text: '', unavailable: why };
-    if (e instanceof ApiException && e.code === 404)
-      throw new OpsError(`pod ${opts.pod} not found in namespace ${opts.namespace}`, Exit.actionFailed, `kubectl -n ${opts.namespace} get pods`);
-    if (e instanceof ApiException) throw new OpsError(`logs of ${opts.pod}/${container}: ${apiMessage(e)}`, Exit.actionFailed);
-    throw e;
+  // A real kubelet, just after a crash-looping container restarted and before its status says so, answers
+  // "previous terminated container not found" for a container the pod's status still reports: ask again, briefly.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { container, text: (await read()) ?? '' };
+    } catch (e) {
+      const why = logsUnavailable(e);
+      if (why && opts.previous && /previous terminated container/.test(why) && attempt < previousLogAttempts) {
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      return unavailableOrThrow(e, opts, container!);
+    }
   }
+}
+
+const previousLogAttempts = 4;
+
+function unavailableOrThrow(e: unknown, opts: LogsOptions, container: string): LogsResult {
+  const why = logsUnavailable(e);
+  if (why) return { container, text: '', unavailable: why };
+  if (e instanceof ApiException && e.code === 404)
+    throw new OpsError(`pod ${opts.pod} not found in namespace ${opts.namespace}`, Exit.actionFailed, `kubectl -n ${opts.namespace} get pods`);
+  if (e instanceof ApiException) throw new OpsError(`logs of ${opts.pod}/${container}: ${apiMessage(e)}`, Exit.actionFailed);
+  throw e;
 }

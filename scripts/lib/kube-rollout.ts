@@ -110,6 +110,12 @@ export function podProblem(pod: V1Pod, events: readonly CoreV1Event[] = []): Pod
     if (t && t.exitCode !== 0) return { ...base, ...extra, reason: t.reason ?? 'Error', message: t.message, exitCode: t.exitCode, lastReason: t.reason ?? 'Error' };
   }
   if (pod.status?.phase === 'Failed') return { ...base, reason: pod.status.reason ?? 'Failed', message: pod.status.message };
+  // Between two back-offs a crash-looping container runs for a moment (not ready): still a crash loop, with its last exit.
+  const rerun = statuses.find((cs) => cs.state?.running && !cs.ready && (cs.restartCount ?? 0) > 0 && (cs.lastState?.terminated?.exitCode ?? 0) !== 0);
+  if (rerun) {
+    const last = rerun.lastState!.terminated!;
+    return { ...base, reason: 'CrashLoopBackOff', container: rerun.name, restarts: rerun.restartCount, exitCode: last.exitCode, lastReason: last.reason ?? 'Error', message: `running again after exiting with code ${last.exitCode} (${last.reason ?? 'Error'}), not ready` };
+  }
   const notReady = statuses.find((cs) => cs.state?.running && !cs.ready);
   const unhealthy = events.find((e) => e.reason === 'Unhealthy');
   if (notReady || unhealthy)
@@ -119,7 +125,7 @@ export function podProblem(pod: V1Pod, events: readonly CoreV1Event[] = []): Pod
 }
 
 // Reasons that will not go away by waiting, ranked before ones that may.
-const severe = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError',
+const severe = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'ErrImageNeverPull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError',
   'RunContainerError', 'Unschedulable', 'Error', 'OOMKilled', 'Failed', 'Evicted']);
 
 /** The pod to blame for a stuck rollout: a severe problem first, then the newest not-ready pod. */

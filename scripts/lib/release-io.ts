@@ -229,7 +229,7 @@ export async function crashLogs(ctx: Context<any, any>, err: unknown): Promise<v
 }
 
 /** Reasons a pod will not get over by waiting. */
-const settleFailures = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError', 'Error', 'OOMKilled']);
+const settleFailures = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'ErrImageNeverPull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError', 'Error', 'OOMKilled']);
 
 /**
  * After a rollout, watches the workloads' pods for `seconds`: a pod that was

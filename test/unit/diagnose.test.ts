@@ -71,6 +71,17 @@ describe('diagnose: pods', () => {
     expect(f!.detail).toBe('web-1: cannot pull image registry.example/app:nope (ImagePullBackOff): Failed to pull image "registry.example/app:nope": rpc error: code = NotFound desc = failed to pull and unpack image: not found');
   });
 
+  it('image pull error: the kubelet\'s bare "Error: ErrImageNeverPull" event does not hide the reason (real kubelet)', () => {
+    const msg = 'Container image "localhost/app:nope" is not present with pull policy of Never';
+    const p = pod('web-1', { ready: false, container: { image: 'localhost/app:nope' }, status: { ready: false, state: { waiting: { reason: 'ErrImageNeverPull', message: msg } } } });
+    const evs = [
+      event({ kind: 'Pod', name: 'web-1', fieldPath: 'spec.containers{app}' }, 'Failed', 'Error: ErrImageNeverPull', 5),
+      event({ kind: 'Pod', name: 'web-1', fieldPath: 'spec.containers{app}' }, 'ErrImageNeverPull', msg, 5),
+    ];
+    const [f] = diagnose(input({ pods: [p], events: evs }));
+    expect(f!.detail).toBe(`web-1: cannot pull image localhost/app:nope (ErrImageNeverPull): ${msg}`);
+  });
+
   it('crash loop: last termination reason, exit code, restarts and the previous container\'s last lines quoted', () => {
     const p = pod('api-1', crashing(3));
     const logs = new Map([tail('api-1', ['starting', 'connecting to db', 'FATAL: database "todo" does not exist'])]);

@@ -97,6 +97,19 @@ describe('podProblem and blamePod', () => {
     expect(blamePod([readyPod, notReady])?.problem.pod).toBe('slow');
     expect(blamePod([readyPod])).toBeUndefined();
   });
+  it('a crash-looping container caught running between two back-offs is still a crash loop, with its last exit', () => {
+    const rerun = pod('rerun', { phase: 'Running', conditions: [{ type: 'Ready', status: 'False' }], containerStatuses: [{ name: 'app', image: 'x', imageID: '', ready: false, restartCount: 2, state: { running: {} }, lastState: { terminated: { exitCode: 1, reason: 'Error' } } }] });
+    const p = podProblem(rerun)!;
+    expect(p).toMatchObject({ reason: 'CrashLoopBackOff', container: 'app', exitCode: 1, lastReason: 'Error', restarts: 2 });
+    expect(describeProblem(p)).toBe('pod rerun: CrashLoopBackOff: running again after exiting with code 1 (Error), not ready (container app, last exit code 1, 2 restarts)');
+    // A container that restarted after exit 0, or never restarted, is only not ready.
+    const clean = pod('clean', { phase: 'Running', containerStatuses: [{ name: 'app', image: 'x', imageID: '', ready: false, restartCount: 1, state: { running: {} }, lastState: { terminated: { exitCode: 0, reason: 'Completed' } } }] });
+    expect(podProblem(clean)).toMatchObject({ reason: 'NotReady' });
+  });
+  it('an image that is not on the node with pullPolicy Never (the real kubelet\'s ErrImageNeverPull) is severe too', () => {
+    const never = pod('never', { phase: 'Pending', containerStatuses: [{ name: 'app', image: 'x', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ErrImageNeverPull', message: 'Container image "localhost/x:nope" is not present with pull policy of Never' } } }] });
+    expect(blamePod([readyPod, notReady, never])?.problem).toMatchObject({ pod: 'never', reason: 'ErrImageNeverPull' });
+  });
 });
 
 describe('selectorString', () => {
