@@ -5,9 +5,8 @@
 // controllers report their own failures; a kubelet stand-in
 // (test/fixtures/kwok-kubelet.ts) serves the crash-looping pod's logs, so the
 // previous container's last line is quoted for real.
-// Left for the real-kubelet node: a real image pull error, a real OOMKilled,
-// a real failing probe, the kubelet's CreateContainerConfigError (unit-tested
-// in test/unit/diagnose.test.ts).
+// The classes only a real kubelet produces (a real image pull error, OOMKilled,
+// failing probe, CreateContainerConfigError) are in real-node-failures.test.ts.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';

@@ -1,8 +1,8 @@
 // deploy, scale and config as processes against the test bed, on one release
 // installed by deploy itself. kwok plays the kubelet: a crash loop is the pod
 // template's label todo-ops.test/crashloop (test/bed/kwok/crashloop-stage.yaml),
-// an unschedulable pod a CPU request no node has. On the real node (when it is
-// merged) the crash loop and a broken image should be redone with real containers.
+// an unschedulable pod a CPU request no node has. The same failures with real
+// containers (a broken image, a real crash loop) are in real-node-failures.test.ts.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
