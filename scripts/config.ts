@@ -4,7 +4,6 @@
 // values.schema.json (dotted values paths) before anything changes. Secrets are
 // read from stdin, never from the command line, and shown only as fingerprints.
 import { main } from './lib/cli.ts';
-import { runConfig } from './lib/config-run.ts';
 
 await main(
   {
@@ -27,6 +26,7 @@ rotate SECRET       a new BETTER_AUTH_SECRET or DEMO_PASSWORD: env file, Secret,
       'npx zx scripts/config.ts diff',
       'npx zx scripts/config.ts rotate BETTER_AUTH_SECRET',
     ],
-    run: runConfig,
+    // Loaded on run: --help and usage errors never load the Kubernetes client.
+    run: async (ctx) => (await import('./lib/config-run.ts')).runConfig(ctx),
   },
 );

@@ -4,7 +4,7 @@
 // only when the rendered manifest, the values or the Secret differ from the
 // deployed ones. Waits for the rollout, says why it failed, rolls back.
 import { main } from './lib/cli.ts';
-import { deploySettings, runDeploy } from './lib/deploy-run.ts';
+import { deploySettings } from './lib/release-settings.ts';
 import { renderDeploy } from './lib/deploy-view.ts';
 
 await main({
@@ -31,6 +31,7 @@ rollback to the previous revision, unless --no-rollback).`,
     'npx zx scripts/deploy.ts --images build.json --dry-run',
     'npx zx scripts/deploy.ts --image backend=todo-chatbot-backend:3f2a1bc -f my-values.yaml',
   ],
-  run: runDeploy,
+  // Loaded on run: --help and usage errors never load the Kubernetes client.
+  run: async (ctx) => (await import('./lib/deploy-run.ts')).runDeploy(ctx),
   render: renderDeploy,
 });

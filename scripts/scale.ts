@@ -3,7 +3,8 @@
 // minReplicas/maxReplicas when autoscaled, through the release's values (so
 // helm and the next deploy keep them). Waits until the replicas are Ready.
 import { main, scriptArgv } from './lib/cli.ts';
-import { negativeNumbersAsPositionals, runScale, scaleSettings } from './lib/scale-run.ts';
+import { scaleSettings } from './lib/release-settings.ts';
+import { negativeNumbersAsPositionals } from './lib/scale-plan.ts';
 import { renderScale } from './lib/scale-view.ts';
 
 await main(
@@ -23,7 +24,8 @@ global.todoOpsScaled, so the next deploy keeps it (deploy --reset-scale returns 
     },
     settings: scaleSettings,
     examples: ['npx zx scripts/scale.ts backend 3', 'npx zx scripts/scale.ts frontend 0 --yes', 'npx zx scripts/scale.ts backend 2 --dry-run -o json'],
-    run: runScale,
+    // Loaded on run: --help and usage errors never load the Kubernetes client.
+    run: async (ctx) => (await import('./lib/scale-run.ts')).runScale(ctx),
     render: renderScale,
   },
   negativeNumbersAsPositionals(scriptArgv().args),

@@ -15,8 +15,7 @@ import { applyPlan } from './plan.ts';
 import { appSecretName, carriedScaleValues, desiredSecretData, fingerprint, generateSecret, getPath, mergeValues, setPath, type Values } from './release-plan.ts';
 import { applySecret, chartPath, envDir, observeRelease, overlayFile, profileValuesFiles, readValuesFile, requireDoctor, secretsFileFor, shown, waitWorkloads, writeEnvKey } from './release-io.ts';
 import { assignmentValue, checkUnset, classifyKey, diffConfig, parseAssignments, planRotate, readsSecretKey, type RotateParams } from './config-plan.ts';
-import { deploySettings } from './deploy-run.ts';
-import { scaleSettings } from './scale-run.ts';
+import { deploySettings, scaleSettings } from './release-settings.ts';
 import type { Settings } from './settings.ts';
 
 /** Every setting an env file may hold (shared ones and those of the scripts that change the release). */

@@ -25,12 +25,8 @@ import {
 } from './release-plan.ts';
 import { releaseHistory, requireDoctor, applySecret, chartPath, crashLogs, settle, observeRelease, profileValuesFiles, readValuesFile, renderRelease, secretsFileFor, shown, waitWorkloads, workloadsOf, writeEnvKey } from './release-io.ts';
 import type { Action } from './result.ts';
-import { defineSettings, durationSeconds, oneOf, setting } from './settings.ts';
 
-export const deploySettings = defineSettings({
-  TODO_DEPLOY_POD_SECURITY: setting(oneOf('restricted', 'baseline'), 'restricted', 'Pod Security level of a namespace deploy creates'),
-  TODO_DEPLOY_SETTLE: setting(durationSeconds, 5, 'after a rollout, seconds to watch the changed pods for a crash (0: off)'),
-});
+export { deploySettings } from './release-settings.ts';
 
 export interface DeployOpts {
   image: string[];

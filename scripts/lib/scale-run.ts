@@ -2,7 +2,6 @@
 // plan (scale-plan.ts), change the release values through helm, wait for Ready.
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Context } from './cli.ts';
-import { defineSettings, int, setting } from './settings.ts';
 import { doctorFindings } from './doctor-checks.ts';
 import { usageError } from './errors.ts';
 import { waitForRollout } from './kube-rollout.ts';
@@ -13,7 +12,7 @@ import { negativeNumbersAsPositionals, parseScaleArgs, planScale, type ScalePara
 
 export { negativeNumbersAsPositionals };
 
-export const scaleSettings = defineSettings({ TODO_SCALE_MAX: setting(int(1, 100), 10, 'the most replicas scale accepts') });
+export { scaleSettings } from './release-settings.ts';
 
 interface Hpa {
   spec?: { minReplicas?: number; maxReplicas: number };
