@@ -265,10 +265,11 @@ export async function up(log: (m: string) => void = () => undefined): Promise<Up
  */
 async function metricsAvailable(env: NodeJS.ProcessEnv, log: (m: string) => void): Promise<void> {
   const wait = (secs: number) => $({ env, quiet: true, nothrow: true })`kubectl wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io --timeout=${secs}s`;
-  if ((await wait(60)).exitCode === 0) return;
-  log('metrics API not available after 60s: starting the components that stopped (kwokctl start cluster)');
+  // A restart is harmless when nothing stopped (kwokctl then starts nothing), so ask early.
+  if ((await wait(25)).exitCode === 0) return;
+  log('metrics API not available after 25s: starting the components that stopped (kwokctl start cluster)');
   await $({ env, quiet: true })`${inside()} kwokctl --name ${bedName} start cluster`;
-  const r = await wait(90);
+  const r = await wait(120);
   if (r.exitCode !== 0) throw new Error(`metrics API not available: ${r.stderr.trim()}`);
 }
 
