@@ -209,16 +209,7 @@ export async function startNamespace(): Promise<BedState> {
 
 // ------------------------------------------------------------------ API relay
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../helpers/net.ts';
 
 const canConnect = (port: number) =>
   new Promise<boolean>((resolve) => {

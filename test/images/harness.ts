@@ -397,16 +397,7 @@ export async function buildApp(name: AppName, standins: Standins): Promise<{ ref
 
 // ---------------------------------------------------------------- running
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../helpers/net.ts';
 
 export interface Running {
   container: string;
