@@ -158,10 +158,6 @@ export class Context<O extends Record<string, OptionSpec> = Record<string, Optio
     const { notifierFromConfig } = await import('./notify.ts');
     return notifierFromConfig(this.cfg, { state: await this.state(), log: (m) => this.out.debug(m) });
   }
-  /** A positional in [min, max]; anything else is a usage error naming it. */
-  int(raw: string | undefined, what: string, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
-    return raw === undefined ? undefined : parseInt(raw, what, min, max);
-  }
 }
 
 function parseInt(raw: string, what: string, min: number, max: number): number {
