@@ -107,6 +107,10 @@ export function podProblem(pod: V1Pod, events: readonly CoreV1Event[] = []): Pod
     const w = cs.state?.waiting;
     if (w?.reason && w.reason !== 'PodInitializing') return { ...base, ...extra, reason: w.reason, message: w.message };
     const t = cs.state?.terminated;
+    // Caught the instant after a crash (kubectl shows "Error"): with restarts behind it and a policy that restarts it, that is a crash loop.
+    const restarts = pod.spec?.restartPolicy !== 'Never' && (cs.restartCount ?? 0) > 0;
+    if (t && t.exitCode !== 0 && restarts)
+      return { ...base, ...extra, reason: 'CrashLoopBackOff', message: `exited with code ${t.exitCode} (${t.reason ?? 'Error'}), restarting`, exitCode: t.exitCode, lastReason: t.reason ?? 'Error' };
     if (t && t.exitCode !== 0) return { ...base, ...extra, reason: t.reason ?? 'Error', message: t.message, exitCode: t.exitCode, lastReason: t.reason ?? 'Error' };
   }
   if (pod.status?.phase === 'Failed') return { ...base, reason: pod.status.reason ?? 'Failed', message: pod.status.message };

@@ -106,6 +106,13 @@ describe('podProblem and blamePod', () => {
     const clean = pod('clean', { phase: 'Running', containerStatuses: [{ name: 'app', image: 'x', imageID: '', ready: false, restartCount: 1, state: { running: {} }, lastState: { terminated: { exitCode: 0, reason: 'Completed' } } }] });
     expect(podProblem(clean)).toMatchObject({ reason: 'NotReady' });
   });
+  it('a crash-looping container caught the instant after it exited (state terminated, "Error" in kubectl) is a crash loop; with restartPolicy Never it is a failure', () => {
+    const status = { phase: 'Running', conditions: [{ type: 'Ready', status: 'False' }], containerStatuses: [{ name: 'app', image: 'x', imageID: '', ready: false, restartCount: 3, state: { terminated: { exitCode: 1, reason: 'Error' } }, lastState: { terminated: { exitCode: 1, reason: 'Error' } } }] } as V1Pod['status'];
+    const p = podProblem(pod('exited', status))!;
+    expect(describeProblem(p)).toBe('pod exited: CrashLoopBackOff: exited with code 1 (Error), restarting (container app, last exit code 1, 3 restarts)');
+    const once: V1Pod = { ...pod('once', { ...status, phase: 'Failed', containerStatuses: [{ ...status!.containerStatuses![0]!, restartCount: 0 }] }), spec: { restartPolicy: 'Never', containers: [{ name: 'app' }] } };
+    expect(podProblem(once)).toMatchObject({ reason: 'Error', exitCode: 1 });
+  });
   it('an image that is not on the node with pullPolicy Never (the real kubelet\'s ErrImageNeverPull) is severe too', () => {
     const never = pod('never', { phase: 'Pending', containerStatuses: [{ name: 'app', image: 'x', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ErrImageNeverPull', message: 'Container image "localhost/x:nope" is not present with pull policy of Never' } } }] });
     expect(blamePod([readyPod, notReady, never])?.problem).toMatchObject({ pod: 'never', reason: 'ErrImageNeverPull' });
