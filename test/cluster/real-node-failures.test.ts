@@ -210,8 +210,9 @@ describe('debug on the real node: each failure class produced by the kubelet', (
     expect(f, JSON.stringify(doc.findings, null, 2)).toBeDefined();
     // Backing off (CrashLoopBackOff), or caught in the moment between the exit and the back-off (Error): both real.
     expect(['CrashLoopBackOff', 'Error']).toContain(f!.evidence!.reason);
-    // Backing off, the line is the previous container's; just exited, it is the current (dead) one's.
-    expect(f!.evidence).toMatchObject({ lastReason: 'Error', exitCode: 3, container: 'app', logPrevious: f!.evidence!.reason === 'CrashLoopBackOff' });
+    // Backing off, the line is the previous container's; just exited, it is the current (dead) one's, and the detail says which.
+    expect(f!.evidence).toMatchObject({ lastReason: 'Error', exitCode: 3, container: 'app' });
+    expect(f!.detail).toContain(f!.evidence!.logPrevious ? 'the previous container last printed' : 'it last printed');
     expect(f!.evidence!.restarts).toBeGreaterThanOrEqual(1);
     expect(f!.evidence!.logLines.at(-1)).toBe('FATAL: the bed said no (real-node crash)');
     expect(f!.detail).toContain('"FATAL: the bed said no (real-node crash)"');
