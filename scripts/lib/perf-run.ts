@@ -16,7 +16,7 @@ import { Scanner, type Snapshot } from './scan.ts';
 export const perfUser = 'ops-perf';
 
 
-interface Load {
+export interface Load {
   port: number;
   token?: string;
   connections: number;
@@ -25,7 +25,7 @@ interface Load {
 }
 
 /** autocannon against one endpoint; latencies kept per answer so p95 is exact (autocannon's summary has no p95). */
-async function load(e: Endpoint, o: Load): Promise<EndpointRun> {
+export async function load(e: Endpoint, o: Load): Promise<EndpointRun> {
   const latencies: number[] = [];
   let non2xx = 0;
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'todo-chatbot-ops/perf' };
