@@ -21,6 +21,7 @@ Exit 0: nothing firing; 1: an alert is firing (silenced ones do not count).`,
   options: {
     for: { type: 'duration', help: 'silence: how long (required: every silence ends)' },
     comment: { type: 'string', help: 'silence: why, kept with it' },
+    agent: { type: 'boolean', help: 'also hand newly firing alerts to the kagent Agent TODO_KAGENT_ALERT_AGENT (kagent invoke)' },
   },
   settings: alertSettings,
   examples: ['npx zx ops/alert.ts', 'npx zx ops/alert.ts silence crash-loop --for 2h --comment "migrating"', 'npx zx ops/alert.ts status -o json'],

@@ -21,6 +21,7 @@ Exit 0: nothing wrong, or every problem acted on; 1: a problem left (cannot help
   options: {
     watch: { type: 'boolean', short: 'w', help: 'keep running: act within seconds of a change (watches), until SIGTERM or --for' },
     for: { type: 'duration', help: 'with --watch: stop after this long' },
+    agent: { type: 'boolean', help: 'also hand what it could not fix to the kagent Agent TODO_KAGENT_HEAL_AGENT (kagent invoke)' },
   },
   settings: healSettings,
   examples: ['npx zx ops/self-heal.ts --dry-run', 'npx zx ops/self-heal.ts -o json   # from cron', 'npx zx ops/self-heal.ts --watch'],

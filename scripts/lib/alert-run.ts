@@ -109,6 +109,11 @@ async function evaluate(ctx: Context<any, any>, doc: AlertsDoc, now: Date): Prom
     silenced: step.silenced,
     requests: scan.requests,
   };
+  if ((ctx.opts as { agent?: boolean }).agent) {
+    const { handToAgent } = await import('./agents-invoke.ts');
+    const fresh = step.notices.filter((n) => n.kind === 'firing').map((n) => `${n.title}: ${n.text.split('\n')[0]}`);
+    await handToAgent(ctx, cfg.TODO_KAGENT_ALERT_AGENT as string, fresh);
+  }
 }
 
 /** Sends each notice to stdout and the webhook; returns the ones the webhook did not take. */

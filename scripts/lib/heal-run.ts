@@ -233,7 +233,13 @@ export async function healWatch(ctx: Context<any, any>, o: { forSec: number; deb
 }
 
 export async function runSelfHeal(ctx: Context<any, any>): Promise<void> {
-  const opts = ctx.opts as { watch: boolean; for?: number };
+  const opts = ctx.opts as { watch: boolean; for?: number; agent: boolean };
   if (opts.watch) await healWatch(ctx, { forSec: opts.for ?? 0 });
   else await healCycle(ctx);
+  if (opts.agent) {
+    // What acting could not fix (or stopped fixing): for the agent to explain.
+    const left = ctx.result.findings.filter((f) => f.level === 'fail' && f.name.startsWith('self-heal:')).map((f) => f.detail);
+    const { handToAgent } = await import('./agents-invoke.ts');
+    await handToAgent(ctx, ctx.cfg.TODO_KAGENT_HEAL_AGENT as string, [...new Set(left)].slice(0, 20));
+  }
 }
