@@ -41,7 +41,13 @@ const watcher = spawn(process.execPath, [path.join(root, 'node_modules/zx/build/
 await new Promise<void>((resolve) => watcher.stdout!.on('data', (d) => String(d).includes('watching') && resolve()));
 const audit = () => {
   const ctxDir = fs.readdirSync(stateDir).find((d) => fs.existsSync(path.join(stateDir, d, ns, 'self-heal.jsonl')));
-  return ctxDir ? fs.readFileSync(path.join(stateDir, ctxDir, ns, 'self-heal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { at: string; decision: string; object?: string; step?: string }) : [];
+  return ctxDir ? fs.readFileSync(path.join(stateDir, ctxDir, ns, 'self-heal.jsonl'), 'utf8').trim().split('\n').flatMap((l) => {
+    try {
+      return [JSON.parse(l) as { at: string; decision: string; object?: string; step?: string }];
+    } catch {
+      return []; // a line being written
+    }
+  }) : [];
 };
 const healRows: string[] = [];
 for (let i = 0; i < rounds; i++) {
