@@ -48,6 +48,8 @@ const plurals: Record<string, string> = {
   Deployment: 'deployments', ReplicaSet: 'replicasets', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets',
   Job: 'jobs', CronJob: 'cronjobs', HorizontalPodAutoscaler: 'horizontalpodautoscalers', PodDisruptionBudget: 'poddisruptionbudgets',
   Ingress: 'ingresses', NetworkPolicy: 'networkpolicies', EndpointSlice: 'endpointslices',
+  // kagent.dev (ops/agents.ts)
+  Agent: 'agents', ModelConfig: 'modelconfigs', RemoteMCPServer: 'remotemcpservers', CustomResourceDefinition: 'customresourcedefinitions',
 };
 export function collectionPath(apiVersion: string, kind: string, namespace?: string): string {
   const plural = plurals[kind];

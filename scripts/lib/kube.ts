@@ -241,9 +241,10 @@ export class Kube {
     );
   }
 
-  async delete(obj: KubernetesObject, dryRun = false): Promise<void> {
-    await this.call(`delete ${obj.kind}/${obj.metadata?.name}${dryRun ? ' (dry run)' : ''}`, () =>
-      this.objects.delete(obj, undefined, dryRun ? 'All' : undefined, undefined, undefined, 'Background'),
+  /** gracePeriodSeconds 0 is `kubectl delete --grace-period=0 --force` (a pod its kubelet never finishes). */
+  async delete(obj: KubernetesObject, dryRun = false, o: { gracePeriodSeconds?: number } = {}): Promise<void> {
+    await this.call(`delete ${obj.kind}/${obj.metadata?.name}${o.gracePeriodSeconds !== undefined ? ` (grace period ${o.gracePeriodSeconds}s)` : ''}${dryRun ? ' (dry run)' : ''}`, () =>
+      this.objects.delete(obj, undefined, dryRun ? 'All' : undefined, o.gracePeriodSeconds, undefined, 'Background'),
     );
   }
 
