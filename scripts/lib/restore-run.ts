@@ -72,6 +72,8 @@ export async function verifyArchive(ctx: Context<any, any>, dir: string, m: Mani
 async function deleteNamespace(ctx: Context<any, any>, name: string): Promise<void> {
   const kube = await ctx.kube();
   if (!(await kube.read('v1', 'Namespace', name))) return;
+  // A scratch copy: its pods need no graceful shutdown (PostgreSQL's would hold the deletion for seconds).
+  await kube.call(`delete pods -n ${name} (now)`, () => kube.core.deleteCollectionNamespacedPod({ namespace: name, gracePeriodSeconds: 0 }));
   await kube.delete({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   await ctx.out.progress(`deleting namespace ${name}`, () =>
     kube.waitFor<V1Namespace>({ apiVersion: 'v1', kind: 'Namespace', fieldSelector: `metadata.name=${name}`, timeoutSec: ctx.timeoutSec, done: (ns) => ns.length === 0, describe: ([n]) => `namespace ${name}: ${n?.status?.phase ?? 'gone'}` }),
