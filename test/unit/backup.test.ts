@@ -44,7 +44,7 @@ describe('archive', () => {
     const m = readManifest(dir);
     const dump = path.join(dir, 'db.dump');
     const buf = fs.readFileSync(dump);
-    buf[100] ^= 1;
+    buf[100] = buf[100]! ^ 1;
     fs.writeFileSync(dump, buf);
     expect(await checkParts(dir, m)).toEqual([{ part: 'db.dump', problem: expect.stringMatching(/^SHA-256 .* the manifest says/) }]);
     fs.truncateSync(dump, 1000);
@@ -114,7 +114,7 @@ describe('objects', () => {
     const helm: Obj = { apiVersion: 'v1', kind: 'Secret', type: 'helm.sh/release.v1', metadata: { name: 'sh.helm.release.v1.r.v1', namespace: 'todo' }, data: { release: data } };
     const [s, h] = remap([clean(svc), helm], 'todo', 'copy');
     expect(s!.metadata).toMatchObject({ namespace: 'copy', annotations: { 'meta.helm.sh/release-namespace': 'copy' } });
-    const back = decodeHelmRecord((h as { data: { release: string } }).data.release) as typeof rec;
+    const back = decodeHelmRecord((h as unknown as { data: { release: string } }).data.release) as typeof rec;
     expect(back.namespace).toBe('copy');
     expect(back.manifest).toContain('  namespace: copy\n');
     const dep: Obj = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd' }, spec: { replicas: 3 } };
