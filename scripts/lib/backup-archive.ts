@@ -114,6 +114,23 @@ function fsyncPath(p: string): void {
   }
 }
 
+/** Removes what killed runs left (.partial-<name>-<pid> whose process is gone); returns their names. */
+export function removeStalePartials(dest: string): string[] {
+  if (!fs.existsSync(dest)) return [];
+  const stale = fs.readdirSync(dest).filter((f) => {
+    const pid = Number(/^\.partial-.*-(\d+)$/.exec(f)?.[1]);
+    if (!pid || pid === process.pid) return false;
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'ESRCH';
+    }
+  });
+  for (const f of stale) fs.rmSync(path.join(dest, f), { recursive: true, force: true });
+  return stale;
+}
+
 export interface CheckProblem {
   part: string;
   problem: string;

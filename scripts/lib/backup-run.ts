@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { V1Deployment, V1Secret } from '@kubernetes/client-node';
 import type { Context } from './cli.ts';
 import { usageError } from './errors.ts';
-import { ArchiveWriter, archiveName, expired, listArchives, encrypt, type Manifest } from './backup-archive.ts';
+import { ArchiveWriter, archiveName, expired, listArchives, encrypt, removeStalePartials, type Manifest } from './backup-archive.ts';
 import { countByKind, isHelmRecord, kinds, selectObjects, type Obj } from './backup-objects.ts';
 import { dumpTo, externalDb, inClusterDb, type DbTarget } from './backup-db.ts';
 import { applyPlan, type PlannedAction } from './plan.ts';
@@ -134,6 +134,7 @@ export async function runBackup(ctx: Context<any, any>): Promise<void> {
 async function writeBackup(ctx: Context<any, any>, dest: string, name: string, now: Date, passphrase: string | undefined) {
   const kube = await ctx.kube();
   fs.mkdirSync(dest, { recursive: true, mode: 0o700 });
+  for (const f of removeStalePartials(dest)) ctx.out.debug(`removed ${f}, left by a backup that was killed`);
   const all = selectObjects(await listObjects(ctx, ctx.namespace));
   const secrets = all.filter((x) => x.kind === 'Secret');
   for (const s of secrets) for (const v of Object.values(decodeSecretData((s as V1Secret).data))) addSecret(v);

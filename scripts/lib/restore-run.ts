@@ -15,6 +15,7 @@ import { countByKind, deploymentReplicas, heldAtZero, isHelmRecord, remap, selec
 import { countRows, inClusterDb, restoreFrom, waitInClusterDb } from './backup-db.ts';
 import { backupDir, listObjects } from './backup-run.ts';
 import { waitForRollout } from './kube-rollout.ts';
+import { acquireLock } from './lock.ts';
 import { addSecret } from './output.ts';
 import { applyPlan } from './plan.ts';
 import { decodeSecretData } from './release-plan.ts';
@@ -55,8 +56,14 @@ export async function runRestore(ctx: Context<any, any>): Promise<ExitCode | voi
     ctx.result.data.verify = v;
     return v.verified ? undefined : Exit.problem;
   }
-  const r = await restoreInto(ctx, dir, m, { target: o['to-namespace'] ?? ctx.namespace, verify: false, force: o.force, passphrase });
-  ctx.result.data.restored = r;
+  const target = o['to-namespace'] ?? ctx.namespace;
+  // The run holds the release lock of its own namespace (main); another target's is taken here too.
+  const unlock = target !== ctx.namespace && !ctx.dryRun ? await acquireLock(ctx.cfg.TODO_STATE_DIR, { context: (await ctx.kube()).contextName, namespace: target, release: m.release }, 'restore') : undefined;
+  try {
+    ctx.result.data.restored = await restoreInto(ctx, dir, m, { target, verify: false, force: o.force, passphrase });
+  } finally {
+    unlock?.();
+  }
 }
 
 /** Restores into a scratch namespace, compares the counts with the manifest, deletes the namespace. */

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { ArchiveWriter, checkParts, decrypt, encrypt, expired, listArchives, openArchive, readManifest, type ArchiveInfo } from '../../scripts/lib/backup-archive.ts';
+import { ArchiveWriter, checkParts, decrypt, encrypt, expired, listArchives, openArchive, readManifest, removeStalePartials, type ArchiveInfo } from '../../scripts/lib/backup-archive.ts';
 import { clean, heldAtZero, remap, selectObjects, type Obj } from '../../scripts/lib/backup-objects.ts';
 import { parseCounts } from '../../scripts/lib/backup-db.ts';
 import { redactValues } from '../../scripts/lib/backup-run.ts';
@@ -37,6 +37,14 @@ describe('archive', () => {
     expect(listArchives(dest)).toEqual([]);
     w.discard();
     expect(fs.readdirSync(dest)).toEqual([]);
+  });
+
+  it('a killed run\'s partial directory is removed by the next run; a live one is left', () => {
+    const dest = tmp();
+    fs.mkdirSync(path.join(dest, '.partial-r-20261127T000000.000Z-999999999'));
+    fs.mkdirSync(path.join(dest, `.partial-r-20261127T000000.000Z-${process.ppid}`));
+    expect(removeStalePartials(dest)).toEqual(['.partial-r-20261127T000000.000Z-999999999']);
+    expect(fs.readdirSync(dest)).toEqual([`.partial-r-20261127T000000.000Z-${process.ppid}`]);
   });
 
   it('names a flipped byte, a truncated part, a missing part and a stray file', async () => {
