@@ -184,8 +184,8 @@ export async function restoreInto(ctx: Context<any, any>, dir: string, m: Manife
       case 'start': {
         for (const [name, n] of Object.entries(step.replicas)) await kube.scale('Deployment', name, target, n);
         const workloads = objs.filter((x) => x.kind === 'Deployment' || x.kind === 'StatefulSet');
-        for (const w of workloads)
-          await ctx.out.progress(`waiting for ${w.kind.toLowerCase()}/${w.metadata.name}`, () => waitForRollout(kube, { kind: w.kind as 'Deployment' | 'StatefulSet', name: w.metadata.name, namespace: target, timeoutSec: ctx.timeoutSec }));
+        await ctx.out.progress(`waiting for ${workloads.map((w) => `${w.kind.toLowerCase()}/${w.metadata.name}`).join(', ')}`, () =>
+          Promise.all(workloads.map((w) => waitForRollout(kube, { kind: w.kind as 'Deployment' | 'StatefulSet', name: w.metadata.name, namespace: target, timeoutSec: ctx.timeoutSec }))));
         return `${workloads.length} workloads ready`;
       }
       case 'cleanup':

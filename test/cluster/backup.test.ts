@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { V1Namespace, V1Secret } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bedEnv, deleteNamespace, kube, sh } from '../helpers/cluster.ts';
+import { bedEnv, deleteNamespace, kube, sh, tempNamespace } from '../helpers/cluster.ts';
 import { assertFailure, assertSuccess, repoRoot, run, scratchEnv } from '../helpers/run.ts';
 import { manifestChecksum, openArchive, type Manifest } from '../../scripts/lib/backup-archive.ts';
 import { kinds } from '../../scripts/lib/backup-objects.ts';
@@ -269,6 +269,32 @@ describe('backup and restore of a release on the real node', () => {
     }
     expect(await snapshotOf(ns)).toEqual(objectsBefore);
   }, 120_000);
+
+  it('an external DATABASE_URL is dumped through a short-lived pod that gets the URL on stdin, and the pod is gone after', async () => {
+    // "External" to a second release that runs no PostgreSQL: the first release's database, by its Service name.
+    const extNs = await tempNamespace('backup-ext');
+    try {
+      const k = kube();
+      const pw = Buffer.from((await k.read<V1Secret>('v1', 'Secret', `${release}-postgresql`, ns))!.data!.POSTGRES_PASSWORD!, 'base64').toString('utf8');
+      await k.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'ext-app-secrets', namespace: extNs }, stringData: { DATABASE_URL: `postgresql://todo:${pw}@${release}-postgresql.${ns}.svc.cluster.local:5432/todo` } } as V1Secret);
+      // Its backend (never started) tells the short-lived pod where to run: the real node.
+      await k.apply({
+        apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'ext-backend', namespace: extNs, labels: { 'app.kubernetes.io/instance': 'ext', 'app.kubernetes.io/component': 'backend' } },
+        spec: { replicas: 0, selector: { matchLabels: { app: 'ext' } }, template: { metadata: { labels: { app: 'ext' } }, spec: { nodeSelector: { type: 'real' }, tolerations: [{ key: 'todo-ops.test/real-node', operator: 'Exists', effect: 'NoSchedule' }], containers: [{ name: 'x', image: 'none' }] } } },
+      } as never);
+      const r = await run('ops/backup.ts', ['-o', 'json'], { env: { ...env, TODO_NAMESPACE: extNs, TODO_RELEASE: 'ext' }, timeoutMs: 180_000 });
+      assertSuccess(r);
+      const doc = r.json<Doc>();
+      expect(doc.data.database).toMatchObject({ source: 'external', via: expect.stringMatching(/^short-lived pod ext-backup-[0-9a-f]{6} /) });
+      expect(doc.data.tables['public.task']).toBe(Number(await sql(ns, 'SELECT count(*) FROM task')));
+      expect(r.output).not.toContain(pw);
+      expect(fs.readFileSync(path.join(doc.data.archive, 'manifest.json'), 'utf8')).not.toContain(pw);
+      const left = await k.list('v1', 'Pod', extNs, 'app.kubernetes.io/component=backup');
+      expect(left.filter((p) => !p.metadata?.deletionTimestamp)).toEqual([]);
+    } finally {
+      await deleteNamespace(extNs);
+    }
+  }, 180_000);
 
   it('two backups at once: the second exits 5 naming the holder', async () => {
     const k = kube();
