@@ -10,7 +10,7 @@ import type { Context } from './cli.ts';
 import { usageError } from './errors.ts';
 import { ArchiveWriter, archiveName, expired, listArchives, encrypt, removeStalePartials, type Manifest } from './backup-archive.ts';
 import { countByKind, isHelmRecord, kinds, selectObjects, type Obj } from './backup-objects.ts';
-import { dumpTo, externalDb, inClusterDb, type DbTarget } from './backup-db.ts';
+import { dbSelector, dumpTo, externalDb, inClusterDb, type DbTarget } from './backup-db.ts';
 import { applyPlan, type PlannedAction } from './plan.ts';
 import { decodeHelmRecord, historyOf } from './release-io.ts';
 import { addSecret } from './output.ts';
@@ -85,6 +85,10 @@ export async function runBackup(ctx: Context<any, any>): Promise<void> {
   const dest = await backupDir(ctx, o.dir);
   const kube = await ctx.kube();
   if (!(await kube.read('v1', 'Namespace', ctx.namespace))) throw usageError(`namespace ${ctx.namespace} does not exist: nothing to back up`);
+
+  // A verify loads the dump into the release's own PostgreSQL in a scratch copy: refuse before backing up when there is none.
+  if (o.verify && !(await kube.list('v1', 'Pod', ctx.namespace, dbSelector(ctx.release))).length)
+    throw usageError(`--verify restores into the release's in-cluster PostgreSQL, and ${ctx.release} in ${ctx.namespace} runs none (external database)`, 'back up without --verify; test a restore of the dump into a database of your own');
 
   const now = new Date();
   const name = archiveName(ctx.release, now);

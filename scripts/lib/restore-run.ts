@@ -9,7 +9,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { V1Deployment, V1Namespace, V1Secret } from '@kubernetes/client-node';
 import type { Context } from './cli.ts';
-import { Exit, OpsError, usageError, type ExitCode } from './errors.ts';
+import { Exit, usageError, type ExitCode } from './errors.ts';
 import { decrypt, listArchives, openArchive, type Manifest } from './backup-archive.ts';
 import { countByKind, deploymentReplicas, heldAtZero, isHelmRecord, remap, selectObjects, type Obj } from './backup-objects.ts';
 import { countRows, inClusterDb, restoreFrom, waitInClusterDb } from './backup-db.ts';
@@ -113,8 +113,6 @@ async function archiveObjects(ctx: Context<any, any>, dir: string, m: Manifest, 
 export async function restoreInto(ctx: Context<any, any>, dir: string, m: Manifest, o: { target: string; verify: boolean; force: boolean; passphrase?: string }): Promise<RestoreOutcome> {
   const kube = await ctx.kube();
   const { target } = o;
-  if (m.database?.source === 'external' && !fs.existsSync(path.join(dir, 'db.dump')))
-    throw new OpsError('the archive names a database dump it does not hold', Exit.problem);
   const { objs: archived, secretsFrom } = await archiveObjects(ctx, dir, m, o);
   const objs = remap(archived, m.namespace, target);
   const hasDump = m.database !== null;

@@ -291,6 +291,11 @@ describe('backup and restore of a release on the real node', () => {
       expect(fs.readFileSync(path.join(doc.data.archive, 'manifest.json'), 'utf8')).not.toContain(pw);
       const left = await k.list('v1', 'Pod', extNs, 'app.kubernetes.io/component=backup');
       expect(left.filter((p) => !p.metadata?.deletionTimestamp)).toEqual([]);
+      // A verify needs the release's own PostgreSQL to restore into: refused before anything is written.
+      const v = await run('ops/backup.ts', ['-o', 'json', '--verify'], { env: { ...env, TODO_NAMESPACE: extNs, TODO_RELEASE: 'ext' }, timeoutMs: 60_000 });
+      assertFailure(v, 2);
+      expect(v.json<Doc>().error!.message).toMatch(/runs none \(external database\)/);
+      expect(fs.readdirSync(path.dirname(doc.data.archive))).toEqual([path.basename(doc.data.archive)]);
     } finally {
       await deleteNamespace(extNs);
     }
