@@ -40,6 +40,8 @@ export interface PruneOptions {
   /** keep each stream under this size, dropping its oldest records */
   maxBytes?: number;
   now?: Date;
+  /** only these streams (default: every stream in the directory) */
+  streams?: string[];
 }
 
 export interface PruneReport {
@@ -273,7 +275,7 @@ export class State {
     const now = (opts.now ?? new Date()).getTime();
     const cutoff = opts.maxAgeDays === undefined ? -Infinity : now - opts.maxAgeDays * 86_400_000;
     const reports: PruneReport[] = [];
-    for (const stream of this.streams()) {
+    for (const stream of this.streams().filter((s) => !opts.streams || opts.streams.includes(s))) {
       const file = this.file(`${stream}.jsonl`);
       onFile(file, this.root, () => {
         const size0 = fs.statSync(file).size;
