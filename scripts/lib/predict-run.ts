@@ -62,9 +62,10 @@ export async function runPredict(ctx: Context<any, any>): Promise<void> {
   state.writeJson('forecasts', forecastsDoc(now, views));
   for (const f of views)
     ctx.result.finding({
-      name: `${f.kind} forecast`, level: f.level === 'ok' ? (/^not enough data/.test(f.detail) ? 'info' : 'ok') : f.level, detail: f.detail, object: f.object,
+      name: `${f.kind} forecast`, level: f.level === 'ok' ? (/^not enough data/.test(f.detail) ? 'info' : 'ok') : f.level, detail: f.detail,
+      object: { kind: f.object.kind, name: f.object.name, namespace: f.object.namespace },
       required: f.level === 'fail',
-      evidence: { key: f.key, etaSeconds: f.etaSeconds, r2: f.r2, samples: f.samples, spanSeconds: f.spanSeconds },
+      evidence: { key: f.key, ...(f.object.container ? { container: f.object.container } : {}), etaSeconds: f.etaSeconds, r2: f.r2, samples: f.samples, spanSeconds: f.spanSeconds },
       ...(f.level === 'fail' && f.kind === 'memory' ? { hint: `npx zx ops/rightsize.ts -n ${ctx.namespace} (raise the memory limit) or look for a leak: npx zx scripts/debug.ts -n ${ctx.namespace}` } : {}),
     });
   ctx.result.data = {
