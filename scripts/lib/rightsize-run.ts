@@ -59,7 +59,7 @@ export async function runRightsize(ctx: Context<any, any>): Promise<void> {
     ctx.result.finding({
       name: `${r.container} ${r.resource}`, level: r.severity, detail: r.reason, object: { kind: r.workload.split('/')[0] === 'deployment' ? 'Deployment' : 'StatefulSet', name: r.workload.split('/')[1]!, namespace: ctx.namespace },
       // Under-provisioned memory is a problem until applied.
-      required: r.severity === 'fail' && !opts.apply,
+      required: r.severity === 'fail' && (!opts.apply || ctx.dryRun),
       evidence: { container: r.container, resource: r.resource, current: r.current ?? null, recommended: r.recommended ?? null, changePct: r.changePct ?? null, change: r.change },
     });
   ctx.result.data = { samples: samples.length, rows, overlay, paths };

@@ -8,6 +8,7 @@ import { forecastAll, forecastsDoc } from '../../scripts/lib/predict-plan.ts';
 import { buildSample, containerSeries, readSamples, recordSample, type Sample } from '../../scripts/lib/samples-store.ts';
 import { openState } from '../../scripts/lib/state.ts';
 import { formatBytes } from '../../scripts/lib/quantity.ts';
+import { assertFailure, repoRoot, run, scratchEnv } from '../helpers/run.ts';
 
 const Mi = 2 ** 20;
 const t0 = 1_700_000_000;
@@ -142,5 +143,32 @@ describe('samples to forecasts', () => {
     expect(kept.length).toBeGreaterThan(3);
     expect(kept[kept.length - 1]!.t).toBe(t0 + 49 * 60);
     expect(state.history('alerts')).toHaveLength(1); // other streams untouched
+  });
+});
+
+describe('ops/predict.ts as a process (recorded samples only: no cluster call)', () => {
+  const offline = { KUBECONFIG: path.join(repoRoot, 'test/fixtures/kubeconfig-offline.yaml') };
+  function seeded(): NodeJS.ProcessEnv {
+    const env = scratchEnv(offline);
+    const state = openState(env.TODO_STATE_DIR!, { context: 'offline', namespace: 'ns' });
+    const now = Math.round(Date.now() / 1000);
+    const mem = (i: number) => [{ metadata: { name: 'p1' }, timestamp: new Date((now - (9 - i) * 600) * 1000).toISOString(), containers: [{ name: 'backend', usage: { cpu: '50m', memory: `${300 + 20 * i}Mi` } }] }];
+    const pod = { metadata: { name: 'p1', labels: {}, ownerReferences: [] }, spec: { containers: [{ name: 'backend', resources: { limits: { memory: '512Mi' } } }] }, status: { phase: 'Running', containerStatuses: [{ name: 'backend', restartCount: 0 }] } };
+    for (let i = 0; i < 10; i++) recordSample(state, buildSample([pod as never], mem(i), new Date((now - (9 - i) * 600) * 1000)), { maxBytes: 1_000_000, maxAgeDays: 30 });
+    return env;
+  }
+
+  it('--no-sample forecasts from the store: a line per forecast, exit 1 for a limit within hours', async () => {
+    const r = await run('ops/predict.ts', ['-n', 'ns', '--no-sample'], { env: seeded() });
+    assertFailure(r, 1);
+    expect(r.stdout).toMatch(/^10 samples over 1\.5h; forecasts in .*\/offline\/ns\/forecasts\.json$/m);
+    expect(r.stdout).toMatch(/^FAIL\s+memory\s+p1\/backend: reaches the limit 512Mi in 16m \(now 480Mi, 94%; \+120Mi\/h; R² 1\.00, 10 samples over 1\.5h\)$/m);
+    expect(r.stdout).toMatch(/^OK\s+restarts\s+p1\/backend: no restarts in 1\.5h$/m);
+  });
+
+  it('--report into a directory that does not exist: one line, exit 2, before any cluster call', async () => {
+    const r = await run('ops/predict.ts', ['-n', 'ns', '--report', '/nonexistent-dir/x.html'], { env: scratchEnv(offline) });
+    assertFailure(r, 2);
+    expect(r.stderr.split('\n')[0]).toBe('predict: --report /nonexistent-dir/x.html: directory /nonexistent-dir does not exist');
   });
 });
