@@ -141,4 +141,36 @@ describe('predict on the test bed', () => {
       expect(fs.readFileSync(overlay, 'utf8')).toMatch(/backend:\n  resources:\n(.*\n)*      memory: 360Mi/);
     });
   });
+
+  // autoscale on the same release: the frontend has the testbed profile's HPA, the backend none.
+  describe('autoscale', () => {
+    const autoscale = (...args: string[]) => run('ops/autoscale.ts', ['--profile', 'testbed', '-n', ns, ...args], { env: { ...env, TODO_AUTOSCALE_MIN_SAMPLES: '3', TODO_AUTOSCALE_MIN_SPAN: '5s' } });
+    interface AsDoc { findings: { name: string; level: string; detail: string }[]; actions: { what: string; status: string; reason: string }[]; data: { changes: Record<string, unknown>; requests: number } }
+    type Hpa = { metadata?: { name?: string }; status?: { currentMetrics?: { resource?: { name: string; current: { averageUtilization?: number } } }[] } };
+    const hpaWithMetrics = (name: string) => kube().waitFor<Hpa & { apiVersion?: string; kind?: string }>({
+      apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', namespace: ns, fieldSelector: `metadata.name=${name}`, timeoutSec: 90,
+      done: ([h]) => h?.status?.currentMetrics?.some((m) => m.resource?.name === 'cpu' && m.resource.current.averageUtilization !== undefined) ?? false,
+      describe: ([h]) => `HPA ${name}: ${JSON.stringify(h?.status?.currentMetrics ?? 'no metrics yet')}`,
+    });
+
+    it('checks the frontend HPA gets metrics, says the backend is not autoscaled, and --apply creates its HPA, which then reports current metrics', async () => {
+      await hpaWithMetrics(`${release}-frontend`);
+      const r = await autoscale('-o', 'json');
+      assertSuccess(r);
+      const doc = r.json<AsDoc>();
+      expect(doc.findings.find((f) => f.name === 'frontend hpa metrics')).toMatchObject({ level: 'ok' });
+      expect(doc.findings.find((f) => f.name === 'frontend hpa metrics')!.detail).toMatch(/^HPA pred-frontend: CPU \d+% of requests \(target \d+%\), 1 replicas \(1-3\)$/);
+      expect(doc.findings.find((f) => f.name === 'backend hpa')).toMatchObject({ level: 'info', detail: `deployment/${release}-backend is not autoscaled (backend.autoscaling.enabled is false): 1 fixed replicas` });
+      expect(doc.data.changes['backend.autoscaling.enabled']).toBe(true);
+      expect(doc.data.requests).toBe(4); // Deployments, HPAs, pods, metrics: one each
+
+      const applied = await autoscale('--apply', '--components', 'backend', '-o', 'json');
+      assertSuccess(applied);
+      expect(applied.json<AsDoc>().actions).toEqual([expect.objectContaining({ what: 'helm upgrade', status: 'done' })]);
+      await hpaWithMetrics(`${release}-backend`);
+      const values = JSON.parse((await sh()`helm get values ${release} -n ${ns} -o json`).stdout) as { backend: { autoscaling: Record<string, unknown> }; global: { todoOpsScaled: string[] } };
+      expect(values.backend.autoscaling).toMatchObject({ enabled: true, minReplicas: 1 });
+      expect(values.global.todoOpsScaled).toEqual(expect.arrayContaining(['backend.autoscaling.minReplicas', 'backend.autoscaling.maxReplicas']));
+    });
+  });
 });
