@@ -93,7 +93,7 @@ describe('predict on the test bed', () => {
 
   // rightsize reads the samples predict recorded above, as it does under cron.
   describe('rightsize from those samples', () => {
-    const rightsize = (...args: string[]) => run('ops/rightsize.ts', ['--profile', 'testbed', '-n', ns, ...args], { env: { ...env, TODO_RIGHTSIZE_MIN_SAMPLES: '3', TODO_RIGHTSIZE_MIN_SPAN: '5s' } });
+    const rightsize = (...args: string[]) => run('ops/rightsize.ts', ['--profile', 'testbed', '-n', ns, ...args], { env: { ...env, TODO_RIGHTSIZE_MIN_SAMPLES: '3', TODO_RIGHTSIZE_MIN_SPAN: '5s', TODO_RIGHTSIZE_SETTLE: '1' } });
     interface RsDoc { exitCode: number; actions: { what: string; status: string; reason: string }[]; data: { rows: { workload: string; container: string; resource: string; current?: number; recommended?: number; severity: string; change: boolean; reason: string }[]; paths: string[]; valuesChanged?: string[] } }
     const helmValues = async () => JSON.parse((await sh()`helm get values ${release} -n ${ns} -o json`).stdout) as Record<string, any>;
     const backendResources = async () => (await kube().read<any>('apps/v1', 'Deployment', `${release}-backend`, ns))!.spec.template.spec.containers.find((c: { name: string }) => c.name === 'backend').resources;
