@@ -100,7 +100,7 @@ export async function runBootstrap(ctx: Context<any, any>): Promise<ExitCode | v
       records.push({ name: step, status: 'failed', detail: f.message, durationMs, ...(f.code !== undefined ? { exitCode: f.code } : {}) });
       ctx.result.action({ what: `step ${step}`, target, reason: stepHelp[step], status: 'failed', detail: f.message, durationMs });
       for (const x of f.findings) ctx.result.finding({ ...x, required: false });
-      ctx.result.finding({ name: `step ${step}`, level: 'fail', detail: f.message, hint: `${f.hint ? `${f.hint}; then ` : ''}continue with: ${again}`, required: true, evidence: { continue: again, ...(f.code !== undefined ? { exitCode: f.code } : {}) } });
+      ctx.result.finding({ name: `step ${step}`, level: 'fail', detail: f.message, hint: `${f.hint ? `${f.hint}; then ` : ''}continue with: ${again}`, required: true, evidence: { continue: again, ...(f.hint ? { hint: f.hint } : {}), ...(f.code !== undefined ? { exitCode: f.code } : {}) } });
       for (const s of selected.slice(selected.indexOf(step) + 1)) records.push({ name: s, status: 'skipped', detail: `not run: step ${step} failed`, durationMs: 0 });
       ctx.result.data.continue = again;
       return stepExitCode(f.code);
@@ -315,7 +315,8 @@ const stepRunners: Record<Step, (r: Run) => Promise<Outcome>> = {
       const res = await shell({ timeout: '30s' })`minikube service --profile ${r.minikubeProfile} --namespace ${ns} ${`${release}-frontend`} --url`;
       minikubeUrl = res.stdout.split('\n').map((l) => l.trim()).find((l) => /^https?:\/\//.test(l));
     }
-    const ingressHosts = await ingressHostsOf(r, ns, release);
+    // The test cluster has no ingress controller (its values turn the Ingress off): no need to ask.
+    const ingressHosts = r.target === 'local' ? [] : await ingressHostsOf(r, ns, release);
     const access = appAccess({ target: r.target, namespace: ns, release, kubeconfig: r.target === 'local' ? r.kubeconfig : undefined, minikubeUrl, ingressHosts });
     const next = nextCommands({ target: r.target, namespace: ns, kubeconfig: r.target === 'local' ? r.kubeconfig : undefined });
     Object.assign(r.ctx.result.data, { url: access.url, access: access.how, next });

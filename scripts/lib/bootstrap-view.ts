@@ -26,6 +26,7 @@ export function renderBootstrap(r: Result, ctx: Context<any, any>): void {
   if (d.continue) {
     const step = failed.find((f) => f.name.startsWith('step '));
     out.say(`\nbootstrap stopped at ${step?.name}: ${step?.detail}`);
+    if (step?.evidence?.hint) out.say(`hint: ${String(step.evidence.hint)}`);
     out.say(`continue with: ${d.continue}`);
     return;
   }
