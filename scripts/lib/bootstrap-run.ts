@@ -152,7 +152,8 @@ async function prepare(ctx: Context<any, any>, target: Target, selected: Step[],
 function notice(r: Run): void {
   if (r.ctx.dryRun) return;
   if (r.target === 'local' && r.selected.includes('cluster')) {
-    const bin = path.join(path.dirname(r.childEnv.PATH!.split(path.delimiter)[0]!), 'bin', 'kube-apiserver');
+    // The bed's tools dir is the first entry of the children's PATH (prepare()).
+    const bin = path.join(r.childEnv.PATH!.split(path.delimiter)[0]!, 'kube-apiserver');
     if (!fs.existsSync(bin)) r.ctx.out.warn('first run: the local test cluster\'s binaries are built from source once (about 30 min on 2 cores), then its images (a few minutes); both are cached for every later run (about a minute)');
   } else if (r.target !== 'local' && r.selected.includes('images') && !fs.existsSync(r.imagesFile)) {
     r.ctx.out.warn('first run: building the two images takes a few minutes (about 5-10 on 2 cores); later builds reuse the cached layers');

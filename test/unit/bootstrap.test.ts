@@ -1,12 +1,14 @@
 // bootstrap's decisions on plain data (lib/bootstrap-steps.ts), and the script
 // as a process where no cluster is involved: --list, --dry-run, bad steps.
 // The chain itself runs in test/cluster/bootstrap.test.ts.
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   addonsToEnable, appAccess, childProblem, chooseTarget, continueCommand, doctorVerdict, imagesPresent, kubectlAiFinding, minikubeRunning, selectSteps, stepExitCode,
 } from '../../scripts/lib/bootstrap-steps.ts';
 import type { Finding } from '../../scripts/lib/result.ts';
-import { assertFailure, assertSuccess, run, scratchEnv } from '../helpers/run.ts';
+import { assertFailure, assertSuccess, repoRoot, run, scratchEnv } from '../helpers/run.ts';
 
 const tool = (name: string, level: Finding['level'], required = true): Finding => ({ name: `tool ${name}`, level, detail: level === 'ok' ? '1.0.0' : 'not found on PATH', hint: `install ${name}`, required });
 
@@ -115,5 +117,20 @@ describe('bootstrap as a process, no cluster', () => {
     const r = await run('scripts/bootstrap.ts', ['--only', 'deploy,nope'], { env: scratchEnv() });
     assertFailure(r, 2);
     expect(r.stderr.split('\n')[0]).toBe('bootstrap: --only: unknown step "nope"');
+  });
+  // The contract with issues 12 and 13 while their scripts are not in this checkout: a step whose
+  // script is absent is skipped with a finding, never a crash. Once they are merged, the lead wires
+  // the real ones into the cluster test and these two cases no longer apply.
+  const absent = !fs.existsSync(path.join(repoRoot, 'ops/agents.ts')) && !fs.existsSync(path.join(repoRoot, 'scripts/cron.ts'));
+  it.skipIf(!absent)('ai with TODO_KAGENT_ENABLED=true and cron with --with-cron: their absent scripts are skipped with a finding each, exit 0', async () => {
+    const r = await run('scripts/bootstrap.ts', ['--target', 'current', '--only', 'ai,cron', '-o', 'json'], { env: scratchEnv({ TODO_KAGENT_ENABLED: 'true' }) });
+    assertSuccess(r);
+    const doc = r.json<{ findings: { name: string; level: string; detail: string }[]; data: { steps: { name: string; status: string; detail: string }[] } }>();
+    expect(doc.data.steps).toEqual([
+      { name: 'ai', status: 'unchanged', detail: expect.stringMatching(/^kubectl-ai (ready|not installed \(optional\)); kagent: skipped \(ops\/agents\.ts absent\)$/), durationMs: expect.any(Number) },
+      { name: 'cron', status: 'skipped', detail: 'scripts/cron.ts absent', durationMs: expect.any(Number) },
+    ]);
+    expect(doc.findings.find((f) => f.name === 'kagent agents')).toMatchObject({ level: 'warn', detail: 'TODO_KAGENT_ENABLED is true but ops/agents.ts is not in this checkout: skipped' });
+    expect(doc.findings.find((f) => f.name === 'kubectl-ai')!.level).toMatch(/^(ok|info)$/);
   });
 });
