@@ -10,6 +10,7 @@ import { errorMessage } from './cli.ts';
 import { repoRoot } from './config.ts';
 import { Exit, OpsError, type ExitCode } from './errors.ts';
 import type { Envelope, Finding } from './result.ts';
+import { addSecret } from './output.ts';
 import { commandLine, run, shell } from './shell.ts';
 import { detect } from './tools.ts';
 import { editEnvText, generateSecret, generatedSecretKeys } from './release-plan.ts';
@@ -27,6 +28,8 @@ export interface StepRecord {
   durationMs: number;
   /** the child script's exit code, when the step ran one */
   exitCode?: number;
+  /** the envelopes of the scripts the step ran (the kit's result shape), in order */
+  results?: Envelope[];
 }
 
 class StepFailure extends Error {
@@ -61,6 +64,8 @@ interface Run {
   valuesFiles: string[];
   doctor?: Envelope;
   bedCreated?: boolean;
+  /** the envelopes the current step's children printed */
+  results: Envelope[];
 }
 
 const minikubeAddons = ['ingress', 'metrics-server'] as const;
@@ -86,18 +91,19 @@ export async function runBootstrap(ctx: Context<any, any>): Promise<ExitCode | v
       continue;
     }
     const t0 = Date.now();
+    r.results = [];
     if (!ctx.json) ctx.out.say(`▶ ${step}: ${stepHelp[step]}`);
     try {
       const res = await stepRunners[step](r);
       const durationMs = Date.now() - t0;
-      records.push({ name: step, status: res.status, detail: res.detail, durationMs });
+      records.push({ name: step, status: res.status, detail: res.detail, durationMs, ...(r.results.length ? { results: r.results } : {}) });
       ctx.result.action({ what: `step ${step}`, target, reason: stepHelp[step], status: res.status === 'skipped' ? 'skipped' : 'done', detail: res.detail, durationMs });
       if (!ctx.json) ctx.out.say(`${res.status === 'skipped' ? '–' : '✓'} ${step} (${(durationMs / 1000).toFixed(1)} s): ${res.detail}`);
     } catch (e) {
       const durationMs = Date.now() - t0;
       const f = e instanceof StepFailure ? e : new StepFailure(errorMessage(e), e instanceof OpsError ? e.code : undefined, e instanceof OpsError ? e.hint : undefined);
       const again = continueCommand(entryOf(ctx), scriptArgs(), target, step, selected);
-      records.push({ name: step, status: 'failed', detail: f.message, durationMs, ...(f.code !== undefined ? { exitCode: f.code } : {}) });
+      records.push({ name: step, status: 'failed', detail: f.message, durationMs, ...(f.code !== undefined ? { exitCode: f.code } : {}), ...(r.results.length ? { results: r.results } : {}) });
       ctx.result.action({ what: `step ${step}`, target, reason: stepHelp[step], status: 'failed', detail: f.message, durationMs });
       for (const x of f.findings) ctx.result.finding({ ...x, required: false });
       ctx.result.finding({ name: `step ${step}`, level: 'fail', detail: f.message, hint: `${f.hint ? `${f.hint}; then ` : ''}continue with: ${again}`, required: true, evidence: { continue: again, ...(f.hint ? { hint: f.hint } : {}), ...(f.code !== undefined ? { exitCode: f.code } : {}) } });
@@ -145,6 +151,7 @@ async function prepare(ctx: Context<any, any>, target: Target, selected: Step[],
     ctx, target, selected, childArgs, childEnv, kubeconfig, valuesFiles,
     minikubeProfile: ctx.context || 'minikube',
     imagesFile: path.join(stateDir, `images-${target}.json`),
+    results: [],
   };
 }
 
@@ -168,6 +175,7 @@ function say(r: Run, line: string): void {
 async function child(r: Run, script: string, args: string[], o: { quiet?: boolean } = {}): Promise<Envelope> {
   const res = await runScript(script, [...args, ...r.childArgs], { env: r.childEnv, onLine: o.quiet ? undefined : (l) => l.trim() && say(r, l) });
   const env = res.envelope;
+  if (env) r.results.push(env);
   if (!env) throw new StepFailure(`${script} printed no result (exit ${res.code}): ${res.tail.filter(Boolean).slice(-1)[0] ?? ''}`, res.code ?? undefined);
   const problem = childProblem(env);
   if (problem) throw new StepFailure(`${script}: ${problem}`, env.exitCode, env.error?.hint ?? failedFindings(env)[0]?.hint, failedFindings(env));
@@ -199,6 +207,7 @@ const stepRunners: Record<Step, (r: Run) => Promise<Outcome>> = {
     const res = await runScript('scripts/doctor.ts', r.childArgs, { env: r.childEnv });
     if (!res.envelope) throw new StepFailure(`doctor printed no result (exit ${res.code}): ${res.tail.filter(Boolean).pop() ?? ''}`, res.code ?? undefined);
     r.doctor = res.envelope;
+    r.results.push(res.envelope);
     const verdict = doctorVerdict(res.envelope, r.selected.includes('cluster') && r.target !== 'current', r.target);
     if (verdict.problem) throw new StepFailure(`doctor: ${verdict.problem}`, res.envelope.exitCode === Exit.ok ? Exit.problem : res.envelope.exitCode, verdict.hint, failedFindings(res.envelope));
     const cluster = res.envelope.findings.find((f) => f.name === 'cluster');
@@ -356,7 +365,11 @@ function ensureLocalSecrets(r: Run): Outcome {
   const existed = fs.existsSync(file);
   const example = path.join(repoRoot, 'env', '.env.local.example');
   let text = existed ? fs.readFileSync(file, 'utf8') : fs.existsSync(example) ? fs.readFileSync(example, 'utf8') : '';
-  for (const k of missing) text = editEnvText(text, k, generateSecret());
+  for (const k of missing) {
+    const value = generateSecret();
+    addSecret(value); // scrubbed from everything this run prints, children's envelopes included
+    text = editEnvText(text, k, value);
+  }
   fs.writeFileSync(file, text, { mode: 0o600 });
   fs.chmodSync(file, 0o600);
   const shown = path.relative(repoRoot, file).startsWith('..') ? file : path.relative(repoRoot, file);

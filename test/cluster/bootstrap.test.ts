@@ -17,7 +17,7 @@ import { kubeconfigPath } from '../bed/layout.ts';
 import { bedEnv, deleteNamespace, kube, sh } from '../helpers/cluster.ts';
 import { assertFailure, assertSuccess, repoRoot, run, scratchEnv } from '../helpers/run.ts';
 
-interface Step { name: string; status: string; detail: string; durationMs: number; exitCode?: number }
+interface Step { name: string; status: string; detail: string; durationMs: number; exitCode?: number; results?: Doc[] }
 interface Doc {
   exitCode: number;
   findings: { name: string; level: string; detail: string; hint?: string; evidence?: Record<string, unknown> }[];
@@ -54,6 +54,9 @@ describe('bootstrap --target local: from the running test bed to a verified rele
     expect(statuses(first)).toMatchObject({ doctor: 'done', cluster: 'unchanged', secrets: 'done', deploy: 'done', verify: 'done', summary: 'done' });
     expect(first.data.steps.find((s) => s.name === 'cluster')!.detail).toMatch(/is running: reused/);
     expect(first.data.steps.find((s) => s.name === 'verify')!.detail).toMatch(/GET \/readyz: 200.*GET \/api\/health: 200.*created task \d+ "verify \S+ \S+", read back through GET \/api\/\{user\}\/tasks/);
+    // verify's own envelope travels in its step: the round trip's finding with the task it created.
+    const verify = first.data.steps.find((s) => s.name === 'verify')!.results![0]!;
+    expect(verify.findings.find((f) => f.name === 'chat round trip')).toMatchObject({ level: 'ok', evidence: { taskId: expect.any(Number), user: expect.stringMatching(/^todo-ops-verify-/) } });
     // Each step's time is reported (the actions carry it too).
     for (const a of first.actions) expect(a.durationMs, a.what).toBeGreaterThanOrEqual(0);
     expect(first.data.steps.find((s) => s.name === 'deploy')!.durationMs).toBeGreaterThan(0);
