@@ -185,6 +185,7 @@ async function child(r: Run, script: string, args: string[], o: { quiet?: boolea
 /** debug's findings for the release: the diagnosis a failed deploy or verify comes with. */
 async function diagnose(r: Run): Promise<Finding[]> {
   const res = await runScript('scripts/debug.ts', r.childArgs, { env: r.childEnv });
+  if (res.envelope) r.results.push(res.envelope);
   return (res.envelope?.findings ?? []).filter((f) => f.level === 'fail' || f.level === 'warn').map((f) => ({ ...f, name: `debug: ${f.name}` }));
 }
 

@@ -88,6 +88,21 @@ describe('bootstrap --target local: from the running test bed to a verified rele
     const history = (await sh()`helm history todo-chatbot -n ${ns} -o json`).json() as unknown[];
     expect(history).toHaveLength(1);
   }, 300_000);
+
+  it('a round trip that fails (the Secret changed under running pods: 401) stops at verify with debug run for a diagnosis and the command to continue', async () => {
+    // The pods keep the value they started with; verify signs with the Secret's new one.
+    await sh()`kubectl -n ${ns} patch secret todo-chatbot-app-secrets --type merge -p ${JSON.stringify({ stringData: { BETTER_AUTH_SECRET: 'f'.repeat(64) } })}`;
+    const r = await run('scripts/bootstrap.ts', ['--target', 'local', '--only', 'verify', '-o', 'json'], { env, timeoutMs: 120_000 });
+    assertFailure(r, 1);
+    const doc = r.json<Doc>();
+    const step = doc.data.steps[0]!;
+    expect(step).toMatchObject({ name: 'verify', status: 'failed', exitCode: 1 });
+    expect(step.detail).toMatch(/^scripts\/verify\.ts: chat round trip: POST \/chat answered 401/);
+    expect(step.results!.map((x) => (x as unknown as { script: string }).script)).toEqual(['verify', 'debug']);
+    expect(doc.findings.find((f) => f.name === 'chat round trip')).toMatchObject({ level: 'fail' });
+    expect(doc.data.continue).toBe('npx zx scripts/bootstrap.ts --target local --only verify');
+    expect(r.output).not.toContain('f'.repeat(64));
+  }, 150_000);
 });
 
 describe('bootstrap on the Minikube path, with stand-in minikube and docker', () => {
