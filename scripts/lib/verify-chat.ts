@@ -1,40 +1,11 @@
-// verify's chat round trip, the pure parts: the JWT the backend accepts (HS256
-// over the release's BETTER_AUTH_SECRET, claims sub and exp: CONTRACT.md), where
-// the backend reads that secret from, and what the chat and tasks answers must
-// hold for the round trip to count. The asking is in verify-run.ts.
-import { createHmac, randomBytes } from 'node:crypto';
+// verify's chat round trip, the pure parts: what the chat and tasks answers must
+// hold for the round trip to count. The token is lib/app-auth.ts's; the asking
+// is in verify-run.ts.
+import { randomBytes } from 'node:crypto';
 import type { Finding } from './result.ts';
-
-const b64url = (s: string | Buffer) => Buffer.from(s).toString('base64url');
-
-/** A compact HS256 JWT; header exactly {"alg":"HS256","typ":"JWT"}, claims in the given order. */
-export function mintJwt(secret: string, claims: Record<string, unknown>): string {
-  const signing = `${b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${b64url(JSON.stringify(claims))}`;
-  return `${signing}.${createHmac('sha256', secret).update(signing).digest('base64url')}`;
-}
 
 /** A user of verify's own, so its task never lands in a real user's list. */
 export const verifyUser = (nonce = randomBytes(4).toString('hex')) => `todo-ops-verify-${nonce}`;
-
-interface EnvVar {
-  name: string;
-  valueFrom?: { secretKeyRef?: { name?: string; key?: string } };
-}
-interface DeploymentLike {
-  metadata?: { name?: string; labels?: Record<string, string> };
-  spec?: { template?: { spec?: { containers?: { name: string; env?: EnvVar[] }[] } } };
-}
-
-/** The Secret and key the backend Deployment's BETTER_AUTH_SECRET comes from (whatever the chart named it). */
-export function jwtSecretRef(deployments: readonly DeploymentLike[], release: string): { deployment: string; secret: string; key: string } | undefined {
-  const backend =
-    deployments.find((d) => d.metadata?.labels?.['app.kubernetes.io/component'] === 'backend') ?? deployments.find((d) => d.metadata?.name === `${release}-backend`);
-  for (const c of backend?.spec?.template?.spec?.containers ?? []) {
-    const ref = c.env?.find((e) => e.name === 'BETTER_AUTH_SECRET')?.valueFrom?.secretKeyRef;
-    if (ref?.name) return { deployment: backend!.metadata!.name!, secret: ref.name, key: ref.key ?? 'BETTER_AUTH_SECRET' };
-  }
-  return undefined;
-}
 
 /** What the round trip asks the agent: an "add" its built-in parser and an LLM both understand. */
 export const chatMessage = (title: string) => `add ${title}`;
