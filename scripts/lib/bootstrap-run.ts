@@ -253,10 +253,11 @@ const stepRunners: Record<Step, (r: Run) => Promise<Outcome>> = {
     }
     // Already in the node (same commit, same tag): nothing to build.
     if (r.target === 'minikube') {
-      const plan = await child(r, 'scripts/build-images.ts', ['--dry-run'], { quiet: true });
-      const refs = Object.values((plan.data.images ?? {}) as Record<string, string>);
       const listed = await shell({ timeout: '60s' })`minikube image ls --profile ${r.minikubeProfile}`;
-      if (!String(plan.data.tag).endsWith('-dirty') && imagesPresent(refs, listed.stdout)) {
+      // A node without any of the app's images (a first run) needs no plan to know it must build.
+      const plan = /todo-chatbot-(frontend|backend):/.test(listed.stdout) ? await child(r, 'scripts/build-images.ts', ['--dry-run'], { quiet: true }) : undefined;
+      const refs = Object.values((plan?.data.images ?? {}) as Record<string, string>);
+      if (plan && !String(plan.data.tag).endsWith('-dirty') && imagesPresent(refs, listed.stdout)) {
         writeImages(r, plan);
         return { status: 'unchanged', detail: `already in the node: ${refs.join(', ')}` };
       }
