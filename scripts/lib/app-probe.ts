@@ -50,17 +50,32 @@ export function probeFinding(t: ProbeTarget, o: ProbeOutcome, namespace: string)
 
 /** GET http://127.0.0.1:port/path, with a timeout; never throws. */
 export function httpGet(port: number, path: string, timeoutMs = 5000): Promise<ProbeOutcome> {
+  return httpRequest(port, 'GET', path, { timeoutMs, headers: { 'user-agent': 'todo-chatbot-ops/monitor' } });
+}
+
+/**
+ * One HTTP request to 127.0.0.1:port (a port-forward's local end), a JSON body
+ * when given; never throws: a failure is the outcome's error. The body read is
+ * capped at maxBody characters.
+ */
+export function httpRequest(port: number, method: string, path: string, o: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number; maxBody?: number } = {}): Promise<ProbeOutcome> {
   const t0 = Date.now();
+  const timeoutMs = o.timeoutMs ?? 5000;
+  const maxBody = o.maxBody ?? 4096;
+  const payload = o.body === undefined ? undefined : JSON.stringify(o.body);
+  const headers: Record<string, string | number> = { 'user-agent': 'todo-chatbot-ops', ...o.headers };
+  if (payload !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path, timeout: timeoutMs, agent: false, headers: { 'user-agent': 'todo-chatbot-ops/monitor' } }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, path, method, timeout: timeoutMs, agent: false, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (d: string) => body.length < 4096 && (body += d));
+      res.on('data', (d: string) => body.length < maxBody && (body += d));
       res.on('end', () => resolve({ status: res.statusCode, body, ms: Date.now() - t0 }));
       res.on('error', (e) => resolve({ error: e.message, ms: Date.now() - t0 }));
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', (e) => resolve({ error: e.message, ms: Date.now() - t0 }));
+    req.end(payload);
   });
 }
 

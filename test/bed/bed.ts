@@ -184,7 +184,7 @@ export async function recycleVolumes(): Promise<string[]> {
 }
 
 /** The bed is running and whole: its processes, the API through the relay, the real node Ready. */
-async function healthy(): Promise<boolean> {
+export async function healthy(): Promise<boolean> {
   const state = readState();
   if (!fs.existsSync(kubeconfigPath) || !state || !alive(state.holderPid)) return false;
   if (Object.values(state.pids).some((pid) => !alive(pid))) return false;
