@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'dotenv';
 import { OpsError, Exit } from './errors.ts';
+import { aiSettings } from './ai-settings.ts';
 import { notifySettings } from './notify.ts';
 import { bool, defineSettings, dnsName, durationSeconds, oneOf, setting, str, type Setting, type Settings } from './settings.ts';
 
@@ -39,7 +40,7 @@ export const coreSettings = defineSettings({
 });
 
 /** The shared settings of every lib module that owns some. */
-export const libSettings: Settings = { ...coreSettings, ...notifySettings };
+export const libSettings: Settings = { ...coreSettings, ...notifySettings, ...aiSettings };
 
 type Values<S extends Settings> = { [K in keyof S]: S[K] extends Setting<infer T> ? T : never };
 export type Config<S extends Settings = Record<never, Setting>> = Values<typeof coreSettings> &
