@@ -327,6 +327,8 @@ export async function main<O extends Record<string, OptionSpec>, S extends Setti
       return exit(Exit.ok);
     }
     out = new Output(flags.output as Format, flags.verbose === true);
+    const aiRequest = spec.ai && typeof flags.ai === 'string' ? flags.ai : undefined;
+    if (aiRequest !== undefined && !aiRequest.trim()) throw usageError('--ai needs a request in plain words, e.g. --ai "why are the pods failing"');
     cfg = loadConfig({ profile: flags.profile as string | undefined, settings: spec.settings }) as Config<S>;
     for (const k of cfg.secretKeys) addSecret(cfg[k] as string);
     ctx = new Context(spec, cfg, out, flags, positionals);
@@ -341,8 +343,6 @@ export async function main<O extends Record<string, OptionSpec>, S extends Setti
         ...(spec.lock === 'script' ? { scope: spec.name } : {}),
       }, spec.name);
     }
-    const aiRequest = spec.ai && typeof flags.ai === 'string' ? flags.ai : undefined;
-    if (aiRequest !== undefined && !aiRequest.trim()) throw usageError('--ai needs a request in plain words, e.g. --ai "why are the pods failing"');
     let aiAction: Action | undefined;
     const aiStep = async (c: Context<O, S>) => {
       const ai = await import('./ai-run.ts');

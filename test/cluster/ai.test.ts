@@ -186,12 +186,22 @@ describe('--ai with the real kubectl-ai and a scripted model', () => {
     expect(doc.data.ai.outOfScope).toEqual([]);
   });
 
+  it("doctor's kubectl-ai finding: binary, version and provider, without calling the model", async () => {
+    // (unconfigured and absent: unit-tested on assessAi; the absent binary in a run: below)
+    const before = model.requests.length;
+    const r = await go('doctor', ['-o', 'json'], aiEnv());
+    const finding = r.json<Doc>().findings.find((f) => f.name === 'kubectl-ai');
+    expect(finding).toMatchObject({ level: 'ok', required: false, detail: `${bin}, version 0.0.28; provider openai configured`, evidence: { path: bin, version: '0.0.28', provider: 'openai', configured: true } });
+    expect(r.json<Doc>().exitCode).toBe(0);
+    expect(model.requests.length).toBe(before);
+  });
+
   it('kubectl-ai missing, the model endpoint down, the model answering 429: one line each, the deterministic result and exit code stand', async () => {
-    const base = (await go('monitor', ['-o', 'json'], env)).json<Doc>();
     const verdict = (d: Doc) => ({ exitCode: d.exitCode, findings: d.findings.map((f) => `${f.level} ${f.name}`) });
     model.script([], { status: 429 });
     const closed = await freePort();
-    const [missing, down, limited] = await Promise.all([
+    const [baseRun, missing, down, limited] = await Promise.all([
+      go('monitor', ['-o', 'json'], env),
       go('monitor', ['--ai', 'analyze the cluster health', '-o', 'json'], aiEnv({ TODO_AI_BIN: path.join(tmp, 'no-such-kubectl-ai') })),
       go('monitor', ['--ai', 'analyze the cluster health', '-o', 'json'], aiEnv({ OPENAI_ENDPOINT: `http://127.0.0.1:${closed}/v1` })),
       go('monitor', ['--ai', 'analyze the cluster health', '-o', 'json'], aiEnv()),
@@ -201,6 +211,7 @@ describe('--ai with the real kubectl-ai and a scripted model', () => {
       [down, 'failed', /^the model endpoint cannot be reached: .*connection refused/],
       [limited, 'failed', /^the model is rate-limited \(429\)/],
     ];
+    const base = baseRun.json<Doc>();
     for (const [r, status, detail] of expected) {
       const doc = r.json<Doc>();
       expect(verdict(doc)).toEqual(verdict(base));
