@@ -55,11 +55,13 @@ describe('--ai with the real kubectl-ai and a scripted model', () => {
     }
   };
   const aiEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
-    ...env, TODO_AI_BIN: bin, TODO_AI_PROVIDER: 'openai', TODO_AI_MODEL: 'scripted', OPENAI_API_KEY: key, OPENAI_ENDPOINT: model.endpoint, ...extra,
+    // TODO_AI_TIMEOUT bounds a kubectl-ai that hangs: judged as such instead of killing the whole run.
+    ...env, TODO_AI_BIN: bin, TODO_AI_PROVIDER: 'openai', TODO_AI_MODEL: 'scripted', OPENAI_API_KEY: key, OPENAI_ENDPOINT: model.endpoint, TODO_AI_TIMEOUT: '90', ...extra,
   });
   const go = async (script: string, args: string[], e: NodeJS.ProcessEnv): Promise<RunResult> => {
     const r = await run(`scripts/${script}.ts`, args, { env: e, timeoutMs: 170_000 });
     outputs.push(r.output);
+    if (r.status === null) throw new Error(`${script} ${args.join(' ')} was killed after 170 s; stderr:\n${r.stderr.slice(-2000)}`);
     return r;
   };
   const aiAction = (d: Doc) => d.actions.find((a) => a.what === 'kubectl-ai')!;
