@@ -130,22 +130,23 @@ export function judgeAiRun(r: { exitCode: number | null; stdout: string; stderr:
   const answer = stdout.split('\n').filter((l) => !/^\s*Running: /.test(l)).map((l) => l.trimEnd()).join('\n').trim();
   const all = `${stdout}\n${stripAnsi(r.stderr)}`;
   const base = { commands, outOfScope: scope, answer };
-  if (r.timedOut) return { ...base, status: 'failed', detail: 'kubectl-ai did not finish in time (TODO_AI_TIMEOUT)' };
   if (/cannot handle (permission|user choice) requests/i.test(all)) {
     const wanted = /^\* (.+)$/m.exec(all)?.[1];
     return { ...base, status: 'skipped', detail: `kubectl-ai wanted to change the cluster${wanted ? ` (${firstLine(wanted)})` : ''} and was refused: pass --yes to let it; nothing was changed by it` };
   }
-  if (r.exitCode !== 0) {
+  // A non-zero exit, or an error it printed (even when it exited 0, or was stopped after it): classified by that error.
+  const error = /^Error: /m.test(stdout) ? firstLine(stdout.slice(stdout.search(/^Error: /m))).slice('Error: '.length) : '';
+  if (error || (r.exitCode !== 0 && !r.timedOut)) {
+    const why = errorLine(r.stderr) || error;
     if (/\b429\b|rate.?limit|quota|RESOURCE_EXHAUSTED/i.test(all)) return { ...base, status: 'failed', detail: 'the model is rate-limited (429): AI unavailable for now' };
-    if (/connection refused|no such host|dial tcp|i\/o timeout|EOF\b|connection reset/i.test(all)) return { ...base, status: 'failed', detail: `the model endpoint cannot be reached: ${firstLine(errorLine(r.stderr))}` };
-    if (/\b(401|403)\b|api key|unauthori[sz]ed|permission denied/i.test(all)) return { ...base, status: 'failed', detail: `the model refused the credentials: ${firstLine(errorLine(r.stderr))}` };
-    return { ...base, status: 'failed', detail: `kubectl-ai failed (exit ${r.exitCode ?? 'killed'}): ${firstLine(errorLine(r.stderr)) || firstLine(stdout)}` };
+    if (/connection refused|no such host|dial tcp|i\/o timeout|EOF\b|connection reset/i.test(all)) return { ...base, status: 'failed', detail: `the model endpoint cannot be reached: ${firstLine(why)}` };
+    if (/\b(401|403)\b|api key|unauthori[sz]ed/i.test(all)) return { ...base, status: 'failed', detail: `the model refused the credentials: ${firstLine(why)}` };
+    return { ...base, status: 'failed', detail: `kubectl-ai failed (exit ${r.exitCode ?? 'killed'}): ${firstLine(why) || firstLine(stdout)}` };
   }
+  if (r.timedOut) return { ...base, status: 'failed', detail: 'kubectl-ai did not finish in time (TODO_AI_TIMEOUT)' };
   const failed = commands.filter((c) => !c.ok);
   if (scope.length) return { ...base, status: 'failed', detail: `kubectl-ai ran a command outside namespace ${namespace}: ${firstLine(scope[0]!)}` };
   if (failed.length) return { ...base, status: 'failed', detail: `${failed.length} of ${commands.length} command(s) kubectl-ai ran failed: ${firstLine(failed[0]!.command)}: ${failed[0]!.error}` };
-  // Quiet mode also prints an error for a model turn that failed after a tool ran.
-  if (/^Error: /m.test(stdout)) return { ...base, status: 'failed', detail: firstLine(stdout.slice(stdout.search(/^Error: /m))) };
   return { ...base, status: 'done', detail: commands.length ? `ran ${commands.length} command(s): ${commands.map((c) => firstLine(c.command)).join('; ')}` : `answered without running a command: ${firstLine(answer).slice(0, 160)}` };
 }
 

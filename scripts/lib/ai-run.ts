@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Context } from './cli.ts';
 import { errorMessage } from './cli.ts';
 import { providerEnv } from './ai-settings.ts';
-import { judgeAiRun, kubectlAiArgs, kubectlAiEnv, scopedRequest, type AiConfig, type TracedCommand } from './ai-invoke.ts';
+import { judgeAiRun, kubectlAiArgs, kubectlAiEnv, scopedRequest, stripAnsi, type AiConfig, type TracedCommand } from './ai-invoke.ts';
 import { addSecret, scrub, type Output } from './output.ts';
 import type { Action, Finding, Result } from './result.ts';
 import { commandLine, shell } from './shell.ts';
@@ -45,6 +45,8 @@ async function scopedKubeconfig(ctx: Context<any, any>): Promise<string> {
   const kube = await ctx.kube();
   const cluster = kube.kc.getCurrentCluster()!;
   const user = kube.kc.getCurrentUser();
+  // Its credentials are secrets too: a `kubectl config view --raw` kubectl-ai runs is scrubbed from output and trace.
+  for (const v of [user?.token, user?.password, user?.keyData]) addSecret(v ?? undefined);
   const out = new KubeConfig();
   out.loadFromOptions({
     clusters: [cluster],
@@ -84,9 +86,28 @@ export async function runAiStep(ctx: Context<any, any>, findings: string): Promi
     const args = kubectlAiArgs(cfg, { request: scopedRequest(request, { namespace: ctx.namespace, release: ctx.release, script: ctx.spec.name }), kubeconfig, tracePath, yes: ctx.yes });
     const env = kubectlAiEnv(cfg, process.env, { kubeconfig, tmpdir: tmp });
     ctx.out.debug(`$ ${commandLine(status.path!, args)}`);
-    const res = await ctx.out.progress(`asking kubectl-ai: ${request}`, async () =>
-      shell({ env, cwd: tmp, input: findings, timeout: `${cfg.TODO_AI_TIMEOUT as unknown as number}s` })`${status.path!} ${args}`,
-    );
+    let hung = false;
+    const res = await ctx.out.progress(`asking kubectl-ai: ${request}`, async () => {
+      const p = shell({ env, cwd: tmp, input: findings, timeout: `${cfg.TODO_AI_TIMEOUT as unknown as number}s` })`${status.path!} ${args}`;
+      // kubectl-ai 0.0.28 can stay up after printing its final error (seen with a model endpoint
+      // that refuses connections): once it has said "Error:", it gets a few seconds to exit.
+      let seen = '';
+      let grace: NodeJS.Timeout | undefined;
+      p.stdout.on('data', (d: Buffer) => {
+        seen += d.toString();
+        if (!grace && /^Error: /m.test(stripAnsi(seen)))
+          grace = setTimeout(() => {
+            hung = true;
+            void p.kill('SIGKILL');
+          }, 5000);
+      });
+      try {
+        return await p;
+      } finally {
+        clearTimeout(grace);
+      }
+    });
+    if (hung) ctx.out.debug('kubectl-ai did not exit after its error: stopped');
     let trace = '';
     if (fs.existsSync(tracePath)) {
       // Scrubbed in place: tool outputs are in it, and a command could have printed a secret.
@@ -94,7 +115,7 @@ export async function runAiStep(ctx: Context<any, any>, findings: string): Promi
       fs.writeFileSync(tracePath, trace, { mode: 0o600 });
       fs.chmodSync(tracePath, 0o600);
     }
-    const j = judgeAiRun({ exitCode: res.exitCode, stdout: res.stdout, stderr: res.stderr, trace, timedOut: res.signal === 'SIGTERM' && res.exitCode === null }, ctx.namespace);
+    const j = judgeAiRun({ exitCode: res.exitCode, stdout: res.stdout, stderr: res.stderr, trace, timedOut: !hung && res.exitCode === null }, ctx.namespace);
     ctx.result.data.ai = { request, status: j.status, answer: scrub(j.answer), commands: j.commands.map(summary), outOfScope: j.outOfScope, trace: tracePath };
     return record(ctx, request, j.status, scrub(j.detail), t0);
   } catch (e) {

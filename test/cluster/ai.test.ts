@@ -48,7 +48,8 @@ describe('--ai with the real kubectl-ai and a scripted model', () => {
       try {
         const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
         if (argv.some((a) => a.includes(key))) seen.keyInCmdline.push(argv.join(' '));
-        if (argv[0] === bin) seen.kubectlAi.push({ argv, environ: fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean) });
+        // Only this file's runs (their trace is under its state dir).
+        if (argv[0] === bin && argv.some((a) => a.startsWith(env.TODO_STATE_DIR!))) seen.kubectlAi.push({ argv, environ: fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean) });
       } catch {
         /* the process ended meanwhile */
       }
@@ -131,13 +132,15 @@ describe('--ai with the real kubectl-ai and a scripted model', () => {
       { tools: [{ name: 'kubectl', args: { command: `kubectl scale deployment/${release}-backend --replicas=3`, modifies_resource: 'yes' } }] },
       // A command that prints kubectl-ai's environment: the key is there, the app's secrets are not.
       { tools: [{ name: 'bash', args: { command: 'env', modifies_resource: 'no' } }] },
+      // And one that prints the app's Secret (base64): in the trace it is scrubbed too.
+      { tools: [{ name: 'kubectl', args: { command: `kubectl get secret ${release}-app-secrets -o jsonpath={.data}`, modifies_resource: 'no' } }] },
       { text: 'The backend now runs 3 replicas.' },
     ]);
     const before = model.requests.length;
     const r = await go('scale', ['--ai', 'scale the backend to 3', '--yes', '-o', 'json'], aiEnv());
     const doc = r.json<Doc>();
     expect(doc.exitCode).toBe(0);
-    expect(aiAction(doc)).toMatchObject({ status: 'done', detail: `ran 2 command(s): kubectl scale deployment/${release}-backend --replicas=3; env` });
+    expect(aiAction(doc)).toMatchObject({ status: 'done', detail: `ran 3 command(s): kubectl scale deployment/${release}-backend --replicas=3; env; kubectl get secret ${release}-app-secrets -o jsonpath={.data}` });
     expect(await replicas(`${release}-backend`)).toBe(3);
     // scale's own check afterwards: Ready, and outside the release values.
     expect(doc.data.deployments.find((d: { component: string }) => d.component === 'backend')).toMatchObject({ replicas: 3, ready: 3, release: 1 });
@@ -157,6 +160,8 @@ describe('--ai with the real kubectl-ai and a scripted model', () => {
     expect(trace).toContain('kubectl scale deployment');
     expect(trace).toContain('OPENAI_API_KEY=***');
     expect(trace).not.toContain(key);
+    expect(trace).toContain('BETTER_AUTH_SECRET');
+    for (const s of appSecrets) for (const form of [s, Buffer.from(s).toString('base64').replace(/=+$/, '')]) expect(trace).not.toContain(form);
     expect((fs.statSync(doc.data.ai.trace).mode & 0o777).toString(8)).toBe('600');
     expect(seen.keyInCmdline).toEqual([]);
     expect(r.output).not.toContain(key);
@@ -202,8 +207,7 @@ describe('--ai with the real kubectl-ai and a scripted model', () => {
     const verdict = (d: Doc) => ({ exitCode: d.exitCode, findings: d.findings.map((f) => `${f.level} ${f.name}`) });
     model.script([], { status: 429 });
     const closed = await freePort();
-    const [baseRun, missing, down, limited] = await Promise.all([
-      go('monitor', ['-o', 'json'], env),
+    const [missing, down, limited] = await Promise.all([
       go('monitor', ['--ai', 'analyze the cluster health', '-o', 'json'], aiEnv({ TODO_AI_BIN: path.join(tmp, 'no-such-kubectl-ai') })),
       go('monitor', ['--ai', 'analyze the cluster health', '-o', 'json'], aiEnv({ OPENAI_ENDPOINT: `http://127.0.0.1:${closed}/v1` })),
       go('monitor', ['--ai', 'analyze the cluster health', '-o', 'json'], aiEnv()),
@@ -213,7 +217,10 @@ describe('--ai with the real kubectl-ai and a scripted model', () => {
       [down, 'failed', /^the model endpoint cannot be reached: .*connection refused/],
       [limited, 'failed', /^the model is rate-limited \(429\)/],
     ];
-    const base = baseRun.json<Doc>();
+    // monitor's own verdict, the same whatever happened to kubectl-ai: the release is healthy.
+    const base = missing.json<Doc>();
+    expect(base.exitCode).toBe(0);
+    expect(base.data.state).toBe('healthy');
     for (const [r, status, detail] of expected) {
       const doc = r.json<Doc>();
       expect(verdict(doc)).toEqual(verdict(base));

@@ -86,6 +86,11 @@ describe('judging a kubectl-ai run', () => {
     );
     expect(judgeAiRun({ exitCode: 2, stdout: '', stderr: 'Error: creating llm client: bad model\nUsage:\n  kubectl-ai [flags]', trace: '' }, 'todo').detail).toBe('kubectl-ai failed (exit 2): creating llm client: bad model');
     expect(judgeAiRun({ exitCode: null, stdout: '', stderr: '', trace: '', timedOut: true }, 'todo').detail).toMatch(/did not finish in time/);
+    // Stopped after printing its error (it does not always exit then): judged by that error.
+    expect(judgeAiRun({ exitCode: null, stdout: '\u001b[31mError: OpenAI streaming error: dial tcp 127.0.0.1:9: connect: connection refused\u001b[0m', stderr: '', trace: '' }, 'todo').detail).toBe(
+      'the model endpoint cannot be reached: OpenAI streaming error: dial tcp 127.0.0.1:9: connect: connection refused',
+    );
+    expect(judgeAiRun({ exitCode: 0, stdout: 'Error: 429 Too Many Requests', stderr: '', trace: '' }, 'todo').detail).toBe('the model is rate-limited (429): AI unavailable for now');
   });
 });
 
