@@ -127,7 +127,10 @@ export function judgeAiRun(r: { exitCode: number | null; stdout: string; stderr:
   const scope = commands.filter((c) => outOfScope(c.command, namespace)).map((c) => c.command);
   const stdout = stripAnsi(r.stdout);
   // The answer without the "Running: <command>" lines quiet mode prints before each tool call.
-  const answer = stdout.split('\n').filter((l) => !/^\s*Running: /.test(l)).map((l) => l.trimEnd()).join('\n').trim();
+  const kept = stdout.split('\n').filter((l) => !/^\s*Running: /.test(l)).map((l) => l.trimEnd());
+  // Its terminal rendering indents every line: taken off, evenly.
+  const indent = Math.min(...kept.filter(Boolean).map((l) => /^ */.exec(l)![0].length), 80);
+  const answer = kept.map((l) => l.slice(indent)).join('\n').trim();
   const all = `${stdout}\n${stripAnsi(r.stderr)}`;
   const base = { commands, outOfScope: scope, answer };
   if (/cannot handle (permission|user choice) requests/i.test(all)) {

@@ -62,6 +62,7 @@ describe('judging a kubectl-ai run', () => {
   it('done: the commands it ran; no command: its answer', () => {
     const t = trace([req('1', 'kubectl get pods'), resp('1', { stdout: 'x' })]);
     expect(judgeAiRun({ ...ok, stdout: '\u001b[32m\n  Running: kubectl get pods\n\u001b[0m\n  All good.   \n', trace: t }, 'todo')).toMatchObject({ status: 'done', detail: 'ran 1 command(s): kubectl get pods', answer: 'All good.' });
+    expect(judgeAiRun({ ...ok, stdout: '\n  Line one.\n    - nested\n  Line two.  \n' }, 'todo').answer).toBe('Line one.\n  - nested\nLine two.');
     expect(judgeAiRun({ ...ok, stdout: 'Pods crash because of X.' }, 'todo')).toMatchObject({ status: 'done', detail: 'answered without running a command: Pods crash because of X.' });
   });
 
