@@ -26,6 +26,7 @@ rotate SECRET       a new BETTER_AUTH_SECRET or DEMO_PASSWORD: env file, Secret,
       'npx zx scripts/config.ts diff',
       'npx zx scripts/config.ts rotate BETTER_AUTH_SECRET',
     ],
+    ai: {},
     // Loaded on run: --help and usage errors never load the Kubernetes client.
     run: async (ctx) => (await import('./lib/config-run.ts')).runConfig(ctx),
   },

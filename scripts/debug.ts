@@ -28,7 +28,9 @@ Exit codes: 0 nothing wrong, 1 a problem was found, 2 unknown NAME or bad flag, 
     logs: { type: 'int', min: 0, max: 100, default: 10, help: 'read the logs of at most N failing containers' },
     lines: { type: 'int', min: 1, max: 1000, default: 20, help: 'last log lines kept per failing container' },
   },
-  examples: ['npx zx scripts/debug.ts', 'npx zx scripts/debug.ts todo-chatbot-backend', 'npx zx scripts/debug.ts --bundle /tmp/todo-support.tar.gz', 'npx zx scripts/debug.ts -o json --since 15m'],
+  // kubectl-ai gets debug's findings (evidence and log tails included) on stdin.
+  ai: {},
+  examples: ['npx zx scripts/debug.ts', 'npx zx scripts/debug.ts --ai "check why the pods are failing"', 'npx zx scripts/debug.ts todo-chatbot-backend', 'npx zx scripts/debug.ts --bundle /tmp/todo-support.tar.gz', 'npx zx scripts/debug.ts -o json --since 15m'],
   async run(ctx) {
     if (ctx.positionals.length > 1) throw usageError(`debug takes at most one NAME, got ${ctx.positionals.length}: ${ctx.positionals.join(' ')}`);
     const kube = await ctx.kube();

@@ -26,7 +26,10 @@ rollback to the previous revision, unless --no-rollback).`,
     'reset-scale': { type: 'boolean', help: 'use the profile\'s replica values, not those set by scale' },
   },
   settings: deploySettings,
+  // After the deploy: kubectl-ai gets its result (findings and actions) as context.
+  ai: {},
   examples: [
+    'npx zx scripts/deploy.ts --ai "deploy the todo frontend with 2 replicas" --yes',
     'npx zx scripts/deploy.ts',
     'npx zx scripts/deploy.ts --images build.json --dry-run',
     'npx zx scripts/deploy.ts --image backend=todo-chatbot-backend:3f2a1bc -f my-values.yaml',

@@ -61,10 +61,12 @@ or no workload at all). Makes one List per kind and one metrics call, however ma
 /api/health): an answer other than 2xx is a failed finding and makes a healthy release degraded.`,
   touches: 'reads',
   options,
-  examples: ['npx zx scripts/monitor.ts', 'npx zx scripts/monitor.ts --probe', 'npx zx scripts/monitor.ts --watch', 'npx zx scripts/monitor.ts -o json --since 1h'],
+  ai: {},
+  examples: ['npx zx scripts/monitor.ts', 'npx zx scripts/monitor.ts --ai "analyze the cluster health"', 'npx zx scripts/monitor.ts --probe', 'npx zx scripts/monitor.ts --watch', 'npx zx scripts/monitor.ts -o json --since 1h'],
   async run(ctx) {
     if (ctx.opts.watch && ctx.json) throw usageError('--watch draws a live view: use it without --output json');
     if (ctx.opts.watch && ctx.opts.probe) throw usageError('--probe is a one-off check: use it without --watch');
+    if (ctx.opts.watch && (ctx.opts as { ai?: string }).ai) throw usageError('--ai is a one-off request: use it without --watch');
     await requireNamespace(ctx);
     if (ctx.opts.watch) return watch(ctx);
     const scanner = new Scanner(await ctx.kube());

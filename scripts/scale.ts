@@ -13,7 +13,9 @@ await main(
     summary: 'set the replicas of frontend or backend (or its HPA\'s min/max), wait until Ready',
     description: `The count is stored in the release values (a new helm revision) and listed under
 global.todoOpsScaled, so the next deploy keeps it (deploy --reset-scale returns to the profile's).
-0 needs --yes; below a PodDisruptionBudget's minAvailable needs --force; more than TODO_SCALE_MAX is refused.`,
+0 needs --yes; below a PodDisruptionBudget's minAvailable needs --force; more than TODO_SCALE_MAX is refused.
+--ai "<request>" alone: kubectl-ai acts (changes only with --yes), then scale checks each Deployment
+against the release and waits for Ready; a count kubectl-ai set is not kept by the next deploy.`,
     touches: 'changes',
     destructive: true,
     lock: 'release',
@@ -23,7 +25,12 @@ global.todoOpsScaled, so the next deploy keeps it (deploy --reset-scale returns 
       max: { type: 'int', min: 1, max: 100, arg: 'N', help: 'with an HPA: its maxReplicas (default: max(N, the current max))' },
     },
     settings: scaleSettings,
-    examples: ['npx zx scripts/scale.ts backend 3', 'npx zx scripts/scale.ts frontend 0 --yes', 'npx zx scripts/scale.ts backend 2 --dry-run -o json'],
+    examples: ['npx zx scripts/scale.ts backend 3', 'npx zx scripts/scale.ts frontend 0 --yes', 'npx zx scripts/scale.ts backend 2 --dry-run -o json', 'npx zx scripts/scale.ts --ai "scale the backend to handle more load" --yes'],
+    // Without frontend|backend N, kubectl-ai acts first and scale checks what it left.
+    ai: {
+      first: (ctx) => ctx.positionals.length === 0,
+      context: async (ctx) => (ctx.positionals.length ? (await import('./lib/ai-run.ts')).resultText(ctx.result) : (await import('./lib/ai-scale.ts')).scaleAiContext(ctx)),
+    },
     // Loaded on run: --help and usage errors never load the Kubernetes client.
     run: async (ctx) => (await import('./lib/scale-run.ts')).runScale(ctx),
     render: renderScale,

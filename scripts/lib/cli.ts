@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, redacted, repoRoot, type Config } from './config.ts';
 import { Exit, OpsError, exitCodeHelp, usageError, type ExitCode } from './errors.ts';
 import { Output, addSecret, scrub, type Format } from './output.ts';
-import { Result, deriveExitCode, type Envelope } from './result.ts';
+import { Result, deriveExitCode, type Action, type Envelope } from './result.ts';
 import { renderResult } from './render.ts';
 import { duration, type Settings } from './settings.ts';
 import type { Kube } from './kube.ts';
@@ -50,6 +50,18 @@ export type OptionValues<O extends Record<string, OptionSpec>> = {
   [K in keyof O]: O[K] extends { default: unknown } ? ValueOf<O[K]> : O[K]['type'] extends 'boolean' | 'list' ? ValueOf<O[K]> : ValueOf<O[K]> | undefined;
 };
 
+/**
+ * A script that offers --ai "<request>" (scripts/lib/ai-run.ts): kubectl-ai runs
+ * once, with the script's deterministic findings as context, and is recorded as
+ * its own action that never decides the exit code.
+ */
+export interface AiSpec {
+  /** what kubectl-ai is given on stdin (default: the result's findings and actions, one per line) */
+  context?(ctx: Context<any, any>): string | Promise<string>;
+  /** run kubectl-ai before the script's own run (default: after it, so its findings exist) */
+  first?(ctx: Context<any, any>): boolean;
+}
+
 export interface ScriptSpec<O extends Record<string, OptionSpec> = Record<string, OptionSpec>, S extends Settings = Settings> {
   name: string;
   summary: string;
@@ -67,6 +79,8 @@ export interface ScriptSpec<O extends Record<string, OptionSpec> = Record<string
   /** the script's own settings, TODO_<NAME>_* */
   settings?: S;
   examples?: string[];
+  /** offers --ai (and --yes, which lets kubectl-ai change the cluster) */
+  ai?: AiSpec;
   run(ctx: Context<O, S>): Promise<ExitCode | void>;
   /** custom text output; the default prints findings and actions */
   render?(result: Result, ctx: Context<O, S>): void;
@@ -85,6 +99,10 @@ const clusterOpts: Record<string, OptionSpec> = {
 };
 const dryRunOpt: Record<string, OptionSpec> = { 'dry-run': { type: 'boolean', help: 'print the plan; change nothing' } };
 const yesOpt: Record<string, OptionSpec> = { yes: { type: 'boolean', short: 'y', help: 'do destructive actions without asking' } };
+const aiOpt: Record<string, OptionSpec> = {
+  ai: { type: 'string', arg: 'REQUEST', help: 'also ask kubectl-ai, in plain words (optional: see README; the result and exit code stay this script\'s own)' },
+};
+const aiYesOpt: Record<string, OptionSpec> = { yes: { type: 'boolean', short: 'y', help: 'let --ai\'s kubectl-ai change the cluster (its --skip-permissions)' } };
 
 export class Context<O extends Record<string, OptionSpec> = Record<string, OptionSpec>, S extends Settings = Settings> {
   readonly spec: ScriptSpec<O, S>;
@@ -197,7 +215,8 @@ function allOptions(spec: ScriptSpec<any, any>): Record<string, OptionSpec> {
     ...(t === 'nothing' ? {} : clusterOpts),
     ...spec.options,
     ...(t === 'changes' ? dryRunOpt : {}),
-    ...(spec.destructive ? yesOpt : {}),
+    ...(spec.ai ? aiOpt : {}),
+    ...(spec.destructive ? yesOpt : spec.ai ? aiYesOpt : {}),
     ...common,
   };
 }
@@ -308,6 +327,8 @@ export async function main<O extends Record<string, OptionSpec>, S extends Setti
       return exit(Exit.ok);
     }
     out = new Output(flags.output as Format, flags.verbose === true);
+    const aiRequest = spec.ai && typeof flags.ai === 'string' ? flags.ai : undefined;
+    if (aiRequest !== undefined && !aiRequest.trim()) throw usageError('--ai needs a request in plain words, e.g. --ai "why are the pods failing"');
     cfg = loadConfig({ profile: flags.profile as string | undefined, settings: spec.settings }) as Config<S>;
     for (const k of cfg.secretKeys) addSecret(cfg[k] as string);
     ctx = new Context(spec, cfg, out, flags, positionals);
@@ -322,10 +343,23 @@ export async function main<O extends Record<string, OptionSpec>, S extends Setti
         ...(spec.lock === 'script' ? { scope: spec.name } : {}),
       }, spec.name);
     }
+    let aiAction: Action | undefined;
+    const aiStep = async (c: Context<O, S>) => {
+      const ai = await import('./ai-run.ts');
+      aiAction = await ai.runAiStep(c, await (spec.ai!.context?.(c) ?? ai.resultText(c.result)));
+      if (aiAction.status !== 'done') out.warn(`--ai: ${aiAction.detail} (the ${spec.name} result does not depend on it)`);
+    };
+    const aiFirst = aiRequest !== undefined && spec.ai!.first?.(ctx) === true;
+    if (aiFirst) await aiStep(ctx);
     const returned = await spec.run(ctx);
-    const code = returned ?? deriveExitCode(ctx.result);
+    if (aiRequest !== undefined && !aiFirst) await aiStep(ctx);
+    // The AI step is reported, never decisive: the deterministic path decides the exit code.
+    const code = returned ?? deriveExitCode({ findings: ctx.result.findings, exitCode: ctx.result.exitCode, actions: ctx.result.actions.filter((a) => a !== aiAction) });
     if (out.format === 'json') out.json(envelope(code));
-    else (spec.render ?? ((r: Result, c: Context<O, S>) => renderResult(r, c.out, c.dryRun)))(ctx.result, ctx);
+    else {
+      (spec.render ?? ((r: Result, c: Context<O, S>) => renderResult(r, c.out, c.dryRun)))(ctx.result, ctx);
+      if (aiAction?.status === 'done') (await import('./ai-run.ts')).renderAiStep(ctx.result, out, aiAction);
+    }
     releaseLock?.();
     return exit(code);
   } catch (e) {

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { parse } from 'dotenv';
 import { OpsError, Exit } from './errors.ts';
 import { agentsSettings } from './agents-settings.ts';
+import { aiSettings } from './ai-settings.ts';
 import { notifySettings } from './notify.ts';
 import { bool, defineSettings, dnsName, durationSeconds, oneOf, setting, str, type Setting, type Settings } from './settings.ts';
 
@@ -40,7 +41,7 @@ export const coreSettings = defineSettings({
 });
 
 /** The shared settings of every lib module that owns some. */
-export const libSettings: Settings = { ...coreSettings, ...notifySettings, ...agentsSettings };
+export const libSettings: Settings = { ...coreSettings, ...notifySettings, ...agentsSettings, ...aiSettings };
 
 type Values<S extends Settings> = { [K in keyof S]: S[K] extends Setting<infer T> ? T : never };
 export type Config<S extends Settings = Record<never, Setting>> = Values<typeof coreSettings> &

@@ -7,6 +7,7 @@ import { errorMessage, type Context } from './cli.ts';
 import type { Finding } from './result.ts';
 import { detect, type ToolInfo, type ToolName } from './tools.ts';
 import type { Kube } from './kube.ts';
+import { aiStatus, assessAi, type AiConfig } from './ai-status.ts';
 
 export function assessTools(infos: ToolInfo[], required: readonly ToolName[]): Finding[] {
   const findings = infos.map((t): Finding => {
@@ -106,8 +107,10 @@ export async function doctorFindings(ctx: Context<any, any>): Promise<{ unreacha
   const minikube = ctx.cfg.TODO_TARGET === 'minikube';
   const required: ToolName[] = ['kubectl', 'helm', ...(minikube ? (['minikube'] as const) : [])];
   const optional: ToolName[] = ['docker', 'buildah', 'kubectl-ai', 'kagent', ...(minikube ? [] : (['minikube'] as const))];
-  const infos = await Promise.all([...required, ...optional].map(detect));
+  const [infos, ai] = await Promise.all([Promise.all([...required, ...optional].map(detect)), aiStatus(ctx.cfg as unknown as AiConfig)]);
   for (const f of assessTools(infos, required)) ctx.result.finding(f);
+  // The --ai layer: binary, version, provider configured; never calls a model, never required.
+  ctx.result.finding(assessAi(ai, String(ctx.cfg.TODO_AI)));
   try {
     const kube = await ctx.kube();
     const v = await kube.version(); // exit 3 when unreachable

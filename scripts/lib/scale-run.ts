@@ -22,6 +22,8 @@ interface Pdb {
 }
 
 export async function runScale(ctx: Context<any, any>): Promise<void> {
+  // --ai alone: kubectl-ai has acted (cli.ts runs it first); check what it left.
+  if (!ctx.positionals.length && (ctx.opts as { ai?: string }).ai) return (await import('./ai-scale.ts')).scaleCheckAfterAi(ctx);
   const { component, replicas } = parseScaleArgs(ctx.positionals, ctx.cfg.TODO_SCALE_MAX as number);
   const maxOpt = (ctx.opts as { max?: number }).max;
   const [doctor, observed] = await Promise.all([doctorFindings(ctx), observeRelease(ctx, appSecretName(ctx.release))]);
