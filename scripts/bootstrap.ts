@@ -4,7 +4,7 @@
 // build-images, deploy, verify, ...) and reads their result envelopes; the
 // chain and its decisions live in lib/bootstrap-*.ts.
 import { main } from './lib/cli.ts';
-import { agentsSettings, bootstrapSettings } from './lib/bootstrap-settings.ts';
+import { bootstrapSettings } from './lib/bootstrap-settings.ts';
 import { steps, targets } from './lib/bootstrap-steps.ts';
 import { renderBootstrap } from './lib/bootstrap-view.ts';
 
@@ -26,7 +26,7 @@ that continues (--from STEP). Exit: the failed step's code (1 problem, 3 unreach
     list: { type: 'boolean', help: 'show the steps and which this run would do, then stop' },
     'with-cron': { type: 'boolean', help: 'also install the ops scripts in cron (scripts/cron.ts install)' },
   },
-  settings: { ...bootstrapSettings, ...(await agentsSettings()) },
+  settings: bootstrapSettings,
   examples: [
     'npx zx scripts/bootstrap.ts',
     'npx zx scripts/bootstrap.ts --target local',

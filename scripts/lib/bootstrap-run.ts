@@ -295,24 +295,15 @@ const stepRunners: Record<Step, (r: Run) => Promise<Outcome>> = {
     parts.push(`kubectl-ai ${kubectlAi.ok ? 'ready' : 'not installed (optional)'}`);
     let status: Outcome['status'] = 'unchanged';
     if (cfg.TODO_KAGENT_ENABLED === true) {
-      if (!fs.existsSync(path.join(repoRoot, 'ops/agents.ts'))) {
-        r.ctx.result.finding({ name: 'kagent agents', level: 'warn', detail: 'TODO_KAGENT_ENABLED is true but ops/agents.ts is not in this checkout: skipped', required: false });
-        parts.push('kagent: skipped (ops/agents.ts absent)');
-      } else {
-        const env = await child(r, 'ops/agents.ts', ['apply']);
-        const done = env.actions.filter((a) => a.status === 'done').length;
-        if (done) status = 'done';
-        parts.push(`kagent agents: ${done ? `${done} change(s)` : 'unchanged'}`);
-      }
+      const env = await child(r, 'ops/agents.ts', ['apply']);
+      const done = env.actions.filter((a) => a.status === 'done').length;
+      if (done) status = 'done';
+      parts.push(`kagent agents: ${done ? `${done} change(s)` : 'unchanged'}`);
     } else parts.push('kagent: off (TODO_KAGENT_ENABLED=false)');
     return { status, detail: parts.join('; ') };
   },
 
   async cron(r) {
-    if (!fs.existsSync(path.join(repoRoot, 'scripts/cron.ts'))) {
-      r.ctx.result.finding({ name: 'cron', level: 'warn', detail: 'scripts/cron.ts is not in this checkout: cron not installed', required: false });
-      return { status: 'skipped', detail: 'scripts/cron.ts absent' };
-    }
     const env = await child(r, 'scripts/cron.ts', ['install']);
     const done = env.actions.filter((a) => a.status === 'done').length;
     return done ? { status: 'done', detail: `${done} cron change(s)` } : { status: 'unchanged', detail: 'cron entries already installed' };

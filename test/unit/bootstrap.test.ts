@@ -118,19 +118,15 @@ describe('bootstrap as a process, no cluster', () => {
     assertFailure(r, 2);
     expect(r.stderr.split('\n')[0]).toBe('bootstrap: --only: unknown step "nope"');
   });
-  // The contract with issues 12 and 13 while their scripts are not in this checkout: a step whose
-  // script is absent is skipped with a finding, never a crash. Once they are merged, the lead wires
-  // the real ones into the cluster test and these two cases no longer apply.
-  const absent = !fs.existsSync(path.join(repoRoot, 'ops/agents.ts')) && !fs.existsSync(path.join(repoRoot, 'scripts/cron.ts'));
-  it.skipIf(!absent)('ai with TODO_KAGENT_ENABLED=true and cron with --with-cron: their absent scripts are skipped with a finding each, exit 0', async () => {
-    const r = await run('scripts/bootstrap.ts', ['--target', 'current', '--only', 'ai,cron', '-o', 'json'], { env: scratchEnv({ TODO_KAGENT_ENABLED: 'true' }) });
-    assertSuccess(r);
-    const doc = r.json<{ findings: { name: string; level: string; detail: string }[]; data: { steps: { name: string; status: string; detail: string }[] } }>();
-    expect(doc.data.steps).toEqual([
-      { name: 'ai', status: 'unchanged', detail: expect.stringMatching(/^kubectl-ai (ready|not installed \(optional\)); kagent: skipped \(ops\/agents\.ts absent\)$/), durationMs: expect.any(Number) },
-      { name: 'cron', status: 'skipped', detail: 'scripts/cron.ts absent', durationMs: expect.any(Number) },
-    ]);
-    expect(doc.findings.find((f) => f.name === 'kagent agents')).toMatchObject({ level: 'warn', detail: 'TODO_KAGENT_ENABLED is true but ops/agents.ts is not in this checkout: skipped' });
-    expect(doc.findings.find((f) => f.name === 'kubectl-ai')!.level).toMatch(/^(ok|info)$/);
+  it('ai with TODO_KAGENT_ENABLED=true runs ops/agents.ts apply as a child: its failure stops the chain with its reason and the command to continue', async () => {
+    const offline = { KUBECONFIG: path.join(repoRoot, 'test/fixtures/kubeconfig-offline.yaml') };
+    const r = await run('scripts/bootstrap.ts', ['--target', 'current', '--only', 'ai', '-o', 'json'], { env: scratchEnv({ TODO_KAGENT_ENABLED: 'true', ...offline }) });
+    expect(r.status).not.toBe(0);
+    const doc = r.json<{ findings: { name: string; level: string; detail: string; hint?: string }[]; data: { steps: { name: string; status: string; detail: string; results: { script: string; exitCode: number }[] }[] } }>();
+    const [ai] = doc.data.steps;
+    expect(ai).toMatchObject({ name: 'ai', status: 'failed', detail: expect.stringMatching(/^ops\/agents\.ts: /) });
+    expect(ai!.results.map((e) => e.script)).toEqual(['agents']);
+    expect(ai!.results[0]!.exitCode).toBe(r.status);
+    expect(doc.findings.find((f) => f.name === 'step ai')!.hint).toBe('continue with: npx zx scripts/bootstrap.ts --target current --only ai');
   });
 });
