@@ -3,13 +3,14 @@
 // the app is written to, restores into another namespace and (after deleting
 // it) into the release's own, a verify that leaves nothing behind, damaged
 // archives refused with the cluster unchanged, retention, and the lock.
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { V1Namespace, V1Secret } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signJwt } from '../../scripts/lib/app-auth.ts';
 import { bedEnv, deleteNamespace, kube, sh, tempNamespace } from '../helpers/cluster.ts';
 import { assertFailure, assertSuccess, repoRoot, run, scratchEnv } from '../helpers/run.ts';
 import { manifestChecksum, openArchive, type Manifest } from '../../scripts/lib/backup-archive.ts';
@@ -25,18 +26,11 @@ const user = 'user-backup-test';
 interface Doc { exitCode: number; actions: { what: string; target: string; status: string; detail?: string }[]; findings: { name: string; level: string; detail: string }[]; data: Record<string, any>; error?: { message: string } }
 interface TaskRead { id: number; title: string; completed: boolean }
 
-/** An HS256 JWT like Better Auth's, signed with the release's BETTER_AUTH_SECRET (read through the API, never printed). */
-function mint(secret: string, sub: string): string {
-  const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub, exp: Math.floor(Date.now() / 1000) + 3600 })}`;
-  return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
-}
-
 /** The app's REST API through a port-forward to the backend Service on 127.0.0.1. */
 async function appApi(ns: string) {
   const k = kube();
   const secret = await k.read<V1Secret>('v1', 'Secret', `${release}-app-secrets`, ns);
-  const token = mint(Buffer.from(secret!.data!.BETTER_AUTH_SECRET!, 'base64').toString('utf8'), user);
+  const token = signJwt(Buffer.from(secret!.data!.BETTER_AUTH_SECRET!, 'base64').toString('utf8'), user, 3600);
   const fwd = await portForward(k, { namespace: ns, service: `${release}-backend`, port: 'http' });
   const call = <T>(method: string, p: string, body?: object) =>
     new Promise<{ status: number; body: T }>((resolve, reject) => {
