@@ -23,8 +23,7 @@ import {
   parseImageRef,
   type Values,
 } from './release-plan.ts';
-import { releaseHistory, requireDoctor, applySecret, chartPath, crashLogs, settle, observeRelease, profileValuesFiles, readValuesFile, renderRelease, secretsFileFor, shown, waitWorkloads, workloadsOf, writeEnvKey } from './release-io.ts';
-import type { Action } from './result.ts';
+import { releaseHistory, requireDoctor, applySecret, chartPath, crashLogs, rollBack, settle, observeRelease, profileValuesFiles, readValuesFile, renderRelease, secretsFileFor, shown, waitWorkloads, workloadsOf, writeEnvKey } from './release-io.ts';
 
 export { deploySettings } from './release-settings.ts';
 
@@ -161,19 +160,8 @@ export async function runDeploy(ctx: Context<any, any>): Promise<void> {
     if (opts['no-rollback']) ctx.result.finding({ name: 'rollback', level: 'warn', detail: 'not rolled back (--no-rollback): the failed revision stays', hint: `helm -n ${ctx.namespace} rollback ${ctx.release}`, required: false });
     else if (!prev) ctx.result.finding({ name: 'rollback', level: 'warn', detail: 'no previous revision to roll back to (first install)', hint: `helm -n ${ctx.namespace} uninstall ${ctx.release}`, required: false });
     else {
-      const a: Action = ctx.result.action({ what: 'helm rollback', target: `release/${ctx.release}`, reason: `the rollout failed; back to revision ${prev}`, status: 'planned' });
-      const t0 = Date.now();
-      try {
-        const restore = !!observed.liveSecret && plan.actions.some((x) => x.params?.kind === 'secret');
-        if (restore) await applySecret(ctx, secretName, observed.liveSecret!);
-        await helm.rollback(ctx.release, prev, { wait: true, timeoutSec: ctx.timeoutSec });
-        a.status = 'done';
-        a.detail = `serving revision ${prev} again${restore ? ' (the Secret restored too)' : ''}`;
-      } catch (e) {
-        a.status = 'failed';
-        a.detail = (e as Error).message;
-      }
-      a.durationMs = Date.now() - t0;
+      const restore = !!observed.liveSecret && plan.actions.some((x) => x.params?.kind === 'secret');
+      await rollBack(ctx, prev, restore ? async () => (await applySecret(ctx, secretName, observed.liveSecret!), ' (the Secret restored too)') : undefined);
     }
   }
 

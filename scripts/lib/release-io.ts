@@ -228,6 +228,27 @@ export async function crashLogs(ctx: Context<any, any>, err: unknown): Promise<v
   });
 }
 
+/**
+ * After a failed rollout: `helm rollback --wait` to `prev`, as its own action
+ * (done or failed, timed). `before` runs first inside the action (deploy puts
+ * the previous Secret back) and returns a note for the detail.
+ */
+export async function rollBack(ctx: Context<any, any>, prev: number, before?: () => Promise<string>): Promise<void> {
+  const helm = await ctx.helm();
+  const a = ctx.result.action({ what: 'helm rollback', target: `release/${ctx.release}`, reason: `the rollout failed; back to revision ${prev}`, status: 'planned' });
+  const t0 = Date.now();
+  try {
+    const note = before ? await before() : '';
+    await helm.rollback(ctx.release, prev, { wait: true, timeoutSec: ctx.timeoutSec });
+    a.status = 'done';
+    a.detail = `serving revision ${prev} again${note}`;
+  } catch (e) {
+    a.status = 'failed';
+    a.detail = (e as Error).message;
+  }
+  a.durationMs = Date.now() - t0;
+}
+
 /** Reasons a pod will not get over by waiting. */
 const settleFailures = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'ErrImageNeverPull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError', 'Error', 'OOMKilled']);
 

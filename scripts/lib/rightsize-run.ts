@@ -11,7 +11,7 @@ import type { Context } from './cli.ts';
 import { OpsError, Exit, usageError } from './errors.ts';
 import { applyPlan, type PlannedAction } from './plan.ts';
 import { appSecretName, changedPaths, diffManifests, mergeValues, type Values } from './release-plan.ts';
-import { chartPath, crashLogs, observeRelease, renderRelease, settle, waitWorkloads, workloadsOf } from './release-io.ts';
+import { chartPath, crashLogs, observeRelease, rollBack, renderRelease, settle, waitWorkloads, workloadsOf } from './release-io.ts';
 import { reportHtml, escapeHtml } from './report-html.ts';
 import { defaultRightsizePolicy, overlayOf, overlayPaths, planRightsize, type HpaInfo, type RightsizePolicy, type Row } from './rightsize-plan.ts';
 import { readSamples } from './samples-store.ts';
@@ -115,18 +115,7 @@ async function applyOverlay(ctx: Context<any, any>, overlay: Values, paths: stri
   });
   if (!failure) return;
   ctx.result.finding({ name: 'rollout', level: 'fail', detail: failure.message, hint: (failure as OpsError).hint, required: true });
-  const prev = observed.deployed.revision;
-  const a = ctx.result.action({ what: 'helm rollback', target: `release/${ctx.release}`, reason: `the rollout failed; back to revision ${prev}`, status: 'planned' });
-  const t0 = Date.now();
-  try {
-    await helm.rollback(ctx.release, prev, { wait: true, timeoutSec: ctx.timeoutSec });
-    a.status = 'done';
-    a.detail = `serving revision ${prev} again`;
-  } catch (e) {
-    a.status = 'failed';
-    a.detail = (e as Error).message;
-  }
-  a.durationMs = Date.now() - t0;
+  await rollBack(ctx, observed.deployed.revision);
 }
 
 function rowsHtml(rows: readonly Row[]): string {
