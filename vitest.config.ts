@@ -22,9 +22,10 @@ export default defineConfig({
           globalSetup: ['test/bed/global-setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 300_000,
-          // One shared API server: files run one at a time so timings stay honest on 2 cores.
+          // One shared API server, two files at a time: the files mostly wait on the cluster (pods
+          // starting, controllers syncing), each in its own namespace and release.
           pool: 'forks',
-          poolOptions: { forks: { singleFork: true } },
+          poolOptions: { forks: { maxForks: 2, minForks: 1 } },
         },
       },
       {
