@@ -22,10 +22,9 @@ export default defineConfig({
           globalSetup: ['test/bed/global-setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 300_000,
-          // One shared API server, two files at a time: the files mostly wait on the cluster (pods
-          // starting, controllers syncing), each in its own namespace and release.
+          // One shared API server: files run one at a time so timings stay honest on 2 cores.
           pool: 'forks',
-          poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+          poolOptions: { forks: { singleFork: true } },
         },
       },
       {
