@@ -5,16 +5,11 @@ import { formatBytes } from './quantity.ts';
 import { forecastRestarts, forecastToLimit, valueAt, type ForecastKind, type ForecastPolicy, type Level, type Outcome } from './predict-fit.ts';
 import { containerSeries, volumeSeries, type Sample } from './samples-store.ts';
 
-export interface Forecast {
+/** One forecast as forecasts.json holds it: the fit's outcome without its drawing, and what it is about. */
+export interface Forecast extends Pick<Outcome, 'etaSeconds' | 'r2' | 'samples' | 'spanSeconds' | 'level' | 'detail'> {
   key: string;
   kind: ForecastKind;
   object: { kind: string; name: string; namespace: string; container?: string };
-  etaSeconds: number | null;
-  r2: number;
-  samples: number;
-  spanSeconds: number;
-  level: Level;
-  detail: string;
 }
 
 /** What the report draws for one forecast: observed points, the fitted line, the limit and the crossing. */
