@@ -140,10 +140,11 @@ describe('predict on the test bed', () => {
   describe('autoscale', () => {
     const autoscale = (...args: string[]) => run('ops/autoscale.ts', ['--profile', 'testbed', '-n', ns, ...args], { env: { ...env, TODO_AUTOSCALE_MIN_SAMPLES: '3', TODO_AUTOSCALE_MIN_SPAN: '5s' } });
     interface AsDoc { findings: { name: string; level: string; detail: string }[]; actions: { what: string; status: string; reason: string }[]; data: { changes: Record<string, unknown>; requests: number } }
-    type Hpa = { metadata?: { name?: string }; status?: { currentMetrics?: { resource?: { name: string; current: { averageUtilization?: number } } }[] } };
+    type Hpa = { metadata?: { name?: string }; status?: { conditions?: { type: string; status: string }[]; currentMetrics?: { resource?: { name: string; current: { averageUtilization?: number } } }[] } };
     const hpaWithMetrics = (name: string) => kube().waitFor<Hpa & { apiVersion?: string; kind?: string }>({
       apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', namespace: ns, fieldSelector: `metadata.name=${name}`, timeoutSec: 90,
-      done: ([h]) => h?.status?.currentMetrics?.some((m) => m.resource?.name === 'cpu' && m.resource.current.averageUtilization !== undefined) ?? false,
+      // Metrics now, not left from an earlier sync: after rightsize's rollout a new pod may not report yet (ScalingActive False).
+      done: ([h]) => (h?.status?.conditions?.some((c) => c.type === 'ScalingActive' && c.status === 'True') ?? false) && (h?.status?.currentMetrics?.some((m) => m.resource?.name === 'cpu' && m.resource.current.averageUtilization !== undefined) ?? false),
       describe: ([h]) => `HPA ${name}: ${JSON.stringify(h?.status?.currentMetrics ?? 'no metrics yet')}`,
     });
 
