@@ -34,6 +34,8 @@ export interface ComponentObserved {
   pods: string[];
   podsWithoutRequest: string[];
   podsWithoutMetrics: string[];
+  /** of those without metrics, the ones whose containers started within the grace (TODO_AUTOSCALE_METRICS_GRACE) */
+  podsStarting?: string[];
 }
 
 export interface AutoscaleObserved {
@@ -83,7 +85,12 @@ export function checkHpas(o: AutoscaleObserved, namespace: string): Check[] {
     if (!o.metricsApi) why.push('the metrics API (metrics.k8s.io) is not served: install metrics-server');
     if (h.targetCpu !== undefined && c.podsWithoutRequest.length) why.push(`no CPU request set on ${c.podsWithoutRequest.join(', ')}: utilisation is a percentage of the request`);
     if (o.metricsApi && c.podsWithoutMetrics.length) why.push(`pods not reporting usage: ${c.podsWithoutMetrics.join(', ')}`);
-    if (h.currentCpu === undefined && h.targetCpu !== undefined) {
+    // Right after a rollout the metrics API has no usage for the new pods until its second scrape:
+    // the HPA holds its replica count meanwhile, so that is a wait, not a broken HPA.
+    const starting = o.metricsApi && c.podsWithoutMetrics.length > 0 && !c.podsWithoutRequest.length && c.podsWithoutMetrics.every((p) => c.podsStarting?.includes(p));
+    if (h.currentCpu === undefined && h.targetCpu !== undefined && starting) {
+      out.push({ component: c.component, name: 'hpa metrics', level: 'warn', detail: `HPA ${h.name} has no CPU metrics yet: pods just started, not reporting usage yet: ${c.podsWithoutMetrics.join(', ')}`, hint: 'the metrics API reports a pod after its second scrape: run again in a minute' });
+    } else if (h.currentCpu === undefined && h.targetCpu !== undefined) {
       const cond = h.failing ? ` (HPA says ${h.failing[0]}: ${h.failing[1]})` : '';
       out.push({ component: c.component, name: 'hpa metrics', level: 'fail', detail: `HPA ${h.name} gets no CPU metrics${cond}${why.length ? `: ${why.join('; ')}` : ': not yet computed (new HPA or pods just started)'}`, hint: `kubectl -n ${namespace} describe hpa ${h.name}` });
     } else if (h.failing) {

@@ -48,6 +48,8 @@ export async function runAutoscale(ctx: Context<any, any>): Promise<void> {
     kube.podMetrics(ctx.namespace).then((m) => m?.items as PodMetricsLike[] | undefined),
   ]);
   const reporting = new Set((metrics ?? []).map((m) => m.metadata.name));
+  const graceMs = (ctx.cfg.TODO_AUTOSCALE_METRICS_GRACE as number) * 1000;
+  const started = (p: V1Pod) => Math.max(...(p.status?.containerStatuses ?? []).map((c) => new Date(c.state?.running?.startedAt ?? p.metadata?.creationTimestamp ?? 0).getTime()), 0);
   const obs: AutoscaleObserved = { metricsApi: metrics !== undefined, components: [] };
   for (const c of opts.components) {
     const dep = deployments.find((d) => d.metadata?.labels?.['app.kubernetes.io/component'] === c);
@@ -62,6 +64,7 @@ export async function runAutoscale(ctx: Context<any, any>): Promise<void> {
       pods: mine.map((p) => p.metadata!.name!),
       podsWithoutRequest: mine.filter((p) => !p.spec?.containers.find((x) => x.name === c)?.resources?.requests?.cpu).map((p) => p.metadata!.name!),
       podsWithoutMetrics: mine.filter((p) => !reporting.has(p.metadata!.name!)).map((p) => p.metadata!.name!),
+      podsStarting: mine.filter((p) => !reporting.has(p.metadata!.name!) && Date.now() - started(p) < graceMs).map((p) => p.metadata!.name!),
     });
   }
   for (const f of checkHpas(obs, ctx.namespace))

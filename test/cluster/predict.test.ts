@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chartDir, profile } from '../fixtures/chart-helm.ts';
 import { bedEnv, deleteNamespace, kube, sh, tempNamespace } from '../helpers/cluster.ts';
 import { assertFailure, assertSuccess, run, scratchEnv } from '../helpers/run.ts';
+import type { V1Pod } from '@kubernetes/client-node';
 import type { ForecastsDoc } from '../../scripts/lib/predict-plan.ts';
 
 const release = 'pred';
@@ -148,7 +149,26 @@ describe('predict on the test bed', () => {
       describe: ([h]) => `HPA ${name}: ${JSON.stringify(h?.status?.currentMetrics ?? 'no metrics yet')}`,
     });
 
+    /**
+     * Until the metrics API reports every running pod of the release. After rightsize's rollout the HPA's
+     * status can still show the old pods' metrics while the new pods wait for their second scrape.
+     * (No watch exists for metrics: bounded polling.)
+     */
+    async function podsReporting(): Promise<void> {
+      const deadline = Date.now() + 90_000;
+      for (;;) {
+        const pods = (await kube().list<V1Pod>('v1', 'Pod', ns, `app.kubernetes.io/instance=${release}`))
+          .filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp).map((p) => p.metadata!.name!);
+        const reporting = new Set((await kube().podMetrics(ns))?.items.map((m) => m.metadata.name));
+        const missing = pods.filter((p) => !reporting.has(p));
+        if (pods.length && !missing.length) return;
+        if (Date.now() > deadline) throw new Error(`the metrics API did not report ${missing.join(', ')} within 90s`);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+
     it('checks the frontend HPA gets metrics, says the backend is not autoscaled; --apply creates its HPA, which then reports current metrics', async () => {
+      await podsReporting();
       await hpaWithMetrics(`${release}-frontend`);
       // One run: the checks see the release as it was, --apply then tunes the frontend's HPA and creates the backend's.
       const r = await autoscale('--apply', '-o', 'json');

@@ -35,6 +35,14 @@ describe('autoscale checks', () => {
     const noReq = checkHpas({ metricsApi: true, components: [comp({ podsWithoutRequest: ['a'], podsWithoutMetrics: ['b'], hpa: { ...comp().hpa!, currentCpu: undefined } })] }, 'ns');
     expect(noReq[0]!.detail).toMatch(/no CPU request set on a: utilisation is a percentage of the request; pods not reporting usage: b$/);
   });
+  it('pods that just started and do not report yet are a wait (warn), not a broken HPA; older silent pods fail', () => {
+    const hpa = { ...comp().hpa!, currentCpu: undefined, failing: ['FailedGetResourceMetric', 'no metrics returned from resource metrics API'] as [string, string] };
+    const young = checkHpas({ metricsApi: true, components: [comp({ hpa, podsWithoutMetrics: ['a', 'b'], podsStarting: ['a', 'b'] })] }, 'ns');
+    expect(young[0]).toMatchObject({ level: 'warn', detail: 'HPA rel-backend has no CPU metrics yet: pods just started, not reporting usage yet: a, b' });
+    const oneOld = checkHpas({ metricsApi: true, components: [comp({ hpa, podsWithoutMetrics: ['a', 'b'], podsStarting: ['a'] })] }, 'ns');
+    expect(oneOld[0]).toMatchObject({ level: 'fail' });
+    expect(oneOld[0]!.detail).toMatch(/pods not reporting usage: a, b$/);
+  });
   it('a missing HPA fails; a component not autoscaled is said, with how to', () => {
     expect(checkHpas({ metricsApi: true, components: [comp({ hpa: undefined })] }, 'ns')[0]).toMatchObject({ level: 'fail', detail: 'backend.autoscaling.enabled is true but there is no HorizontalPodAutoscaler for deployment/rel-backend' });
     expect(checkHpas({ metricsApi: true, components: [comp({ hpa: undefined, enabled: false })] }, 'ns')[0]).toMatchObject({ level: 'info', hint: 'npx zx ops/autoscale.ts -n ns --apply --components backend' });
