@@ -132,6 +132,26 @@ export function podProblem(pod: V1Pod, events: readonly CoreV1Event[] = []): Pod
 const severe = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'ErrImageNeverPull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError',
   'RunContainerError', 'Unschedulable', 'Error', 'OOMKilled', 'Failed', 'Evicted']);
 
+// Reasons no wait can fix while the pod runs the workload's current template: only a new spec can.
+const hopeless = new Set(['ErrImageNeverPull', 'InvalidImageName']);
+
+/**
+ * A pod of the workload's current template that waiting cannot fix (an image the node is told never to
+ * pull and does not have, a malformed image name); undefined otherwise. A pod of an older template does
+ * not count: the rollout may be replacing it.
+ */
+export function hopelessPod(pods: readonly V1Pod[], obj: Workload): PodProblem | undefined {
+  const tpl = obj.spec?.template.spec;
+  const images = new Map([...(tpl?.initContainers ?? []), ...(tpl?.containers ?? [])].map((c) => [c.name, c.image]));
+  for (const pod of pods) {
+    const p = podProblem(pod);
+    if (!p?.container || !hopeless.has(p.reason)) continue;
+    const image = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((c) => c.name === p.container)?.image;
+    if (image !== undefined && images.get(p.container) === image) return p;
+  }
+  return undefined;
+}
+
 /** The pod to blame for a stuck rollout: a severe problem first, then the newest not-ready pod. */
 export function blamePod(pods: readonly V1Pod[]): { pod: V1Pod; problem: PodProblem } | undefined {
   const created = (p: V1Pod) => new Date(p.metadata?.creationTimestamp ?? 0).getTime();
@@ -229,7 +249,12 @@ export async function waitForRollout(kube: Kube, opts: RolloutOptions): Promise<
       const obj = workloads.list()[0] as Workload | undefined;
       if (!obj) return finish(new OpsError(`${ref} not found in namespace ${namespace}`, Exit.actionFailed, `kubectl -n ${namespace} get ${kind.toLowerCase()}`));
       // The pods are only needed to say what is wrong; their cache is kept warm so the answer is immediate.
-      const pods = kube.informer({ apiVersion: 'v1', kind: 'Pod', namespace, labelSelector: selectorString(obj.spec?.selector), onError: () => undefined });
+      // A pod no wait can fix fails the rollout now rather than at the timeout.
+      const hopelessNow = () => {
+        const p = finished ? undefined : hopelessPod(pods.list() as V1Pod[], (workloads.list()[0] as Workload | undefined) ?? obj);
+        if (p) void fail('waiting cannot fix it');
+      };
+      const pods = kube.informer({ apiVersion: 'v1', kind: 'Pod', namespace, labelSelector: selectorString(obj.spec?.selector), onChange: hopelessNow, onError: () => undefined });
       podInformer = pods;
       await pods.start();
       if (finished) pods.stop(); // the rollout ended while the pods were being listed

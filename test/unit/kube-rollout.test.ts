@@ -2,7 +2,7 @@
 // rolled out (kubectl's rules), and which pod to blame, and why, when not.
 import type { CoreV1Event, V1Deployment, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { blamePod, describeProblem, podProblem, rolloutState, selectorString } from '../../scripts/lib/kube-rollout.ts';
+import { blamePod, describeProblem, hopelessPod, podProblem, rolloutState, selectorString } from '../../scripts/lib/kube-rollout.ts';
 
 const deploy = (status: NonNullable<V1Deployment['status']>, spec: Partial<NonNullable<V1Deployment['spec']>> = {}, generation = 2): V1Deployment => ({
   metadata: { name: 'web', generation },
@@ -116,6 +116,19 @@ describe('podProblem and blamePod', () => {
   it('an image that is not on the node with pullPolicy Never (the real kubelet\'s ErrImageNeverPull) is severe too', () => {
     const never = pod('never', { phase: 'Pending', containerStatuses: [{ name: 'app', image: 'x', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ErrImageNeverPull', message: 'Container image "localhost/x:nope" is not present with pull policy of Never' } } }] });
     expect(blamePod([readyPod, notReady, never])?.problem).toMatchObject({ pod: 'never', reason: 'ErrImageNeverPull' });
+  });
+  it('hopeless: a pod of the current template that waiting cannot fix; an old template\'s pod or a mere back-off is not', () => {
+    const withImage = (p: V1Pod, image: string): V1Pod => ({ ...p, spec: { containers: [{ name: 'app', image }] } });
+    const never = withImage(pod('never', { phase: 'Pending', containerStatuses: [{ name: 'app', image: 'x', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ErrImageNeverPull', message: 'not present with pull policy of Never' } } }] }), 'localhost/app:new');
+    const current = deploy({}, { template: { spec: { containers: [{ name: 'app', image: 'localhost/app:new' }] } } });
+    expect(hopelessPod([readyPod, never], current)).toMatchObject({ pod: 'never', reason: 'ErrImageNeverPull', container: 'app' });
+    // The spec moved on (a fixed image): the old pod is being replaced, not a reason to give up.
+    const fixed = deploy({}, { template: { spec: { containers: [{ name: 'app', image: 'localhost/app:fixed' }] } } });
+    expect(hopelessPod([never], fixed)).toBeUndefined();
+    // A crash loop or an image pull back-off may still recover (a registry blip): the timeout decides.
+    expect(hopelessPod([withImage(crashing, 'localhost/app:new')], current)).toBeUndefined();
+    const backoff = withImage(pod('pull', { phase: 'Pending', containerStatuses: [{ name: 'app', image: 'x', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff' } } }] }), 'localhost/app:new');
+    expect(hopelessPod([backoff], current)).toBeUndefined();
   });
 });
 
