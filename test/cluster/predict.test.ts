@@ -41,6 +41,21 @@ describe('predict on the test bed', () => {
     }
   }
 
+  /**
+   * The samples are taken on a 15 s cadence from the first one. A forecast is a line fitted over time, so the
+   * test fixes the time axis: how long the metrics API takes to show a new value (0-20 s) would otherwise make
+   * the gaps between samples uneven, and 4 unevenly spaced points can fit a line badly. This waits for a
+   * moment, not for something to happen: the value to sample is already confirmed by useMemory. A value
+   * confirmed after its moment takes the next one (still R² > 0.94 for these values).
+   */
+  let cadenceStart = 0;
+  let slot = 0;
+  async function nextSampleMoment(): Promise<void> {
+    const every = 15_000;
+    slot = Math.max(slot + 1, Math.ceil((Date.now() - cadenceStart) / every));
+    await new Promise((r) => setTimeout(r, Math.max(0, cadenceStart + slot * every - Date.now())));
+  }
+
   beforeAll(async () => {
     ns = await tempNamespace('predict');
     env = { ...bedEnv(), ...scratchEnv(), TODO_RELEASE: release, TODO_PREDICT_MIN_SAMPLES: '4', TODO_PREDICT_MIN_SPAN: '5s' };
@@ -54,6 +69,7 @@ describe('predict on the test bed', () => {
   afterAll(() => deleteNamespace(ns));
 
   it('the first run samples (one pod List, one metrics List) and says "not enough data"', async () => {
+    cadenceStart = Date.now();
     const r = await predict('-o', 'json');
     assertSuccess(r);
     const doc = r.json<Doc>();
@@ -69,6 +85,7 @@ describe('predict on the test bed', () => {
   it('a rising memory use is forecast to reach the limit, with samples, span and R²; forecasts.json has the contract', async () => {
     for (const mi of [150, 200, 240]) {
       await useMemory(mi);
+      await nextSampleMoment();
       if (mi === 240) break;
       // Until the 4th sample: not enough data, exit 0.
       assertSuccess(await predict('-o', 'json'));
