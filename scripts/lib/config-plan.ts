@@ -108,19 +108,28 @@ function pick(from: Values, shape: Values): Values {
 const show = (v: unknown) => (v === undefined ? '(unset)' : JSON.stringify(v));
 
 export interface RotateParams {
-  step: 'env' | 'secret' | 'restart';
+  step: 'env' | 'secret' | 'restart' | 'upgrade';
   workload?: { kind: 'Deployment' | 'StatefulSet'; name: string };
 }
 
-/** rotate: write the env file, update the Secret, restart exactly the workloads that read the key. */
-export function planRotate(key: string, o: { file: string; secretName: string; readers: { kind: 'Deployment' | 'StatefulSet'; name: string }[]; oldValue?: string; newValue: string }): PlannedAction<RotateParams>[] {
+/**
+ * rotate: update the Secret, write the env file, then roll exactly the workloads that read the key.
+ * With `release` (the chart here renders the deployed revision) that is one helm upgrade with the
+ * deployed values: the readers' checksum/secret changes, so they roll, and the rotation is a recorded
+ * revision the next deploy has nothing to add to. Otherwise each reader is restarted.
+ */
+export function planRotate(key: string, o: { file: string; secretName: string; readers: { kind: 'Deployment' | 'StatefulSet'; name: string }[]; oldValue?: string; newValue: string; release?: string }): PlannedAction<RotateParams>[] {
   if (!(generatedSecretKeys as readonly string[]).includes(key))
     throw usageError(`${key} cannot be generated: rotate works on ${generatedSecretKeys.join(', ')}`, `set a new value with: config set ${key}=- (read from stdin)`);
+  const readers = o.readers.map((w) => `${w.kind.toLowerCase()}/${w.name}`);
+  const roll: PlannedAction<RotateParams>[] = o.release && readers.length
+    ? [{ what: 'helm upgrade', target: `release/${o.release}`, reason: `records the rotation; rolls ${readers.join(', ')} (their pods read ${key})`, params: { step: 'upgrade' } }]
+    : o.readers.map((w, i) => ({ what: 'restart', target: readers[i]!, reason: `its pods read ${key}`, params: { step: 'restart' as const, workload: w } }));
   // The Secret first: if the cluster refuses, the env file still matches what is deployed.
   return [
     { what: 'update secret', target: `secret/${o.secretName}`, reason: `${key} ${fingerprint(o.oldValue)} -> ${fingerprint(o.newValue)}`, params: { step: 'secret' } },
     { what: 'write', target: o.file, reason: `${key} ${fingerprint(o.newValue)}`, params: { step: 'env' } },
-    ...o.readers.map((w) => ({ what: 'restart', target: `${w.kind.toLowerCase()}/${w.name}`, reason: `its pods read ${key}`, params: { step: 'restart' as const, workload: w } })),
+    ...roll,
   ];
 }
 

@@ -242,7 +242,9 @@ describe('deploy, scale and config on the test bed', () => {
     expect((await config('diff', '-o', 'json')).json<Doc>().data.differences).toEqual([]);
   });
 
-  it('config rotate changes the Secret and restarts exactly its readers; the old value appears in no output, process list, ConfigMap or helm record', async () => {
+  it('config rotate changes the Secret and rolls exactly its readers through one recorded revision (the next deploy has nothing to do); the old value appears in no output, process list, ConfigMap or helm record', async () => {
+    assertSuccess(await deploy()); // the baseline the last assertion compares with
+    const revision = (await history()).at(-1)!.revision;
     const old = Buffer.from((await liveSecret()).data!.BETTER_AUTH_SECRET!, 'base64').toString();
     const podsBefore = { frontend: (await pods('frontend')).map((p) => p.metadata!.name), backend: (await pods('backend')).map((p) => p.metadata!.name), postgresql: (await pods('postgresql')).map((p) => p.metadata!.name) };
     // Sample every process's command line while rotate runs.
@@ -267,9 +269,9 @@ describe('deploy, scale and config on the test bed', () => {
     const now = Buffer.from((await liveSecret()).data!.BETTER_AUTH_SECRET!, 'base64').toString();
     expect(now).not.toBe(old);
     expect(fs.readFileSync(path.join(envDir, '.env.local'), 'utf8')).toContain(`BETTER_AUTH_SECRET=${now}`);
-    expect(r.stdout).toMatch(/restart deployment\/rel-backend/);
-    expect(r.stdout).toMatch(/restart deployment\/rel-frontend/);
-    expect(r.stdout).not.toMatch(/restart statefulset/);
+    expect(r.stdout).toMatch(/helm upgrade release\/rel\b.*rolls deployment\/rel-backend, deployment\/rel-frontend \(their pods read BETTER_AUTH_SECRET\)/);
+    expect(r.stdout).not.toMatch(/statefulset/);
+    expect((await history()).at(-1)!.revision).toBe(revision + 1); // helm upgrade keeps the newest 10 revisions: count by number
     const after = { frontend: (await pods('frontend')).map((p) => p.metadata!.name), backend: (await pods('backend')).map((p) => p.metadata!.name), postgresql: (await pods('postgresql')).map((p) => p.metadata!.name) };
     expect(after.frontend.some((p) => podsBefore.frontend.includes(p))).toBe(false);
     expect(after.backend.some((p) => podsBefore.backend.includes(p))).toBe(false);
@@ -282,6 +284,11 @@ describe('deploy, scale and config on the test bed', () => {
       expect(text.includes(now), `new value found in ${where}`).toBe(false);
     }
     expect(seen.size).toBeGreaterThan(10);
+    // The rotation is recorded: deploying the same files again changes nothing and restarts nothing.
+    const again = await deploy();
+    assertSuccess(again);
+    expect(again.stdout).toContain(`release ${release} in ${ns}: unchanged (no new revision)`);
+    expect((await pods('backend')).map((p) => p.metadata!.name)).toEqual(after.backend);
   });
 
   describe('bad input: a one-line error, a documented exit code, the cluster unchanged', () => {

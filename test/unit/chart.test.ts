@@ -397,6 +397,18 @@ describe('overrides', () => {
     expect(Object.keys(find(two, 'Secret', 'todo-secrets').data!).sort()).toEqual(['BETTER_AUTH_SECRET', 'DEMO_PASSWORD', 'OPENAI_API_KEY']);
     const sum = (objs: Obj[], n: string) => find(objs, 'Deployment', n).spec.template.metadata.annotations['checksum/secret'];
     expect(sum(two, 'todo-frontend')).not.toBe(sum(one, 'todo-frontend'));
+    // Per key: a key rolls the components that read it and no others.
+    const demo = await renderOk({ values: { secrets: { create: true, demoPassword: 'demo-pass-123' } } });
+    expect(sum(demo, 'todo-frontend')).not.toBe(sum(one, 'todo-frontend'));
+    expect(sum(demo, 'todo-backend')).toBe(sum(one, 'todo-backend')); // the backend does not read DEMO_PASSWORD
+    const key = await renderOk({ values: { secrets: { create: true, openaiApiKey: 'sk-test-abc' } } });
+    expect(sum(key, 'todo-backend')).not.toBe(sum(one, 'todo-backend'));
+    expect(sum(key, 'todo-frontend')).toBe(sum(one, 'todo-frontend'));
+    // A key the backend takes from the app Secret through extraEnv counts for it too.
+    const extra = { backend: { extraEnv: [{ name: 'SIGN_IN', valueFrom: { secretKeyRef: { name: 'todo-secrets', key: 'DEMO_PASSWORD' } } }] } };
+    const withExtra = await renderOk({ values: { secrets: { create: true }, ...extra } });
+    const withExtraDemo = await renderOk({ values: { secrets: { create: true, demoPassword: 'demo-pass-123' }, ...extra } });
+    expect(sum(withExtraDemo, 'todo-backend')).not.toBe(sum(withExtra, 'todo-backend'));
     // The values appear base64-encoded in the Secret only: never in plain text anywhere.
     const text = JSON.stringify(two.filter((o) => o.kind !== 'Secret'));
     expect(text).not.toContain('demo-pass-123');

@@ -237,10 +237,15 @@ describe('config planning', () => {
     ]);
   });
 
-  it('rotate: only generated secrets; the Secret before the env file; exactly the readers restarted', () => {
+  it('rotate: only generated secrets; the Secret before the env file; exactly the readers rolled, through one helm upgrade when the chart is in step', () => {
     expect(() => planRotate('OPENAI_API_KEY', { file: 'f', secretName: 's', readers: [], newValue: 'n' })).toThrow(/cannot be generated/);
     const p = planRotate('DEMO_PASSWORD', { file: 'f', secretName: 's', readers: [{ kind: 'Deployment', name: 'fe' }], oldValue: 'o', newValue: 'n' });
     expect(p.map((a) => `${a.what} ${a.target}`)).toEqual(['update secret secret/s', 'write f', 'restart deployment/fe']);
+    // When the chart here renders the deployed revision: one recorded upgrade rolls the readers.
+    const viaHelm = planRotate('DEMO_PASSWORD', { file: 'f', secretName: 's', readers: [{ kind: 'Deployment', name: 'fe' }, { kind: 'Deployment', name: 'be' }], newValue: 'n', release: 'rel' });
+    expect(viaHelm.map((a) => `${a.what} ${a.target}: ${a.reason}`).slice(2)).toEqual(['helm upgrade release/rel: records the rotation; rolls deployment/fe, deployment/be (their pods read DEMO_PASSWORD)']);
+    // No reader: nothing to roll, no revision.
+    expect(planRotate('DEMO_PASSWORD', { file: 'f', secretName: 's', readers: [], newValue: 'n', release: 'rel' })).toHaveLength(2);
     const spec = { containers: [{ env: [{ valueFrom: { secretKeyRef: { name: 's', key: 'DEMO_PASSWORD' } } }] }] };
     expect(readsSecretKey(spec, 's', 'DEMO_PASSWORD')).toBe(true);
     expect(readsSecretKey(spec, 's', 'OPENAI_API_KEY')).toBe(false);

@@ -130,29 +130,50 @@ DATABASE_URL: {{ . | b64enc | quote }}
 {{- end }}
 
 {{/*
-checksum/secret: changes exactly when the secret data a pod reads changes.
-- chart-created app Secret: a hash of the values it is made from (a generated
-  BETTER_AUTH_SECRET is kept across upgrades, so it does not count);
-- an existing Secret (app, PostgreSQL or external database): its live data (lookup),
+checksum/secret: changes exactly when the secret data a component's pods read changes,
+so a changed key rolls the pods that read it and no others.
+- the app Secret's keys the component reads: frontend BETTER_AUTH_SECRET and
+  DEMO_PASSWORD; backend BETTER_AUTH_SECRET, OPENAI_API_KEY and, for an external
+  database kept in the app Secret, its URL key; plus any key its extraEnv takes from
+  the app Secret (keep this list in step with the deployment templates);
+  chart-created Secret: from the values it is made from (a generated value is kept
+  across upgrades, so it does not count); an existing Secret: its live data (lookup),
   so an upgrade after the Secret was changed rolls the pods;
-- the generated PostgreSQL password never changes after install: not counted.
+- the backend's database Secret (PostgreSQL's existingSecret, or the external
+  database's own Secret): its live data; the generated PostgreSQL password never
+  changes after install: not counted.
 `helm template` has no cluster, so lookups are empty there.
-Call with (dict "root" $ "database" true|false).
+Call with (dict "root" $ "component" "frontend"|"backend").
 */}}
 {{- define "todo-chatbot.secretChecksum" -}}
 {{- $root := .root -}}
 {{- $v := $root.Values -}}
-{{- $parts := list -}}
-{{- if include "todo-chatbot.createSecret" $root -}}
-{{- $parts = append $parts (toJson (dict "a" $v.secrets.betterAuthSecret "o" $v.secrets.openaiApiKey "d" $v.secrets.demoPassword "u" $v.externalDatabase.url)) -}}
-{{- else -}}
-{{- $live := (lookup "v1" "Secret" $root.Release.Namespace (include "todo-chatbot.secretName" $root)) | default dict -}}
-{{- $parts = append $parts (toJson ((get $live "data") | default dict)) -}}
+{{- $backend := eq .component "backend" -}}
+{{- $secretName := include "todo-chatbot.secretName" $root -}}
+{{- $keys := list "BETTER_AUTH_SECRET" "DEMO_PASSWORD" -}}
+{{- if $backend -}}
+{{- $keys = list "BETTER_AUTH_SECRET" "OPENAI_API_KEY" -}}
+{{- if and (not $v.postgresql.enabled) $v.externalDatabase.enabled (not $v.externalDatabase.existingSecret) -}}
+{{- $keys = append $keys $v.externalDatabase.existingSecretKey -}}
 {{- end -}}
-{{- if and .database $v.postgresql.enabled $v.postgresql.auth.existingSecret -}}
+{{- end -}}
+{{- range (index $v .component).extraEnv -}}
+{{- with .valueFrom }}{{ with .secretKeyRef }}{{ if eq .name $secretName }}{{ $keys = append $keys .key }}{{ end }}{{ end }}{{ end -}}
+{{- end -}}
+{{- $data := dict -}}
+{{- if include "todo-chatbot.createSecret" $root -}}
+{{- $data = dict "BETTER_AUTH_SECRET" $v.secrets.betterAuthSecret "OPENAI_API_KEY" $v.secrets.openaiApiKey "DEMO_PASSWORD" $v.secrets.demoPassword "DATABASE_URL" $v.externalDatabase.url -}}
+{{- else -}}
+{{- $live := (lookup "v1" "Secret" $root.Release.Namespace $secretName) | default dict -}}
+{{- $data = (get $live "data") | default dict -}}
+{{- end -}}
+{{- $picked := dict -}}
+{{- range $keys }}{{ $_ := set $picked . (get $data .) }}{{ end -}}
+{{- $parts := list (toJson $picked) -}}
+{{- if and $backend $v.postgresql.enabled $v.postgresql.auth.existingSecret -}}
 {{- $live := (lookup "v1" "Secret" $root.Release.Namespace $v.postgresql.auth.existingSecret) | default dict -}}
 {{- $parts = append $parts (toJson ((get $live "data") | default dict)) -}}
-{{- else if and .database $v.externalDatabase.enabled $v.externalDatabase.existingSecret -}}
+{{- else if and $backend $v.externalDatabase.enabled $v.externalDatabase.existingSecret -}}
 {{- $live := (lookup "v1" "Secret" $root.Release.Namespace $v.externalDatabase.existingSecret) | default dict -}}
 {{- $parts = append $parts (toJson ((get $live "data") | default dict)) -}}
 {{- end -}}
