@@ -78,9 +78,16 @@ export async function podLogs(kube: Kube, opts: LogsOptions): Promise<LogsResult
     });
   // A real kubelet, just after a crash-looping container restarted and before its status says so, answers
   // "previous terminated container not found" for a container the pod's status still reports: ask again, briefly.
+  // And when the container it names is removed while it reads (a crash loop's older dead container, collected when
+  // the next one dies), it answers 200 with its own error as the body: not the container's log. Asking again reads
+  // the container that is now the previous one.
   for (let attempt = 1; ; attempt++) {
     try {
-      return { container, text: (await read()) ?? '' };
+      const text = (await read()) ?? '';
+      const lost = kubeletLogError(text);
+      if (!lost) return { container, text };
+      if (attempt >= previousLogAttempts) return { container, text: '', unavailable: lost };
+      await new Promise((r) => setTimeout(r, 1000));
     } catch (e) {
       const why = logsUnavailable(e);
       if (why && opts.previous && /previous terminated container/.test(why) && attempt < previousLogAttempts) {
@@ -93,6 +100,12 @@ export async function podLogs(kube: Kube, opts: LogsOptions): Promise<LogsResult
 }
 
 const previousLogAttempts = 4;
+
+/** The kubelet's in-band answer for a log it could not read (sent as the body of a 200), else undefined. */
+export function kubeletLogError(text: string): string | undefined {
+  const t = text.trim();
+  return /^unable to retrieve container logs for \S+$/.test(t) ? t : undefined;
+}
 
 function unavailableOrThrow(e: unknown, opts: LogsOptions, container: string): LogsResult {
   const why = logsUnavailable(e);

@@ -51,6 +51,8 @@ describe('pod logs, exec and port-forward', () => {
       logs: {
         api: { container: 'app', current: ['starting', 'listening on :8000', 'GET /health 200'] },
         crashy: { container: 'app', current: ['starting'], previous: ['starting', 'panic: no database'] },
+        // What a real kubelet sends, as a 200's body, when the container it names was removed while it read.
+        collected: { container: 'app', current: ['starting'], previous: ['unable to retrieve container logs for containerd://0123abcd'] },
       },
       forwards: { 8000: echoPort },
     });
@@ -58,11 +60,12 @@ describe('pod logs, exec and port-forward', () => {
     await k.apply(api);
     // Put in a crash loop by the bed's crashloop stage: it gets a previous (terminated) container.
     await k.apply(standin.pod('crashy', {}, { 'todo-ops.test/crashloop': 'true' }));
+    await k.apply(standin.pod('collected', {}, { 'todo-ops.test/crashloop': 'true' }));
     await k.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'api', namespace: ns }, spec: { selector: { app: 'api' }, ports: [{ name: 'web', port: 80, targetPort: 'http' as never }] } });
     const restarted = (p?: V1Pod) => (p?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1;
     await k.waitFor<V1Pod>({
       apiVersion: 'v1', kind: 'Pod', namespace: ns, timeoutSec: 60,
-      done: (ps) => ready(ps.find((p) => p.metadata?.name === 'api')) && restarted(ps.find((p) => p.metadata?.name === 'crashy')),
+      done: (ps) => ready(ps.find((p) => p.metadata?.name === 'api')) && restarted(ps.find((p) => p.metadata?.name === 'crashy')) && restarted(ps.find((p) => p.metadata?.name === 'collected')),
     });
   });
   afterAll(async () => {
@@ -78,6 +81,10 @@ describe('pod logs, exec and port-forward', () => {
 
   it('logs: the previous container (what a crash loop printed before it died)', async () => {
     expect(await podLogs(k, { namespace: ns, pod: 'crashy', previous: true, tailLines: 1 })).toEqual({ container: 'app', text: 'panic: no database\n' });
+  });
+
+  it('logs: the kubelet\'s "unable to retrieve container logs" body is asked again, then an answer, never log text', async () => {
+    expect(await podLogs(k, { namespace: ns, pod: 'collected', previous: true })).toEqual({ container: 'app', text: '', unavailable: 'unable to retrieve container logs for containerd://0123abcd' });
   });
 
   it('logs: no previous container is an answer, not a throw', async () => {

@@ -5,7 +5,7 @@ import { ApiException, type CoreV1Event, type V1Pod, type V1Service } from '@kub
 import { describe, expect, it } from 'vitest';
 import { applyConflicts, sortEvents } from '../../scripts/lib/kube-api.ts';
 import { execExitCode } from '../../scripts/lib/kube-exec.ts';
-import { defaultContainer, logsUnavailable, noPreviousContainer } from '../../scripts/lib/kube-logs.ts';
+import { defaultContainer, kubeletLogError, logsUnavailable, noPreviousContainer } from '../../scripts/lib/kube-logs.ts';
 import { containerPort, resolveServiceTarget } from '../../scripts/lib/kube-portforward.ts';
 import { Exit, OpsError } from '../../scripts/lib/errors.ts';
 
@@ -53,6 +53,10 @@ describe('execExitCode', () => {
 describe('logs', () => {
   it('a missing previous container or a container still starting is "unavailable", with the server\'s sentence', () => {
     expect(logsUnavailable(status(400, { message: 'previous terminated container "app" in pod "web-1" not found' }))).toBe('previous terminated container "app" in pod "web-1" not found');
+    // The real kubelet's in-band error (a 200 whose body is its message) for a container removed while it read: not a log line.
+    expect(kubeletLogError('unable to retrieve container logs for containerd://961b7d6d85c9e474')).toBe('unable to retrieve container logs for containerd://961b7d6d85c9e474');
+    expect(kubeletLogError('unable to retrieve container logs for containerd://961b\n')).toBe('unable to retrieve container logs for containerd://961b');
+    expect(kubeletLogError('FATAL: unable to retrieve container logs for x\nand more')).toBeUndefined();
     expect(logsUnavailable(status(400, { message: 'container "app" in pod "web-1" is waiting to start: ContainerCreating' }))).toMatch(/waiting to start/);
     expect(logsUnavailable(status(400, { message: 'a container name must be specified' }))).toBeUndefined();
     expect(logsUnavailable(status(404, { message: 'pods "x" not found' }))).toBeUndefined();
