@@ -38,9 +38,12 @@ export async function backendDeployment(kube: Kube, namespace: string, release: 
   return found;
 }
 
-/** A bearer token for `user`, signed with the secret the running backend verifies with. */
-export async function appToken(kube: Kube, namespace: string, release: string, user: string, ttlSec = 900): Promise<string> {
-  const deploy = await backendDeployment(kube, namespace, release);
+/**
+ * A bearer token for `user`, signed with the secret the running backend verifies with.
+ * `backend`: its Deployment when the caller already listed it (a scan lists each kind once).
+ */
+export async function appToken(kube: Kube, namespace: string, release: string, user: string, ttlSec = 900, backend?: V1Deployment): Promise<string> {
+  const deploy = backend ?? (await backendDeployment(kube, namespace, release));
   const ref = authSecretRef(deploy);
   if (!ref) throw new OpsError(`the backend of ${release} reads no BETTER_AUTH_SECRET from a Secret`, Exit.problem, 'check the chart values: secrets.create / secrets.existingSecret');
   const secret = await kube.core.readNamespacedSecret({ namespace, name: ref.name }).catch(() => undefined);

@@ -109,7 +109,8 @@ export async function runPerf(ctx: Context<typeof perfOptions, any>): Promise<vo
       for (const e of endpoints) runs.push(summarize(e.name, e.method, e.path, [], { non2xx: 0, errors: 0 }, 0));
       ctx.result.finding({ name: 'backend reachable', level: 'fail', required: true, detail: `no port-forward to ${target.service}: ${unreachable}`, object: { kind: 'Service', name: target.service, namespace: ctx.namespace } });
     } else {
-      const token = endpoints.some((e) => e.auth) ? await appToken(kube, ctx.namespace, ctx.release, perfUser) : undefined;
+      const backend = before.deployments.find((d) => d.metadata?.labels?.['app.kubernetes.io/component'] === 'backend');
+      const token = endpoints.some((e) => e.auth) ? await appToken(kube, ctx.namespace, ctx.release, perfUser, 900, backend) : undefined;
       for (const e of endpoints)
         runs.push(await ctx.out.progress(`loading ${e.method} ${e.path} (${o.connections} connections, up to ${o.duration}s or ${o.requests} requests)`, () => load(e, { port: fwd!.port, token, connections: o.connections, durationSec: o.duration, requests: o.requests })));
       if (token && endpoints.some((e) => e.name === 'create')) {
