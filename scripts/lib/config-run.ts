@@ -12,8 +12,8 @@ import { doctorFindings } from './doctor-checks.ts';
 import { usageError } from './errors.ts';
 import { addSecret } from './output.ts';
 import { applyPlan } from './plan.ts';
-import { appSecretName, carriedScaleValues, desiredSecretData, diffManifests, fingerprint, generateSecret, getPath, mergeValues, setPath, type Values } from './release-plan.ts';
-import { applySecret, chartPath, envDir, observeRelease, renderRelease, overlayFile, profileValuesFiles, readValuesFile, requireDoctor, secretsFileFor, shown, waitWorkloads, writeEnvKey } from './release-io.ts';
+import { appSecretName, carriedScaleValues, desiredSecretData, diffManifests, fingerprint, generateSecret, getPath, manifestUnchanged, mergeValues, setPath, type Values } from './release-plan.ts';
+import { applySecret, chartPath, envDir, observeRelease, overlayFile, profileValuesFiles, readValuesFile, renderRelease, requireDoctor, secretsFileFor, shown, waitWorkloads, writeEnvKey } from './release-io.ts';
 import { assignmentValue, checkUnset, classifyKey, diffConfig, parseAssignments, planRotate, readsSecretKey, type RotateParams } from './config-plan.ts';
 import { deploySettings, scaleSettings } from './release-settings.ts';
 import type { Settings } from './settings.ts';
@@ -174,8 +174,7 @@ async function rotate(ctx: Context<any, any>, args: string[]): Promise<void> {
   // Through helm when the chart here renders exactly the deployed revision (the Secret not yet changed):
   // then the upgrade changes only the readers' checksum/secret.
   const deployedValues = observed.deployed.values;
-  const same = diffManifests(observed.deployed.manifest, await renderRelease(ctx, { valuesFiles: [], values: deployedValues }));
-  const inStep = !same.added.length && !same.removed.length && !same.changed.length;
+  const inStep = manifestUnchanged(diffManifests(observed.deployed.manifest, await renderRelease(ctx, { valuesFiles: [], values: deployedValues })));
   if (!inStep) ctx.result.finding({ name: 'rotate', level: 'info', detail: `the chart here (${ctx.cfg.TODO_CHART}) renders other changes than the deployed revision: the readers are restarted, and the next deploy records the rotation (and rolls them again)`, required: false });
   const plan = planRotate(key, { file: shown(file), secretName, readers, oldValue, newValue, ...(inStep ? { release: ctx.release } : {}) });
   ctx.result.data = { key, from: fingerprint(oldValue), to: fingerprint(newValue), readers: readers.map((r) => `${r.kind.toLowerCase()}/${r.name}`) };

@@ -3,7 +3,7 @@
 // kwok marks scheduled pods Running/Ready, and its stages inject failures.
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteNamespace, fixture, kube, sh, tempNamespace } from '../helpers/cluster.ts';
+import { deleteNamespace, fixture, kube, sh, tempNamespace, untilMetrics } from '../helpers/cluster.ts';
 
 const ready = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && !p.metadata?.deletionTimestamp;
 
@@ -59,15 +59,9 @@ describe('test bed', () => {
   });
 
   it('the metrics API returns usage for the pods (from kwok usage annotations)', async () => {
-    // metrics-server scrapes every 15s and needs two scrapes for a CPU rate: wait on the API, bounded.
-    const deadline = Date.now() + 90_000;
-    let metrics = await k.podMetrics(ns);
-    while ((metrics?.items.length ?? 0) < 5 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 2000));
-      metrics = await k.podMetrics(ns);
-    }
-    expect(metrics?.items.length).toBeGreaterThanOrEqual(5);
-    const usage = metrics!.items[0]!.containers[0]!.usage;
+    // metrics-server needs two scrapes of a pod for a CPU rate.
+    const items = await untilMetrics(ns, '5 pods', (m) => m.length >= 5);
+    const usage = items[0]!.containers[0]!.usage;
     expect(usage.memory).toMatch(/^(48Mi|49152Ki|50331648)$/);
     expect(Number.parseInt(usage.cpu, 10)).toBeGreaterThan(0);
   });

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chartDir, profile } from '../fixtures/chart-helm.ts';
-import { bedEnv, deleteNamespace, kube, sh, tempNamespace } from '../helpers/cluster.ts';
+import { bedEnv, deleteNamespace, kube, sh, tempNamespace, untilMetrics } from '../helpers/cluster.ts';
 import { assertFailure, assertSuccess, run, scratchEnv } from '../helpers/run.ts';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ForecastsDoc } from '../../scripts/lib/predict-plan.ts';
@@ -28,17 +28,13 @@ describe('predict on the test bed', () => {
   let pod: string;
   const predict = (...args: string[]) => run('ops/predict.ts', ['--profile', 'testbed', '-n', ns, ...args], { env });
 
-  /** Sets the backend's memory use and waits until the metrics API reports it (no watch exists for metrics: bounded polling). */
+  /** Sets the backend's memory use and waits until the metrics API reports it. */
   async function useMemory(mi: number): Promise<void> {
     await kube().mergePatch({ apiVersion: 'v1', kind: 'Pod', metadata: { name: pod, namespace: ns, annotations: { [usageKey]: `${mi}Mi` } } });
-    const deadline = Date.now() + 45_000;
-    for (;;) {
-      const m = (await kube().podMetrics(ns))?.items.find((p) => p.metadata.name === pod);
-      const mem = m?.containers.find((c) => c.name === 'backend')?.usage.memory;
-      if (mem && Math.abs(Number.parseInt(mem, 10) * (mem.endsWith('Ki') ? 1024 : mem.endsWith('Mi') ? Mi : 1) - mi * Mi) < Mi) return;
-      if (Date.now() > deadline) throw new Error(`the metrics API did not report ${mi}Mi for ${pod} within 45s (last: ${mem})`);
-      await new Promise((r) => setTimeout(r, 1000));
-    }
+    await untilMetrics(ns, `${mi}Mi for ${pod}`, (items) => {
+      const mem = items.find((p) => p.metadata.name === pod)?.containers.find((c) => c.name === 'backend')?.usage.memory;
+      return !!mem && Math.abs(Number.parseInt(mem, 10) * (mem.endsWith('Ki') ? 1024 : mem.endsWith('Mi') ? Mi : 1) - mi * Mi) < Mi;
+    });
   }
 
   /**
@@ -169,19 +165,11 @@ describe('predict on the test bed', () => {
     /**
      * Until the metrics API reports every running pod of the release. After rightsize's rollout the HPA's
      * status can still show the old pods' metrics while the new pods wait for their second scrape.
-     * (No watch exists for metrics: bounded polling.)
      */
     async function podsReporting(): Promise<void> {
-      const deadline = Date.now() + 90_000;
-      for (;;) {
-        const pods = (await kube().list<V1Pod>('v1', 'Pod', ns, `app.kubernetes.io/instance=${release}`))
-          .filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp).map((p) => p.metadata!.name!);
-        const reporting = new Set((await kube().podMetrics(ns))?.items.map((m) => m.metadata.name));
-        const missing = pods.filter((p) => !reporting.has(p));
-        if (pods.length && !missing.length) return;
-        if (Date.now() > deadline) throw new Error(`the metrics API did not report ${missing.join(', ')} within 90s`);
-        await new Promise((r) => setTimeout(r, 1000));
-      }
+      const pods = (await kube().list<V1Pod>('v1', 'Pod', ns, `app.kubernetes.io/instance=${release}`))
+        .filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp).map((p) => p.metadata!.name!);
+      await untilMetrics(ns, pods.join(', '), (items) => pods.every((p) => items.some((m) => m.metadata.name === p)));
     }
 
     it('checks the frontend HPA gets metrics, says the backend is not autoscaled; --apply creates its HPA, which then reports current metrics', async () => {

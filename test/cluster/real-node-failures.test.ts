@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insideExec } from '../bed/node.ts';
-import { bedEnv, deleteNamespace, kube, sh, tempNamespace } from '../helpers/cluster.ts';
+import { bedEnv, deleteNamespace, kube, sh, tempNamespace, untilMetrics } from '../helpers/cluster.ts';
 import { assertFailure, assertSuccess, repoRoot, run, scratchEnv, type RunResult } from '../helpers/run.ts';
 
 const bedValues = path.join(repoRoot, 'test/bed/values-realnode.yaml');
@@ -155,12 +155,7 @@ describe('debug on the real node: each failure class produced by the kubelet', (
         await one('oom', (ps) => !!status(ps)?.state?.running);
         await sh()`kubectl exec -n ${ns} oom -- python -c ${"open('/tmp/boom', 'w').close()"}`;
         await one('oom', (ps) => status(ps)?.lastState?.terminated?.reason === 'OOMKilled' && !!status(ps)?.state?.running);
-        // The metrics API cannot be watched: ask until it has a sample of the running container.
-        const deadline = Date.now() + 90_000;
-        while (!(await k.podMetrics(ns))?.items.some((m: { metadata: { name: string } }) => m.metadata.name === 'oom')) {
-          if (Date.now() > deadline) throw new Error('no metrics for pod oom in 90 s');
-          await new Promise((r) => setTimeout(r, 1000));
-        }
+        await untilMetrics(ns, 'pod oom', (items) => items.some((m) => m.metadata.name === 'oom'));
       })(),
       one('needs-key', (ps) => status(ps)?.state?.waiting?.reason === 'CreateContainerConfigError'),
       one('crashy', (ps) => (status(ps)?.restartCount ?? 0) >= 1 && status(ps)?.state?.waiting?.reason === 'CrashLoopBackOff'),
