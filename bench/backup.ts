@@ -12,9 +12,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { $, argv } from 'zx';
-import { up, bedEnv } from '../test/bed/bed.ts';
-import { Kube } from '../scripts/lib/kube.ts';
-import { execInPod } from '../scripts/lib/kube-exec.ts';
+import { up, bedEnv } from '../scripts/lib/local-cluster/cluster.ts';
+import { Kube } from '../scripts/lib/kube/client.ts';
+import { execInPod } from '../scripts/lib/kube/exec.ts';
 
 const sizes = String(argv.sizes ?? '10000,50000').split(',').map(Number);
 const root = path.resolve(import.meta.dirname, '..');
@@ -55,7 +55,7 @@ async function sql(query: string): Promise<string> {
 }
 
 try {
-  const d = await $({ env, cwd: root, quiet: true, nothrow: true })`npx zx scripts/deploy.ts -f test/bed/values-realnode.yaml`;
+  const d = await $({ env, cwd: root, quiet: true, nothrow: true })`npx zx scripts/deploy.ts -f scripts/lib/local-cluster/values-realnode.yaml`;
   if (d.exitCode !== 0) throw new Error(`deploy: ${d.stderr}`);
   const rows: string[] = [];
   for (const size of sizes) {

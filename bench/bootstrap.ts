@@ -12,7 +12,7 @@ import path from 'node:path';
 import { $, argv } from 'zx';
 
 process.env.TODO_OPS_BED_NAME ??= 'todo-ops-bench';
-const { down, bedName, bedEnv } = await import('../test/bed/bed.ts');
+const { down, bedName, bedEnv } = await import('../scripts/lib/local-cluster/cluster.ts');
 const runs = Number(argv.runs ?? 1);
 const root = path.resolve(import.meta.dirname, '..');
 

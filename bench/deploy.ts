@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { $, argv } from 'zx';
-import { up, bedEnv } from '../test/bed/bed.ts';
+import { up, bedEnv } from '../scripts/lib/local-cluster/cluster.ts';
 
 const runs = Number(argv.runs ?? 5);
 const root = path.resolve(import.meta.dirname, '..');

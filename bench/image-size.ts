@@ -12,7 +12,7 @@
 // is printed beside them for scale. The stand-ins are shaped like the official
 // images but are not them (no registry here), so totals are estimates.
 import { argv } from 'zx';
-import { buildApp, compressedSize, ensureStandins, inspectImage, layerSizes, type AppName } from '../test/images/harness.ts';
+import { buildApp, compressedSize, ensureStandins, inspectImage, layerSizes, type AppName } from '../scripts/lib/local-cluster/image-builds.ts';
 
 const MB = 1024 * 1024;
 const budget = { required: 200, aim: 150 };

@@ -5,7 +5,7 @@
 // (starts or reuses the test bed; --sizes 100,1000 to choose).
 import path from 'node:path';
 import { $, argv } from 'zx';
-import { up, bedEnv } from '../test/bed/bed.ts';
+import { up, bedEnv } from '../scripts/lib/local-cluster/cluster.ts';
 
 const sizes = String(argv.sizes ?? '100,1000,5000').split(',').map(Number);
 const root = path.resolve(import.meta.dirname, '..');

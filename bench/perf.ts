@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import autocannon from 'autocannon';
 import { argv } from 'zx';
-import { load } from '../scripts/lib/perf-run.ts';
+import { load } from '../ops/perf/run.ts';
 
 const seconds = Number(argv.seconds ?? 5);
 const connectionsList = String(argv.connections ?? '10,50').split(',').map(Number);

@@ -16,8 +16,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { $, argv } from 'zx';
-import { Kube } from '../scripts/lib/kube.ts';
-import { bedEnv, up } from '../test/bed/bed.ts';
+import { Kube } from '../scripts/lib/kube/client.ts';
+import { bedEnv, up } from '../scripts/lib/local-cluster/cluster.ts';
 
 const rounds = Number(argv.rounds ?? 3);
 const root = path.resolve(import.meta.dirname, '..');

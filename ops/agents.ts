@@ -3,7 +3,7 @@
 // (todo-self-healer, todo-monitor) for this release, in the release namespace.
 // render prints them; apply is a server-side apply (--dry-run: the API
 // server's dry run, so kagent's CRDs validate them); remove deletes them.
-import { main } from '../scripts/lib/cli.ts';
+import { main } from '../scripts/lib/kit/cli.ts';
 
 await main({
   name: 'agents',
@@ -16,5 +16,5 @@ installed. The agents then answer self-heal --agent and alert --agent (kagent in
   lock: 'release',
   positionals: 'apply|render|remove',
   examples: ['npx zx ops/agents.ts render', 'npx zx ops/agents.ts apply --dry-run', 'npx zx ops/agents.ts apply -o json', 'npx zx ops/agents.ts remove --yes'],
-  run: async (ctx) => (await import('../scripts/lib/agents-run.ts')).runAgents(ctx),
+  run: async (ctx) => (await import('./agents/run.ts')).runAgents(ctx),
 });

@@ -3,8 +3,8 @@
 // each with a `for` duration; firing/resolved kept between runs, repeats after
 // an interval, silences with expiry, an optional heartbeat. Rules in
 // lib/alert-rules.ts, the state machine in lib/alert-state.ts (both pure).
-import { main } from '../scripts/lib/cli.ts';
-import { alertSettings } from '../scripts/lib/alert-settings.ts';
+import { main } from '../scripts/lib/kit/cli.ts';
+import { alertSettings } from './alert/spec.ts';
 
 await main({
   name: 'alert',
@@ -25,5 +25,5 @@ Exit 0: nothing firing; 1: an alert is firing (silenced ones do not count).`,
   },
   settings: alertSettings,
   examples: ['npx zx ops/alert.ts', 'npx zx ops/alert.ts silence crash-loop --for 2h --comment "migrating"', 'npx zx ops/alert.ts status -o json'],
-  run: async (ctx) => (await import('../scripts/lib/alert-run.ts')).runAlert(ctx),
+  run: async (ctx) => (await import('./alert/run.ts')).runAlert(ctx),
 });

@@ -3,9 +3,9 @@
 // says why not), recommends min/max replicas, target utilisation and
 // scale-down stabilisation from the samples ops/predict.ts records, each with
 // its reason, and with --apply sets them through the chart's values.
-import { main } from '../scripts/lib/cli.ts';
-import { autoscaleSettings } from '../scripts/lib/autoscale-settings.ts';
-import { renderAutoscale } from '../scripts/lib/autoscale-view.ts';
+import { main } from '../scripts/lib/kit/cli.ts';
+import { autoscaleSettings } from './autoscale/spec.ts';
+import { renderAutoscale } from './autoscale/view.ts';
 
 await main({
   name: 'autoscale',
@@ -24,6 +24,6 @@ Exit codes: 0 fine, 1 an HPA missing or getting no metrics, 4 the upgrade failed
   },
   settings: autoscaleSettings,
   examples: ['npx zx ops/autoscale.ts', 'npx zx ops/autoscale.ts --apply --components backend --dry-run', 'npx zx ops/autoscale.ts -o json'],
-  run: async (ctx) => (await import('../scripts/lib/autoscale-run.ts')).runAutoscale(ctx),
+  run: async (ctx) => (await import('./autoscale/run.ts')).runAutoscale(ctx),
   render: renderAutoscale,
 });

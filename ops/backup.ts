@@ -3,8 +3,8 @@
 // consistent pg_dump, as one checksummed archive; --verify proves it by a
 // restore into a scratch namespace. Cron-ready; every run is recorded in the
 // state stream "backup" (read by the alert rule on backup age).
-import { main } from '../scripts/lib/cli.ts';
-import { backupSettings } from '../scripts/lib/backup-settings.ts';
+import { main } from '../scripts/lib/kit/cli.ts';
+import { backupSettings } from '../scripts/lib/backup/settings.ts';
 
 await main({
   name: 'backup',
@@ -27,5 +27,5 @@ Exit 4 when the backup failed or --verify could not prove it; 5 while another ba
   },
   settings: backupSettings,
   examples: ['npx zx ops/backup.ts', 'npx zx ops/backup.ts --verify --include-secrets', 'npx zx ops/backup.ts --keep 14 --max-age 30d -o json'],
-  run: async (ctx) => (await import('../scripts/lib/backup-run.ts')).runBackup(ctx),
+  run: async (ctx) => (await import('./backup/run.ts')).runBackup(ctx),
 });

@@ -1,10 +1,10 @@
 #!/usr/bin/env -S npx zx
 // A4: a bounded load test of the backend's real endpoints through a
 // port-forward, judged against the profile's SLOs and the previous run.
-import { main } from '../scripts/lib/cli.ts';
-import { perfOptions, perfSettings } from '../scripts/lib/perf-plan.ts';
-import { renderPerf } from '../scripts/lib/perf-view.ts';
-import { scaleSettings } from '../scripts/lib/release-settings.ts';
+import { main } from '../scripts/lib/kit/cli.ts';
+import { perfOptions, perfSettings } from './perf/plan.ts';
+import { renderPerf } from './perf/view.ts';
+import { scaleSettings } from '../scripts/lib/release/settings.ts';
 
 await main({
   name: 'perf',
@@ -21,6 +21,6 @@ Exit codes: 0 every SLO met, 1 an SLO missed (or the backend could not be reache
   options: perfOptions,
   settings: { ...perfSettings, ...scaleSettings },
   examples: ['npx zx ops/perf.ts', 'npx zx ops/perf.ts --endpoints health,tasks --duration 30s --connections 20', 'npx zx ops/perf.ts -o json --requests 500'],
-  run: async (ctx) => (await import('../scripts/lib/perf-run.ts')).runPerf(ctx),
+  run: async (ctx) => (await import('./perf/run.ts')).runPerf(ctx),
   render: renderPerf,
 });

@@ -3,9 +3,9 @@
 // (usage per container, restart counts) and forecasts from the recorded ones:
 // time to the memory limit, to a full volume, rising restart rates, each with
 // its sample count, span and R². Cron-ready: run it every few minutes.
-import { main } from '../scripts/lib/cli.ts';
-import { predictSettings } from '../scripts/lib/predict-settings.ts';
-import { renderPredict } from '../scripts/lib/predict-view.ts';
+import { main } from '../scripts/lib/kit/cli.ts';
+import { predictSettings } from './predict/spec.ts';
+import { renderPredict } from './predict/view.ts';
 
 await main({
   name: 'predict',
@@ -24,6 +24,6 @@ restarts faster than TODO_PREDICT_RESTARTS_FAIL per hour.`,
   },
   settings: predictSettings,
   examples: ['npx zx ops/predict.ts', 'npx zx ops/predict.ts --report forecasts.html', 'npx zx ops/predict.ts -o json'],
-  run: async (ctx) => (await import('../scripts/lib/predict-run.ts')).runPredict(ctx),
+  run: async (ctx) => (await import('./predict/run.ts')).runPredict(ctx),
   render: renderPredict,
 });

@@ -3,8 +3,8 @@
 // changes nothing), objects re-created, the dump loaded, the app started, and
 // object and row counts reported against the manifest. --verify restores into
 // a scratch namespace and deletes it.
-import { main } from '../scripts/lib/cli.ts';
-import { backupSettings } from '../scripts/lib/backup-settings.ts';
+import { main } from '../scripts/lib/kit/cli.ts';
+import { backupSettings } from '../scripts/lib/backup/settings.ts';
 
 await main({
   name: 'restore',
@@ -25,5 +25,5 @@ or the restored counts differ from the manifest; 4 when a step failed.`,
   },
   settings: backupSettings,
   examples: ['npx zx ops/restore.ts latest --verify', 'npx zx ops/restore.ts latest --to-namespace todo-copy', 'npx zx ops/restore.ts todo-chatbot-20261127T141533.123Z --yes --force'],
-  run: async (ctx) => (await import('../scripts/lib/restore-run.ts')).runRestore(ctx),
+  run: async (ctx) => (await import('./restore/run.ts')).runRestore(ctx),
 });

@@ -3,9 +3,9 @@
 // records, with the reason and a severity, as a diff against today's; a values
 // overlay for the chart (--write) and, with --apply, a helm upgrade of the
 // release with it (rollout wait, rollback on failure).
-import { main } from '../scripts/lib/cli.ts';
-import { rightsizeSettings } from '../scripts/lib/rightsize-settings.ts';
-import { renderRightsize } from '../scripts/lib/rightsize-view.ts';
+import { main } from '../scripts/lib/kit/cli.ts';
+import { rightsizeSettings } from './rightsize/spec.ts';
+import { renderRightsize } from './rightsize/view.ts';
 
 await main({
   name: 'rightsize',
@@ -28,6 +28,6 @@ or no samples yet; 4 the upgrade or its rollout failed (rolled back).`,
   },
   settings: rightsizeSettings,
   examples: ['npx zx ops/rightsize.ts', 'npx zx ops/rightsize.ts --write rightsized.yaml', 'npx zx ops/rightsize.ts --apply --dry-run', 'npx zx ops/rightsize.ts --apply'],
-  run: async (ctx) => (await import('../scripts/lib/rightsize-run.ts')).runRightsize(ctx),
+  run: async (ctx) => (await import('./rightsize/run.ts')).runRightsize(ctx),
   render: renderRightsize,
 });

@@ -3,8 +3,8 @@
 // pods, failed Jobs and stuck rollouts; acts in escalating steps within a
 // budget, or reports and alerts where acting cannot help. Decisions in
 // lib/heal-plan.ts (pure), the run in lib/heal-run.ts.
-import { main } from '../scripts/lib/cli.ts';
-import { healSettings } from '../scripts/lib/heal-settings.ts';
+import { main } from '../scripts/lib/kit/cli.ts';
+import { healSettings } from './self-heal/spec.ts';
 
 await main({
   name: 'self-heal',
@@ -25,5 +25,5 @@ Exit 0: nothing wrong, or every problem acted on; 1: a problem left (cannot help
   },
   settings: healSettings,
   examples: ['npx zx ops/self-heal.ts --dry-run', 'npx zx ops/self-heal.ts -o json   # from cron', 'npx zx ops/self-heal.ts --watch'],
-  run: async (ctx) => (await import('../scripts/lib/heal-run.ts')).runSelfHeal(ctx),
+  run: async (ctx) => (await import('./self-heal/run.ts')).runSelfHeal(ctx),
 });

@@ -3,10 +3,10 @@
 // command. It chains the suite's scripts as child processes (doctor,
 // build-images, deploy, verify, ...) and reads their result envelopes; the
 // chain and its decisions live in lib/bootstrap-*.ts.
-import { main } from './lib/cli.ts';
-import { bootstrapSettings } from './lib/bootstrap-settings.ts';
-import { steps, targets } from './lib/bootstrap-steps.ts';
-import { renderBootstrap } from './lib/bootstrap-view.ts';
+import { main } from './lib/kit/cli.ts';
+import { bootstrapSettings } from './bootstrap/spec.ts';
+import { steps, targets } from './bootstrap/steps.ts';
+import { renderBootstrap } from './bootstrap/view.ts';
 
 await main({
   name: 'bootstrap',
@@ -34,6 +34,6 @@ that continues (--from STEP). Exit: the failed step's code (1 problem, 3 unreach
     'npx zx scripts/bootstrap.ts --only verify --output json',
   ],
   // Loaded on run: --help and usage errors never load the Kubernetes client.
-  run: async (ctx) => (await import('./lib/bootstrap-run.ts')).runBootstrap(ctx),
+  run: async (ctx) => (await import('./bootstrap/run.ts')).runBootstrap(ctx),
   render: renderBootstrap,
 });

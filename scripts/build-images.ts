@@ -3,14 +3,14 @@
 // prints their references for deploy. Tags are the git short SHA (+ -dirty),
 // never latest: `minikube image load`/IfNotPresent never replace a known tag.
 import path from 'node:path';
-import { main } from './lib/cli.ts';
-import { applyPlan, type PlannedAction } from './lib/plan.ts';
-import { commandLine } from './lib/shell.ts';
-import { repoRoot } from './lib/config.ts';
-import { usageError } from './lib/errors.ts';
-import { gitState, sourceUrl, stateTag } from './lib/git.ts';
-import { builders, buildCommand, chooseBuilder, createdAt, imageDirs, type ImageName } from './lib/images.ts';
-import { run } from './lib/tools.ts';
+import { main } from './lib/kit/cli.ts';
+import { applyPlan, type PlannedAction } from './lib/kit/plan.ts';
+import { commandLine } from './lib/kit/shell.ts';
+import { repoRoot } from './lib/kit/env.ts';
+import { usageError } from './lib/kit/errors.ts';
+import { gitState, sourceUrl, stateTag } from './build-images/git.ts';
+import { builders, buildCommand, chooseBuilder, createdAt, imageDirs, type ImageName } from './build-images/builders.ts';
+import { run } from './lib/kit/tools.ts';
 
 const options = {
   builder: { type: 'enum', choices: ['auto', ...builders], help: 'image builder (default $TODO_BUILDER, else auto)' },

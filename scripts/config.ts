@@ -3,7 +3,7 @@
 // checked against the env schema (UPPER_CASE settings) and the chart's
 // values.schema.json (dotted values paths) before anything changes. Secrets are
 // read from stdin, never from the command line, and shown only as fingerprints.
-import { main } from './lib/cli.ts';
+import { main } from './lib/kit/cli.ts';
 
 await main(
   {
@@ -28,6 +28,6 @@ rotate SECRET       a new BETTER_AUTH_SECRET or DEMO_PASSWORD: env file, Secret,
     ],
     ai: {},
     // Loaded on run: --help and usage errors never load the Kubernetes client.
-    run: async (ctx) => (await import('./lib/config-run.ts')).runConfig(ctx),
+    run: async (ctx) => (await import('./config/run.ts')).runConfig(ctx),
   },
 );

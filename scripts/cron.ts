@@ -3,8 +3,8 @@
 // schedules from the env profile (TODO_CRON_*), absolute paths, and logs with
 // rotation in the state directory. The table and the merging are in
 // lib/cron-table.ts (pure); reading and writing the crontab in lib/cron-run.ts.
-import { main } from './lib/cli.ts';
-import { cronSettings } from './lib/cron-table.ts';
+import { main } from './lib/kit/cli.ts';
+import { cronSettings } from './cron/table.ts';
 
 await main({
   name: 'cron',
@@ -20,5 +20,5 @@ Each job's output goes to <TODO_STATE_DIR>/logs/<profile>-<namespace>/<job>.log,
   },
   settings: cronSettings,
   examples: ['npx zx scripts/cron.ts install --dry-run', 'npx zx scripts/cron.ts install -o json', 'npx zx scripts/cron.ts list', 'npx zx scripts/cron.ts remove'],
-  run: async (ctx) => (await import('./lib/cron-run.ts')).runCron(ctx),
+  run: async (ctx) => (await import('./cron/run.ts')).runCron(ctx),
 });

@@ -3,10 +3,10 @@
 // (lib/debug-scan.ts), the logs of failing containers only (bounded), and a
 // pure diagnosis (lib/diagnose.ts); --bundle writes a redacted support archive
 // (lib/debug-bundle.ts).
-import { main } from './lib/cli.ts';
-import { Exit, usageError } from './lib/errors.ts';
-import { diagnose, relatedObjects, resolveTarget } from './lib/diagnose.ts';
-import { renderDiagnosis } from './lib/debug-view.ts';
+import { main } from './lib/kit/cli.ts';
+import { Exit, usageError } from './lib/kit/errors.ts';
+import { diagnose, relatedObjects, resolveTarget } from './lib/diagnose/diagnose.ts';
+import { renderDiagnosis } from './debug/view.ts';
 
 await main({
   name: 'debug',
@@ -35,7 +35,7 @@ Exit codes: 0 nothing wrong, 1 a problem was found, 2 unknown NAME or bad flag, 
     if (ctx.positionals.length > 1) throw usageError(`debug takes at most one NAME, got ${ctx.positionals.length}: ${ctx.positionals.join(' ')}`);
     const kube = await ctx.kube();
     // Loaded here, not at the top: --help and usage errors never load the client library.
-    const { fetchLogTails, scanNamespace } = await import('./lib/debug-scan.ts');
+    const { fetchLogTails, scanNamespace } = await import('./lib/diagnose/collect.ts');
     const ns = ctx.namespace;
     if (!(await kube.read('v1', 'Namespace', ns))) throw usageError(`namespace "${ns}" does not exist`, `kubectl --context ${kube.contextName} get namespaces`);
     const scan = await scanNamespace(kube, ns, { full: Boolean(ctx.opts.bundle) });
@@ -64,7 +64,7 @@ Exit codes: 0 nothing wrong, 1 a problem was found, 2 unknown NAME or bad flag, 
       ...(logs.skipped ? { logsSkipped: logs.skipped } : {}),
     };
     if (ctx.opts.bundle) {
-      const { buildBundle } = await import('./lib/debug-bundle.ts');
+      const { buildBundle } = await import('./debug/bundle.ts');
       const written = await buildBundle(ctx, { file: ctx.opts.bundle, scan, findings, pods, now });
       ctx.result.data.bundle = written;
       ctx.out.say(`support bundle: ${written.path} (${written.files} files, ${Math.ceil(written.bytes / 1024)} KiB, secret values redacted)`);

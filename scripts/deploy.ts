@@ -3,9 +3,9 @@
 // on a command line), then `helm upgrade --install` with the profile's values,
 // only when the rendered manifest, the values or the Secret differ from the
 // deployed ones. Waits for the rollout, says why it failed, rolls back.
-import { main } from './lib/cli.ts';
-import { deploySettings } from './lib/release-settings.ts';
-import { renderDeploy } from './lib/deploy-view.ts';
+import { main } from './lib/kit/cli.ts';
+import { deploySettings } from './lib/release/settings.ts';
+import { renderDeploy } from './deploy/view.ts';
 
 await main({
   name: 'deploy',
@@ -35,6 +35,6 @@ rollback to the previous revision, unless --no-rollback).`,
     'npx zx scripts/deploy.ts --image backend=todo-chatbot-backend:3f2a1bc -f my-values.yaml',
   ],
   // Loaded on run: --help and usage errors never load the Kubernetes client.
-  run: async (ctx) => (await import('./lib/deploy-run.ts')).runDeploy(ctx),
+  run: async (ctx) => (await import('./deploy/run.ts')).runDeploy(ctx),
   render: renderDeploy,
 });

@@ -5,9 +5,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { $, retry } from 'zx';
-import { main } from './lib/cli.ts';
-import { repoRoot } from './lib/config.ts';
-import { OpsError, Exit } from './lib/errors.ts';
+import { main } from './lib/kit/cli.ts';
+import { repoRoot } from './lib/kit/env.ts';
+import { OpsError, Exit } from './lib/kit/errors.ts';
 
 const backendDir = path.join(repoRoot, 'backend-docker');
 const frontendDir = path.join(repoRoot, 'frontend-docker');

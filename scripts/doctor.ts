@@ -2,10 +2,10 @@
 // Preflight: are the tools, the cluster, the namespace and the metrics API
 // ready for this profile? Read-only. The checks live in lib/doctor-checks.ts so
 // that scripts which change the cluster run the same ones first.
-import { main } from './lib/cli.ts';
-import { Exit } from './lib/errors.ts';
-import { doctorFindings } from './lib/doctor-checks.ts';
-import { renderResult } from './lib/render.ts';
+import { main } from './lib/kit/cli.ts';
+import { Exit } from './lib/kit/errors.ts';
+import { doctorFindings } from './doctor/checks.ts';
+import { renderResult } from './lib/kit/render.ts';
 
 await main({
   name: 'doctor',

@@ -2,11 +2,11 @@
 // K3: the release's health at a glance. One List per kind and one metrics call
 // (lib/scan.ts), judged by lib/health.ts; --watch keeps informers open and
 // redraws on every change.
-import { main, type Context } from './lib/cli.ts';
-import { Exit, usageError, type ExitCode } from './lib/errors.ts';
-import { assessRelease, type Health, type State } from './lib/health.ts';
-import { healthLine, renderHealth } from './lib/monitor-view.ts';
-import { Scanner } from './lib/scan.ts';
+import { main, type Context } from './lib/kit/cli.ts';
+import { Exit, usageError, type ExitCode } from './lib/kit/errors.ts';
+import { assessRelease, type Health, type State } from './monitor/health.ts';
+import { healthLine, renderHealth } from './monitor/view.ts';
+import { Scanner } from './lib/kube/scan.ts';
 
 const options = {
   since: { type: 'duration', default: '10m', help: 'show warning events this recent' },
@@ -29,7 +29,7 @@ async function requireNamespace(ctx: Context<typeof options>): Promise<void> {
 }
 
 async function watch(ctx: Context<typeof options>): Promise<ExitCode> {
-  const { watchRelease } = await import('./lib/release-watch.ts');
+  const { watchRelease } = await import('./monitor/watch.ts');
   const tty = Boolean(process.stdout.isTTY) && !process.env.CI;
   let last = '';
   let code: ExitCode = Exit.ok;
@@ -73,7 +73,7 @@ or no workload at all). Makes one List per kind and one metrics call, however ma
     const snap = await scanner.snapshot(ctx.namespace, ctx.release);
     const h = assessRelease(snap, { sinceSec: ctx.opts.since });
     if (ctx.opts.probe) {
-      const { probeApp, probeFinding, probeTargets } = await import('./lib/app-probe.ts');
+      const { probeApp, probeFinding, probeTargets } = await import('./lib/app/probe.ts');
       const answers = await probeApp(await ctx.kube(), ctx.namespace, probeTargets(snap.services, ctx.release));
       const probes = answers.map((a) => probeFinding(a.target, a.outcome, ctx.namespace));
       h.findings.push(...probes);

@@ -2,10 +2,10 @@
 // Scales frontend or backend: the Deployment's replicas, or its HPA's
 // minReplicas/maxReplicas when autoscaled, through the release's values (so
 // helm and the next deploy keep them). Waits until the replicas are Ready.
-import { main, scriptArgv } from './lib/cli.ts';
-import { scaleSettings } from './lib/release-settings.ts';
-import { negativeNumbersAsPositionals } from './lib/scale-plan.ts';
-import { renderScale } from './lib/scale-view.ts';
+import { main, scriptArgv } from './lib/kit/cli.ts';
+import { scaleSettings } from './lib/release/settings.ts';
+import { negativeNumbersAsPositionals } from './scale/plan.ts';
+import { renderScale } from './scale/view.ts';
 
 await main(
   {
@@ -29,10 +29,10 @@ against the release and waits for Ready; a count kubectl-ai set is not kept by t
     // Without frontend|backend N, kubectl-ai acts first and scale checks what it left.
     ai: {
       first: (ctx) => ctx.positionals.length === 0,
-      context: async (ctx) => (ctx.positionals.length ? (await import('./lib/ai-run.ts')).resultText(ctx.result) : (await import('./lib/ai-scale.ts')).scaleAiContext(ctx)),
+      context: async (ctx) => (ctx.positionals.length ? (await import('./lib/ai/kubectl-ai/step.ts')).resultText(ctx.result) : (await import('./scale/ai.ts')).scaleAiContext(ctx)),
     },
     // Loaded on run: --help and usage errors never load the Kubernetes client.
-    run: async (ctx) => (await import('./lib/scale-run.ts')).runScale(ctx),
+    run: async (ctx) => (await import('./scale/run.ts')).runScale(ctx),
     render: renderScale,
   },
   negativeNumbersAsPositionals(scriptArgv().args),

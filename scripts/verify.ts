@@ -3,7 +3,7 @@
 // Services, then a real chat round trip: a task created through the chat API,
 // read back through the tasks API, with a JWT minted from the release's own
 // secret. Read-only for the cluster; the app gets one task, deleted again.
-import { main } from './lib/cli.ts';
+import { main } from './lib/kit/cli.ts';
 
 await main({
   name: 'verify',
@@ -20,5 +20,5 @@ Exit 1 when a check fails, 3 when the cluster cannot be reached.`,
   },
   examples: ['npx zx scripts/verify.ts', 'npx zx scripts/verify.ts -n todo --output json'],
   // Loaded on run: --help and usage errors never load the Kubernetes client.
-  run: async (ctx) => (await import('./lib/verify-run.ts')).runVerify(ctx),
+  run: async (ctx) => (await import('./verify/run.ts')).runVerify(ctx),
 });

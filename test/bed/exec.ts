@@ -4,7 +4,7 @@
 // cluster DNS answers (*.svc.cluster.local), with the bed's kubectl, helm and
 // KUBECONFIG. Its exit status is the command's. Without a command: a shell.
 import { spawnSync } from 'node:child_process';
-import { inside, bedProcessEnv } from './node.ts';
+import { inside, bedProcessEnv } from '../../scripts/lib/local-cluster/node.ts';
 
 // argv: node, zx, this script, then the command (npm drops its own `--`; a second one is dropped here).
 const args = process.argv.slice(process.argv.findIndex((a) => a.endsWith('exec.ts')) + 1);

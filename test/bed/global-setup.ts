@@ -2,7 +2,7 @@
 // A bed this run started is deleted afterwards (unless TODO_OPS_BED_KEEP=1);
 // one that was already running (npm run cluster:up, another run) is left alone.
 import type { TestProject } from 'vitest/node';
-import { up, down, bedEnv } from './bed.ts';
+import { up, down, bedEnv } from '../../scripts/lib/local-cluster/cluster.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

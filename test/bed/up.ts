@@ -1,6 +1,6 @@
 #!/usr/bin/env -S npx zx
 // npm run cluster:up — starts (or reuses) the test bed and prints its kubeconfig path.
-import { up, bedName } from './bed.ts';
+import { up, bedName } from '../../scripts/lib/local-cluster/cluster.ts';
 
 const t0 = Date.now();
 const { kubeconfig, created } = await up((m) => process.stderr.write(`${m}\n`));

@@ -10,16 +10,16 @@ import os from 'node:os';
 import path from 'node:path';
 import type { V1Namespace, V1Secret } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signJwt } from '../../scripts/lib/app-auth.ts';
+import { signJwt } from '../../scripts/lib/app/auth.ts';
 import { bedEnv, deleteNamespace, kube, sh, tempNamespace } from '../helpers/cluster.ts';
 import { assertFailure, assertSuccess, repoRoot, run, scratchEnv } from '../helpers/run.ts';
-import { manifestChecksum, openArchive, type Manifest } from '../../scripts/lib/backup-archive.ts';
-import { kinds } from '../../scripts/lib/backup-objects.ts';
-import { execInPod } from '../../scripts/lib/kube-exec.ts';
-import { acquireLock } from '../../scripts/lib/lock.ts';
-import { portForward } from '../../scripts/lib/kube-portforward.ts';
+import { manifestChecksum, openArchive, type Manifest } from '../../scripts/lib/backup/archive.ts';
+import { kinds } from '../../scripts/lib/backup/objects.ts';
+import { execInPod } from '../../scripts/lib/kube/exec.ts';
+import { acquireLock } from '../../scripts/lib/kit/lock.ts';
+import { portForward } from '../../scripts/lib/kube/port-forward.ts';
 
-const bedValues = path.join(repoRoot, 'test/bed/values-realnode.yaml');
+const bedValues = path.join(repoRoot, 'scripts/lib/local-cluster/values-realnode.yaml');
 const release = 'bk';
 const user = 'user-backup-test';
 

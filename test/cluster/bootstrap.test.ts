@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { V1Secret } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubeconfigPath } from '../bed/layout.ts';
+import { kubeconfigPath } from '../../scripts/lib/local-cluster/layout.ts';
 import { bedEnv, deleteNamespace, kube, sh } from '../helpers/cluster.ts';
 import { assertFailure, assertSuccess, repoRoot, run, scratchEnv } from '../helpers/run.ts';
 

@@ -6,11 +6,11 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Helm } from '../../scripts/lib/helm.ts';
-import { Exit, OpsError } from '../../scripts/lib/errors.ts';
+import { Helm } from '../../scripts/lib/release/helm.ts';
+import { Exit, OpsError } from '../../scripts/lib/kit/errors.ts';
 import { deleteNamespace, fixture, kube, tempNamespace } from '../helpers/cluster.ts';
 import { repoRoot } from '../helpers/run.ts';
-import { binDir } from '../bed/bed.ts';
+import { binDir } from '../../scripts/lib/local-cluster/cluster.ts';
 
 const helmBin = path.join(binDir, 'helm');
 

@@ -9,10 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OpsError } from '../../scripts/lib/errors.ts';
-import { execInPod } from '../../scripts/lib/kube-exec.ts';
-import { podLogs } from '../../scripts/lib/kube-logs.ts';
-import { portForward } from '../../scripts/lib/kube-portforward.ts';
+import { OpsError } from '../../scripts/lib/kit/errors.ts';
+import { execInPod } from '../../scripts/lib/kube/exec.ts';
+import { podLogs } from '../../scripts/lib/kube/logs.ts';
+import { portForward } from '../../scripts/lib/kube/port-forward.ts';
 import { deleteNamespace, kube, tempNamespace } from '../helpers/cluster.ts';
 import { startStandin, type Standin } from '../fixtures/kwok-kubelet.ts';
 

@@ -11,9 +11,9 @@ import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { Kube } from '../../scripts/lib/kube.ts';
-import { Exit, OpsError } from '../../scripts/lib/errors.ts';
-import { waitForRollout } from '../../scripts/lib/kube-rollout.ts';
+import { Kube } from '../../scripts/lib/kube/client.ts';
+import { Exit, OpsError } from '../../scripts/lib/kit/errors.ts';
+import { waitForRollout } from '../../scripts/lib/kube/rollout.ts';
 import { deleteNamespace, kube, tempNamespace } from '../helpers/cluster.ts';
 
 type Fault = '503' | '429' | 'reset' | 'pass';

@@ -4,9 +4,9 @@
 // loop on demand through the bed's crashloop stage).
 import type { V1ConfigMap, V1Deployment, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Exit, OpsError } from '../../scripts/lib/errors.ts';
-import { RolloutError, waitForRollout, type RolloutState } from '../../scripts/lib/kube-rollout.ts';
-import { Kube } from '../../scripts/lib/kube.ts';
+import { Exit, OpsError } from '../../scripts/lib/kit/errors.ts';
+import { RolloutError, waitForRollout, type RolloutState } from '../../scripts/lib/kube/rollout.ts';
+import { Kube } from '../../scripts/lib/kube/client.ts';
 import { deleteNamespace, kube, sh, tempNamespace } from '../helpers/cluster.ts';
 import { inject } from 'vitest';
 

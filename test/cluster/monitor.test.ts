@@ -1,5 +1,5 @@
 // monitor against the chart installed on the test bed: kwok plays the kubelet,
-// its stages make backend pods crash-loop on demand (test/bed/kwok/).
+// its stages make backend pods crash-loop on demand (scripts/lib/local-cluster/kwok/).
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bedEnv, deleteNamespace, kube, sh } from '../helpers/cluster.ts';
 import { assertFailure, assertSuccess, repoRoot, run, scratchEnv, type RunResult } from '../helpers/run.ts';
 
-const bedValues = path.join(repoRoot, 'test/bed/values-realnode.yaml');
+const bedValues = path.join(repoRoot, 'scripts/lib/local-cluster/values-realnode.yaml');
 
 interface Run { name: string; requests: number; errors: number; non2xx: number; p50: number; p95: number; p99: number; rps: number }
 interface Doc { exitCode: number; findings: { name: string; level: string; detail: string; required?: boolean }[]; data: { runs: Run[]; via: { service: string; pod: string } | null; cleanup?: { user: string; deletedTasks: number }; suggestions: string[]; missed: string[] } }

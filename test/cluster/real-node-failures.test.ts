@@ -9,11 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insideExec } from '../bed/node.ts';
+import { insideExec } from '../../scripts/lib/local-cluster/node.ts';
 import { bedEnv, deleteNamespace, kube, sh, tempNamespace, untilMetrics } from '../helpers/cluster.ts';
 import { assertFailure, assertSuccess, repoRoot, run, scratchEnv, type RunResult } from '../helpers/run.ts';
 
-const bedValues = path.join(repoRoot, 'test/bed/values-realnode.yaml');
+const bedValues = path.join(repoRoot, 'scripts/lib/local-cluster/values-realnode.yaml');
 const backendImage = 'localhost/todo-chatbot-backend:images-test';
 const toleration = { key: 'todo-ops.test/real-node', operator: 'Exists', effect: 'NoSchedule' };
 const onRealNode = { nodeSelector: { type: 'real' }, tolerations: [toleration] };

@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { $ } from 'zx';
-import { pauseRef } from '../bed/images.ts';
-import { binDir, cacheRoot } from '../bed/layout.ts';
+import { pauseRef } from '../../scripts/lib/local-cluster/images.ts';
+import { binDir, cacheRoot } from '../../scripts/lib/local-cluster/layout.ts';
 import { assertSuccess, run } from '../helpers/run.ts';
 
 const name = `${process.env.TODO_OPS_BED_NAME ?? 'todo-ops-bed'}-hostcheck`.slice(0, 40);

@@ -8,13 +8,13 @@ import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { $ } from 'zx';
-import { recycleVolumes, realNodeName } from '../bed/bed.ts';
-import { insideExec } from '../bed/node.ts';
+import { recycleVolumes, realNodeName } from '../../scripts/lib/local-cluster/cluster.ts';
+import { insideExec } from '../../scripts/lib/local-cluster/node.ts';
 import { bedEnv, kube, sh, tempNamespace } from '../helpers/cluster.ts';
 import { repoRoot } from '../helpers/run.ts';
 
 const chartDir = path.join(repoRoot, 'charts/todo-chatbot');
-const bedValues = path.join(repoRoot, 'test/bed/values-realnode.yaml');
+const bedValues = path.join(repoRoot, 'scripts/lib/local-cluster/values-realnode.yaml');
 const release = 'todo';
 const toleration = { key: 'todo-ops.test/real-node', operator: 'Exists', effect: 'NoSchedule' };
 const onRealNode = { nodeSelector: { type: 'real' }, tolerations: [toleration] };

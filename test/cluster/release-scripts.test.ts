@@ -1,6 +1,6 @@
 // deploy, scale and config as processes against the test bed, on one release
 // installed by deploy itself. kwok plays the kubelet: a crash loop is the pod
-// template's label todo-ops.test/crashloop (test/bed/kwok/crashloop-stage.yaml),
+// template's label todo-ops.test/crashloop (scripts/lib/local-cluster/kwok/crashloop-stage.yaml),
 // an unschedulable pod a CPU request no node has. The same failures with real
 // containers (a broken image, a real crash loop) are in real-node-failures.test.ts.
 import { spawn } from 'node:child_process';

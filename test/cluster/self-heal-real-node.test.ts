@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insideExec } from '../bed/node.ts';
+import { insideExec } from '../../scripts/lib/local-cluster/node.ts';
 import { bedEnv, deleteNamespace, fixture, kube, sh, tempNamespace } from '../helpers/cluster.ts';
 import { assertFailure, repoRoot, run, scratchEnv } from '../helpers/run.ts';
 

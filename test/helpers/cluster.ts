@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { inject } from 'vitest';
 import { $ } from 'zx';
-import { Kube } from '../../scripts/lib/kube.ts';
+import { Kube } from '../../scripts/lib/kube/client.ts';
 
 export function bedEnv(): NodeJS.ProcessEnv {
   return { ...process.env, KUBECONFIG: inject('kubeconfig'), PATH: inject('bedPath') };

@@ -8,9 +8,9 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { $ } from 'zx';
 import { parse } from 'dotenv';
-import { binDir, bedDir } from '../bed/bed.ts';
+import { binDir, bedDir } from '../../scripts/lib/local-cluster/cluster.ts';
 
-const kubeVersion = parse(fs.readFileSync(path.resolve(import.meta.dirname, '../bed/versions.env'))).KUBE_VERSION!;
+const kubeVersion = parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../scripts/lib/local-cluster/versions.env'))).KUBE_VERSION!;
 
 export interface MiniBed {
   kubeconfig: string;

@@ -6,7 +6,7 @@
 // the backend test built are reused and this takes seconds when they are warm.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertSuccess, run, scratchEnv } from '../helpers/run.ts';
-import { containersEnv, ensureStandins, inspectImage, exec, repoRoot, buildah, type Standins } from './harness.ts';
+import { containersEnv, ensureStandins, inspectImage, exec, repoRoot, buildah, type Standins } from '../../scripts/lib/local-cluster/image-builds.ts';
 
 describe('scripts/build-images.ts with the real buildah', () => {
   let standins: Standins;

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildApp, buildah, compressedSize, descendants, ensureStandins, freePort, inspectImage, layerSizes, listFiles, recordTiming,
   startImage, waitHealthy, withRootfs, type AppName, type ImageInfo, type Running,
-} from './harness.ts';
+} from '../../scripts/lib/local-cluster/image-builds.ts';
 
 export interface ImageSpec {
   name: AppName;

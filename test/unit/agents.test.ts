@@ -1,7 +1,7 @@
 // --agent: how kagent invoke's output is judged (it exits 0 on errors), and
 // the task text it is given.
 import { describe, expect, it } from 'vitest';
-import { agentTask, judgeInvoke } from '../../scripts/lib/agents-invoke.ts';
+import { agentTask, judgeInvoke } from '../../scripts/lib/ai/kagent/invoke.ts';
 
 describe('judgeInvoke', () => {
   it('a completed task with an answer is a success; its text is the answer', () => {

@@ -2,11 +2,11 @@
 // how a finished run is judged from its exit code, output and trace, doctor's
 // finding, and the --ai flag the K scripts offer.
 import { describe, expect, it } from 'vitest';
-import { judgeAiRun, kubectlAiArgs, kubectlAiEnv, outOfScope, scopedRequest, tracedCommands } from '../../scripts/lib/ai-invoke.ts';
-import { assessAi, missingProviderKeys, type AiConfig } from '../../scripts/lib/ai-status.ts';
-import { resultText } from '../../scripts/lib/ai-run.ts';
-import { helpText, parseFlags, type ScriptSpec } from '../../scripts/lib/cli.ts';
-import { Result } from '../../scripts/lib/result.ts';
+import { judgeAiRun, kubectlAiArgs, kubectlAiEnv, outOfScope, scopedRequest, tracedCommands } from '../../scripts/lib/ai/kubectl-ai/invoke.ts';
+import { assessAi, missingProviderKeys, type AiConfig } from '../../scripts/lib/ai/kubectl-ai/status.ts';
+import { resultText } from '../../scripts/lib/ai/kubectl-ai/step.ts';
+import { helpText, parseFlags, type ScriptSpec } from '../../scripts/lib/kit/cli.ts';
+import { Result } from '../../scripts/lib/kit/result.ts';
 import { assertFailure, run, scratchEnv } from '../helpers/run.ts';
 
 const cfg = (o: Partial<AiConfig> = {}): AiConfig => ({ TODO_AI: 'auto', TODO_AI_PROVIDER: 'openai', TODO_AI_MODEL: '', TODO_AI_MAX_ITERATIONS: 7, OPENAI_API_KEY: '', OPENAI_ENDPOINT: '', GEMINI_API_KEY: '', ...o });

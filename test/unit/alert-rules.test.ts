@@ -2,9 +2,9 @@
 // machine (for, once, repeat, resolve, silence and expiry, heartbeat) on a
 // fake clock, and the settings' validation.
 import { describe, expect, it } from 'vitest';
-import { evaluateRules, type RuleInput, type RuleSettings } from '../../scripts/lib/alert-rules.ts';
-import { forMap } from '../../scripts/lib/alert-settings.ts';
-import { emptyDoc, stepAlerts, type AlertsDoc, type StateSettings } from '../../scripts/lib/alert-state.ts';
+import { evaluateRules, type RuleInput, type RuleSettings } from '../../ops/alert/rules.ts';
+import { forMap } from '../../ops/alert/spec.ts';
+import { emptyDoc, stepAlerts, type AlertsDoc, type StateSettings } from '../../ops/alert/state.ts';
 
 const t0 = new Date('2026-01-01T00:00:00Z');
 const at = (s: number) => new Date(t0.getTime() + s * 1000);

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { authSecretRef, signJwt } from '../../scripts/lib/app-auth.ts';
+import { authSecretRef, signJwt } from '../../scripts/lib/app/auth.ts';
 
 describe('app-auth', () => {
   it('signs an HS256 token the way PyJWT verifies it: header.body.signature over the first two parts', () => {

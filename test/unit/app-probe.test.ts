@@ -3,7 +3,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { httpGet, probeFinding, probeTargets } from '../../scripts/lib/app-probe.ts';
+import { httpGet, probeFinding, probeTargets } from '../../scripts/lib/app/probe.ts';
 
 describe('monitor --probe', () => {
   const svc = (name: string, component?: string, ports = [{ name: 'http', port: 8000 }]) => ({ metadata: { name, labels: component ? { 'app.kubernetes.io/component': component } : {} }, spec: { ports } });

@@ -1,8 +1,8 @@
 // autoscale's decisions on plain data: the checks (and why an HPA gets no
 // metrics), a manual scale the HPA will undo, and recommendations with reasons.
 import { describe, expect, it } from 'vitest';
-import { checkHpas, deploymentUsage, flaps, recommend, valueChanges, type ComponentObserved } from '../../scripts/lib/autoscale-plan.ts';
-import type { Sample } from '../../scripts/lib/samples-store.ts';
+import { checkHpas, deploymentUsage, flaps, recommend, valueChanges, type ComponentObserved } from '../../ops/autoscale/plan.ts';
+import type { Sample } from '../../scripts/lib/samples/store.ts';
 
 const t0 = 1_700_000_000;
 const policy = { minSamples: 10, minSpanSeconds: 3600, maxCap: 10 };

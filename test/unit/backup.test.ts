@@ -5,12 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { ArchiveWriter, checkParts, decrypt, encrypt, expired, listArchives, openArchive, readManifest, removeStalePartials, type ArchiveInfo } from '../../scripts/lib/backup-archive.ts';
-import { clean, heldAtZero, remap, selectObjects, type Obj } from '../../scripts/lib/backup-objects.ts';
-import { parseCounts } from '../../scripts/lib/backup-db.ts';
-import { redactValues } from '../../scripts/lib/backup-run.ts';
-import { compareCounts, planRestore, type RestoreObserved } from '../../scripts/lib/restore-plan.ts';
-import { decodeHelmRecord } from '../../scripts/lib/release-io.ts';
+import { ArchiveWriter, checkParts, decrypt, encrypt, expired, listArchives, openArchive, readManifest, removeStalePartials, type ArchiveInfo } from '../../scripts/lib/backup/archive.ts';
+import { clean, heldAtZero, remap, selectObjects, type Obj } from '../../scripts/lib/backup/objects.ts';
+import { parseCounts } from '../../scripts/lib/backup/db.ts';
+import { redactValues } from '../../ops/backup/run.ts';
+import { compareCounts, planRestore, type RestoreObserved } from '../../ops/restore/plan.ts';
+import { decodeHelmRecord } from '../../scripts/lib/release/io.ts';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-backup-'));
 const meta = { createdAt: '2026-11-27T10:00:00.000Z', context: 'c', namespace: 'todo', release: 'todo-chatbot', revision: 3, chart: 'todo-chatbot-0.1.0', objects: { Deployment: 2 }, releaseRecords: 0, secrets: { mode: 'excluded' as const, names: [] }, database: null };

@@ -6,8 +6,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   addonsToEnable, appAccess, childProblem, chooseTarget, continueCommand, doctorVerdict, imagesPresent, kubectlAiFinding, minikubeRunning, selectSteps, stepExitCode,
-} from '../../scripts/lib/bootstrap-steps.ts';
-import type { Finding } from '../../scripts/lib/result.ts';
+} from '../../scripts/bootstrap/steps.ts';
+import type { Finding } from '../../scripts/lib/kit/result.ts';
 import { assertFailure, assertSuccess, repoRoot, run, scratchEnv } from '../helpers/run.ts';
 
 const tool = (name: string, level: Finding['level'], required = true): Finding => ({ name: `tool ${name}`, level, detail: level === 'ok' ? '1.0.0' : 'not found on PATH', hint: `install ${name}`, required });

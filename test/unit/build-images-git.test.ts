@@ -1,12 +1,12 @@
-// scripts/lib/git.ts, which build-images uses for its tags and OCI labels,
+// scripts/build-images/git.ts, which build-images uses for its tags and OCI labels,
 // against throwaway repositories.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { gitState, publicUrl, stateTag } from '../../scripts/lib/git.ts';
-import { OpsError } from '../../scripts/lib/errors.ts';
+import { gitState, publicUrl, stateTag } from '../../scripts/build-images/git.ts';
+import { OpsError } from '../../scripts/lib/kit/errors.ts';
 
 function repo(): { dir: string; git: (...args: string[]) => string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'git-state-'));

@@ -240,7 +240,7 @@ describe('build-images: tags, flags and results', () => {
 
 describe('build-images: the decisions, in-process', () => {
   it('buildCommand gives each builder its own exact argv; OCI labels mirror the label build args', async () => {
-    const { buildCommand, ociLabels } = await import('../../scripts/lib/images.ts');
+    const { buildCommand, ociLabels } = await import('../../scripts/build-images/builders.ts');
     const args = ['REVISION=abc1234', 'VERSION=abc1234', 'NODE_IMAGE=node:24'];
     expect(ociLabels(args)).toEqual(['org.opencontainers.image.revision=abc1234', 'org.opencontainers.image.version=abc1234']);
     expect(buildCommand({ builder: 'minikube', bin: 'minikube' }, '/src/be', 'b:t', args, 'dev')).toEqual([
@@ -249,7 +249,7 @@ describe('build-images: the decisions, in-process', () => {
     expect(buildCommand({ builder: 'buildah', bin: 'buildah' }, '/src/be', 'b:t', args, 'dev')).toContain('--label');
   });
   it('chooseBuilder: an unknown TODO_BUILDER is a usage error naming the choices', async () => {
-    const { chooseBuilder } = await import('../../scripts/lib/images.ts');
+    const { chooseBuilder } = await import('../../scripts/build-images/builders.ts');
     await expect(chooseBuilder({ setting: 'kaniko', target: 'cluster', warn: () => undefined })).rejects.toThrow('--builder must be one of auto, docker, minikube, buildah, got "kaniko"');
   });
 });

@@ -5,9 +5,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { redactEnv, redactValues, tarGz, writeBundle, yaml } from '../../scripts/lib/bundle.ts';
-import { redactSecret, registerSecretValues } from '../../scripts/lib/debug-scan.ts';
-import { scrub } from '../../scripts/lib/output.ts';
+import { redactEnv, redactValues, tarGz, writeBundle, yaml } from '../../scripts/debug/archive.ts';
+import { redactSecret, registerSecretValues } from '../../scripts/lib/diagnose/collect.ts';
+import { scrub } from '../../scripts/lib/kit/output.ts';
 
 describe('support bundle', () => {
   it('tarGz: tar lists and extracts every file with its content, long paths included', () => {

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { buildTools } from '../bed/bed.ts';
+import { buildTools } from '../../scripts/lib/local-cluster/cluster.ts';
 import {
   chartDir, countByKind, find, helm, helmBin, kinds, kubeVersion, podSpecs, profile, render, renderOk, type Obj,
 } from '../fixtures/chart-helm.ts';

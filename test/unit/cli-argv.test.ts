@@ -1,7 +1,7 @@
 // Where a script's own arguments start: after its entry file, however it was
 // started (zx's CLI, the shebang, node/tsx directly).
 import { describe, expect, it } from 'vitest';
-import { scriptArgv } from '../../scripts/lib/cli.ts';
+import { scriptArgv } from '../../scripts/lib/kit/cli.ts';
 
 describe('scriptArgv', () => {
   it('under zx\'s CLI: after the script, zx\'s own flags skipped', () => {

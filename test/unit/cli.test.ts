@@ -76,7 +76,7 @@ describe('every script (scripts/ and ops/) follows the skeleton', () => {
     assertOutput(help, /Exit codes:/);
     const bad = await run(script, ['-o', 'json', '--no-such-flag'], { env: scratchEnv() });
     assertFailure(bad, 2);
-    // json() checks the document against scripts/lib/result.schema.json
+    // json() checks the document against scripts/lib/kit/result.schema.json
     expect(bad.json<{ exitCode: number; error: { message: string } }>()).toMatchObject({ exitCode: 2, error: { message: "unknown option '--no-such-flag'" } });
   });
 });

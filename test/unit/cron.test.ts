@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cronBlock, mergeCrontab, ourLines, schedule, withoutBlock, type CronEnvironment } from '../../scripts/lib/cron-table.ts';
-import { rotate } from '../../scripts/lib/cron-job.ts';
+import { cronBlock, mergeCrontab, ourLines, schedule, withoutBlock, type CronEnvironment } from '../../scripts/cron/table.ts';
+import { rotate } from '../../scripts/cron/job.ts';
 import { assertFailure, assertSuccess, run, scratchEnv } from '../helpers/run.ts';
 
 const e: CronEnvironment = { node: '/usr/bin/node', nodeFlags: ['--import', 'tsx'], repo: '/srv/ops', logDir: '/var/state/logs/testbed-todo', logMax: 1000, logKeep: 2, env: { PATH: '/usr/bin:/bin', TODO_PROFILE: 'testbed' }, id: 'testbed/todo' };
@@ -29,7 +29,7 @@ describe('cron table', () => {
     expect(b.jobs.map((j) => [j.job, j.schedule])).toEqual([['self-heal', '* * * * *'], ['alert', '* * * * *']]);
     expect(b.skipped).toEqual([{ job: 'backup', why: 'ops/backup.ts is not in this checkout' }, { job: 'predict', why: 'TODO_CRON_PREDICT=off' }]);
     expect(b.lines[0]).toMatch(/^# BEGIN todo-chatbot-ops testbed\/todo /);
-    expect(b.lines[1]).toBe("* * * * * cd '/srv/ops' && PATH='/usr/bin:/bin' TODO_PROFILE='testbed' '/usr/bin/node' '--import' 'tsx' '/srv/ops/scripts/lib/cron-job.ts' '/var/state/logs/testbed-todo/self-heal.log' '1000' '2' '--' '/usr/bin/node' '--import' 'tsx' '/srv/ops/node_modules/zx/build/cli.js' '/srv/ops/ops/self-heal.ts' '-o' 'json'");
+    expect(b.lines[1]).toBe("* * * * * cd '/srv/ops' && PATH='/usr/bin:/bin' TODO_PROFILE='testbed' '/usr/bin/node' '--import' 'tsx' '/srv/ops/scripts/cron/job.ts' '/var/state/logs/testbed-todo/self-heal.log' '1000' '2' '--' '/usr/bin/node' '--import' 'tsx' '/srv/ops/node_modules/zx/build/cli.js' '/srv/ops/ops/self-heal.ts' '-o' 'json'");
     expect(b.lines.at(-1)).toBe('# END todo-chatbot-ops testbed/todo');
   });
 

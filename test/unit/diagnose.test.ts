@@ -2,7 +2,7 @@
 // the next command; which logs are worth reading; narrowing to one object.
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { diagnose, logRequests, missingRefs, nearestPods, probeTarget, relatedObjects, resolveTarget, tailLines, type DiagnoseInput, type LogTail } from '../../scripts/lib/diagnose.ts';
+import { diagnose, logRequests, missingRefs, nearestPods, probeTarget, relatedObjects, resolveTarget, tailLines, type DiagnoseInput, type LogTail } from '../../scripts/lib/diagnose/diagnose.ts';
 
 const now = new Date('2026-11-27T12:00:00Z');
 const ago = (sec: number) => new Date(now.getTime() - sec * 1000);

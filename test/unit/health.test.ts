@@ -1,9 +1,9 @@
 // monitor's judgement on plain snapshots: every rule that decides healthy,
 // degraded or down, and the evidence it quotes.
 import { describe, expect, it } from 'vitest';
-import { assessRelease } from '../../scripts/lib/health.ts';
-import { parseQuantity } from '../../scripts/lib/quantity.ts';
-import type { Snapshot } from '../../scripts/lib/scan.ts';
+import { assessRelease } from '../../scripts/monitor/health.ts';
+import { parseQuantity } from '../../scripts/lib/kube/quantity.ts';
+import type { Snapshot } from '../../scripts/lib/kube/scan.ts';
 
 const now = new Date('2026-11-27T12:00:00Z');
 const dep = (name: string, desired: number, ready: number, updated = ready) => ({ metadata: { name }, spec: { replicas: desired }, status: { readyReplicas: ready, availableReplicas: ready, updatedReplicas: updated } });

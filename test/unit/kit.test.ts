@@ -4,13 +4,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Context, helpText, parseFlags, type ScriptSpec } from '../../scripts/lib/cli.ts';
-import { loadConfig } from '../../scripts/lib/config.ts';
-import { Exit, OpsError } from '../../scripts/lib/errors.ts';
-import { Output } from '../../scripts/lib/output.ts';
-import { applyPlan, confirm, type PlannedAction } from '../../scripts/lib/plan.ts';
-import { Result, deriveExitCode } from '../../scripts/lib/result.ts';
-import { defineSettings, int, setting } from '../../scripts/lib/settings.ts';
+import { Context, helpText, parseFlags, type ScriptSpec } from '../../scripts/lib/kit/cli.ts';
+import { loadConfig } from '../../scripts/lib/kit/env.ts';
+import { Exit, OpsError } from '../../scripts/lib/kit/errors.ts';
+import { Output } from '../../scripts/lib/kit/output.ts';
+import { applyPlan, confirm, type PlannedAction } from '../../scripts/lib/kit/plan.ts';
+import { Result, deriveExitCode } from '../../scripts/lib/kit/result.ts';
+import { defineSettings, int, setting } from '../../scripts/lib/kit/settings.ts';
 import { assertEnvelope } from '../helpers/run.ts';
 
 const options = {

@@ -3,11 +3,11 @@
 // Service port to a pod and container port.
 import { ApiException, type CoreV1Event, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { applyConflicts, sortEvents } from '../../scripts/lib/kube-api.ts';
-import { execExitCode } from '../../scripts/lib/kube-exec.ts';
-import { defaultContainer, kubeletLogError, logsUnavailable, noPreviousContainer } from '../../scripts/lib/kube-logs.ts';
-import { containerPort, resolveServiceTarget } from '../../scripts/lib/kube-portforward.ts';
-import { Exit, OpsError } from '../../scripts/lib/errors.ts';
+import { applyConflicts, sortEvents } from '../../scripts/lib/kube/api.ts';
+import { execExitCode } from '../../scripts/lib/kube/exec.ts';
+import { defaultContainer, kubeletLogError, logsUnavailable, noPreviousContainer } from '../../scripts/lib/kube/logs.ts';
+import { containerPort, resolveServiceTarget } from '../../scripts/lib/kube/port-forward.ts';
+import { Exit, OpsError } from '../../scripts/lib/kit/errors.ts';
 
 const status = (code: number, body: object) => new ApiException(code, `HTTP-Code: ${code}`, JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code, ...body }), {});
 
@@ -118,7 +118,7 @@ describe('resolveServiceTarget', () => {
 
 describe('transient network failures', () => {
   it('a response cut short by a proxy (node-fetch "Premature close") is retried like a reset', async () => {
-    const { isTransient } = await import('../../scripts/lib/kube-api.ts');
+    const { isTransient } = await import('../../scripts/lib/kube/api.ts');
     const cut = Object.assign(new Error('Invalid response body while trying to fetch https://127.0.0.1:1/api/v1/pods: Premature close'), { name: 'FetchError', type: 'system' });
     expect(isTransient(cut)).toBe(true);
     expect(isTransient(Object.assign(new Error('x'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }))).toBe(true);

@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acquireLock, lockFile, type LockKey } from '../../scripts/lib/lock.ts';
-import { OpsError } from '../../scripts/lib/errors.ts';
+import { acquireLock, lockFile, type LockKey } from '../../scripts/lib/kit/lock.ts';
+import { OpsError } from '../../scripts/lib/kit/errors.ts';
 import { repoRoot, scratchEnv } from '../helpers/run.ts';
 
 const zxCli = path.join(repoRoot, 'node_modules/zx/build/cli.js');

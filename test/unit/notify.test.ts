@@ -5,11 +5,11 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../scripts/lib/config.ts';
-import { OpsError } from '../../scripts/lib/errors.ts';
-import { Notifier, notifierFromConfig, webhookBody, type NotifierOptions } from '../../scripts/lib/notify.ts';
-import { scrub } from '../../scripts/lib/output.ts';
-import { openState } from '../../scripts/lib/state.ts';
+import { loadConfig } from '../../scripts/lib/kit/env.ts';
+import { OpsError } from '../../scripts/lib/kit/errors.ts';
+import { Notifier, notifierFromConfig, webhookBody, type NotifierOptions } from '../../scripts/lib/kit/notify.ts';
+import { scrub } from '../../scripts/lib/kit/output.ts';
+import { openState } from '../../scripts/lib/kit/state.ts';
 import { assertFailure, assertSuccess, run, scratchEnv } from '../helpers/run.ts';
 
 interface Received {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addSecret, scrub, table } from '../../scripts/lib/output.ts';
-import { compareVersions } from '../../scripts/lib/tools.ts';
+import { addSecret, scrub, table } from '../../scripts/lib/kit/output.ts';
+import { compareVersions } from '../../scripts/lib/kit/tools.ts';
 
 describe('output helpers', () => {
   it('scrubs registered secrets from any text', () => {
@@ -21,7 +21,7 @@ describe('output helpers', () => {
 
 describe('progress on long waits', () => {
   it('prints plain start/end lines when not on a TTY (cron, CI, pipes)', async () => {
-    const { Output } = await import('../../scripts/lib/output.ts');
+    const { Output } = await import('../../scripts/lib/kit/output.ts');
     const { vi } = await import('vitest');
     const lines: string[] = [];
     const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (lines.push(String(chunk)), true));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { endpointsFor, judge, percentile, suggest, summarize, type EndpointRun } from '../../scripts/lib/perf-plan.ts';
+import { endpointsFor, judge, percentile, suggest, summarize, type EndpointRun } from '../../ops/perf/plan.ts';
 
 const slo = { p95Ms: 100, p99Ms: 300, errorRate: 0.01 };
 const run = (o: Partial<EndpointRun> = {}): EndpointRun => ({ name: 'tasks', method: 'GET', path: '/api/u/tasks', requests: 1000, errors: 0, non2xx: 0, p50: 10, p95: 40, p99: 80, max: 120, rps: 500, durationSec: 2, ...o });

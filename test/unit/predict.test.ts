@@ -3,11 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bestStep, defaultPolicy, fitLine, forecastRestarts, forecastToLimit, type Point } from '../../scripts/lib/predict-fit.ts';
-import { forecastAll, forecastsDoc } from '../../scripts/lib/predict-plan.ts';
-import { buildSample, containerSeries, readSamples, recordSample, type Sample } from '../../scripts/lib/samples-store.ts';
-import { openState } from '../../scripts/lib/state.ts';
-import { formatBytes } from '../../scripts/lib/quantity.ts';
+import { bestStep, defaultPolicy, fitLine, forecastRestarts, forecastToLimit, type Point } from '../../scripts/lib/samples/fit.ts';
+import { forecastAll, forecastsDoc } from '../../ops/predict/plan.ts';
+import { buildSample, containerSeries, readSamples, recordSample, type Sample } from '../../scripts/lib/samples/store.ts';
+import { openState } from '../../scripts/lib/kit/state.ts';
+import { formatBytes } from '../../scripts/lib/kube/quantity.ts';
 import { assertFailure, repoRoot, run, scratchEnv } from '../helpers/run.ts';
 
 const Mi = 2 ** 20;

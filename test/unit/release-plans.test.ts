@@ -2,9 +2,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { planDeploy, podSecurityLabels, type DeployDesired } from '../../scripts/lib/deploy-plan.ts';
-import { negativeNumbersAsPositionals, parseScaleArgs, pdbFloor, planScale } from '../../scripts/lib/scale-plan.ts';
-import { classifyKey, diffConfig, parseAssignments, planRotate, readsSecretKey, assignmentValue, checkUnset } from '../../scripts/lib/config-plan.ts';
+import { planDeploy, podSecurityLabels, type DeployDesired } from '../../scripts/deploy/plan.ts';
+import { negativeNumbersAsPositionals, parseScaleArgs, pdbFloor, planScale } from '../../scripts/scale/plan.ts';
+import { classifyKey, diffConfig, parseAssignments, planRotate, readsSecretKey, assignmentValue, checkUnset } from '../../scripts/config/plan.ts';
 import {
   carriedScaleValues,
   changedPaths,
@@ -18,10 +18,10 @@ import {
   parseImageRef,
   schemaAt,
   secretChanges,
-} from '../../scripts/lib/release-plan.ts';
-import { libSettings } from '../../scripts/lib/config.ts';
+} from '../../scripts/lib/release/plan.ts';
+import { libSettings } from '../../scripts/lib/kit/env.ts';
 import zlib from 'node:zlib';
-import { decodeHelmRecord, historyOf } from '../../scripts/lib/release-io.ts';
+import { decodeHelmRecord, historyOf } from '../../scripts/lib/release/io.ts';
 import { repoRoot } from '../helpers/run.ts';
 
 const valuesSchema = JSON.parse(fs.readFileSync(path.join(repoRoot, 'charts/todo-chatbot/values.schema.json'), 'utf8'));

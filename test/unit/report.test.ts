@@ -6,10 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultPolicy } from '../../scripts/lib/predict-fit.ts';
-import { forecastAll } from '../../scripts/lib/predict-plan.ts';
-import { reportHtml } from '../../scripts/lib/report-html.ts';
-import type { Sample } from '../../scripts/lib/samples-store.ts';
+import { defaultPolicy } from '../../scripts/lib/samples/fit.ts';
+import { forecastAll } from '../../ops/predict/plan.ts';
+import { reportHtml } from '../../scripts/lib/samples/report-html.ts';
+import type { Sample } from '../../scripts/lib/samples/store.ts';
 
 const chromiumPath = process.env.TODO_OPS_CHROMIUM ?? '/usr/bin/chromium';
 const Mi = 2 ** 20;

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { addSecret, scrub, secretForms } from '../../scripts/lib/output.ts';
+import { addSecret, scrub, secretForms } from '../../scripts/lib/kit/output.ts';
 
 // Each test registers its own secret: the registry is process-wide, as in a script.
 const b64 = (s: string) => Buffer.from(s).toString('base64');

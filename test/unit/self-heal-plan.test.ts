@@ -3,7 +3,7 @@
 // and no action where acting cannot help.
 import type { V1Deployment, V1Job, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { planHeal, type AuditRecord, type HealLimits, type HealObserved } from '../../scripts/lib/heal-plan.ts';
+import { planHeal, type AuditRecord, type HealLimits, type HealObserved } from '../../ops/self-heal/plan.ts';
 
 const now = new Date('2026-01-01T12:00:00Z');
 const ago = (s: number) => new Date(now.getTime() - s * 1000).toISOString();

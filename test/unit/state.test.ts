@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { OpsError } from '../../scripts/lib/errors.ts';
-import { openState, safeName, scopeDir } from '../../scripts/lib/state.ts';
+import { OpsError } from '../../scripts/lib/kit/errors.ts';
+import { openState, safeName, scopeDir } from '../../scripts/lib/kit/state.ts';
 import { assertFailure, assertOutput, assertSuccess, refuteOutput, repoRoot, run, scratchEnv } from '../helpers/run.ts';
 
 const tmpRoot = () => fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-state-'));
@@ -106,7 +106,7 @@ describe('state: JSON documents', () => {
     st.writeJson('doc', { gen: 0, pad: '' });
     // The writer is a separate process: real concurrency with the reads below.
     const writer = spawn(process.execPath, ['--import', 'tsx', '-e', `
-      const { openState } = await import(${JSON.stringify(path.join(repoRoot, 'scripts/lib/state.ts'))});
+      const { openState } = await import(${JSON.stringify(path.join(repoRoot, 'scripts/lib/kit/state.ts'))});
       const st = openState(${JSON.stringify(root)}, ${JSON.stringify(scope)});
       console.log('writing');
       for (let gen = 1; gen <= 200; gen++) st.writeJson('doc', { gen, pad: 'y'.repeat(20_000 + gen) });

@@ -3,7 +3,7 @@
 // real round trip against the real backend runs in test/cluster/bootstrap.test.ts
 // (bootstrap's verify step, including a 401 from a Secret changed under the pods).
 import { describe, expect, it } from 'vitest';
-import { createdTaskId, taskListed } from '../../scripts/lib/verify-chat.ts';
+import { createdTaskId, taskListed } from '../../scripts/verify/chat.ts';
 
 describe('verify: the answers', () => {
   const chat = (calls: unknown[]) => JSON.stringify({ conversation_id: 1, response: 'ok', tool_calls: calls });

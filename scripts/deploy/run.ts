@@ -1,0 +1,173 @@
+// deploy (K1): gather the inputs, check them, observe the release, plan
+// (deploy-plan.ts), apply, wait with progress, roll back on a failed rollout.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Context } from '../lib/kit/cli.ts';
+import { repoRoot } from '../lib/kit/env.ts';
+import { run } from '../lib/kit/shell.ts';
+import { doctorFindings } from '../doctor/checks.ts';
+import { Exit, OpsError, usageError } from '../lib/kit/errors.ts';
+import { addSecret } from '../lib/kit/output.ts';
+import { applyPlan } from '../lib/kit/plan.ts';
+import { planDeploy, podSecurityLabels, type DeployParams } from './plan.ts';
+import {
+  appSecretName,
+  carriedScaleValues,
+  desiredSecretData,
+  fingerprint,
+  generateSecret,
+  generatedSecretKeys,
+  mergeValues,
+  parseImageFlags,
+  parseImageRef,
+  type Values,
+} from '../lib/release/plan.ts';
+import { releaseHistory, requireDoctor, applySecret, chartPath, crashLogs, rollBack, settle, observeRelease, profileValuesFiles, readValuesFile, renderRelease, secretsFileFor, shown, waitWorkloads, workloadsOf, writeEnvKey } from '../lib/release/io.ts';
+
+export { deploySettings } from '../lib/release/settings.ts';
+
+export interface DeployOpts {
+  image: string[];
+  images?: string;
+  build: boolean;
+  values: string[];
+  'no-rollback': boolean;
+  'reset-scale': boolean;
+}
+
+/**
+ * --build: runs build-images (same profile; --dry-run passed on, which still
+ * names the images it would build) and returns the path of its JSON result.
+ */
+export async function buildImages(ctx: Context<any, any>): Promise<string> {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-build-')), 'images.json');
+  const args = [path.join(repoRoot, 'node_modules/zx/build/cli.js'), path.join(repoRoot, 'scripts/build-images.ts'), '--profile', ctx.cfg.profile, '-o', 'json', ...(ctx.dryRun ? ['--dry-run'] : [])];
+  const res = await ctx.out.progress('building images (build-images)', () => run(process.execPath, [...process.execArgv, ...args], { what: 'build-images', timeout: '30m', log: (m) => ctx.out.debug(m) }));
+  fs.writeFileSync(out, res.stdout);
+  return out;
+}
+
+/** Image values from --images (build-images' JSON) then --image flags; the chart's defaults otherwise. */
+export function imageValues(opts: Pick<DeployOpts, 'image' | 'images'>): Values {
+  let refs: Partial<Record<'frontend' | 'backend', string>> = {};
+  if (opts.images) {
+    let doc: { data?: { images?: Record<string, string> }; images?: Record<string, string> };
+    try {
+      doc = JSON.parse(fs.readFileSync(opts.images, 'utf8'));
+    } catch (e) {
+      throw usageError(`--images ${opts.images}: ${(e as Error).message.split('\n')[0]}`, 'pass the output of: npx zx scripts/build-images.ts --output json');
+    }
+    const imgs = doc.data?.images ?? doc.images ?? {};
+    refs = { ...(imgs.frontend ? { frontend: imgs.frontend } : {}), ...(imgs.backend ? { backend: imgs.backend } : {}) };
+  }
+  try {
+    refs = { ...refs, ...parseImageFlags(opts.image) };
+    const out: Values = {};
+    for (const [c, ref] of Object.entries(refs)) out[c] = { image: parseImageRef(ref!) };
+    return out;
+  } catch (e) {
+    throw usageError((e as Error).message);
+  }
+}
+
+export async function runDeploy(ctx: Context<any, any>): Promise<void> {
+  const opts = ctx.opts as unknown as DeployOpts;
+  // 1. Inputs, all checked before the cluster is asked anything.
+  if (opts.build && opts.images) throw usageError('--build and --images exclude each other');
+  imageValues(opts); // bad references are refused before anything is built
+  let images = imageValues(opts.build ? { ...opts, images: await buildImages(ctx) } : opts);
+  // The profile's registry (TODO_IMAGE_REGISTRY) for an image given no reference: the chart's repository and tag from it.
+  const registry = (ctx.cfg.TODO_IMAGE_REGISTRY as string).replace(/\/+$/, '');
+  if (registry) for (const c of ['frontend', 'backend']) if (!images[c]) images = mergeValues(images, { [c]: { image: { registry } } });
+  const userFiles = opts.values.map((f) => path.resolve(f));
+  const valuesFiles = [...profileValuesFiles(ctx), ...userFiles];
+  const fileValues = valuesFiles.map(readValuesFile);
+  const secretName = appSecretName(ctx.release);
+
+  // 2. The release as it is.
+  const observed = await observeRelease(ctx, secretName);
+
+  // 3. The Secret: from the env files; a missing generated key keeps the deployed value, else is generated.
+  const secretCfg: Record<string, string> = { ...desiredSecretData(ctx.cfg) };
+  const toWrite: { key: string; value: string; file: string; why: string }[] = [];
+  for (const k of generatedSecretKeys) {
+    if (secretCfg[k]) continue;
+    const live = observed.liveSecret?.[k];
+    const value = live || generateSecret();
+    addSecret(value);
+    secretCfg[k] = value;
+    toWrite.push({ key: k, value, file: secretsFileFor(ctx.cfg.profile, k), why: live ? 'kept the deployed value' : 'generated' });
+  }
+  for (const w of toWrite)
+    ctx.result.finding({ name: `secret ${w.key}`, level: 'info', detail: `not in the env files: ${w.why} (${fingerprint(w.value)}); ${ctx.dryRun ? 'would be written' : 'written'} to ${shown(w.file)}`, required: false });
+
+  // 4. The values helm will store, and the chart rendered with them.
+  const carried = opts['reset-scale'] ? {} : carriedScaleValues(observed.deployed?.values);
+  const deployValues: Values = mergeValues({ secrets: { existingSecret: secretName, create: false } }, images, carried);
+  const values = mergeValues(...fileValues, deployValues);
+  if (Object.keys(carried).length)
+    ctx.result.finding({ name: 'scale', level: 'info', detail: `keeping the replica values set by scale: ${(carried.global as { todoOpsScaled: string[] }).todoOpsScaled.join(', ')}`, hint: 'deploy --reset-scale uses the profile\'s instead', required: false });
+  const manifest = await renderRelease(ctx, { valuesFiles, values: deployValues });
+
+  const plan = planDeploy(
+    { namespaceExists: !!observed.namespace, liveSecret: observed.liveSecret, history: observed.history, deployed: observed.deployed },
+    { release: ctx.release, namespace: ctx.namespace, secretName, secretData: secretCfg, values, manifest, namespaceLabels: podSecurityLabels(ctx.cfg.TODO_DEPLOY_POD_SECURITY as string) },
+  );
+  ctx.result.data.diff = plan.diff;
+  ctx.result.data.valuesChanged = plan.valuesChanged;
+  ctx.result.data.unchanged = plan.unchanged;
+  ctx.result.data.secret = { name: secretName, fingerprints: Object.fromEntries(Object.entries(secretCfg).map(([k, v]) => [k, fingerprint(v)])) };
+
+  // doctor's checks before any change (and in a dry run, to show what would stop it).
+  if (plan.actions.length) requireDoctor(ctx, await doctorFindings(ctx));
+  if (!ctx.dryRun) for (const w of toWrite) writeEnvKey(w.file, w.key, w.value);
+
+  // 5. Apply.
+  const kube = await ctx.kube();
+  const helm = await ctx.helm();
+  let rollout: Error | undefined;
+  await applyPlan<DeployParams>(ctx, plan.actions, async (a) => {
+    const p = a.params!;
+    if (p.kind === 'namespace') {
+      await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ctx.namespace, labels: p.labels } });
+      return 'Pod Security: enforce restricted';
+    }
+    if (p.kind === 'secret') {
+      await applySecret(ctx, secretName, secretCfg);
+      return p.changes.map((c) => `${c.key} ${c.to}`).join(', ');
+    }
+    const status = await helm.upgradeInstall({ release: ctx.release, chart: chartPath(ctx), valuesFiles, values: deployValues, timeoutSec: ctx.timeoutSec });
+    const workloads = workloadsOf(manifest);
+    // Only the workloads whose objects changed roll: those are watched after their rollout.
+    const changed = new Set([...plan.diff.changed.map((c) => c.object), ...plan.diff.added]);
+    const secretChanged = plan.actions.some((x) => x.params?.kind === 'secret');
+    try {
+      await waitWorkloads(ctx, workloads);
+      await settle(ctx, workloads.filter((w) => p.install || secretChanged || changed.has(`${w.kind}/${w.name}`)), ctx.cfg.TODO_DEPLOY_SETTLE as number);
+    } catch (e) {
+      rollout = e as Error;
+      await crashLogs(ctx, e);
+      throw e;
+    }
+    return `revision ${status.version}, rolled out`;
+  });
+
+  // 6. A failed rollout: say why, and go back to the last healthy revision.
+  if (rollout) {
+    const prev = plan.previousRevision;
+    ctx.result.finding({ name: 'rollout', level: 'fail', detail: rollout.message, hint: (rollout as OpsError).hint, required: true });
+    if (opts['no-rollback']) ctx.result.finding({ name: 'rollback', level: 'warn', detail: 'not rolled back (--no-rollback): the failed revision stays', hint: `helm -n ${ctx.namespace} rollback ${ctx.release}`, required: false });
+    else if (!prev) ctx.result.finding({ name: 'rollback', level: 'warn', detail: 'no previous revision to roll back to (first install)', hint: `helm -n ${ctx.namespace} uninstall ${ctx.release}`, required: false });
+    else {
+      const restore = !!observed.liveSecret && plan.actions.some((x) => x.params?.kind === 'secret');
+      await rollBack(ctx, prev, restore ? async () => (await applySecret(ctx, secretName, observed.liveSecret!), ' (the Secret restored too)') : undefined);
+    }
+  }
+
+  // 7. The release history.
+  if (!ctx.dryRun || observed.history.length) {
+    const history = ctx.dryRun || plan.unchanged ? observed.history : await releaseHistory(ctx, 10);
+    ctx.result.data.history = history.slice(-10);
+  }
+}
