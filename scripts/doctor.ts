@@ -4,7 +4,7 @@
 // that scripts which change the cluster run the same ones first.
 import { main } from './lib/kit/cli.ts';
 import { Exit } from './lib/kit/errors.ts';
-import { doctorFindings } from './doctor/checks.ts';
+import { doctorFindings } from './lib/preflight/checks.ts';
 import { renderResult } from './lib/kit/render.ts';
 
 await main({

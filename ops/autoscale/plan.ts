@@ -4,9 +4,8 @@
 // reason, and has someone scaled by hand what the HPA will undo.
 import type { Level } from '../../scripts/lib/kit/result.ts';
 import type { Sample } from '../../scripts/lib/samples/store.ts';
-import { percentile } from '../rightsize/plan.ts';
 import { formatCpu } from '../../scripts/lib/kube/quantity.ts';
-import { humanDuration } from '../../scripts/lib/samples/fit.ts';
+import { humanDuration, percentile } from '../../scripts/lib/samples/fit.ts';
 
 export interface HpaState {
   name: string;

@@ -9,7 +9,8 @@ import type { V1Deployment, V1Secret } from '@kubernetes/client-node';
 import type { Context } from '../../scripts/lib/kit/cli.ts';
 import { usageError } from '../../scripts/lib/kit/errors.ts';
 import { ArchiveWriter, archiveName, expired, listArchives, encrypt, removeStalePartials, type Manifest } from '../../scripts/lib/backup/archive.ts';
-import { countByKind, isHelmRecord, kinds, selectObjects, type Obj } from '../../scripts/lib/backup/objects.ts';
+import { countByKind, isHelmRecord, selectObjects, type Obj } from '../../scripts/lib/backup/objects.ts';
+import { backupDir, listObjects } from '../../scripts/lib/backup/store.ts';
 import { dbSelector, dumpTo, externalDb, inClusterDb, type DbTarget } from '../../scripts/lib/backup/db.ts';
 import { applyPlan, type PlannedAction } from '../../scripts/lib/kit/plan.ts';
 import { decodeHelmRecord, historyOf } from '../../scripts/lib/release/io.ts';
@@ -32,29 +33,12 @@ interface Opts {
   'max-age'?: number;
 }
 
-/** Where archives live: --dir, else TODO_BACKUP_DIR, else backups/ in the state directory of this context and namespace. */
-export async function backupDir(ctx: Context<any, any>, dir?: string): Promise<string> {
-  const configured = dir ?? (ctx.cfg.TODO_BACKUP_DIR as string);
-  return path.resolve(configured || path.join((await ctx.state()).dir, 'backups'));
-}
-
 const secretish = /password|passphrase|token|apikey|api_key|secret$|betterauthsecret|^url$/i;
 /** Values as stored by helm, with anything that looks like a credential replaced (the full record is in secrets.enc, encrypted). */
 export function redactValues(v: unknown, key = ''): unknown {
   if (Array.isArray(v)) return v.map((x) => redactValues(x, key));
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redactValues(x, k)]));
   return typeof v === 'string' && v !== '' && secretish.test(key) && !/^existingSecret/i.test(key) ? '<redacted>' : v;
-}
-
-/** The namespace's objects of every kind we keep: one List per kind. */
-export async function listObjects(ctx: Context<any, any>, namespace: string): Promise<Obj[]> {
-  const kube = await ctx.kube();
-  const lists = await Promise.all(kinds.map(async (k) => (await kube.list<Obj>(k.apiVersion, k.kind, namespace).catch((e) => {
-    // A kind the cluster does not serve (an old API) is simply absent.
-    if ((e as { code?: number })?.code === 404) return [] as Obj[];
-    throw e;
-  })).map((o) => ({ ...o, apiVersion: k.apiVersion, kind: k.kind }))));
-  return lists.flat();
 }
 
 /** How to reach the release's database: its PostgreSQL pod, else the external DATABASE_URL in the app Secret. */
@@ -117,7 +101,7 @@ export async function runBackup(ctx: Context<any, any>): Promise<void> {
         return `${Object.values(r.manifest.objects).reduce((n, x) => n + x, 0)} objects, ${Object.keys(r.manifest.database?.tables ?? {}).length} tables (${rows} rows), ${r.bytes} bytes`;
       }
       if (step.kind === 'verify') {
-        const { verifyArchive } = await import('../restore/run.ts');
+        const { verifyArchive } = await import('../../scripts/lib/backup/restore.ts');
         const v = await verifyArchive(ctx, record.archive, manifest!, passphrase || undefined);
         record.verified = v.verified;
         ctx.result.data.verify = v;

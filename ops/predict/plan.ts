@@ -2,33 +2,8 @@
 // limit, volume use against the claim's capacity, restart rates per container.
 // The shape written to forecasts.json is the contract alert.ts reads.
 import { formatBytes } from '../../scripts/lib/kube/quantity.ts';
-import { forecastRestarts, forecastToLimit, valueAt, type ForecastKind, type ForecastPolicy, type Level, type Outcome } from '../../scripts/lib/samples/fit.ts';
+import { forecastRestarts, forecastToLimit, valueAt, type Forecast, type ForecastChart, type ForecastPolicy, type ForecastsDoc, type ForecastView, type Level, type Outcome } from '../../scripts/lib/samples/fit.ts';
 import { containerSeries, volumeSeries, type Sample } from '../../scripts/lib/samples/store.ts';
-
-/** One forecast as forecasts.json holds it: the fit's outcome without its drawing, and what it is about. */
-export interface Forecast extends Pick<Outcome, 'etaSeconds' | 'r2' | 'samples' | 'spanSeconds' | 'level' | 'detail'> {
-  key: string;
-  kind: ForecastKind;
-  object: { kind: string; name: string; namespace: string; container?: string };
-}
-
-/** What the report draws for one forecast: observed points, the fitted line, the limit and the crossing. */
-export interface ForecastChart {
-  unit: 'bytes' | 'count';
-  points: [number, number][];
-  line?: [[number, number], [number, number]];
-  limit?: number;
-  crossing?: [number, number];
-}
-
-export interface ForecastView extends Forecast {
-  chart: ForecastChart;
-}
-
-export interface ForecastsDoc {
-  at: string;
-  forecasts: Forecast[];
-}
 
 const order: Record<Level, number> = { fail: 0, warn: 1, ok: 2 };
 

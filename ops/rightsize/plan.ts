@@ -9,7 +9,7 @@
 import type { Level } from '../../scripts/lib/kit/result.ts';
 import type { Sample } from '../../scripts/lib/samples/store.ts';
 import { formatBytes, formatCpu } from '../../scripts/lib/kube/quantity.ts';
-import { humanDuration } from '../../scripts/lib/samples/fit.ts';
+import { humanDuration, percentile } from '../../scripts/lib/samples/fit.ts';
 
 export type Resource = 'requests.cpu' | 'requests.memory' | 'limits.memory';
 
@@ -69,12 +69,6 @@ export interface RightsizeInput {
   keepHpaResources: boolean;
 }
 
-export function percentile(values: readonly number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  if (!s.length) return NaN;
-  const idx = Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1)); // nearest rank
-  return s[idx]!;
-}
 
 const roundUp = (v: number, step: number) => Math.ceil(v / step - 1e-9) * step;
 const Mi = 2 ** 20;

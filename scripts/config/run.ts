@@ -8,7 +8,7 @@ import YAML from 'yaml';
 import type { V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
 import type { Context } from '../lib/kit/cli.ts';
 import { libSettings } from '../lib/kit/env.ts';
-import { doctorFindings } from '../doctor/checks.ts';
+import { doctorFindings } from '../lib/preflight/checks.ts';
 import { usageError } from '../lib/kit/errors.ts';
 import { addSecret } from '../lib/kit/output.ts';
 import { applyPlan } from '../lib/kit/plan.ts';

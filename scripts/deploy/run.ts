@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Context } from '../lib/kit/cli.ts';
 import { repoRoot } from '../lib/kit/env.ts';
 import { run } from '../lib/kit/shell.ts';
-import { doctorFindings } from '../doctor/checks.ts';
+import { doctorFindings } from '../lib/preflight/checks.ts';
 import { Exit, OpsError, usageError } from '../lib/kit/errors.ts';
 import { addSecret } from '../lib/kit/output.ts';
 import { applyPlan } from '../lib/kit/plan.ts';

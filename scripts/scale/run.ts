@@ -2,7 +2,7 @@
 // plan (scale-plan.ts), change the release values through helm, wait for Ready.
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Context } from '../lib/kit/cli.ts';
-import { doctorFindings } from '../doctor/checks.ts';
+import { doctorFindings } from '../lib/preflight/checks.ts';
 import { usageError } from '../lib/kit/errors.ts';
 import { waitForRollout } from '../lib/kube/rollout.ts';
 import { applyPlan } from '../lib/kit/plan.ts';

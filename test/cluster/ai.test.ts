@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bedEnv, deleteNamespace, kube, tempNamespace } from '../helpers/cluster.ts';
-import { freePort } from '../helpers/net.ts';
+import { freePort } from '../../scripts/lib/local-cluster/net.ts';
 import { assertSuccess, repoRoot, run, scratchEnv, type RunResult } from '../helpers/run.ts';
 import { messageText, startScriptedModel, type Recorded, type ScriptedModel } from '../fixtures/scripted-model.ts';
 

@@ -10,7 +10,7 @@ import { chartDir, profile } from '../fixtures/chart-helm.ts';
 import { bedEnv, deleteNamespace, kube, sh, tempNamespace, untilMetrics } from '../helpers/cluster.ts';
 import { assertFailure, assertSuccess, run, scratchEnv } from '../helpers/run.ts';
 import type { V1Pod } from '@kubernetes/client-node';
-import type { ForecastsDoc } from '../../ops/predict/plan.ts';
+import type { ForecastsDoc } from '../../scripts/lib/samples/fit.ts';
 
 const release = 'pred';
 const Mi = 2 ** 20;

@@ -9,7 +9,7 @@ import { ArchiveWriter, checkParts, decrypt, encrypt, expired, listArchives, ope
 import { clean, heldAtZero, remap, selectObjects, type Obj } from '../../scripts/lib/backup/objects.ts';
 import { parseCounts } from '../../scripts/lib/backup/db.ts';
 import { redactValues } from '../../ops/backup/run.ts';
-import { compareCounts, planRestore, type RestoreObserved } from '../../ops/restore/plan.ts';
+import { compareCounts, planRestore, type RestoreObserved } from '../../scripts/lib/backup/restore-plan.ts';
 import { decodeHelmRecord } from '../../scripts/lib/release/io.ts';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-backup-'));

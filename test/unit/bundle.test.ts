@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { redactEnv, redactValues, tarGz, writeBundle, yaml } from '../../scripts/debug/archive.ts';
+import { tarGz, writeBundle, yaml } from '../../scripts/debug/archive.ts';
+import { redactEnv, redactValues } from '../../scripts/lib/kit/redact.ts';
 import { redactSecret, registerSecretValues } from '../../scripts/lib/diagnose/collect.ts';
 import { scrub } from '../../scripts/lib/kit/output.ts';
 

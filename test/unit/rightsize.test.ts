@@ -1,7 +1,8 @@
 // rightsize's decisions on plain data: a known usage distribution gives the
 // expected requests and limits, with the reasons and severities it shows.
 import { describe, expect, it } from 'vitest';
-import { defaultRightsizePolicy, overlayOf, overlayPaths, percentile, planRightsize, type HpaInfo } from '../../ops/rightsize/plan.ts';
+import { defaultRightsizePolicy, overlayOf, overlayPaths, planRightsize, type HpaInfo } from '../../ops/rightsize/plan.ts';
+import { percentile } from '../../scripts/lib/samples/fit.ts';
 import type { Sample } from '../../scripts/lib/samples/store.ts';
 
 const Mi = 2 ** 20;

@@ -22,7 +22,7 @@ import { OpsError } from '../kit/errors.ts';
 import { podLogs } from '../kube/logs.ts';
 import type { Kube } from '../kube/client.ts';
 import { addSecret } from '../kit/output.ts';
-import { plainKey } from '../../debug/archive.ts';
+import { plainKey } from '../kit/redact.ts';
 import { Scanner, type PodMetricsLike } from '../kube/scan.ts';
 
 /** What a Secret or ConfigMap key holds is a secret unless its name says it is a plain identifier. */

@@ -397,7 +397,7 @@ export async function buildApp(name: AppName, standins: Standins): Promise<{ ref
 
 // ---------------------------------------------------------------- running
 
-export { freePort } from '../../../test/helpers/net.ts';
+export { freePort } from './net.ts';
 
 export interface Running {
   container: string;

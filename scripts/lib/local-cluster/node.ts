@@ -209,7 +209,7 @@ export async function startNamespace(): Promise<BedState> {
 
 // ------------------------------------------------------------------ API relay
 
-export { freePort } from '../../../test/helpers/net.ts';
+export { freePort } from './net.ts';
 
 const canConnect = (port: number) =>
   new Promise<boolean>((resolve) => {

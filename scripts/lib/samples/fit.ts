@@ -174,3 +174,36 @@ export function forecastRestarts(points: readonly Point[], p: ForecastPolicy): O
   const level: Level = perHour >= p.restartsFailPerHour ? 'fail' : perHour >= p.restartsWarnPerHour ? 'warn' : 'ok';
   return { ...base, level, detail: level === 'ok' ? `slow restarts: ${rate}` : `restarting steadily: ${rate}` };
 }
+
+/** One forecast as forecasts.json holds it: the fit's outcome without its drawing, and what it is about. */
+export interface Forecast extends Pick<Outcome, 'etaSeconds' | 'r2' | 'samples' | 'spanSeconds' | 'level' | 'detail'> {
+  key: string;
+  kind: ForecastKind;
+  object: { kind: string; name: string; namespace: string; container?: string };
+}
+
+/** What the report draws for one forecast: observed points, the fitted line, the limit and the crossing. */
+export interface ForecastChart {
+  unit: 'bytes' | 'count';
+  points: [number, number][];
+  line?: [[number, number], [number, number]];
+  limit?: number;
+  crossing?: [number, number];
+}
+
+export interface ForecastView extends Forecast {
+  chart: ForecastChart;
+}
+
+export interface ForecastsDoc {
+  at: string;
+  forecasts: Forecast[];
+}
+
+/** Nearest-rank percentile; NaN for no values. */
+export function percentile(values: readonly number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const idx = Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1)); // nearest rank
+  return s[idx]!;
+}

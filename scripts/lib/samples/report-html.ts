@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { ForecastView } from '../../../ops/predict/plan.ts';
+import type { ForecastView } from './fit.ts';
 
 const uplotDir = () => path.join(path.dirname(createRequire(import.meta.url).resolve('uplot/package.json')), 'dist');
 

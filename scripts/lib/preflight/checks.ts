@@ -1,13 +1,13 @@
 // doctor's checks, as findings: tools and versions, the cluster, kubectl's
 // version skew, nodes, the namespace and the metrics API. Deciding what a
 // state means (assess*) is kept apart from gathering it, so it is unit-tested.
-import { Exit } from '../lib/kit/errors.ts';
-import { OpsError } from '../lib/kit/errors.ts';
-import { errorMessage, type Context } from '../lib/kit/cli.ts';
-import type { Finding } from '../lib/kit/result.ts';
-import { detect, type ToolInfo, type ToolName } from '../lib/kit/tools.ts';
-import type { Kube } from '../lib/kube/client.ts';
-import { aiStatus, assessAi, type AiConfig } from '../lib/ai/kubectl-ai/status.ts';
+import { Exit } from '../kit/errors.ts';
+import { OpsError } from '../kit/errors.ts';
+import { errorMessage, type Context } from '../kit/cli.ts';
+import type { Finding } from '../kit/result.ts';
+import { detect, type ToolInfo, type ToolName } from '../kit/tools.ts';
+import type { Kube } from '../kube/client.ts';
+import { aiStatus, assessAi, type AiConfig } from '../ai/kubectl-ai/status.ts';
 
 export function assessTools(infos: ToolInfo[], required: readonly ToolName[]): Finding[] {
   const findings = infos.map((t): Finding => {

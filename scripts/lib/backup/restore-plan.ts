@@ -1,6 +1,6 @@
 // What a restore does, from what it found in the target: pure, tested on plain data.
-import { usageError } from '../../scripts/lib/kit/errors.ts';
-import type { PlannedAction } from '../../scripts/lib/kit/plan.ts';
+import { usageError } from '../kit/errors.ts';
+import type { PlannedAction } from '../kit/plan.ts';
 
 export interface RestoreObserved {
   source: string;
