@@ -51,15 +51,34 @@ export type OptionValues<O extends Record<string, OptionSpec>> = {
 };
 
 /**
- * A script that offers --ai "<request>" (scripts/lib/ai/kubectl-ai/step.ts): kubectl-ai runs
- * once, with the script's deterministic findings as context, and is recorded as
- * its own action that never decides the exit code.
+ * A script that offers --ai "<request>": the AI layer (AiHook) runs once, with
+ * the script's deterministic findings as context, and is recorded as its own
+ * action that never decides the exit code.
  */
-export interface AiSpec {
-  /** what kubectl-ai is given on stdin (default: the result's findings and actions, one per line) */
-  context?(ctx: Context<any, any>): string | Promise<string>;
-  /** run kubectl-ai before the script's own run (default: after it, so its findings exist) */
-  first?(ctx: Context<any, any>): boolean;
+export interface AiSpec<O extends Record<string, OptionSpec>, S extends Settings> {
+  /** what the AI tool is given on stdin (default: the result's findings and actions, one per line) */
+  context?(ctx: Context<O, S>): string | Promise<string>;
+  /** run the AI step before the script's own run (default: after it, so its findings exist) */
+  first?(ctx: Context<O, S>): boolean;
+}
+
+/**
+ * The --ai step as the kit calls it. The suite's main (scripts/lib/main.ts)
+ * supplies it, so the kit knows no AI tool and loads none until --ai is given.
+ */
+export interface AiHook {
+  /** the result as the AI tool reads it, when the script gives no context of its own */
+  resultText(result: Result): Promise<string>;
+  /** runs the request once; records and returns its action; never throws for the tool's own failures */
+  step(ctx: Context, findings: string): Promise<Action>;
+  /** after the script's own text output, when the step was done */
+  render(result: Result, out: Output, action: Action): Promise<void>;
+}
+
+/** What the suite plugs into the kit: settings every script shares beyond the kit's own, and the --ai step. */
+export interface Wiring {
+  settings: Settings;
+  ai?: AiHook;
 }
 
 export interface ScriptSpec<O extends Record<string, OptionSpec> = Record<string, OptionSpec>, S extends Settings = Settings> {
@@ -80,7 +99,7 @@ export interface ScriptSpec<O extends Record<string, OptionSpec> = Record<string
   settings?: S;
   examples?: string[];
   /** offers --ai (and --yes, which lets kubectl-ai change the cluster) */
-  ai?: AiSpec;
+  ai?: AiSpec<O, S>;
   run(ctx: Context<O, S>): Promise<ExitCode | void>;
   /** custom text output; the default prints findings and actions */
   render?(result: Result, ctx: Context<O, S>): void;
@@ -209,7 +228,7 @@ function convert(name: string, o: OptionSpec, raw: unknown): unknown {
   }
 }
 
-function allOptions(spec: ScriptSpec<any, any>): Record<string, OptionSpec> {
+function allOptions<O extends Record<string, OptionSpec>, S extends Settings>(spec: ScriptSpec<O, S>): Record<string, OptionSpec> {
   const t = spec.touches;
   return {
     ...(t === 'nothing' ? {} : clusterOpts),
@@ -235,7 +254,7 @@ export function scriptArgv(argv: readonly string[] = process.argv): { entry?: st
 }
 
 /** scripts/doctor.ts or ops/self-heal.ts: how the user ran it, for usage lines. */
-function entryPath(spec: ScriptSpec<any, any>): string {
+function entryPath<O extends Record<string, OptionSpec>, S extends Settings>(spec: ScriptSpec<O, S>): string {
   const argv1 = scriptArgv().entry;
   if (argv1 && /\.(ts|js)$/.test(argv1)) {
     const rel = path.relative(repoRoot, path.resolve(argv1));
@@ -244,7 +263,7 @@ function entryPath(spec: ScriptSpec<any, any>): string {
   return `scripts/${spec.name}.ts`;
 }
 
-export function helpText(spec: ScriptSpec<any, any>): string {
+export function helpText<O extends Record<string, OptionSpec>, S extends Settings>(spec: ScriptSpec<O, S>): string {
   const opts = allOptions(spec);
   const placeholder = (o: OptionSpec) => o.arg ?? (o.type === 'enum' ? o.choices!.join('|') : o.type === 'int' ? 'N' : o.type === 'duration' ? 'DURATION' : o.type === 'boolean' ? '' : 'VALUE');
   const flag = ([name, o]: [string, OptionSpec]) => `${o.short ? `-${o.short}, ` : '    '}--${name}${placeholder(o) ? ` ${placeholder(o)}` : ''}`;
@@ -269,7 +288,7 @@ export function helpText(spec: ScriptSpec<any, any>): string {
   return lines.join('\n');
 }
 
-export function parseFlags(spec: ScriptSpec<any, any>, argv: string[]): { flags: Record<string, unknown>; positionals: string[] } {
+export function parseFlags<O extends Record<string, OptionSpec>, S extends Settings>(spec: ScriptSpec<O, S>, argv: string[]): { flags: Record<string, unknown>; positionals: string[] } {
   const opts = allOptions(spec);
   const parserOptions = Object.fromEntries(
     Object.entries(opts).map(([k, o]) => [k, { type: o.type === 'boolean' ? ('boolean' as const) : ('string' as const), multiple: o.type === 'list', ...(o.short ? { short: o.short } : {}) }]),
@@ -293,8 +312,12 @@ export function parseFlags(spec: ScriptSpec<any, any>, argv: string[]): { flags:
   return { flags, positionals: parsed.positionals };
 }
 
-/** Parses argv, runs the script, prints its result, exits with its code. Never returns. */
-export async function main<O extends Record<string, OptionSpec>, S extends Settings = Settings>(spec: ScriptSpec<O, S>, argv = scriptArgv().args): Promise<never> {
+/**
+ * Parses argv, runs the script, prints its result, exits with its code. Never
+ * returns. Entries call the suite's `main` (scripts/lib/main.ts), which passes
+ * the wiring.
+ */
+export async function runScript<O extends Record<string, OptionSpec>, S extends Settings = Settings>(spec: ScriptSpec<O, S>, wiring: Wiring, argv = scriptArgv().args): Promise<never> {
   const startedAt = new Date();
   // Until --output is parsed, errors are text; a bad --output is itself a text error.
   let out = new Output(argv.some((a, i) => (a === '-o' || a === '--output') && argv[i + 1] === 'json') || argv.includes('--output=json') ? 'json' : 'text');
@@ -329,7 +352,7 @@ export async function main<O extends Record<string, OptionSpec>, S extends Setti
     out = new Output(flags.output as Format, flags.verbose === true);
     const aiRequest = spec.ai && typeof flags.ai === 'string' ? flags.ai : undefined;
     if (aiRequest !== undefined && !aiRequest.trim()) throw usageError('--ai needs a request in plain words, e.g. --ai "why are the pods failing"');
-    cfg = loadConfig({ profile: flags.profile as string | undefined, settings: spec.settings }) as Config<S>;
+    cfg = loadConfig({ profile: flags.profile as string | undefined, settings: { ...wiring.settings, ...spec.settings } }) as Config<S>;
     for (const k of cfg.secretKeys) addSecret(cfg[k] as string);
     ctx = new Context(spec, cfg, out, flags, positionals);
     // After the flags: what is printed is what the run uses.
@@ -344,21 +367,21 @@ export async function main<O extends Record<string, OptionSpec>, S extends Setti
       }, spec.name);
     }
     let aiAction: Action | undefined;
+    const ai = aiRequest !== undefined ? wiring.ai : undefined;
     const aiStep = async (c: Context<O, S>) => {
-      const ai = await import('../ai/kubectl-ai/step.ts');
-      aiAction = await ai.runAiStep(c, await (spec.ai!.context?.(c) ?? ai.resultText(c.result)));
+      aiAction = await ai!.step(c, await (spec.ai!.context?.(c) ?? ai!.resultText(c.result)));
       if (aiAction.status !== 'done') out.warn(`--ai: ${aiAction.detail} (the ${spec.name} result does not depend on it)`);
     };
-    const aiFirst = aiRequest !== undefined && spec.ai!.first?.(ctx) === true;
+    const aiFirst = ai !== undefined && spec.ai!.first?.(ctx) === true;
     if (aiFirst) await aiStep(ctx);
     const returned = await spec.run(ctx);
-    if (aiRequest !== undefined && !aiFirst) await aiStep(ctx);
+    if (ai !== undefined && !aiFirst) await aiStep(ctx);
     // The AI step is reported, never decisive: the deterministic path decides the exit code.
     const code = returned ?? deriveExitCode({ findings: ctx.result.findings, exitCode: ctx.result.exitCode, actions: ctx.result.actions.filter((a) => a !== aiAction) });
     if (out.format === 'json') out.json(envelope(code));
     else {
       (spec.render ?? ((r: Result, c: Context<O, S>) => renderResult(r, c.out, c.dryRun)))(ctx.result, ctx);
-      if (aiAction?.status === 'done') (await import('../ai/kubectl-ai/step.ts')).renderAiStep(ctx.result, out, aiAction);
+      if (aiAction?.status === 'done') await ai!.render(ctx.result, out, aiAction);
     }
     releaseLock?.();
     return exit(code);

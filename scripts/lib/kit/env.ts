@@ -11,8 +11,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'dotenv';
 import { OpsError, Exit } from './errors.ts';
-import { agentsSettings } from '../ai/kagent/settings.ts';
-import { aiSettings } from '../ai/kubectl-ai/settings.ts';
 import { notifySettings } from './notify.ts';
 import { bool, defineSettings, dnsName, durationSeconds, oneOf, setting, str, type Setting, type Settings } from './settings.ts';
 
@@ -40,8 +38,8 @@ export const coreSettings = defineSettings({
   DEMO_PASSWORD: setting(str, '', 'frontend sign-in password; a deployed frontend refuses to start without it', true),
 });
 
-/** The shared settings of every lib module that owns some. */
-export const libSettings: Settings = { ...coreSettings, ...notifySettings, ...agentsSettings, ...aiSettings };
+/** The kit's own settings; the suite adds the AI layers' (scripts/lib/main.ts), a script its own. */
+export const kitSettings: Settings = { ...coreSettings, ...notifySettings };
 
 type Values<S extends Settings> = { [K in keyof S]: S[K] extends Setting<infer T> ? T : never };
 export type Config<S extends Settings = Record<never, Setting>> = Values<typeof coreSettings> &
@@ -52,7 +50,7 @@ export interface LoadOptions {
   profile?: string;
   env?: NodeJS.ProcessEnv;
   envDir?: string;
-  /** the running script's own settings (TODO_<SCRIPT>_*) */
+  /** the settings beyond the kit's: the suite's shared ones and the running script's own (TODO_<SCRIPT>_*) */
   settings?: Settings;
 }
 
@@ -73,7 +71,7 @@ export function loadConfig<S extends Settings = Record<never, Setting>>(opts: Lo
   const envDir = opts.envDir ?? env.TODO_ENV_DIR ?? defaultEnvDir;
   // An empty value means "not set", as in a shell `TODO_PROFILE= cmd`.
   const profile = opts.profile || env.TODO_PROFILE || 'minikube';
-  const schema: Settings = { ...libSettings, ...opts.settings };
+  const schema: Settings = { ...kitSettings, ...opts.settings };
   if (!/^[a-z0-9-]+$/.test(profile)) throw new OpsError(`bad profile name "${profile}"`, Exit.usage, 'profile names are lower-case letters, digits and dashes');
   const profileFile = path.join(envDir, `${profile}.env`);
   if (!fs.existsSync(profileFile)) {
