@@ -1,6 +1,9 @@
 #!/usr/bin/env -S npx zx
 // Benchmark (not a test): start-up time and peak memory of the scripts, the
-// cost cron pays on every run. `npx zx bench/startup.ts [--runs N]`.
+// cost cron pays on every run. `npx zx bench/startup.ts [--runs N] [--against DIR]`.
+// --against DIR (another checkout, e.g. `git worktree add /tmp/before HEAD~5`
+// with node_modules linked) measures its scripts too, interleaved run by run,
+// so a before/after comparison shares one machine state.
 // With KUBECONFIG pointing at a cluster (npm run cluster:up) it also times a
 // full doctor run against it.
 import fs from 'node:fs';
@@ -9,26 +12,51 @@ import { $, argv } from 'zx';
 
 const runs = Number(argv.runs ?? 5);
 const root = path.resolve(import.meta.dirname, '..');
-const scripts = ['scripts', 'ops'].flatMap((d) => (fs.existsSync(path.join(root, d)) ? fs.readdirSync(path.join(root, d)).filter((f) => f.endsWith('.ts')).map((f) => `${d}/${f}`) : []));
+const against = typeof argv.against === 'string' ? path.resolve(argv.against) : undefined;
+const entries = (dir: string) =>
+  ['scripts', 'ops'].flatMap((d) =>
+    fs.existsSync(path.join(dir, d))
+      ? fs
+          .readdirSync(path.join(dir, d))
+          .filter((f) => f.endsWith('.ts'))
+          .map((f) => `${d}/${f}`)
+      : [],
+  );
 
-async function measure(args: string[]): Promise<{ ms: number; mb: number }> {
-  const samples: { ms: number; mb: number }[] = [];
-  for (let i = 0; i < runs; i++) {
-    const r = await $({ cwd: root, nothrow: true, quiet: true })`/usr/bin/time -f ${'%e %M'} npx zx ${args}`;
-    const [secs, kb] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number);
-    samples.push({ ms: secs! * 1000, mb: kb! / 1024 });
-  }
-  samples.sort((a, b) => a.ms - b.ms);
-  return { ms: samples[Math.floor(samples.length / 2)]!.ms, mb: Math.max(...samples.map((s) => s.mb)) };
+interface Stat {
+  ms: number;
+  mb: number;
 }
 
+async function once(cwd: string, args: string[]): Promise<Stat> {
+  const r = await $({ cwd, nothrow: true, quiet: true })`/usr/bin/time -f ${'%e %M'} npx zx ${args}`;
+  const [secs, kb] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number);
+  return { ms: secs! * 1000, mb: kb! / 1024 };
+}
+
+/** The median time and the peak memory of `runs` runs in each directory, run alternately. */
+async function measure(dirs: string[], args: string[]): Promise<Stat[]> {
+  const samples: Stat[][] = dirs.map(() => []);
+  for (let i = 0; i < runs; i++) for (const [k, d] of dirs.entries()) samples[k]!.push(await once(d, args));
+  return samples.map((s) => {
+    s.sort((a, b) => a.ms - b.ms);
+    return { ms: s[Math.floor(s.length / 2)]!.ms, mb: Math.max(...s.map((x) => x.mb)) };
+  });
+}
+
+const fmt = (m: Stat) => `median ${m.ms.toFixed(0).padStart(5)} ms   peak RSS ${m.mb.toFixed(0).padStart(4)} MB`;
 const rows: string[] = [];
-for (const s of scripts) {
-  const m = await measure([s, '--help']);
-  rows.push(`${`${s} --help`.padEnd(36)} median ${m.ms.toFixed(0).padStart(5)} ms   peak RSS ${m.mb.toFixed(0).padStart(4)} MB`);
+const dirs = against ? [against, root] : [root];
+for (const s of entries(root)) {
+  const present = dirs.filter((d) => fs.existsSync(path.join(d, s)));
+  const ms = await measure(present, [s, '--help']);
+  const label = `${s} --help`.padEnd(36);
+  if (present.length === 2) rows.push(`${label} before ${fmt(ms[0]!)}   after ${fmt(ms[1]!)}   ${(ms[1]!.ms - ms[0]!.ms).toFixed(0).padStart(5)} ms`);
+  else rows.push(`${label} ${fmt(ms[0]!)}`);
 }
 if (process.env.KUBECONFIG && fs.existsSync(process.env.KUBECONFIG)) {
-  const m = await measure(['scripts/doctor.ts', '--profile', 'testbed', '-o', 'json']);
-  rows.push(`${'doctor.ts against the cluster'.padEnd(36)} median ${m.ms.toFixed(0).padStart(5)} ms   peak RSS ${m.mb.toFixed(0).padStart(4)} MB`);
+  const [m] = await measure([root], ['scripts/doctor.ts', '--profile', 'testbed', '-o', 'json']);
+  rows.push(`${'doctor.ts against the cluster'.padEnd(36)} ${fmt(m!)}`);
 }
-console.log(`start-up, ${runs} runs each, Node ${process.version}, ${(await $`nproc`).stdout.trim()} cores\n${rows.join('\n')}`);
+const head = `start-up, ${runs} runs each, Node ${process.version}, ${(await $`nproc`).stdout.trim()} cores`;
+console.log(`${head}${against ? `, before = ${against}` : ''}\n${rows.join('\n')}`);

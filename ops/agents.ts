@@ -3,7 +3,8 @@
 // (todo-self-healer, todo-monitor) for this release, in the release namespace.
 // render prints them; apply is a server-side apply (--dry-run: the API
 // server's dry run, so kagent's CRDs validate them); remove deletes them.
-import { main } from '../scripts/lib/kit/cli.ts';
+import { main } from '../scripts/lib/main.ts';
+import { options, settings } from './agents/spec.ts';
 
 await main({
   name: 'agents',
@@ -15,6 +16,8 @@ installed. The agents then answer self-heal --agent and alert --agent (kagent in
   destructive: true,
   lock: 'release',
   positionals: 'apply|render|remove',
+  options,
+  settings,
   examples: ['npx zx ops/agents.ts render', 'npx zx ops/agents.ts apply --dry-run', 'npx zx ops/agents.ts apply -o json', 'npx zx ops/agents.ts remove --yes'],
   run: async (ctx) => (await import('./agents/run.ts')).runAgents(ctx),
 });

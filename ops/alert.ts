@@ -3,8 +3,8 @@
 // each with a `for` duration; firing/resolved kept between runs, repeats after
 // an interval, silences with expiry, an optional heartbeat. Rules in
 // lib/alert-rules.ts, the state machine in lib/alert-state.ts (both pure).
-import { main } from '../scripts/lib/kit/cli.ts';
-import { alertSettings } from './alert/spec.ts';
+import { main } from '../scripts/lib/main.ts';
+import { options, settings } from './alert/spec.ts';
 
 await main({
   name: 'alert',
@@ -18,12 +18,8 @@ Exit 0: nothing firing; 1: an alert is firing (silenced ones do not count).`,
   touches: 'reads',
   lock: 'script',
   positionals: '[silence RULE|RULE:OBJECT --for DURATION | unsilence RULE|RULE:OBJECT | status]',
-  options: {
-    for: { type: 'duration', help: 'silence: how long (required: every silence ends)' },
-    comment: { type: 'string', help: 'silence: why, kept with it' },
-    agent: { type: 'boolean', help: 'also hand newly firing alerts to the kagent Agent TODO_KAGENT_ALERT_AGENT (kagent invoke)' },
-  },
-  settings: alertSettings,
+  options,
+  settings,
   examples: ['npx zx ops/alert.ts', 'npx zx ops/alert.ts silence crash-loop --for 2h --comment "migrating"', 'npx zx ops/alert.ts status -o json'],
   run: async (ctx) => (await import('./alert/run.ts')).runAlert(ctx),
 });

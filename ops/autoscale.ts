@@ -3,8 +3,8 @@
 // says why not), recommends min/max replicas, target utilisation and
 // scale-down stabilisation from the samples ops/predict.ts records, each with
 // its reason, and with --apply sets them through the chart's values.
-import { main } from '../scripts/lib/kit/cli.ts';
-import { autoscaleSettings } from './autoscale/spec.ts';
+import { main } from '../scripts/lib/main.ts';
+import { options, settings } from './autoscale/spec.ts';
 import { renderAutoscale } from './autoscale/view.ts';
 
 await main({
@@ -18,11 +18,8 @@ min/max are listed under global.todoOpsScaled like scale's, so the next deploy k
 Exit codes: 0 fine, 1 an HPA missing or getting no metrics, 4 the upgrade failed.`,
   touches: 'changes',
   lock: 'release',
-  options: {
-    components: { type: 'list', arg: 'frontend,backend', default: ['frontend', 'backend'], help: 'which components' },
-    apply: { type: 'boolean', help: 'set the recommendations in the release values (helm upgrade)' },
-  },
-  settings: autoscaleSettings,
+  options,
+  settings,
   examples: ['npx zx ops/autoscale.ts', 'npx zx ops/autoscale.ts --apply --components backend --dry-run', 'npx zx ops/autoscale.ts -o json'],
   run: async (ctx) => (await import('./autoscale/run.ts')).runAutoscale(ctx),
   render: renderAutoscale,

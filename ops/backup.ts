@@ -3,8 +3,8 @@
 // consistent pg_dump, as one checksummed archive; --verify proves it by a
 // restore into a scratch namespace. Cron-ready; every run is recorded in the
 // state stream "backup" (read by the alert rule on backup age).
-import { main } from '../scripts/lib/kit/cli.ts';
-import { backupSettings } from '../scripts/lib/backup/settings.ts';
+import { main } from '../scripts/lib/main.ts';
+import { options, settings } from './backup/spec.ts';
 
 await main({
   name: 'backup',
@@ -18,14 +18,8 @@ beyond --keep or older than --max-age (never the newest).
 Exit 4 when the backup failed or --verify could not prove it; 5 while another backup runs.`,
   touches: 'changes',
   lock: 'script',
-  options: {
-    verify: { type: 'boolean', help: 'restore the new archive into a scratch namespace, compare counts, delete the namespace' },
-    'include-secrets': { type: 'boolean', help: 'keep Secrets and helm\'s release records, encrypted with TODO_BACKUP_PASSPHRASE' },
-    dir: { type: 'string', arg: 'DIR', help: 'backup directory (default TODO_BACKUP_DIR, else backups/ in the state directory)' },
-    keep: { type: 'int', min: 0, max: 10000, arg: 'N', help: 'keep the newest N archives (default TODO_BACKUP_KEEP; 0: no count limit)' },
-    'max-age': { type: 'duration', help: 'delete archives older than this (default TODO_BACKUP_MAX_AGE; 0: no age limit)' },
-  },
-  settings: backupSettings,
+  options,
+  settings,
   examples: ['npx zx ops/backup.ts', 'npx zx ops/backup.ts --verify --include-secrets', 'npx zx ops/backup.ts --keep 14 --max-age 30d -o json'],
   run: async (ctx) => (await import('./backup/run.ts')).runBackup(ctx),
 });

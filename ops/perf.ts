@@ -1,10 +1,9 @@
 #!/usr/bin/env -S npx zx
 // A4: a bounded load test of the backend's real endpoints through a
 // port-forward, judged against the profile's SLOs and the previous run.
-import { main } from '../scripts/lib/kit/cli.ts';
-import { perfOptions, perfSettings } from './perf/plan.ts';
+import { main } from '../scripts/lib/main.ts';
+import { options, settings } from './perf/spec.ts';
 import { renderPerf } from './perf/view.ts';
-import { scaleSettings } from '../scripts/lib/release/settings.ts';
 
 await main({
   name: 'perf',
@@ -18,8 +17,8 @@ are that pod's, and the forward through the API server adds latency of its own (
 The run is kept in the state directory and the next run compares with it.
 Exit codes: 0 every SLO met, 1 an SLO missed (or the backend could not be reached), 3 cluster unreachable.`,
   touches: 'reads',
-  options: perfOptions,
-  settings: { ...perfSettings, ...scaleSettings },
+  options,
+  settings,
   examples: ['npx zx ops/perf.ts', 'npx zx ops/perf.ts --endpoints health,tasks --duration 30s --connections 20', 'npx zx ops/perf.ts -o json --requests 500'],
   run: async (ctx) => (await import('./perf/run.ts')).runPerf(ctx),
   render: renderPerf,

@@ -3,8 +3,8 @@
 // (usage per container, restart counts) and forecasts from the recorded ones:
 // time to the memory limit, to a full volume, rising restart rates, each with
 // its sample count, span and R². Cron-ready: run it every few minutes.
-import { main } from '../scripts/lib/kit/cli.ts';
-import { predictSettings } from './predict/spec.ts';
+import { main } from '../scripts/lib/main.ts';
+import { options, settings } from './predict/spec.ts';
 import { renderPredict } from './predict/view.ts';
 
 await main({
@@ -18,11 +18,8 @@ Exit codes: 0 no forecast fails, 1 a limit is predicted within TODO_PREDICT_FAIL
 restarts faster than TODO_PREDICT_RESTARTS_FAIL per hour.`,
   touches: 'reads',
   lock: 'script',
-  options: {
-    report: { type: 'string', arg: 'FILE.html', help: 'also write a self-contained HTML report with a chart per forecast' },
-    'no-sample': { type: 'boolean', help: 'forecast from the recorded samples only (no cluster call)' },
-  },
-  settings: predictSettings,
+  options,
+  settings,
   examples: ['npx zx ops/predict.ts', 'npx zx ops/predict.ts --report forecasts.html', 'npx zx ops/predict.ts -o json'],
   run: async (ctx) => (await import('./predict/run.ts')).runPredict(ctx),
   render: renderPredict,

@@ -3,8 +3,8 @@
 // changes nothing), objects re-created, the dump loaded, the app started, and
 // object and row counts reported against the manifest. --verify restores into
 // a scratch namespace and deletes it.
-import { main } from '../scripts/lib/kit/cli.ts';
-import { backupSettings } from '../scripts/lib/backup/settings.ts';
+import { main } from '../scripts/lib/main.ts';
+import { options, settings } from './restore/spec.ts';
 
 await main({
   name: 'restore',
@@ -17,13 +17,8 @@ or the restored counts differ from the manifest; 4 when a step failed.`,
   destructive: true,
   lock: 'release',
   positionals: 'ARCHIVE',
-  options: {
-    'to-namespace': { type: 'string', arg: 'NS', help: 'restore into this namespace instead (created when missing)' },
-    force: { type: 'boolean', help: 'replace the contents of a database that holds rows' },
-    verify: { type: 'boolean', help: 'restore into a scratch namespace, compare counts with the manifest, delete it' },
-    dir: { type: 'string', arg: 'DIR', help: 'backup directory to find ARCHIVE in (default TODO_BACKUP_DIR, else backups/ in the state directory)' },
-  },
-  settings: backupSettings,
+  options,
+  settings,
   examples: ['npx zx ops/restore.ts latest --verify', 'npx zx ops/restore.ts latest --to-namespace todo-copy', 'npx zx ops/restore.ts todo-chatbot-20261127T141533.123Z --yes --force'],
   run: async (ctx) => (await import('./restore/run.ts')).runRestore(ctx),
 });

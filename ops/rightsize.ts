@@ -3,8 +3,8 @@
 // records, with the reason and a severity, as a diff against today's; a values
 // overlay for the chart (--write) and, with --apply, a helm upgrade of the
 // release with it (rollout wait, rollback on failure).
-import { main } from '../scripts/lib/kit/cli.ts';
-import { rightsizeSettings } from './rightsize/spec.ts';
+import { main } from '../scripts/lib/main.ts';
+import { options, settings } from './rightsize/spec.ts';
 import { renderRightsize } from './rightsize/view.ts';
 
 await main({
@@ -20,13 +20,8 @@ Exit codes: 0 fine, 1 memory under-provisioned (peak within 10% of the limit) an
 or no samples yet; 4 the upgrade or its rollout failed (rolled back).`,
   touches: 'changes',
   lock: 'release',
-  options: {
-    write: { type: 'string', arg: 'FILE.yaml', help: 'write the recommended values as a values overlay for the chart' },
-    apply: { type: 'boolean', help: 'upgrade the release with the recommendations' },
-    report: { type: 'string', arg: 'FILE.html', help: 'write the table as a self-contained HTML page' },
-    'hpa-resources': { type: 'boolean', help: 'also change the requests an HPA scales on' },
-  },
-  settings: rightsizeSettings,
+  options,
+  settings,
   examples: ['npx zx ops/rightsize.ts', 'npx zx ops/rightsize.ts --write rightsized.yaml', 'npx zx ops/rightsize.ts --apply --dry-run', 'npx zx ops/rightsize.ts --apply'],
   run: async (ctx) => (await import('./rightsize/run.ts')).runRightsize(ctx),
   render: renderRightsize,

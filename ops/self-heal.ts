@@ -3,8 +3,8 @@
 // pods, failed Jobs and stuck rollouts; acts in escalating steps within a
 // budget, or reports and alerts where acting cannot help. Decisions in
 // lib/heal-plan.ts (pure), the run in lib/heal-run.ts.
-import { main } from '../scripts/lib/kit/cli.ts';
-import { healSettings } from './self-heal/spec.ts';
+import { main } from '../scripts/lib/main.ts';
+import { options, settings } from './self-heal/spec.ts';
 
 await main({
   name: 'self-heal',
@@ -18,12 +18,8 @@ self-heal.jsonl in the state directory. Deleting a crash-looping pod is safe una
 Exit 0: nothing wrong, or every problem acted on; 1: a problem left (cannot help, cooldown, gave up, budget spent).`,
   touches: 'changes',
   destructive: true,
-  options: {
-    watch: { type: 'boolean', short: 'w', help: 'keep running: act within seconds of a change (watches), until SIGTERM or --for' },
-    for: { type: 'duration', help: 'with --watch: stop after this long' },
-    agent: { type: 'boolean', help: 'also hand what it could not fix to the kagent Agent TODO_KAGENT_HEAL_AGENT (kagent invoke)' },
-  },
-  settings: healSettings,
+  options,
+  settings,
   examples: ['npx zx ops/self-heal.ts --dry-run', 'npx zx ops/self-heal.ts -o json   # from cron', 'npx zx ops/self-heal.ts --watch'],
   run: async (ctx) => (await import('./self-heal/run.ts')).runSelfHeal(ctx),
 });

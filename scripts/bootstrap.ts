@@ -3,9 +3,9 @@
 // command. It chains the suite's scripts as child processes (doctor,
 // build-images, deploy, verify, ...) and reads their result envelopes; the
 // chain and its decisions live in lib/bootstrap-*.ts.
-import { main } from './lib/kit/cli.ts';
-import { bootstrapSettings } from './bootstrap/spec.ts';
-import { steps, targets } from './bootstrap/steps.ts';
+import { main } from './lib/main.ts';
+import { options, settings } from './bootstrap/spec.ts';
+import { steps } from './bootstrap/steps.ts';
 import { renderBootstrap } from './bootstrap/view.ts';
 
 await main({
@@ -18,15 +18,8 @@ Each step runs the suite's own script with --output json; re-running on a health
 nothing and says so. A failed step stops the chain with its reason, debug's findings and the command
 that continues (--from STEP). Exit: the failed step's code (1 problem, 3 unreachable, 4 action failed).`,
   touches: 'changes',
-  options: {
-    target: { type: 'enum', choices: targets, help: 'minikube, current (the kube context as it is) or local (the test cluster); default: minikube if installed, else local' },
-    from: { type: 'enum', choices: steps, arg: 'STEP', help: 'start at this step (resume after a failure)' },
-    only: { type: 'list', arg: 'STEP', help: 'run only these steps' },
-    skip: { type: 'list', arg: 'STEP', help: 'leave these steps out' },
-    list: { type: 'boolean', help: 'show the steps and which this run would do, then stop' },
-    'with-cron': { type: 'boolean', help: 'also install the ops scripts in cron (scripts/cron.ts install)' },
-  },
-  settings: bootstrapSettings,
+  options,
+  settings,
   examples: [
     'npx zx scripts/bootstrap.ts',
     'npx zx scripts/bootstrap.ts --target local',

@@ -3,7 +3,8 @@
 // checked against the env schema (UPPER_CASE settings) and the chart's
 // values.schema.json (dotted values paths) before anything changes. Secrets are
 // read from stdin, never from the command line, and shown only as fingerprints.
-import { main } from './lib/kit/cli.ts';
+import { main } from './lib/main.ts';
+import { options, settings } from './config/spec.ts';
 
 await main(
   {
@@ -19,6 +20,8 @@ rotate SECRET       a new BETTER_AUTH_SECRET or DEMO_PASSWORD: env file, Secret,
     touches: 'changes',
     lock: 'release',
     positionals: 'get|set|unset|diff|rotate [ARGS...]',
+    options,
+    settings,
     examples: [
       'npx zx scripts/config.ts get',
       'npx zx scripts/config.ts set backend.config.logLevel=debug',

@@ -3,8 +3,8 @@
 // schedules from the env profile (TODO_CRON_*), absolute paths, and logs with
 // rotation in the state directory. The table and the merging are in
 // lib/cron-table.ts (pure); reading and writing the crontab in lib/cron-run.ts.
-import { main } from './lib/kit/cli.ts';
-import { cronSettings } from './cron/table.ts';
+import { main } from './lib/main.ts';
+import { options, settings } from './cron/spec.ts';
 
 await main({
   name: 'cron',
@@ -15,10 +15,8 @@ Jobs whose script is not in this checkout, or whose schedule is "off", are left 
 Each job's output goes to <TODO_STATE_DIR>/logs/<profile>-<namespace>/<job>.log, rotated past TODO_CRON_LOG_MAX.`,
   touches: 'changes',
   positionals: 'install|list|remove',
-  options: {
-    user: { type: 'string', arg: 'NAME', help: 'the crontab of this user (needs root; default: yours)' },
-  },
-  settings: cronSettings,
+  options,
+  settings,
   examples: ['npx zx scripts/cron.ts install --dry-run', 'npx zx scripts/cron.ts install -o json', 'npx zx scripts/cron.ts list', 'npx zx scripts/cron.ts remove'],
   run: async (ctx) => (await import('./cron/run.ts')).runCron(ctx),
 });

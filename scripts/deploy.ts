@@ -3,8 +3,8 @@
 // on a command line), then `helm upgrade --install` with the profile's values,
 // only when the rendered manifest, the values or the Secret differ from the
 // deployed ones. Waits for the rollout, says why it failed, rolls back.
-import { main } from './lib/kit/cli.ts';
-import { deploySettings } from './lib/release/settings.ts';
+import { main } from './lib/main.ts';
+import { options, settings } from './deploy/spec.ts';
 import { renderDeploy } from './deploy/view.ts';
 
 await main({
@@ -17,15 +17,8 @@ into env/.env.local. Replica values set by scale are kept (--reset-scale drops t
 rollback to the previous revision, unless --no-rollback).`,
   touches: 'changes',
   lock: 'release',
-  options: {
-    image: { type: 'list', arg: 'COMPONENT=REF', help: 'image for frontend or backend, e.g. backend=registry.io/todo-chatbot-backend:3f2a1bc' },
-    images: { type: 'string', arg: 'FILE', help: 'images from build-images --output json' },
-    build: { type: 'boolean', help: 'build the images first (runs build-images) and deploy those' },
-    values: { type: 'list', short: 'f', arg: 'FILE', help: 'extra values file(s), after the profile\'s' },
-    'no-rollback': { type: 'boolean', help: 'leave a failed revision in place' },
-    'reset-scale': { type: 'boolean', help: 'use the profile\'s replica values, not those set by scale' },
-  },
-  settings: deploySettings,
+  options,
+  settings,
   // After the deploy: kubectl-ai gets its result (findings and actions) as context.
   ai: {},
   examples: [

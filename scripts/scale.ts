@@ -2,9 +2,10 @@
 // Scales frontend or backend: the Deployment's replicas, or its HPA's
 // minReplicas/maxReplicas when autoscaled, through the release's values (so
 // helm and the next deploy keep them). Waits until the replicas are Ready.
-import { main, scriptArgv } from './lib/kit/cli.ts';
-import { scaleSettings } from './lib/release/settings.ts';
+import { scriptArgv } from './lib/kit/cli.ts';
+import { main } from './lib/main.ts';
 import { negativeNumbersAsPositionals } from './scale/plan.ts';
+import { options, settings } from './scale/spec.ts';
 import { renderScale } from './scale/view.ts';
 
 await main(
@@ -20,11 +21,8 @@ against the release and waits for Ready; a count kubectl-ai set is not kept by t
     destructive: true,
     lock: 'release',
     positionals: 'frontend|backend N',
-    options: {
-      force: { type: 'boolean', help: 'go below the PodDisruptionBudget\'s minAvailable' },
-      max: { type: 'int', min: 1, max: 100, arg: 'N', help: 'with an HPA: its maxReplicas (default: max(N, the current max))' },
-    },
-    settings: scaleSettings,
+    options,
+    settings,
     examples: ['npx zx scripts/scale.ts backend 3', 'npx zx scripts/scale.ts frontend 0 --yes', 'npx zx scripts/scale.ts backend 2 --dry-run -o json', 'npx zx scripts/scale.ts --ai "scale the backend to handle more load" --yes'],
     // Without frontend|backend N, kubectl-ai acts first and scale checks what it left.
     ai: {

@@ -3,7 +3,8 @@
 // Services, then a real chat round trip: a task created through the chat API,
 // read back through the tasks API, with a JWT minted from the release's own
 // secret. Read-only for the cluster; the app gets one task, deleted again.
-import { main } from './lib/kit/cli.ts';
+import { main } from './lib/main.ts';
+import { options, settings } from './verify/spec.ts';
 
 await main({
   name: 'verify',
@@ -14,10 +15,8 @@ signed by the BETTER_AUTH_SECRET the backend Deployment reads, and GET /api/{use
 created task; the task is deleted afterwards. The secret and the token are never printed.
 Exit 1 when a check fails, 3 when the cluster cannot be reached.`,
   touches: 'reads',
-  options: {
-    'request-timeout': { type: 'duration', default: '30s', help: 'how long to wait for each answer of the app' },
-    'no-chat': { type: 'boolean', help: 'health endpoints only' },
-  },
+  options,
+  settings,
   examples: ['npx zx scripts/verify.ts', 'npx zx scripts/verify.ts -n todo --output json'],
   // Loaded on run: --help and usage errors never load the Kubernetes client.
   run: async (ctx) => (await import('./verify/run.ts')).runVerify(ctx),

@@ -2,13 +2,13 @@
 // Agents) for the release namespace, and apply (server-side) or remove them.
 import YAML from 'yaml';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { Context } from '../../scripts/lib/kit/cli.ts';
 import { Exit, OpsError, usageError } from '../../scripts/lib/kit/errors.ts';
 import { isNotFound } from '../../scripts/lib/kube/client.ts';
 import { applyPlan } from '../../scripts/lib/kit/plan.ts';
-import { chartPath, profileValuesFiles } from '../../scripts/lib/release/io.ts';
+import { chartPath, profileValuesFiles } from '../../scripts/lib/release/chart.ts';
+import type { AgentsContext } from './spec.ts';
 
-export async function renderAgents(ctx: Context<any, any>): Promise<KubernetesObject[]> {
+export async function renderAgents(ctx: AgentsContext): Promise<KubernetesObject[]> {
   const helm = await ctx.helm();
   // The profile's values, with kagent on and its objects in the release namespace (the agents' scope).
   const text = await helm.template({
@@ -24,7 +24,7 @@ export async function renderAgents(ctx: Context<any, any>): Promise<KubernetesOb
 }
 
 /** True when the API server serves kagent.dev/v1alpha2 Agents and ModelConfigs. */
-async function crdsInstalled(ctx: Context<any, any>): Promise<boolean> {
+async function crdsInstalled(ctx: AgentsContext): Promise<boolean> {
   const kube = await ctx.kube();
   try {
     await Promise.all(['Agent', 'ModelConfig'].map((k) => kube.listPage('kagent.dev/v1alpha2', k, ctx.namespace, { limit: 1 })));
@@ -35,7 +35,7 @@ async function crdsInstalled(ctx: Context<any, any>): Promise<boolean> {
   }
 }
 
-export async function runAgents(ctx: Context<any, any>): Promise<void> {
+export async function runAgents(ctx: AgentsContext): Promise<void> {
   const [cmd, ...rest] = ctx.positionals;
   if (!cmd || !['apply', 'render', 'remove'].includes(cmd)) throw usageError(cmd ? `unknown command "${cmd}": use apply, render or remove` : 'expected a command: apply, render or remove');
   if (rest.length) throw usageError(`too many arguments: ${rest.join(' ')}`);

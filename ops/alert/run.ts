@@ -4,9 +4,9 @@
 // `silence`/`unsilence`/`status`: the stored silences and alerts.
 import type { V1Service } from '@kubernetes/client-node';
 import { probeApp, probeFinding, probeTargets } from '../../scripts/lib/app/probe.ts';
-import { evaluateRules, ruleNames, type BackupRecord, type ForecastsDoc, type RestartSamples, type RuleName } from './rules.ts';
+import { evaluateRules, ruleNames, type BackupRecord, type ForecastsDoc, type RestartSamples } from './rules.ts';
 import { emptyDoc, stepAlerts, type AlertsDoc, type Notice } from './state.ts';
-import type { Context } from '../../scripts/lib/kit/cli.ts';
+import type { AlertContext } from './spec.ts';
 import { scanNamespace } from '../../scripts/lib/diagnose/collect.ts';
 import { diagnose } from '../../scripts/lib/diagnose/diagnose.ts';
 import { usageError } from '../../scripts/lib/kit/errors.ts';
@@ -22,9 +22,9 @@ function checkMatch(m: string | undefined): string {
   return m;
 }
 
-export async function runAlert(ctx: Context<any, any>): Promise<void> {
+export async function runAlert(ctx: AlertContext): Promise<void> {
   const [cmd, ...rest] = ctx.positionals;
-  const opts = ctx.opts as { for?: number; comment?: string };
+  const opts = ctx.opts;
   if (cmd !== undefined && !['silence', 'unsilence', 'status'].includes(cmd)) throw usageError(`unknown command "${cmd}": use silence, unsilence or status (or nothing to evaluate the rules)`);
   if (rest.length > 1) throw usageError(`too many arguments: ${rest.join(' ')}`);
   const state = await ctx.state();
@@ -56,9 +56,9 @@ export async function runAlert(ctx: Context<any, any>): Promise<void> {
   await evaluate(ctx, doc, now);
 }
 
-async function evaluate(ctx: Context<any, any>, doc: AlertsDoc, now: Date): Promise<void> {
-  const cfg = ctx.cfg as Record<string, unknown>;
-  const rules = cfg.TODO_ALERT_RULES as RuleName[];
+async function evaluate(ctx: AlertContext, doc: AlertsDoc, now: Date): Promise<void> {
+  const cfg = ctx.cfg;
+  const rules = cfg.TODO_ALERT_RULES;
   const state = await ctx.state();
   const kube = await ctx.kube();
   const scan = await scanNamespace(kube, ctx.namespace, { full: false });
@@ -73,9 +73,9 @@ async function evaluate(ctx: Context<any, any>, doc: AlertsDoc, now: Date): Prom
   const forecasts = state.readJson<ForecastsDoc>('forecasts');
   const outcome = evaluateRules(
     { now, namespace: ctx.namespace, findings, pods: scan.input.pods, deployments: scan.input.deployments, statefulSets: scan.input.statefulSets, readyz, backups, forecasts, restartSamples: state.readJson<RestartSamples>(samplesDoc) ?? {} },
-    { rules, restartsThreshold: cfg.TODO_ALERT_RESTARTS as number, restartsWindowSec: cfg.TODO_ALERT_RESTARTS_WINDOW as number, backupMaxAgeSec: cfg.TODO_ALERT_BACKUP_MAX_AGE as number },
+    { rules, restartsThreshold: cfg.TODO_ALERT_RESTARTS, restartsWindowSec: cfg.TODO_ALERT_RESTARTS_WINDOW, backupMaxAgeSec: cfg.TODO_ALERT_BACKUP_MAX_AGE },
   );
-  const step = stepAlerts(doc, outcome.conditions, now, { forSec: cfg.TODO_ALERT_FOR as Record<RuleName, number>, repeatSec: cfg.TODO_ALERT_REPEAT as number, heartbeatSec: cfg.TODO_ALERT_HEARTBEAT as number });
+  const step = stepAlerts(doc, outcome.conditions, now, { forSec: cfg.TODO_ALERT_FOR, repeatSec: cfg.TODO_ALERT_REPEAT, heartbeatSec: cfg.TODO_ALERT_HEARTBEAT });
   const failed = await deliver(ctx, step.notices);
   // A notice that did not go out is due again next run.
   for (const n of failed) {
@@ -91,7 +91,7 @@ async function evaluate(ctx: Context<any, any>, doc: AlertsDoc, now: Date): Prom
   const nowMs = now.getTime();
   for (const a of Object.values(step.doc.alerts)) {
     const silenced = step.silenced.includes(a.key) || step.doc.silences.some((s) => s.match === a.key || s.match === a.rule);
-    const forSec = (cfg.TODO_ALERT_FOR as Record<string, number>)[a.rule] ?? 0;
+    const forSec = cfg.TODO_ALERT_FOR[a.rule] ?? 0;
     ctx.result.finding({
       name: `alert ${a.rule}`,
       level: a.state === 'firing' && !silenced ? a.level : a.state === 'firing' ? 'info' : 'warn',
@@ -109,15 +109,15 @@ async function evaluate(ctx: Context<any, any>, doc: AlertsDoc, now: Date): Prom
     silenced: step.silenced,
     requests: scan.requests,
   };
-  if ((ctx.opts as { agent?: boolean }).agent) {
+  if (ctx.opts.agent) {
     const { handToAgent } = await import('../../scripts/lib/ai/kagent/invoke.ts');
     const fresh = step.notices.filter((n) => n.kind === 'firing').map((n) => `${n.title}: ${n.text.split('\n')[0]}`);
-    await handToAgent(ctx, cfg.TODO_KAGENT_ALERT_AGENT as string, fresh);
+    await handToAgent(ctx, 'TODO_KAGENT_ALERT_AGENT', fresh);
   }
 }
 
 /** Sends each notice to stdout and the webhook; returns the ones the webhook did not take. */
-async function deliver(ctx: Context<any, any>, notices: Notice[]): Promise<Notice[]> {
+async function deliver(ctx: AlertContext, notices: Notice[]): Promise<Notice[]> {
   if (!notices.length) return [];
   const notifier = await ctx.notifier();
   const failed: Notice[] = [];

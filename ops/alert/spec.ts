@@ -1,7 +1,8 @@
-// alert's settings (TODO_ALERT_*): which rules run, each rule's `for`, the
-// repeat and heartbeat intervals and the thresholds, validated when the
-// profile loads (a bad rule name or duration is a one-line usage error).
+// alert's options and settings (TODO_ALERT_*): which rules run, each rule's
+// `for`, the repeat and heartbeat intervals and the thresholds, validated when
+// the profile loads (a bad rule name or duration is a one-line usage error).
 import { ruleNames, type RuleName } from './rules.ts';
+import type { Context, OptionSpec } from '../../scripts/lib/kit/cli.ts';
 import { bool, defineSettings, duration, durationSeconds, int, setting, type Parser } from '../../scripts/lib/kit/settings.ts';
 
 export const defaultFor: Record<RuleName, number> = {
@@ -33,7 +34,13 @@ export const forMap: Parser<Record<RuleName, number>> = (v, key) => {
   return out;
 };
 
-export const alertSettings = defineSettings({
+export const options = {
+  for: { type: 'duration', help: 'silence: how long (required: every silence ends)' },
+  comment: { type: 'string', help: 'silence: why, kept with it' },
+  agent: { type: 'boolean', help: 'also hand newly firing alerts to the kagent Agent TODO_KAGENT_ALERT_AGENT (kagent invoke)' },
+} as const satisfies Record<string, OptionSpec>;
+
+export const settings = defineSettings({
   TODO_ALERT_RULES: setting(ruleList, [...ruleNames] as RuleName[], `rules to evaluate, comma-separated, or all (${ruleNames.join(', ')})`),
   TODO_ALERT_FOR: setting(forMap, defaultFor, 'how long a condition must hold before it fires, per rule: crash-loop=1m,readyz=2m (others keep their default)'),
   TODO_ALERT_REPEAT: setting(durationSeconds, 4 * 3600, 'a firing alert is sent again after this long'),
@@ -43,3 +50,5 @@ export const alertSettings = defineSettings({
   TODO_ALERT_BACKUP_MAX_AGE: setting(durationSeconds, 26 * 3600, 'backup-stale fires when the last good backup is older than this'),
   TODO_ALERT_STDOUT: setting(bool, true, 'print each notification on stdout too (the webhook is TODO_WEBHOOK_URL)'),
 });
+
+export type AlertContext = Context<typeof options, typeof settings>;

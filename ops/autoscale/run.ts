@@ -3,14 +3,18 @@
 // samples, and with --apply set the chart's autoscaling values through helm as
 // scale does (min/max listed under global.todoOpsScaled so deploy keeps them).
 import type { V1Deployment, V1Pod, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
-import type { Context } from '../../scripts/lib/kit/cli.ts';
 import { usageError } from '../../scripts/lib/kit/errors.ts';
 import { waitForRollout } from '../../scripts/lib/kube/rollout.ts';
 import { applyPlan, type PlannedAction } from '../../scripts/lib/kit/plan.ts';
-import { appSecretName, diffManifests, getPath, parseManifest, scaledMarker, setPath, type Values } from '../../scripts/lib/release/plan.ts';
-import { chartPath, observeRelease, renderRelease } from '../../scripts/lib/release/io.ts';
+import { appSecretName } from '../../scripts/lib/release/secrets.ts';
+import { getPath, setPath, type Values } from '../../scripts/lib/release/values.ts';
+import { diffManifests, parseManifest } from '../../scripts/lib/release/manifests.ts';
+import { scaledMarker } from '../../scripts/lib/release/scale-marker.ts';
+import { observeRelease } from '../../scripts/lib/release/history.ts';
+import { chartPath, renderRelease } from '../../scripts/lib/release/chart.ts';
 import { checkHpas, deploymentUsage, recommend, valueChanges, type AutoscaleObserved, type ComponentObserved, type HpaState } from './plan.ts';
 import { readSamples } from '../../scripts/lib/samples/store.ts';
+import type { AutoscaleContext } from './spec.ts';
 import { Scanner, releaseSelector, slimPod, type PodMetricsLike } from '../../scripts/lib/kube/scan.ts';
 
 const components = ['frontend', 'backend'] as const;
@@ -31,8 +35,8 @@ export function hpaState(h: V2HorizontalPodAutoscaler): HpaState {
   };
 }
 
-export async function runAutoscale(ctx: Context<any, any>): Promise<void> {
-  const opts = ctx.opts as { components: string[]; apply: boolean };
+export async function runAutoscale(ctx: AutoscaleContext): Promise<void> {
+  const opts = ctx.opts;
   const bad = opts.components.filter((c) => !(components as readonly string[]).includes(c));
   if (bad.length) throw usageError(`--components: "${bad.join(', ')}" cannot be autoscaled: only frontend and backend`);
   const kube = await ctx.kube();
@@ -48,7 +52,7 @@ export async function runAutoscale(ctx: Context<any, any>): Promise<void> {
     kube.podMetrics(ctx.namespace).then((m) => m?.items as PodMetricsLike[] | undefined),
   ]);
   const reporting = new Set((metrics ?? []).map((m) => m.metadata.name));
-  const graceMs = (ctx.cfg.TODO_AUTOSCALE_METRICS_GRACE as number) * 1000;
+  const graceMs = ctx.cfg.TODO_AUTOSCALE_METRICS_GRACE * 1000;
   const started = (p: V1Pod) => Math.max(...(p.status?.containerStatuses ?? []).map((c) => new Date(c.state?.running?.startedAt ?? p.metadata?.creationTimestamp ?? 0).getTime()), 0);
   const obs: AutoscaleObserved = { metricsApi: metrics !== undefined, components: [] };
   for (const c of opts.components) {
@@ -69,8 +73,8 @@ export async function runAutoscale(ctx: Context<any, any>): Promise<void> {
   }
   for (const f of checkHpas(obs, ctx.namespace))
     ctx.result.finding({ name: `${f.component} ${f.name}`, level: f.level, detail: f.detail, ...(f.hint ? { hint: f.hint } : {}), object: { kind: 'Deployment', name: `${ctx.release}-${f.component}`, namespace: ctx.namespace }, required: f.level === 'fail' });
-  const samples = readSamples(await ctx.state(), ctx.cfg.TODO_AUTOSCALE_WINDOW as number);
-  const policy = { minSamples: ctx.cfg.TODO_AUTOSCALE_MIN_SAMPLES as number, minSpanSeconds: ctx.cfg.TODO_AUTOSCALE_MIN_SPAN as number, maxCap: ctx.cfg.TODO_AUTOSCALE_MAX_CAP as number };
+  const samples = readSamples(await ctx.state(), ctx.cfg.TODO_AUTOSCALE_WINDOW);
+  const policy = { minSamples: ctx.cfg.TODO_AUTOSCALE_MIN_SAMPLES, minSpanSeconds: ctx.cfg.TODO_AUTOSCALE_MIN_SPAN, maxCap: ctx.cfg.TODO_AUTOSCALE_MAX_CAP };
   const recs = obs.components.flatMap((c: ComponentObserved) => recommend(c, deploymentUsage(samples, c.deployment, c.component), policy));
   const changes = valueChanges(recs);
   ctx.result.data = { samples: samples.length, metricsApi: obs.metricsApi, components: obs.components, recommendations: recs, changes, requests: scanner.requests + 1 };

@@ -1,11 +1,11 @@
 // autoscale's text view: the checks, then the recommendations with their reasons.
 import { colourLevel, table } from '../../scripts/lib/kit/output.ts';
-import type { Context } from '../../scripts/lib/kit/cli.ts';
 import type { Result } from '../../scripts/lib/kit/result.ts';
 import { actionLine } from '../../scripts/lib/kit/render.ts';
 import type { Recommendation } from './plan.ts';
+import type { AutoscaleContext } from './spec.ts';
 
-export function renderAutoscale(r: Result, ctx: Context<any, any>): void {
+export function renderAutoscale(r: Result, ctx: AutoscaleContext): void {
   for (const f of r.findings) ctx.out.say(`${colourLevel(f.level)}  ${f.name}: ${f.detail}${f.hint ? `\n      hint: ${f.hint}` : ''}`);
   const recs = (r.data.recommendations ?? []) as Recommendation[];
   const v = (x: unknown) => (x === null || x === undefined ? '-' : String(x));

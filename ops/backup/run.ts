@@ -6,16 +6,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { V1Deployment, V1Secret } from '@kubernetes/client-node';
-import type { Context } from '../../scripts/lib/kit/cli.ts';
 import { usageError } from '../../scripts/lib/kit/errors.ts';
 import { ArchiveWriter, archiveName, expired, listArchives, encrypt, removeStalePartials, type Manifest } from '../../scripts/lib/backup/archive.ts';
 import { countByKind, isHelmRecord, selectObjects, type Obj } from '../../scripts/lib/backup/objects.ts';
 import { backupDir, listObjects } from '../../scripts/lib/backup/store.ts';
 import { dbSelector, dumpTo, externalDb, inClusterDb, type DbTarget } from '../../scripts/lib/backup/db.ts';
 import { applyPlan, type PlannedAction } from '../../scripts/lib/kit/plan.ts';
-import { decodeHelmRecord, historyOf } from '../../scripts/lib/release/io.ts';
+import { decodeHelmRecord, historyOf } from '../../scripts/lib/release/history.ts';
 import { addSecret } from '../../scripts/lib/kit/output.ts';
-import { appSecretName, decodeSecretData } from '../../scripts/lib/release/plan.ts';
+import { appSecretName, decodeSecretData } from '../../scripts/lib/release/secrets.ts';
+import type { BackupContext } from './spec.ts';
 
 export interface BackupRecord {
   ok: boolean;
@@ -23,14 +23,6 @@ export interface BackupRecord {
   archive: string;
   bytes: number;
   durationMs: number;
-}
-
-interface Opts {
-  verify: boolean;
-  'include-secrets': boolean;
-  dir?: string;
-  keep?: number;
-  'max-age'?: number;
 }
 
 const secretish = /password|passphrase|token|apikey|api_key|secret$|betterauthsecret|^url$/i;
@@ -42,7 +34,7 @@ export function redactValues(v: unknown, key = ''): unknown {
 }
 
 /** How to reach the release's database: its PostgreSQL pod, else the external DATABASE_URL in the app Secret. */
-async function findDb(ctx: Context<any, any>, secrets: readonly Obj[]): Promise<DbTarget | undefined> {
+async function findDb(ctx: BackupContext, secrets: readonly Obj[]): Promise<DbTarget | undefined> {
   const kube = await ctx.kube();
   const inCluster = await inClusterDb(kube, ctx.namespace, ctx.release);
   if (inCluster) return inCluster;
@@ -53,7 +45,7 @@ async function findDb(ctx: Context<any, any>, secrets: readonly Obj[]): Promise<
   const backend = (await kube.list<V1Deployment>('apps/v1', 'Deployment', ctx.namespace, `app.kubernetes.io/instance=${ctx.release},app.kubernetes.io/component=backend`))[0];
   const ps = backend?.spec?.template.spec;
   const scheduling = { ...(ps?.nodeSelector ? { nodeSelector: ps.nodeSelector } : {}), ...(ps?.tolerations ? { tolerations: ps.tolerations } : {}), ...(ps?.affinity ? { affinity: ps.affinity } : {}) };
-  return externalDb(kube, { namespace: ctx.namespace, release: ctx.release, url, image: ctx.cfg.TODO_BACKUP_PG_IMAGE as string, scheduling, timeoutSec: ctx.timeoutSec });
+  return externalDb(kube, { namespace: ctx.namespace, release: ctx.release, url, image: ctx.cfg.TODO_BACKUP_PG_IMAGE, scheduling, timeoutSec: ctx.timeoutSec });
 }
 
 interface Step {
@@ -61,12 +53,12 @@ interface Step {
   dir?: string;
 }
 
-export async function runBackup(ctx: Context<any, any>): Promise<void> {
+export async function runBackup(ctx: BackupContext): Promise<void> {
   const t0 = Date.now();
-  const o = ctx.opts as unknown as Opts;
-  const passphrase = ctx.cfg.TODO_BACKUP_PASSPHRASE as string;
+  const o = ctx.opts;
+  const passphrase = ctx.cfg.TODO_BACKUP_PASSPHRASE;
   if (o['include-secrets'] && !passphrase) throw usageError('--include-secrets needs TODO_BACKUP_PASSPHRASE (Secrets are never written in plain text)', 'set it in the secrets file: env/.env.local');
-  const dest = await backupDir(ctx, o.dir);
+  const dest = await backupDir(ctx, o.dir ?? ctx.cfg.TODO_BACKUP_DIR);
   const kube = await ctx.kube();
   if (!(await kube.read('v1', 'Namespace', ctx.namespace))) throw usageError(`namespace ${ctx.namespace} does not exist: nothing to back up`);
 
@@ -77,7 +69,7 @@ export async function runBackup(ctx: Context<any, any>): Promise<void> {
   const now = new Date();
   const name = archiveName(ctx.release, now);
   const existing = listArchives(dest);
-  const retention = { keep: o.keep ?? (ctx.cfg.TODO_BACKUP_KEEP as number), maxAgeSec: o['max-age'] ?? (ctx.cfg.TODO_BACKUP_MAX_AGE as number) };
+  const retention = { keep: o.keep ?? ctx.cfg.TODO_BACKUP_KEEP, maxAgeSec: o['max-age'] ?? ctx.cfg.TODO_BACKUP_MAX_AGE };
   const toExpire = expired([...existing, { name, dir: path.join(dest, name), createdAt: now.toISOString(), release: ctx.release }], ctx.release, retention, now);
   const plan: PlannedAction<Step>[] = [
     { what: 'back up', target: path.join(dest, name), reason: `release ${ctx.release} in ${ctx.namespace}: objects, values and history, database${o['include-secrets'] ? ', Secrets encrypted' : ' (Secrets excluded)'}`, params: { kind: 'backup' } },
@@ -119,7 +111,7 @@ export async function runBackup(ctx: Context<any, any>): Promise<void> {
 }
 
 /** Writes the archive: nothing named like an archive exists until every part is written and checksummed. */
-async function writeBackup(ctx: Context<any, any>, dest: string, name: string, now: Date, passphrase: string | undefined) {
+async function writeBackup(ctx: BackupContext, dest: string, name: string, now: Date, passphrase: string | undefined) {
   const kube = await ctx.kube();
   fs.mkdirSync(dest, { recursive: true, mode: 0o700 });
   for (const f of removeStalePartials(dest)) ctx.out.debug(`removed ${f}, left by a backup that was killed`);

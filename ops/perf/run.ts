@@ -3,14 +3,14 @@
 // turn (bounded by time and by count), the tasks it created deleted again,
 // the run kept in history for the next comparison.
 import autocannon from 'autocannon';
-import type { Context } from '../../scripts/lib/kit/cli.ts';
 import { usageError } from '../../scripts/lib/kit/errors.ts';
 import { appToken } from '../../scripts/lib/app/auth.ts';
 import { httpGet, probeTargets } from '../../scripts/lib/app/probe.ts';
 import { portForward, type Forward } from '../../scripts/lib/kube/port-forward.ts';
-import { endpointNames, endpointsFor, judge, summarize, type perfOptions, type Capacity, type Endpoint, type EndpointName, type EndpointRun } from './plan.ts';
+import { endpointNames, endpointsFor, judge, summarize, type Capacity, type Endpoint, type EndpointName, type EndpointRun } from './plan.ts';
 import { parseQuantity } from '../../scripts/lib/kube/quantity.ts';
 import { Scanner, type Snapshot } from '../../scripts/lib/kube/scan.ts';
+import type { PerfContext } from './spec.ts';
 
 /** The user the load runs as: its tasks are deleted afterwards; its chat conversations stay (the API has no delete for them). */
 export const perfUser = 'ops-perf';
@@ -76,11 +76,11 @@ async function cleanup(port: number, token: string): Promise<number> {
   return deleted;
 }
 
-export async function runPerf(ctx: Context<typeof perfOptions, any>): Promise<void> {
+export async function runPerf(ctx: PerfContext): Promise<void> {
   const o = ctx.opts;
   const unknown = o.endpoints.filter((e) => !endpointNames.includes(e as EndpointName));
   if (unknown.length) throw usageError(`--endpoints: unknown ${unknown.join(', ')} (choose from ${endpointNames.join(', ')})`);
-  const maxRequests = ctx.cfg.TODO_PERF_MAX_REQUESTS as number;
+  const maxRequests = ctx.cfg.TODO_PERF_MAX_REQUESTS;
   if (o.requests > maxRequests) throw usageError(`--requests ${o.requests} is above TODO_PERF_MAX_REQUESTS (${maxRequests})`);
   // Reads before writes: create last, so the lists are not longer for the run's own tasks.
   const endpoints = endpointsFor(endpointNames.filter((n) => o.endpoints.includes(n)), perfUser);
@@ -89,7 +89,7 @@ export async function runPerf(ctx: Context<typeof perfOptions, any>): Promise<vo
   const before = await scanner.snapshot(ctx.namespace, ctx.release);
   if (!before.deployments.length) throw usageError(`release ${ctx.release} has no workloads in namespace ${ctx.namespace}`, 'npx zx scripts/deploy.ts');
   const target = probeTargets(before.services, ctx.release).find((t) => t.component === 'backend')!;
-  const slo = { p95Ms: ctx.cfg.TODO_PERF_SLO_P95_MS as number, p99Ms: ctx.cfg.TODO_PERF_SLO_P99_MS as number, errorRate: ctx.cfg.TODO_PERF_SLO_ERRORS as number };
+  const slo = { p95Ms: ctx.cfg.TODO_PERF_SLO_P95_MS, p99Ms: ctx.cfg.TODO_PERF_SLO_P99_MS, errorRate: ctx.cfg.TODO_PERF_SLO_ERRORS };
 
   let fwd: Forward | undefined;
   let unreachable: string | undefined;
@@ -130,7 +130,7 @@ export async function runPerf(ctx: Context<typeof perfOptions, any>): Promise<vo
   const capacity = capacityOf(after);
   const state = await ctx.state();
   const previous = state.history<{ runs: EndpointRun[]; ok: boolean }>('perf', { limit: 1 })[0];
-  const verdict = judge(runs, slo, previous?.runs, capacity, { maxReplicas: (ctx.cfg.TODO_SCALE_MAX as number | undefined) ?? 10 });
+  const verdict = judge(runs, slo, previous?.runs, capacity, { maxReplicas: ctx.cfg.TODO_SCALE_MAX });
   for (const f of verdict.findings) ctx.result.finding({ ...f, object: { kind: 'Service', name: target.service, namespace: ctx.namespace } });
   for (const s of verdict.suggestions) ctx.result.finding({ name: 'suggestion', level: 'info', required: false, detail: s });
   state.append('perf', { ok: verdict.missed.length === 0, runs, slo, pod: fwd?.pod ?? null });

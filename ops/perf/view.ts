@@ -1,10 +1,10 @@
 // perf's text view: one row per endpoint against the SLOs, then what to change.
-import type { Context } from '../../scripts/lib/kit/cli.ts';
 import { colourLevel, table } from '../../scripts/lib/kit/output.ts';
 import { errorRate, type EndpointRun, type Slo } from './plan.ts';
 import type { Result } from '../../scripts/lib/kit/result.ts';
+import type { PerfContext } from './spec.ts';
 
-export function renderPerf(r: Result, ctx: Context<any, any>): void {
+export function renderPerf(r: Result, ctx: PerfContext): void {
   const d = r.data as { runs?: EndpointRun[]; slo?: Slo; via?: { service: string; pod: string } | null; suggestions?: string[]; cleanup?: { deletedTasks: number } };
   for (const f of r.findings.filter((f) => !f.name.startsWith('perf ') && f.name !== 'suggestion' && f.level !== 'ok')) ctx.out.say(`${colourLevel(f.level)} ${f.name}: ${f.detail}`);
   if (!d.runs?.length) return;

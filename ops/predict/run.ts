@@ -4,29 +4,30 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
-import type { Context } from '../../scripts/lib/kit/cli.ts';
+import type { Config } from '../../scripts/lib/kit/env.ts';
 import { OpsError, Exit, usageError } from '../../scripts/lib/kit/errors.ts';
 import type { ForecastPolicy } from '../../scripts/lib/samples/fit.ts';
 import { forecastAll, forecastsDoc } from './plan.ts';
+import type { PredictContext, settings } from './spec.ts';
 import { reportHtml } from '../../scripts/lib/samples/report-html.ts';
 import { buildSample, readSamples, recordSample } from '../../scripts/lib/samples/store.ts';
 import { Scanner, releaseSelector, slimPod, type PodMetricsLike } from '../../scripts/lib/kube/scan.ts';
 
-export function policyFrom(cfg: Record<string, unknown>): ForecastPolicy {
+export function policyFrom(cfg: Config<typeof settings>): ForecastPolicy {
   return {
-    minSamples: cfg.TODO_PREDICT_MIN_SAMPLES as number,
-    minSpanSeconds: cfg.TODO_PREDICT_MIN_SPAN as number,
-    minR2: (cfg.TODO_PREDICT_MIN_R2_PCT as number) / 100,
-    failWithinSeconds: cfg.TODO_PREDICT_FAIL_WITHIN as number,
-    warnWithinSeconds: cfg.TODO_PREDICT_WARN_WITHIN as number,
-    restartsWarnPerHour: cfg.TODO_PREDICT_RESTARTS_WARN as number,
-    restartsFailPerHour: cfg.TODO_PREDICT_RESTARTS_FAIL as number,
+    minSamples: cfg.TODO_PREDICT_MIN_SAMPLES,
+    minSpanSeconds: cfg.TODO_PREDICT_MIN_SPAN,
+    minR2: cfg.TODO_PREDICT_MIN_R2_PCT / 100,
+    failWithinSeconds: cfg.TODO_PREDICT_FAIL_WITHIN,
+    warnWithinSeconds: cfg.TODO_PREDICT_WARN_WITHIN,
+    restartsWarnPerHour: cfg.TODO_PREDICT_RESTARTS_WARN,
+    restartsFailPerHour: cfg.TODO_PREDICT_RESTARTS_FAIL,
     nearLimit: 0.9,
   };
 }
 
 /** One sample of the release: pods by the release's label, usage for the namespace. */
-export async function takeSample(ctx: Context<any, any>) {
+export async function takeSample(ctx: PredictContext) {
   const kube = await ctx.kube();
   const scanner = new Scanner(kube);
   const [pods, metrics] = await Promise.all([
@@ -36,8 +37,8 @@ export async function takeSample(ctx: Context<any, any>) {
   return { sample: buildSample(pods, metrics, new Date()), requests: scanner.requests + 1 };
 }
 
-export async function runPredict(ctx: Context<any, any>): Promise<void> {
-  const opts = ctx.opts as { report?: string; 'no-sample': boolean };
+export async function runPredict(ctx: PredictContext): Promise<void> {
+  const opts = ctx.opts;
   const policy = policyFrom(ctx.cfg);
   if (opts.report) {
     const dir = path.dirname(path.resolve(opts.report));
@@ -50,14 +51,14 @@ export async function runPredict(ctx: Context<any, any>): Promise<void> {
     if (!(await kube.read('v1', 'Namespace', ctx.namespace))) throw usageError(`namespace "${ctx.namespace}" does not exist`, `kubectl --context ${kube.contextName} get namespaces`);
     const taken = await takeSample(ctx);
     requests = taken.requests + 1;
-    recordSample(state, taken.sample, { maxBytes: ctx.cfg.TODO_PREDICT_SAMPLES_BYTES as number, maxAgeDays: Math.ceil((ctx.cfg.TODO_PREDICT_KEEP as number) / 86_400) });
+    recordSample(state, taken.sample, { maxBytes: ctx.cfg.TODO_PREDICT_SAMPLES_BYTES, maxAgeDays: Math.ceil(ctx.cfg.TODO_PREDICT_KEEP / 86_400) });
     if (!taken.sample.metrics)
       ctx.result.finding({ name: 'metrics API', level: 'warn', detail: 'the metrics API (metrics.k8s.io) is not served: no usage recorded, only restart counts', hint: 'install metrics-server (minikube addons enable metrics-server)', required: false });
     else if (!taken.sample.pods.length)
       ctx.result.finding({ name: 'sample', level: 'warn', detail: `no running pods of release ${ctx.release} in ${ctx.namespace}`, required: false });
   }
   const now = new Date();
-  const samples = readSamples(state, ctx.cfg.TODO_PREDICT_WINDOW as number, now);
+  const samples = readSamples(state, ctx.cfg.TODO_PREDICT_WINDOW, now);
   const views = forecastAll(samples, ctx.namespace, policy);
   state.writeJson('forecasts', forecastsDoc(now, views));
   for (const f of views)

@@ -1,8 +1,14 @@
-// predict's settings, apart from its run module: the entry file and config's
-// key check read them without loading the Kubernetes client.
+// predict's options and settings, apart from its run module: the entry file
+// and config's key check read them without loading the Kubernetes client.
+import type { Context, OptionSpec } from '../../scripts/lib/kit/cli.ts';
 import { defineSettings, durationSeconds, int, setting } from '../../scripts/lib/kit/settings.ts';
 
-export const predictSettings = defineSettings({
+export const options = {
+  report: { type: 'string', arg: 'FILE.html', help: 'also write a self-contained HTML report with a chart per forecast' },
+  'no-sample': { type: 'boolean', help: 'forecast from the recorded samples only (no cluster call)' },
+} as const satisfies Record<string, OptionSpec>;
+
+export const settings = defineSettings({
   TODO_PREDICT_MIN_SAMPLES: setting(int(2, 10_000), 6, 'fewer samples than this: "not enough data"'),
   TODO_PREDICT_MIN_SPAN: setting(durationSeconds, 1800, 'samples spanning less than this: "not enough data"'),
   TODO_PREDICT_MIN_R2_PCT: setting(int(0, 100), 80, 'R² (in %) below which a slope is not called a trend'),
@@ -14,3 +20,5 @@ export const predictSettings = defineSettings({
   TODO_PREDICT_SAMPLES_BYTES: setting(int(10_000, 1_000_000_000), 4_000_000, 'keep the samples stream under this many bytes (oldest dropped)'),
   TODO_PREDICT_KEEP: setting(durationSeconds, 14 * 86_400, 'drop samples older than this'),
 });
+
+export type PredictContext = Context<typeof options, typeof settings>;

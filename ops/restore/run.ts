@@ -1,31 +1,20 @@
-// restore (A7): check every checksum first (a damaged archive is refused with
-// nothing changed), observe the target namespace, plan (restore-plan.ts), then
-// re-create the objects with the Deployments held at 0, load the dump with
-// pg_restore in one transaction, start the app, and report object and row
-// counts against the manifest. verifyArchive does the same into a scratch
-// namespace that it deletes afterwards.
+// restore (A7): find the archive, check every checksum first (a damaged
+// archive is refused with nothing changed), then the restore engine
+// (lib/backup/restore.ts) into its namespace, another one, or with --verify a
+// scratch namespace that it deletes afterwards.
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import type { V1Deployment, V1Namespace, V1Secret } from '@kubernetes/client-node';
-import type { Context } from '../../scripts/lib/kit/cli.ts';
 import { Exit, usageError, type ExitCode } from '../../scripts/lib/kit/errors.ts';
-import { decrypt, listArchives, openArchive, type Manifest } from '../../scripts/lib/backup/archive.ts';
-import { countByKind, deploymentReplicas, heldAtZero, isHelmRecord, remap, selectObjects, type Obj } from '../../scripts/lib/backup/objects.ts';
-import { countRows, inClusterDb, restoreFrom, waitInClusterDb } from '../../scripts/lib/backup/db.ts';
+import { listArchives, openArchive } from '../../scripts/lib/backup/archive.ts';
 import { backupDir } from '../../scripts/lib/backup/store.ts';
 import { restoreInto, verifyArchive } from '../../scripts/lib/backup/restore.ts';
-import { waitForRollout } from '../../scripts/lib/kube/rollout.ts';
 import { acquireLock } from '../../scripts/lib/kit/lock.ts';
-import { addSecret } from '../../scripts/lib/kit/output.ts';
-import { applyPlan } from '../../scripts/lib/kit/plan.ts';
-import { decodeSecretData } from '../../scripts/lib/release/plan.ts';
-import { compareCounts, planRestore, type RestoreStep } from '../../scripts/lib/backup/restore-plan.ts';
+import type { RestoreContext } from './spec.ts';
 
 /** An archive by path, by name in the backup directory, or "latest" (the release's newest there). */
-export async function resolveArchive(ctx: Context<any, any>, arg: string, dir?: string): Promise<string> {
+export async function resolveArchive(ctx: RestoreContext, arg: string, dir?: string): Promise<string> {
   if (arg.includes('/') || fs.existsSync(arg)) return path.resolve(arg);
-  const dest = await backupDir(ctx, dir);
+  const dest = await backupDir(ctx, dir ?? ctx.cfg.TODO_BACKUP_DIR);
   if (arg === 'latest') {
     const newest = listArchives(dest).filter((a) => a.release === ctx.release).at(-1);
     if (!newest) throw usageError(`no archive of release ${ctx.release} in ${dest}`, 'npx zx ops/backup.ts');
@@ -34,8 +23,8 @@ export async function resolveArchive(ctx: Context<any, any>, arg: string, dir?: 
   return path.join(dest, arg);
 }
 
-export async function runRestore(ctx: Context<any, any>): Promise<ExitCode | void> {
-  const o = ctx.opts as unknown as { 'to-namespace'?: string; force: boolean; verify: boolean; dir?: string };
+export async function runRestore(ctx: RestoreContext): Promise<ExitCode | void> {
+  const o = ctx.opts;
   if (ctx.positionals.length !== 1) throw usageError('restore takes one archive: a path, a name in the backup directory, or "latest"', 'npx zx ops/restore.ts --help');
   if (o.verify && o['to-namespace']) throw usageError('--verify restores into a scratch namespace of its own: leave out --to-namespace');
   if (o['to-namespace'] !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(o['to-namespace'])) throw usageError(`--to-namespace must be a namespace name, got "${o['to-namespace']}"`);
@@ -43,7 +32,7 @@ export async function runRestore(ctx: Context<any, any>): Promise<ExitCode | voi
   const m = await openArchive(dir);
   ctx.result.finding({ name: 'archive', level: 'ok', detail: `${path.basename(dir)}: ${m.parts.length} parts, sizes and SHA-256 checksums match the manifest`, required: false });
   ctx.result.data = { archive: dir, createdAt: m.createdAt, source: m.namespace, release: m.release };
-  const passphrase = (ctx.cfg.TODO_BACKUP_PASSPHRASE as string) || undefined;
+  const passphrase = ctx.cfg.TODO_BACKUP_PASSPHRASE || undefined;
   if (o.verify) {
     const v = await verifyArchive(ctx, dir, m, passphrase);
     ctx.result.data.verify = v;

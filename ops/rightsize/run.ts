@@ -7,26 +7,29 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
-import type { Context } from '../../scripts/lib/kit/cli.ts';
+import type { Config } from '../../scripts/lib/kit/env.ts';
 import { OpsError, Exit, usageError } from '../../scripts/lib/kit/errors.ts';
 import { applyPlan, type PlannedAction } from '../../scripts/lib/kit/plan.ts';
-import { appSecretName, changedPaths, diffManifests, mergeValues, type Values } from '../../scripts/lib/release/plan.ts';
-import { chartPath, crashLogs, observeRelease, rollBack, renderRelease, settle, waitWorkloads, workloadsOf } from '../../scripts/lib/release/io.ts';
+import { appSecretName } from '../../scripts/lib/release/secrets.ts';
+import { changedPaths, mergeValues, type Values } from '../../scripts/lib/release/values.ts';
+import { diffManifests, workloadsOf } from '../../scripts/lib/release/manifests.ts';
+import { observeRelease } from '../../scripts/lib/release/history.ts';
+import { chartPath, renderRelease } from '../../scripts/lib/release/chart.ts';
+import { crashLogs, rollBack, settle, waitWorkloads } from '../../scripts/lib/release/rollout.ts';
 import { reportHtml, escapeHtml } from '../../scripts/lib/samples/report-html.ts';
 import { defaultRightsizePolicy, overlayOf, overlayPaths, planRightsize, type HpaInfo, type RightsizePolicy, type Row } from './plan.ts';
 import { readSamples } from '../../scripts/lib/samples/store.ts';
+import type { RightsizeContext, settings } from './spec.ts';
 import { releaseSelector } from '../../scripts/lib/kube/scan.ts';
 
-interface Opts { write?: string; apply: boolean; report?: string; 'hpa-resources': boolean }
-
-export function rightsizePolicy(cfg: Record<string, unknown>): RightsizePolicy {
+export function rightsizePolicy(cfg: Config<typeof settings>): RightsizePolicy {
   return {
     ...defaultRightsizePolicy,
-    minSamples: cfg.TODO_RIGHTSIZE_MIN_SAMPLES as number,
-    minSpanSeconds: cfg.TODO_RIGHTSIZE_MIN_SPAN as number,
-    memoryHeadroomPct: cfg.TODO_RIGHTSIZE_MEMORY_HEADROOM_PCT as number,
-    limitHeadroomPct: cfg.TODO_RIGHTSIZE_LIMIT_HEADROOM_PCT as number,
-    minChangePct: cfg.TODO_RIGHTSIZE_MIN_CHANGE_PCT as number,
+    minSamples: cfg.TODO_RIGHTSIZE_MIN_SAMPLES,
+    minSpanSeconds: cfg.TODO_RIGHTSIZE_MIN_SPAN,
+    memoryHeadroomPct: cfg.TODO_RIGHTSIZE_MEMORY_HEADROOM_PCT,
+    limitHeadroomPct: cfg.TODO_RIGHTSIZE_LIMIT_HEADROOM_PCT,
+    minChangePct: cfg.TODO_RIGHTSIZE_MIN_CHANGE_PCT,
   };
 }
 
@@ -42,14 +45,14 @@ function checkPath(file: string, flag: string): string {
   return f;
 }
 
-export async function runRightsize(ctx: Context<any, any>): Promise<void> {
-  const opts = ctx.opts as unknown as Opts;
+export async function runRightsize(ctx: RightsizeContext): Promise<void> {
+  const opts = ctx.opts;
   const writeFile = opts.write ? checkPath(opts.write, '--write') : undefined;
   const reportFile = opts.report ? checkPath(opts.report, '--report') : undefined;
   const kube = await ctx.kube();
   if (!(await kube.read('v1', 'Namespace', ctx.namespace))) throw usageError(`namespace "${ctx.namespace}" does not exist`, `kubectl --context ${kube.contextName} get namespaces`);
   const state = await ctx.state();
-  const samples = readSamples(state, ctx.cfg.TODO_RIGHTSIZE_WINDOW as number);
+  const samples = readSamples(state, ctx.cfg.TODO_RIGHTSIZE_WINDOW);
   if (!samples.length) throw new OpsError(`no samples recorded for ${ctx.namespace} in ${state.dir}`, Exit.problem, `record some first: npx zx ops/predict.ts -n ${ctx.namespace} (cron: every 5 minutes)`);
   const hpas = (await kube.list<V2HorizontalPodAutoscaler>('autoscaling/v2', 'HorizontalPodAutoscaler', ctx.namespace, releaseSelector(ctx.release))).map(hpaInfo);
   const rows = planRightsize({ release: ctx.release, samples, hpas, policy: rightsizePolicy(ctx.cfg), keepHpaResources: !opts['hpa-resources'] });
@@ -80,7 +83,7 @@ export async function runRightsize(ctx: Context<any, any>): Promise<void> {
 }
 
 /** The overlay on top of the deployed values, through helm, as deploy does it; rollback when the rollout fails. */
-async function applyOverlay(ctx: Context<any, any>, overlay: Values, paths: string[]): Promise<void> {
+async function applyOverlay(ctx: RightsizeContext, overlay: Values, paths: string[]): Promise<void> {
   const observed = await observeRelease(ctx, appSecretName(ctx.release));
   if (!observed.deployed) throw usageError(`release ${ctx.release} is not installed in namespace ${ctx.namespace}`, 'npx zx scripts/deploy.ts');
   const values = mergeValues(observed.deployed.values, overlay);
@@ -105,7 +108,7 @@ async function applyOverlay(ctx: Context<any, any>, overlay: Values, paths: stri
     const status = await helm.upgradeInstall({ release: ctx.release, chart: chartPath(ctx), values: a.params!.values, timeoutSec: ctx.timeoutSec });
     try {
       await waitWorkloads(ctx, targets);
-      await settle(ctx, targets, ctx.cfg.TODO_RIGHTSIZE_SETTLE as number);
+      await settle(ctx, targets, ctx.cfg.TODO_RIGHTSIZE_SETTLE);
     } catch (e) {
       failure = e as Error;
       await crashLogs(ctx, e);

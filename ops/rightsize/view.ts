@@ -1,11 +1,11 @@
 // rightsize's text view: the diff table, then what was written or done.
 import { colourLevel, table } from '../../scripts/lib/kit/output.ts';
-import type { Context } from '../../scripts/lib/kit/cli.ts';
 import type { Result } from '../../scripts/lib/kit/result.ts';
 import { actionLine } from '../../scripts/lib/kit/render.ts';
 import type { Row } from './plan.ts';
+import type { RightsizeContext } from './spec.ts';
 
-export function renderRightsize(r: Result, ctx: Context<any, any>): void {
+export function renderRightsize(r: Result, ctx: RightsizeContext): void {
   const d = r.data as { rows?: Row[]; written?: string; report?: string; paths?: string[] };
   const q = (row: Row, v?: number) => (v === undefined ? '-' : row.resource === 'requests.cpu' ? `${Math.round(v * 1000)}m` : `${Math.round(v / 2 ** 20)}Mi`);
   if (d.rows?.length)

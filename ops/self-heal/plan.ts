@@ -7,8 +7,8 @@
 // action where acting cannot help (missing config, missing image, node-level).
 // Replica counts are never changed, so an HPA's decisions are left alone.
 import type { V1Deployment, V1Job, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import { missingRefs, selects, type KeysOnly } from '../../scripts/lib/diagnose/diagnose.ts';
-import { podProblem } from '../../scripts/lib/kube/rollout.ts';
+import { describeRef, missingRefs, selects, type KeysOnly } from '../../scripts/lib/diagnose/refs.ts';
+import { oomKilled, podProblem, reasonClass } from '../../scripts/lib/kube/pod-status.ts';
 import type { PlannedAction } from '../../scripts/lib/kit/plan.ts';
 import type { Level } from '../../scripts/lib/kit/result.ts';
 
@@ -115,8 +115,6 @@ export interface HealPlan {
   healthyRevision?: number;
 }
 
-const imageReasons = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull']);
-const configReasons = new Set(['CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
 const nodeReasons = new Set(['NodeLost', 'Evicted', 'NodeShutdown', 'Shutdown', 'Terminated', 'NodeAffinity', 'OutOfcpu', 'OutOfmemory']);
 
 const key = (kind: string, name: string) => `${kind.toLowerCase()}/${name}`;
@@ -157,15 +155,16 @@ function podIssue(p: V1Pod, o: HealObserved, limits: HealLimits): Issue | undefi
   const ageSec = (o.now.getTime() - base.createdMs) / 1000;
   const missing = missingRefs(p, o.configMaps, o.secrets);
   let cannotHelp: string | undefined;
-  if (missing.length || configReasons.has(pr.reason)) {
+  const cls = reasonClass(pr.reason);
+  if (missing.length || cls === 'config') {
     const m = missing[0];
-    cannotHelp = m ? `refers to a missing ${m.key ? `key ${m.key} of ${m.kind} ${m.name}` : `${m.kind} ${m.name}`} (${m.via}): fix the configuration` : `${pr.reason}: ${pr.message ?? 'the container cannot be created'}`;
-  } else if (imageReasons.has(pr.reason)) cannotHelp = `${pr.reason}: the image cannot be pulled${pr.message ? ` (${pr.message})` : ''}: fix the image or tag`;
+    cannotHelp = m ? `refers to a missing ${describeRef(m)} (${m.via}): fix the configuration` : `${pr.reason}: ${pr.message ?? 'the container cannot be created'}`;
+  } else if (cls === 'image') cannotHelp = `${pr.reason}: the image cannot be pulled${pr.message ? ` (${pr.message})` : ''}: fix the image or tag`;
   else if (nodeDown || nodeReasons.has(pr.reason)) cannotHelp = `node-level: ${nodeDown ? `node ${p.spec!.nodeName} is not Ready` : pr.reason}${pr.message ? ` (${pr.message})` : ''}`;
-  else if (pr.reason === 'Unschedulable') cannotHelp = `unschedulable: ${pr.message ?? 'no node fits'}`;
-  else if (pr.lastReason === 'OOMKilled' || pr.reason === 'OOMKilled') cannotHelp = 'OOMKilled: a restart cannot give it more memory; raise its memory limit';
+  else if (cls === 'unschedulable') cannotHelp = `unschedulable: ${pr.message ?? 'no node fits'}`;
+  else if (oomKilled(pr)) cannotHelp = 'OOMKilled: a restart cannot give it more memory; raise its memory limit';
   else if (!w.controlled) cannotHelp = 'a bare pod: nothing would replace it if deleted';
-  const crash = pr.reason === 'CrashLoopBackOff' || pr.reason === 'Error';
+  const crash = cls === 'crash';
   if (!crash && !cannotHelp && ageSec < limits.graceSec) return undefined; // still starting
   const facts = [pr.container ? `container ${pr.container}` : '', pr.exitCode !== undefined ? `exit code ${pr.exitCode}` : '', pr.restarts ? `${pr.restarts} restarts` : ''].filter(Boolean).join(', ');
   return {

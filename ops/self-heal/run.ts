@@ -5,11 +5,10 @@
 // to the namespace's pods, deployments or jobs (watches, not polling).
 import { ApiException, type V1ConfigMap, type V1Deployment, type V1Job, type V1Node, type V1Pod, type V1Secret, type V1StatefulSet } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
-import type { Context } from '../../scripts/lib/kit/cli.ts';
 import { debugPod, registerSecretValues } from '../../scripts/lib/diagnose/collect.ts';
 import { Exit, OpsError } from '../../scripts/lib/kit/errors.ts';
 import { planHeal, type AuditRecord, type HealObserved, type HealParams, type HealPlan } from './plan.ts';
-import { healLimits } from './spec.ts';
+import { healLimits, type SelfHealContext } from './spec.ts';
 import type { Kube } from '../../scripts/lib/kube/client.ts';
 import { acquireLock } from '../../scripts/lib/kit/lock.ts';
 import { applyPlan } from '../../scripts/lib/kit/plan.ts';
@@ -29,7 +28,7 @@ async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
 }
 
 /** The namespace as self-heal reads it: a List per kind, whatever the number of pods. */
-export async function observeHeal(ctx: Context<any, any>, kube: Kube, history: AuditRecord[], lastHealthyRevision?: number): Promise<HealObserved & { requests: number }> {
+export async function observeHeal(ctx: SelfHealContext, kube: Kube, history: AuditRecord[], lastHealthyRevision?: number): Promise<HealObserved & { requests: number }> {
   const scanner = new Scanner(kube);
   const ns = ctx.namespace;
   const keys = (x: { metadata?: { name?: string }; data?: Record<string, string>; binaryData?: Record<string, string> }) => ({ name: x.metadata?.name ?? '', keys: Object.keys({ ...x.data, ...x.binaryData }) });
@@ -59,7 +58,7 @@ export async function observeHeal(ctx: Context<any, any>, kube: Kube, history: A
 }
 
 /** Carries out one planned step. */
-async function act(ctx: Context<any, any>, kube: Kube, p: HealParams, dryRun: boolean): Promise<string> {
+async function act(ctx: SelfHealContext, kube: Kube, p: HealParams, dryRun: boolean): Promise<string> {
   const obj = { metadata: { name: p.name, namespace: p.namespace } };
   switch (p.step) {
     case 'delete-pod':
@@ -104,7 +103,7 @@ export interface CycleOutcome {
 }
 
 /** One look and one round of actions, under the release lock. */
-export async function healCycle(ctx: Context<any, any>, o: { lockBusy: 'throw' | 'skip' } = { lockBusy: 'throw' }): Promise<CycleOutcome | undefined> {
+export async function healCycle(ctx: SelfHealContext, o: { lockBusy: 'throw' | 'skip' } = { lockBusy: 'throw' }): Promise<CycleOutcome | undefined> {
   const kube = await ctx.kube();
   const state = await ctx.state();
   let release: (() => void) | undefined;
@@ -134,7 +133,7 @@ export async function healCycle(ctx: Context<any, any>, o: { lockBusy: 'throw' |
       state.append(auditStream, { run, ...rest, ...(status ? { status } : {}), ...(ctx.dryRun ? { dryRun: true } : {}), ...(d.action !== undefined && done[d.action]?.detail ? { detail: done[d.action]!.detail } : {}) });
     }
     if (plan.healthyRevision !== undefined && !ctx.dryRun && plan.healthyRevision !== lastHealthy) state.writeJson(healthyDoc, { revision: plan.healthyRevision, at: new Date().toISOString() });
-    state.prune({ maxAgeDays: ctx.cfg.TODO_SELF_HEAL_KEEP_DAYS as number, streams: [auditStream] });
+    state.prune({ maxAgeDays: ctx.cfg.TODO_SELF_HEAL_KEEP_DAYS, streams: [auditStream] });
     await sendAlerts(ctx, plan);
     const data = ctx.result.data as { cycles?: number; requests?: number; decisions?: number; pods?: number };
     data.cycles = (data.cycles ?? 0) + 1;
@@ -149,7 +148,7 @@ export async function healCycle(ctx: Context<any, any>, o: { lockBusy: 'throw' |
 }
 
 /** Alerts through the notifier (deduplicated across runs by key) and on stderr; not sent under --dry-run. */
-async function sendAlerts(ctx: Context<any, any>, plan: HealPlan): Promise<void> {
+async function sendAlerts(ctx: SelfHealContext, plan: HealPlan): Promise<void> {
   if (!plan.alerts.length) return;
   const notifier = ctx.dryRun ? undefined : await ctx.notifier();
   const sent: string[] = [];
@@ -173,7 +172,7 @@ async function sendAlerts(ctx: Context<any, any>, plan: HealPlan): Promise<void>
  * namespace's pods, deployments or jobs, and every `tickSec` (a grace period
  * ends without an event). Stops after `forSec` (0: on SIGINT/SIGTERM).
  */
-export async function healWatch(ctx: Context<any, any>, o: { forSec: number; debounceMs?: number; tickSec?: number }): Promise<void> {
+export async function healWatch(ctx: SelfHealContext, o: { forSec: number; debounceMs?: number; tickSec?: number }): Promise<void> {
   const kube = await ctx.kube();
   const debounce = o.debounceMs ?? 300;
   let running = false;
@@ -232,14 +231,14 @@ export async function healWatch(ctx: Context<any, any>, o: { forSec: number; deb
   if (failure) throw failure;
 }
 
-export async function runSelfHeal(ctx: Context<any, any>): Promise<void> {
-  const opts = ctx.opts as { watch: boolean; for?: number; agent: boolean };
+export async function runSelfHeal(ctx: SelfHealContext): Promise<void> {
+  const opts = ctx.opts;
   if (opts.watch) await healWatch(ctx, { forSec: opts.for ?? 0 });
   else await healCycle(ctx);
   if (opts.agent) {
     // What acting could not fix (or stopped fixing): for the agent to explain.
     const left = ctx.result.findings.filter((f) => f.level === 'fail' && f.name.startsWith('self-heal:')).map((f) => f.detail);
     const { handToAgent } = await import('../../scripts/lib/ai/kagent/invoke.ts');
-    await handToAgent(ctx, ctx.cfg.TODO_KAGENT_HEAL_AGENT as string, [...new Set(left)].slice(0, 20));
+    await handToAgent(ctx, 'TODO_KAGENT_HEAL_AGENT', [...new Set(left)].slice(0, 20));
   }
 }

@@ -7,14 +7,17 @@ import path from 'node:path';
 import { which } from 'zx';
 import type { Context } from '../lib/kit/cli.ts';
 import { errorMessage } from '../lib/kit/cli.ts';
-import { repoRoot } from '../lib/kit/env.ts';
+import { envDir, repoRoot } from '../lib/kit/env.ts';
+import { agentsConfig } from '../lib/ai/kagent/settings.ts';
 import { Exit, OpsError, type ExitCode } from '../lib/kit/errors.ts';
 import type { Envelope, Finding } from '../lib/kit/result.ts';
 import { addSecret } from '../lib/kit/output.ts';
 import { commandLine, run, shell } from '../lib/kit/shell.ts';
 import { detect } from '../lib/kit/tools.ts';
-import { editEnvText, generateSecret, generatedSecretKeys } from '../lib/release/plan.ts';
+import { generateSecret, generatedSecretKeys } from '../lib/release/secrets.ts';
+import { editEnvText } from '../lib/kit/env-files.ts';
 import { runScript } from './child.ts';
+import type { BootstrapContext } from './spec.ts';
 import {
   addonsToEnable, appAccess, childProblem, chooseTarget, continueCommand, doctorVerdict, failedFindings, imagesPresent, kubectlAiFinding,
   minikubeRunning, nextCommands, selectSteps, stepExitCode, stepHelp, type Step, type Target,
@@ -51,7 +54,7 @@ interface Outcome {
 
 /** What the steps share: the target, how children reach the cluster, what earlier steps found. */
 interface Run {
-  ctx: Context<any, any>;
+  ctx: BootstrapContext;
   target: Target;
   selected: Step[];
   /** flags every child gets: the user's own, and the local cluster's */
@@ -70,8 +73,21 @@ interface Run {
 
 const minikubeAddons = ['ingress', 'metrics-server'] as const;
 
-export async function runBootstrap(ctx: Context<any, any>): Promise<ExitCode | void> {
-  const o = ctx.opts as { target?: Target; from?: string; only: string[]; skip: string[]; list: boolean; 'with-cron': boolean; profile?: string; context?: string; namespace?: string; kubeconfig?: string; verbose: boolean };
+interface GivenFlags {
+  profile?: string;
+  context?: string;
+  namespace?: string;
+  kubeconfig?: string;
+  verbose: boolean;
+}
+/** The kit's flags as the user gave them, passed on to every child: not bootstrap's own options, so read through the base context. */
+function givenFlags(ctx: Context): GivenFlags {
+  const o = ctx.opts;
+  return { profile: o.profile, context: o.context, namespace: o.namespace, kubeconfig: o.kubeconfig, verbose: ctx.out.verbose };
+}
+
+export async function runBootstrap(ctx: BootstrapContext): Promise<ExitCode | void> {
+  const o = ctx.opts;
   const selected = selectSteps({ from: o.from, only: o.only, skip: o.skip, withCron: o['with-cron'] });
   const { target, why } = chooseTarget(o.target, Boolean(await which('minikube', { nothrow: true })));
   ctx.result.data = { target, targetWhy: why, steps: [] as StepRecord[] };
@@ -79,7 +95,7 @@ export async function runBootstrap(ctx: Context<any, any>): Promise<ExitCode | v
     ctx.result.data.list = (await import('./steps.ts')).steps.map((s) => ({ name: s, selected: selected.includes(s), help: stepHelp[s] }));
     return Exit.ok;
   }
-  const r = await prepare(ctx, target, selected, o);
+  const r = await prepare(ctx, target, selected, givenFlags(ctx));
   const records = ctx.result.data.steps as StepRecord[];
   if (!ctx.json) ctx.out.say(`bootstrap: target ${target} (${why}); steps: ${selected.join(' → ')}`);
   notice(r);
@@ -119,13 +135,13 @@ export async function runBootstrap(ctx: Context<any, any>): Promise<ExitCode | v
 const changingSteps = new Set<Step>(['cluster', 'images', 'secrets', 'deploy', 'ai', 'cron']);
 
 /** The entry as the user ran it, and their arguments (for the continue command). */
-const entryOf = (_ctx: Context<any, any>) => 'scripts/bootstrap.ts';
+const entryOf = (_ctx: BootstrapContext) => 'scripts/bootstrap.ts';
 function scriptArgs(): string[] {
   const i = process.argv.findIndex((a) => /bootstrap\.(ts|js)$/.test(a));
   return i < 0 ? [] : process.argv.slice(i + 1).filter((a, j, all) => !(a === '-o' || a === '--output' || a.startsWith('--output=') || ((all[j - 1] === '-o' || all[j - 1] === '--output') && !a.startsWith('-'))));
 }
 
-async function prepare(ctx: Context<any, any>, target: Target, selected: Step[], o: { profile?: string; context?: string; namespace?: string; kubeconfig?: string; verbose: boolean }): Promise<Run> {
+async function prepare(ctx: BootstrapContext, target: Target, selected: Step[], o: GivenFlags): Promise<Run> {
   const childArgs: string[] = [];
   const childEnv: NodeJS.ProcessEnv = {};
   let kubeconfig = o.kubeconfig;
@@ -229,7 +245,7 @@ const stepRunners: Record<Step, (r: Run) => Promise<Outcome>> = {
       r.bedCreated = up.created;
       return { status: 'done', detail: `started the local test cluster ${bed.bedName} (${Object.entries(up.timings).map(([k, v]) => `${k} ${v}s`).join(', ')})` };
     }
-    const c = r.ctx.cfg as Record<string, unknown>;
+    const c = r.ctx.cfg;
     const status = await shell({ timeout: '60s' })`minikube status --profile ${r.minikubeProfile} --output json`;
     const done: string[] = [];
     if (!minikubeRunning(status.stdout)) {
@@ -286,15 +302,14 @@ const stepRunners: Record<Step, (r: Run) => Promise<Outcome>> = {
   },
 
   async ai(r) {
-    const cfg = r.ctx.cfg as Record<string, unknown>;
-    if (cfg.TODO_AI === 'off') return { status: 'skipped', detail: 'TODO_AI=off' };
+    if (r.ctx.cfg.TODO_AI === 'off') return { status: 'skipped', detail: 'TODO_AI=off' };
     const parts: string[] = [];
     const seen = kubectlAiFinding(r.doctor);
     const kubectlAi = seen ? { ok: seen.level === 'ok', detail: seen.detail, hint: seen.hint } : await detect('kubectl-ai').then((t) => ({ ok: t.ok, detail: t.ok ? `${t.version} (${t.path})` : t.problem ?? 'not found', hint: `install: ${t.hint}` }));
     r.ctx.result.finding({ name: 'kubectl-ai', level: kubectlAi.ok ? 'ok' : 'info', detail: kubectlAi.ok ? kubectlAi.detail : `${kubectlAi.detail} (optional)`, ...(kubectlAi.ok ? {} : { hint: kubectlAi.hint }), required: false });
     parts.push(`kubectl-ai ${kubectlAi.ok ? 'ready' : 'not installed (optional)'}`);
     let status: Outcome['status'] = 'unchanged';
-    if (cfg.TODO_KAGENT_ENABLED === true) {
+    if (agentsConfig(r.ctx.cfg).TODO_KAGENT_ENABLED) {
       const env = await child(r, 'ops/agents.ts', ['apply']);
       const done = env.actions.filter((a) => a.status === 'done').length;
       if (done) status = 'done';
@@ -330,7 +345,7 @@ const stepRunners: Record<Step, (r: Run) => Promise<Outcome>> = {
 async function ingressHostsOf(r: Run, ns: string, release: string): Promise<string[]> {
   try {
     const { Kube } = await import('../lib/kube/client.ts');
-    const kube = r.target === 'local' || r.kubeconfig ? new Kube({ kubeconfig: r.kubeconfig, context: r.ctx.opts.context as string | undefined }) : await r.ctx.kube();
+    const kube = r.target === 'local' || r.kubeconfig ? new Kube({ kubeconfig: r.kubeconfig, context: givenFlags(r.ctx).context }) : await r.ctx.kube();
     const list = await kube.list<{ apiVersion?: string; kind?: string; spec?: { rules?: { host?: string }[] } }>('networking.k8s.io/v1', 'Ingress', ns, `app.kubernetes.io/instance=${release}`);
     return list.flatMap((i) => (i.spec?.rules ?? []).map((x) => x.host).filter((h): h is string => !!h));
   } catch {
@@ -350,11 +365,10 @@ function writeImages(r: Run, env: Envelope): void {
  * Values are never printed.
  */
 function ensureLocalSecrets(r: Run): Outcome {
-  const cfg = r.ctx.cfg as Record<string, unknown>;
+  const cfg = r.ctx.cfg;
   const missing = generatedSecretKeys.filter((k) => !cfg[k]);
-  if (!missing.length) return { status: 'unchanged', detail: `${generatedSecretKeys.join(' and ')} set (${(cfg.sources as string[]).join(', ')})` };
-  const dir = process.env.TODO_ENV_DIR ?? path.join(repoRoot, 'env');
-  const file = path.join(dir, '.env.local');
+  if (!missing.length) return { status: 'unchanged', detail: `${generatedSecretKeys.join(' and ')} set (${cfg.sources.join(', ')})` };
+  const file = path.join(envDir(), '.env.local');
   const existed = fs.existsSync(file);
   const example = path.join(repoRoot, 'env', '.env.local.example');
   let text = existed ? fs.readFileSync(file, 'utf8') : fs.existsSync(example) ? fs.readFileSync(example, 'utf8') : '';

@@ -1,6 +1,8 @@
-// bootstrap's own settings: the Minikube cluster it starts. (TODO_KAGENT_ENABLED,
-// which its ai step reads, is a lib setting: lib/agents-settings.ts.)
+// bootstrap's options and own settings: the Minikube cluster it starts.
+// (TODO_KAGENT_ENABLED, which its ai step reads, is shared: lib/ai/kagent/settings.ts.)
+import type { Context, OptionSpec } from '../lib/kit/cli.ts';
 import { defineSettings, int, oneOf, setting, type Parser } from '../lib/kit/settings.ts';
+import { steps, targets } from './steps.ts';
 
 /** minikube's --memory: megabytes, or a number with m/mb/g/gb. */
 const memory: Parser<string> = (v, key) => {
@@ -8,8 +10,19 @@ const memory: Parser<string> = (v, key) => {
   return v;
 };
 
-export const bootstrapSettings = defineSettings({
+export const options = {
+  target: { type: 'enum', choices: targets, help: 'minikube, current (the kube context as it is) or local (the test cluster); default: minikube if installed, else local' },
+  from: { type: 'enum', choices: steps, arg: 'STEP', help: 'start at this step (resume after a failure)' },
+  only: { type: 'list', arg: 'STEP', help: 'run only these steps' },
+  skip: { type: 'list', arg: 'STEP', help: 'leave these steps out' },
+  list: { type: 'boolean', help: 'show the steps and which this run would do, then stop' },
+  'with-cron': { type: 'boolean', help: 'also install the ops scripts in cron (scripts/cron.ts install)' },
+} as const satisfies Record<string, OptionSpec>;
+
+export const settings = defineSettings({
   TODO_BOOTSTRAP_MINIKUBE_DRIVER: setting(oneOf('docker', 'podman', 'kvm2', 'qemu', 'virtualbox', 'hyperkit', 'hyperv', 'vfkit', 'none', 'ssh'), 'docker', 'minikube start --driver'),
   TODO_BOOTSTRAP_MINIKUBE_CPUS: setting(int(2, 64), 4, 'minikube start --cpus'),
   TODO_BOOTSTRAP_MINIKUBE_MEMORY: setting(memory, '6g', 'minikube start --memory (e.g. 6g, 8192)'),
 });
+
+export type BootstrapContext = Context<typeof options, typeof settings>;

@@ -23,8 +23,8 @@ export const stepHelp: Record<Step, string> = {
 };
 
 /** Minikube when it is installed; else the local test cluster (a machine like CI's). An explicit --target wins. */
-export function chooseTarget(flag: string | undefined, minikubeInstalled: boolean): { target: Target; why: string } {
-  if (flag) return { target: flag as Target, why: '--target' };
+export function chooseTarget(flag: Target | undefined, minikubeInstalled: boolean): { target: Target; why: string } {
+  if (flag) return { target: flag, why: '--target' };
   return minikubeInstalled ? { target: 'minikube', why: 'minikube is installed' } : { target: 'local', why: 'minikube is not installed: the local test cluster' };
 }
 

@@ -1,11 +1,11 @@
 // bootstrap's text view: the steps with their outcome and time, then either
 // the app URL and the next commands, or the failure and how to continue.
-import type { Context } from '../lib/kit/cli.ts';
 import { table } from '../lib/kit/output.ts';
 import type { Result } from '../lib/kit/result.ts';
 import type { StepRecord } from './run.ts';
+import type { BootstrapContext } from './spec.ts';
 
-export function renderBootstrap(r: Result, ctx: Context<any, any>): void {
+export function renderBootstrap(r: Result, ctx: BootstrapContext): void {
   const out = ctx.out;
   const d = r.data as { target?: string; steps?: StepRecord[]; list?: { name: string; selected: boolean; help: string }[]; url?: string; access?: string[]; next?: string[]; changed?: boolean; continue?: string };
   if (d.list) {

@@ -4,7 +4,8 @@
 // only ever appear as fingerprints.
 import { usageError } from '../lib/kit/errors.ts';
 import type { PlannedAction } from '../lib/kit/plan.ts';
-import { appSecretKeys, changedPaths, coerceValue, fingerprint, generatedSecretKeys, getPath, requiredSecretKeys, schemaAt, type Values } from '../lib/release/plan.ts';
+import { appSecretKeys, fingerprint, generatedSecretKeys, requiredSecretKeys } from '../lib/release/secrets.ts';
+import { changedPaths, coerceValue, getPath, schemaAt, type Values } from '../lib/release/values.ts';
 import type { Settings } from '../lib/kit/settings.ts';
 
 export type KeyKind = { kind: 'env'; key: string; secret: boolean; appSecret: boolean } | { kind: 'value'; key: string; node: Parameters<typeof schemaAt>[0] };

@@ -6,22 +6,30 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
-import type { Context } from '../lib/kit/cli.ts';
-import { libSettings } from '../lib/kit/env.ts';
-import { doctorFindings } from '../lib/preflight/checks.ts';
+import { suiteSettings } from '../lib/main.ts';
+import { doctorFindings, requireDoctor } from '../lib/preflight/checks.ts';
 import { usageError } from '../lib/kit/errors.ts';
 import { addSecret } from '../lib/kit/output.ts';
 import { applyPlan } from '../lib/kit/plan.ts';
-import { appSecretName, carriedScaleValues, desiredSecretData, diffManifests, fingerprint, generateSecret, getPath, manifestUnchanged, mergeValues, setPath, type Values } from '../lib/release/plan.ts';
-import { applySecret, chartPath, envDir, observeRelease, overlayFile, profileValuesFiles, readValuesFile, renderRelease, requireDoctor, secretsFileFor, shown, waitWorkloads, writeEnvKey } from '../lib/release/io.ts';
+import { appSecretName, desiredSecretData, fingerprint, generateSecret } from '../lib/release/secrets.ts';
+import { getPath, mergeValues, setPath, type Values } from '../lib/release/values.ts';
+import { diffManifests, manifestUnchanged } from '../lib/release/manifests.ts';
+import { carriedScaleValues } from '../lib/release/scale-marker.ts';
+import { secretsFileFor, shown, writeEnvKey } from '../lib/kit/env-files.ts';
+import { envDir } from '../lib/kit/env.ts';
+import { observeRelease } from '../lib/release/history.ts';
+import { chartPath, overlayFile, profileValuesFiles, readValuesFile, renderRelease } from '../lib/release/chart.ts';
+import { applySecret } from '../lib/release/app-secret.ts';
+import { waitWorkloads } from '../lib/release/rollout.ts';
 import { assignmentValue, checkUnset, classifyKey, diffConfig, parseAssignments, planRotate, readsSecretKey, type RotateParams } from './plan.ts';
 import { deploySettings, scaleSettings } from '../lib/release/settings.ts';
 import type { Settings } from '../lib/kit/settings.ts';
+import type { ConfigContext } from './spec.ts';
 
 /** Every setting an env file may hold (shared ones and those of the scripts that change the release). */
-export const envSchema: Settings = { ...libSettings, ...deploySettings, ...scaleSettings };
+export const envSchema: Settings = { ...suiteSettings, ...deploySettings, ...scaleSettings };
 
-const valuesSchema = (ctx: Context<any, any>) => JSON.parse(fs.readFileSync(path.join(chartPath(ctx), 'values.schema.json'), 'utf8')) as object;
+const valuesSchema = (ctx: ConfigContext) => JSON.parse(fs.readFileSync(path.join(chartPath(ctx), 'values.schema.json'), 'utf8')) as object;
 
 /** Where a non-secret setting is written: the profile's local file. */
 const settingsFile = (profile: string) => path.join(envDir(), `${profile}.env.local`);
@@ -50,7 +58,7 @@ function writeOverlay(profile: string, v: Values): void {
 
 type Params = { kind: 'env'; file: string; key: string; value?: string } | { kind: 'value'; key: string; value?: unknown; unset?: boolean };
 
-export async function runConfig(ctx: Context<any, any>): Promise<void> {
+export async function runConfig(ctx: ConfigContext): Promise<void> {
   const [sub, ...args] = ctx.positionals;
   const profile = ctx.cfg.profile;
   switch (sub) {
@@ -109,7 +117,7 @@ export async function runConfig(ctx: Context<any, any>): Promise<void> {
       for (const k of all) {
         if (k.kind === 'env') {
           const local = ctx.cfg[k.key];
-          const localShown = k.secret ? fingerprint(local as string) : JSON.stringify(local);
+          const localShown = k.secret ? fingerprint(text(local)) : JSON.stringify(local);
           const deployed = k.appSecret ? (live ? fingerprint(live[k.key]) : '(no Secret)') : '(not deployed: a setting of the scripts)';
           rows.push({ key: k.key, local: localShown, deployed });
         } else rows.push({ key: k.key, local: show(getPath(localValues, k.key)), deployed: show(getPath(observed.deployed?.values, k.key)) });
@@ -127,6 +135,8 @@ export async function runConfig(ctx: Context<any, any>): Promise<void> {
 
 const desiredKeys = () => ['BETTER_AUTH_SECRET', 'DEMO_PASSWORD', 'OPENAI_API_KEY', 'DATABASE_URL'];
 const show = (v: unknown) => (v === undefined ? '(unset)' : JSON.stringify(v));
+/** A setting read by a key known only at run time: its value when it is text (every secret is). */
+const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
 function flatten(v: Values, prefix = ''): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) {
@@ -147,7 +157,7 @@ function applyFileChange(profile: string, p: Params): string {
   return shown(overlayFile(profile));
 }
 
-async function rotate(ctx: Context<any, any>, args: string[]): Promise<void> {
+async function rotate(ctx: ConfigContext, args: string[]): Promise<void> {
   if (args.length !== 1) throw usageError('rotate needs one SECRET, e.g. config rotate BETTER_AUTH_SECRET');
   const key = args[0]!;
   classifyKey(key, envSchema, valuesSchema(ctx));
@@ -167,7 +177,7 @@ async function rotate(ctx: Context<any, any>, args: string[]): Promise<void> {
   ];
   const oldValue = observed.liveSecret[key];
   if (oldValue) addSecret(oldValue);
-  if (ctx.cfg[key]) addSecret(ctx.cfg[key] as string);
+  addSecret(text(ctx.cfg[key]));
   const newValue = generateSecret();
   addSecret(newValue);
   const file = secretsFileFor(ctx.cfg.profile, key);

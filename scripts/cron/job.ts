@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 
 /** log -> log.1 -> ... -> log.KEEP (the oldest dropped) when log is larger than max. */
 export function rotate(log: string, max: number, keep: number): boolean {
-  let size = 0;
+  let size: number;
   try {
     size = fs.statSync(log).size;
   } catch {

@@ -2,9 +2,9 @@
 // entries (cron-table.ts decides the lines), through the real `crontab`.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Context } from '../lib/kit/cli.ts';
 import { repoRoot } from '../lib/kit/env.ts';
-import { cronBlock, mergeCrontab, ourLines, type CronEnvironment } from './table.ts';
+import { cronBlock, cronJobs, mergeCrontab, ourLines, type CronEnvironment } from './table.ts';
+import type { CronContext } from './spec.ts';
 import { usageError } from '../lib/kit/errors.ts';
 import { applyPlan } from '../lib/kit/plan.ts';
 import { run, shell } from '../lib/kit/shell.ts';
@@ -32,7 +32,7 @@ function searchPath(): string {
   return [...dirs, '/usr/local/bin', '/usr/bin', '/bin'].join(':');
 }
 
-export function cronEnvironment(ctx: Context<any, any>): CronEnvironment {
+export function cronEnvironment(ctx: CronContext): CronEnvironment {
   const cfg = ctx.cfg;
   const stateDir = path.resolve(cfg.TODO_STATE_DIR);
   const env: Record<string, string> = { PATH: searchPath(), TODO_PROFILE: cfg.profile, TODO_NAMESPACE: ctx.namespace, TODO_STATE_DIR: stateDir };
@@ -45,16 +45,16 @@ export function cronEnvironment(ctx: Context<any, any>): CronEnvironment {
   return {
     node: process.execPath, nodeFlags, repo: repoRoot,
     logDir: path.join(stateDir, 'logs', `${cfg.profile}-${ctx.namespace}`),
-    logMax: cfg.TODO_CRON_LOG_MAX as number, logKeep: cfg.TODO_CRON_LOG_KEEP as number,
+    logMax: cfg.TODO_CRON_LOG_MAX, logKeep: cfg.TODO_CRON_LOG_KEEP,
     env, id: `${cfg.profile}/${ctx.namespace}`,
   };
 }
 
-export async function runCron(ctx: Context<any, any>): Promise<void> {
+export async function runCron(ctx: CronContext): Promise<void> {
   const [cmd, ...rest] = ctx.positionals;
   if (!cmd || !['install', 'list', 'remove'].includes(cmd)) throw usageError(cmd ? `unknown command "${cmd}": use install, list or remove` : 'expected a command: install, list or remove');
   if (rest.length) throw usageError(`too many arguments: ${rest.join(' ')}`);
-  const user = (ctx.opts as { user?: string }).user;
+  const user = ctx.opts.user;
   const e = cronEnvironment(ctx);
   const current = await readCrontab(user);
   const who = user ? `user ${user}'s crontab` : 'the crontab';
@@ -65,7 +65,8 @@ export async function runCron(ctx: Context<any, any>): Promise<void> {
     for (const l of lines) ctx.out.say(l);
     return;
   }
-  const block = cmd === 'install' ? cronBlock(e, ctx.cfg as Record<string, string>, (s) => fs.existsSync(path.join(repoRoot, s))) : { lines: [], jobs: [], skipped: [] };
+  const schedules = Object.fromEntries(cronJobs.map((j) => [j.setting, ctx.cfg[j.setting]]));
+  const block = cmd === 'install' ? cronBlock(e, schedules, (s) => fs.existsSync(path.join(repoRoot, s))) : { lines: [], jobs: [], skipped: [] };
   for (const s of block.skipped) ctx.result.finding({ name: `cron ${s.job}`, level: 'info', detail: `not scheduled: ${s.why}` });
   const next = mergeCrontab(current, e.id, block.lines);
   ctx.result.data = { id: e.id, jobs: block.jobs.map((j) => ({ job: j.job, schedule: j.schedule, log: j.log })), skipped: block.skipped, ...(ctx.dryRun ? { crontab: next } : {}) };

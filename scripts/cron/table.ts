@@ -2,6 +2,7 @@
 // crontab block for one profile and namespace, and merging it into a user's
 // crontab without touching their other lines. cron runs jobs with no PATH of
 // ours and no nvm: every line carries absolute paths and its environment.
+import { CronPattern } from 'croner';
 import { defineSettings, int, setting, type Parser } from '../lib/kit/settings.ts';
 
 export interface CronJob {
@@ -24,27 +25,47 @@ export const cronJobs = [
 ] as const satisfies readonly CronJob[];
 
 const fields = [
-  { name: 'minute', min: 0, max: 59 },
-  { name: 'hour', min: 0, max: 23 },
-  { name: 'day of month', min: 1, max: 31 },
-  { name: 'month', min: 1, max: 12 },
-  { name: 'day of week', min: 0, max: 7 },
+  { name: 'minute', hint: '0-59' },
+  { name: 'hour', hint: '0-23' },
+  { name: 'day of month', hint: '1-31' },
+  { name: 'month', hint: '1-12 or JAN-DEC' },
+  { name: 'day of week', hint: '0-7 or SUN-SAT' },
 ];
 
-/** A five-field schedule (numbers, *, ranges, steps, lists) or "off"; anything else is an error naming the field. */
+/** The nicknames crontab knows, spelled as it wants them (lower case); croner cannot parse @reboot, and takes other spellings crontab refuses. */
+const nicknames = new Set(['@reboot', '@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly']);
+
+/**
+ * One list item as crontab reads it: *, a number or name, or a range, each with an optional step.
+ * croner also takes Quartz syntax (L, W, #, ?) that crontab refuses, so items are held to this shape first.
+ */
+const crontabItem = /^(?:\*|(?:\d+|[a-z]{3})(?:-(?:\d+|[a-z]{3}))?)(?:\/\d+)?$/i;
+
+/**
+ * Whether croner takes the item in its field: each item alone, the other fields *, so an error can
+ * name the item. 5-part mode reads the fields as crontab does (no seconds field). Only the syntax is
+ * judged here: crontab computes the run times, so croner's day-of-month/day-of-week logic never applies.
+ */
+const validItem = (item: string, field: number) => {
+  if (!crontabItem.test(item)) return false;
+  try {
+    new CronPattern(fields.map((_, i) => (i === field ? item : '*')).join(' '), undefined, { mode: '5-part' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** What crontab accepts (five fields with names, ranges, steps and lists, or a nickname) or "off"; anything else is an error naming the field. */
 export const schedule: Parser<string> = (v, key) => {
   const s = v.trim().replace(/\s+/g, ' ');
-  if (s === 'off') return s;
+  if (s === 'off' || nicknames.has(s)) return s;
   const parts = s.split(' ');
-  if (parts.length !== 5) throw new Error(`${key} must be a five-field cron schedule (minute hour day month weekday) or off, got "${v}"`);
+  if (parts.length !== 5) throw new Error(`${key} must be a five-field cron schedule (minute hour day month weekday), a nickname (${[...nicknames].join(' ')}) or off, got "${v}"`);
   parts.forEach((p, i) => {
     const f = fields[i]!;
     for (const item of p.split(',')) {
-      const m = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(item);
-      const bad = () => new Error(`${key}: bad ${f.name} "${item}" in "${s}" (${f.min}-${f.max}, *, a-b, */n, lists)`);
-      if (!m) throw bad();
-      const nums = [m[2], m[3]].filter((x) => x !== undefined).map(Number);
-      if (nums.some((n) => n < f.min || n > f.max) || (nums.length === 2 && nums[0]! > nums[1]!) || (m[4] !== undefined && Number(m[4]) < 1)) throw bad();
+      if (!validItem(item, i)) throw new Error(`${key}: bad ${f.name} "${item}" in "${s}" (${f.hint}, *, a-b, */n, lists)`);
     }
   });
   return s;

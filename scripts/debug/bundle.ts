@@ -1,9 +1,8 @@
 // debug --bundle: gathers what the archive holds (objects, events, logs of the
 // failing containers, current and previous, helm values and history) and
-// writes it through bundle.ts, which redacts and scrubs every file.
+// writes it through archive.ts, which redacts and scrubs every file.
 import path from 'node:path';
 import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
-import type { Context } from '../lib/kit/cli.ts';
 import { logRequests, tailLines } from '../lib/diagnose/diagnose.ts';
 import type { NamespaceScan } from '../lib/diagnose/collect.ts';
 import { writeBundle, yaml, type BundleFile } from './archive.ts';
@@ -11,11 +10,12 @@ import { redactEnv, redactValues } from '../lib/kit/redact.ts';
 import { Exit, OpsError } from '../lib/kit/errors.ts';
 import { podLogs } from '../lib/kube/logs.ts';
 import type { Finding } from '../lib/kit/result.ts';
+import type { DebugContext } from './spec.ts';
 
 /** Log lines kept per container in the archive. */
 const bundleLines = 500;
 
-export async function buildBundle(ctx: Context<any, any>, o: { file: string; scan: NamespaceScan; findings: Finding[]; pods: V1Pod[]; now: Date }): Promise<{ path: string; bytes: number; files: number }> {
+export async function buildBundle(ctx: DebugContext, o: { file: string; scan: NamespaceScan; findings: Finding[]; pods: V1Pod[]; now: Date }): Promise<{ path: string; bytes: number; files: number }> {
   const kube = await ctx.kube();
   const ns = ctx.namespace;
   const files: BundleFile[] = [];
@@ -39,7 +39,7 @@ export async function buildBundle(ctx: Context<any, any>, o: { file: string; sca
   files.push({ path: 'events.yaml', content: yaml(o.scan.allEvents.map((e) => ({ at: e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp, type: e.type, reason: e.reason, object: `${e.involvedObject.kind}/${e.involvedObject.name}`, count: e.count ?? 1, message: e.message }))) });
 
   // Failing containers only (bounded by --logs): their current log and, when they restarted, the previous one.
-  const failing = logRequests(o.pods, ctx.opts.logs as number);
+  const failing = logRequests(o.pods, ctx.opts.logs);
   const reads = failing.flatMap((r) => (r.previous ? [r, { ...r, previous: false }] : [r]));
   const logs = await Promise.all(reads.map(async (r) => {
     const podObject = o.pods.find((p) => p.metadata?.name === r.pod);
@@ -70,6 +70,6 @@ export async function buildBundle(ctx: Context<any, any>, o: { file: string; sca
       '',
     ].join('\n'),
   });
-  const written = writeBundle(o.file, root, files);
+  const written = await writeBundle(o.file, root, files);
   return { path: path.resolve(o.file), ...written };
 }

@@ -2,7 +2,8 @@
 // the quoted log lines, and the next command.
 import { chalk } from 'zx';
 import { colourLevel } from '../lib/kit/output.ts';
-import type { Finding } from '../lib/kit/result.ts';
+import type { Finding, Result } from '../lib/kit/result.ts';
+import type { DebugContext } from './spec.ts';
 
 const rank = { fail: 0, warn: 1, info: 2, ok: 3 } as const;
 
@@ -23,4 +24,8 @@ export function renderDiagnosis(findings: readonly Finding[], o: { namespace: st
     out.push('');
   }
   return out.join('\n').trimEnd();
+}
+
+export function renderDebug(result: Result, ctx: DebugContext): void {
+  ctx.out.say(renderDiagnosis(result.findings, { namespace: ctx.namespace, target: result.data.target as string | undefined }));
 }

@@ -2,7 +2,9 @@
 // mean as actions. Nothing changes when the rendered manifest, the values and
 // the Secret all equal the deployed ones: no new revision, no restart.
 import type { PlannedAction } from '../lib/kit/plan.ts';
-import { changedPaths, diffManifests, manifestUnchanged, sameData, secretChanges, type ManifestDiff, type Values } from '../lib/release/plan.ts';
+import { secretChanges } from '../lib/release/secrets.ts';
+import { changedPaths, sameData, type Values } from '../lib/release/values.ts';
+import { diffManifests, manifestUnchanged, type ManifestDiff } from '../lib/release/manifests.ts';
 
 export interface HistoryLike {
   revision: number;

@@ -3,44 +3,30 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Context } from '../lib/kit/cli.ts';
 import { repoRoot } from '../lib/kit/env.ts';
 import { run } from '../lib/kit/shell.ts';
-import { doctorFindings } from '../lib/preflight/checks.ts';
-import { Exit, OpsError, usageError } from '../lib/kit/errors.ts';
+import { doctorFindings, requireDoctor } from '../lib/preflight/checks.ts';
+import { OpsError, usageError } from '../lib/kit/errors.ts';
 import { addSecret } from '../lib/kit/output.ts';
 import { applyPlan } from '../lib/kit/plan.ts';
 import { planDeploy, podSecurityLabels, type DeployParams } from './plan.ts';
-import {
-  appSecretName,
-  carriedScaleValues,
-  desiredSecretData,
-  fingerprint,
-  generateSecret,
-  generatedSecretKeys,
-  mergeValues,
-  parseImageFlags,
-  parseImageRef,
-  type Values,
-} from '../lib/release/plan.ts';
-import { releaseHistory, requireDoctor, applySecret, chartPath, crashLogs, rollBack, settle, observeRelease, profileValuesFiles, readValuesFile, renderRelease, secretsFileFor, shown, waitWorkloads, workloadsOf, writeEnvKey } from '../lib/release/io.ts';
-
-export { deploySettings } from '../lib/release/settings.ts';
-
-export interface DeployOpts {
-  image: string[];
-  images?: string;
-  build: boolean;
-  values: string[];
-  'no-rollback': boolean;
-  'reset-scale': boolean;
-}
+import type { DeployContext } from './spec.ts';
+import { appSecretName, desiredSecretData, fingerprint, generateSecret, generatedSecretKeys } from '../lib/release/secrets.ts';
+import { parseImageFlags, parseImageRef } from '../lib/release/images.ts';
+import { mergeValues, type Values } from '../lib/release/values.ts';
+import { carriedScaleValues } from '../lib/release/scale-marker.ts';
+import { workloadsOf } from '../lib/release/manifests.ts';
+import { secretsFileFor, shown, writeEnvKey } from '../lib/kit/env-files.ts';
+import { releaseHistory, observeRelease } from '../lib/release/history.ts';
+import { chartPath, profileValuesFiles, readValuesFile, renderRelease } from '../lib/release/chart.ts';
+import { applySecret } from '../lib/release/app-secret.ts';
+import { crashLogs, rollBack, settle, waitWorkloads } from '../lib/release/rollout.ts';
 
 /**
  * --build: runs build-images (same profile; --dry-run passed on, which still
  * names the images it would build) and returns the path of its JSON result.
  */
-export async function buildImages(ctx: Context<any, any>): Promise<string> {
+export async function buildImages(ctx: DeployContext): Promise<string> {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-build-')), 'images.json');
   const args = [path.join(repoRoot, 'node_modules/zx/build/cli.js'), path.join(repoRoot, 'scripts/build-images.ts'), '--profile', ctx.cfg.profile, '-o', 'json', ...(ctx.dryRun ? ['--dry-run'] : [])];
   const res = await ctx.out.progress('building images (build-images)', () => run(process.execPath, [...process.execArgv, ...args], { what: 'build-images', timeout: '30m', log: (m) => ctx.out.debug(m) }));
@@ -49,7 +35,7 @@ export async function buildImages(ctx: Context<any, any>): Promise<string> {
 }
 
 /** Image values from --images (build-images' JSON) then --image flags; the chart's defaults otherwise. */
-export function imageValues(opts: Pick<DeployOpts, 'image' | 'images'>): Values {
+export function imageValues(opts: Pick<DeployContext['opts'], 'image' | 'images'>): Values {
   let refs: Partial<Record<'frontend' | 'backend', string>> = {};
   if (opts.images) {
     let doc: { data?: { images?: Record<string, string> }; images?: Record<string, string> };
@@ -71,14 +57,14 @@ export function imageValues(opts: Pick<DeployOpts, 'image' | 'images'>): Values 
   }
 }
 
-export async function runDeploy(ctx: Context<any, any>): Promise<void> {
-  const opts = ctx.opts as unknown as DeployOpts;
+export async function runDeploy(ctx: DeployContext): Promise<void> {
+  const opts = ctx.opts;
   // 1. Inputs, all checked before the cluster is asked anything.
   if (opts.build && opts.images) throw usageError('--build and --images exclude each other');
   imageValues(opts); // bad references are refused before anything is built
   let images = imageValues(opts.build ? { ...opts, images: await buildImages(ctx) } : opts);
   // The profile's registry (TODO_IMAGE_REGISTRY) for an image given no reference: the chart's repository and tag from it.
-  const registry = (ctx.cfg.TODO_IMAGE_REGISTRY as string).replace(/\/+$/, '');
+  const registry = ctx.cfg.TODO_IMAGE_REGISTRY.replace(/\/+$/, '');
   if (registry) for (const c of ['frontend', 'backend']) if (!images[c]) images = mergeValues(images, { [c]: { image: { registry } } });
   const userFiles = opts.values.map((f) => path.resolve(f));
   const valuesFiles = [...profileValuesFiles(ctx), ...userFiles];
@@ -112,7 +98,7 @@ export async function runDeploy(ctx: Context<any, any>): Promise<void> {
 
   const plan = planDeploy(
     { namespaceExists: !!observed.namespace, liveSecret: observed.liveSecret, history: observed.history, deployed: observed.deployed },
-    { release: ctx.release, namespace: ctx.namespace, secretName, secretData: secretCfg, values, manifest, namespaceLabels: podSecurityLabels(ctx.cfg.TODO_DEPLOY_POD_SECURITY as string) },
+    { release: ctx.release, namespace: ctx.namespace, secretName, secretData: secretCfg, values, manifest, namespaceLabels: podSecurityLabels(ctx.cfg.TODO_DEPLOY_POD_SECURITY) },
   );
   ctx.result.data.diff = plan.diff;
   ctx.result.data.valuesChanged = plan.valuesChanged;
@@ -144,7 +130,7 @@ export async function runDeploy(ctx: Context<any, any>): Promise<void> {
     const secretChanged = plan.actions.some((x) => x.params?.kind === 'secret');
     try {
       await waitWorkloads(ctx, workloads);
-      await settle(ctx, workloads.filter((w) => p.install || secretChanged || changed.has(`${w.kind}/${w.name}`)), ctx.cfg.TODO_DEPLOY_SETTLE as number);
+      await settle(ctx, workloads.filter((w) => p.install || secretChanged || changed.has(`${w.kind}/${w.name}`)), ctx.cfg.TODO_DEPLOY_SETTLE);
     } catch (e) {
       rollout = e as Error;
       await crashLogs(ctx, e);

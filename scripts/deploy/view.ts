@@ -1,11 +1,11 @@
 // deploy's text view: problems, the plan or what was done, the diff, the history.
 import { table } from '../lib/kit/output.ts';
 import type { Result } from '../lib/kit/result.ts';
-import type { Context } from '../lib/kit/cli.ts';
 import { actionLine } from '../lib/kit/render.ts';
-import type { ManifestDiff } from '../lib/release/plan.ts';
+import type { ManifestDiff } from '../lib/release/manifests.ts';
+import type { DeployContext } from './spec.ts';
 
-export function renderDeploy(r: Result, ctx: Context<any, any>): void {
+export function renderDeploy(r: Result, ctx: DeployContext): void {
   const out = ctx.out;
   const notable = r.findings.filter((f) => f.level !== 'ok' && !f.name.startsWith('tool ') && f.name !== 'image builder');
   for (const f of notable) out.say(`${f.level}: ${f.name}: ${f.detail}${f.hint ? ` (hint: ${f.hint})` : ''}`);

@@ -4,6 +4,7 @@
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { Finding } from '../lib/kit/result.ts';
 import { formatBytes, formatCpu, parseQuantity } from '../lib/kube/quantity.ts';
+import { isReady, reasonClass } from '../lib/kube/pod-status.ts';
 import type { Snapshot } from '../lib/kube/scan.ts';
 
 export type State = 'healthy' | 'degraded' | 'down';
@@ -89,7 +90,6 @@ function podRow(p: V1Pod, now: Date, usage?: { cpu: number; memory: number }): P
   };
 }
 
-const podReady = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 const ref = (kind: string, name: string, namespace: string) => ({ kind, name, namespace });
 
 /** The verdict and every finding for one snapshot; `sinceSec` bounds the warning events shown. */
@@ -130,11 +130,11 @@ export function assessRelease(s: Snapshot, o: { now?: Date; sinceSec?: number } 
     const row = pods[i]!;
     const object = ref('Pod', row.name, ns);
     const completed = p.status?.phase === 'Succeeded';
-    if (row.status === 'CrashLoopBackOff' || row.status === 'Error' || p.status?.phase === 'Failed') {
+    if (reasonClass(row.status) === 'crash' || p.status?.phase === 'Failed') {
       degrade();
       const last = row.lastRestart;
       findings.push({ name: 'pod failing', level: 'fail', object, detail: `${row.name}: ${row.status}${last ? `, last exit ${last.exitCode ?? '?'} (${last.reason})` : ''}, ${row.restarts} restarts`, hint: `npx zx scripts/debug.ts -n ${ns} ${row.name}`, evidence: { status: row.status, restarts: row.restarts, lastRestart: last } });
-    } else if (!completed && !podReady(p) && !p.metadata?.deletionTimestamp) {
+    } else if (!completed && !isReady(p) && !p.metadata?.deletionTimestamp) {
       findings.push({ name: 'pod not ready', level: 'warn', object, required: false, detail: `${row.name}: ${row.phase}, ${row.status}, ready ${row.ready}`, hint: `npx zx scripts/debug.ts -n ${ns} ${row.name}` });
     }
     if (row.memoryOfLimit !== undefined && row.memoryOfLimit >= 0.9)

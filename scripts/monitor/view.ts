@@ -2,6 +2,8 @@
 import { chalk } from 'zx';
 import type { Health } from './health.ts';
 import { colourLevel, table } from '../lib/kit/output.ts';
+import type { Result } from '../lib/kit/result.ts';
+import type { MonitorContext } from './spec.ts';
 
 export function age(sec: number): string {
   if (sec < 120) return `${sec}s`;
@@ -43,8 +45,19 @@ export function renderHealth(h: Health, o: { release: string; namespace: string;
   return out.join('\n');
 }
 
-/** One line for a log (cron, --watch off a terminal): the state and what is wrong. */
-export function healthLine(h: Health, at = new Date()): string {
+/** The state and what is wrong, without a time: --watch compares these to log only changes. */
+export function healthSummary(h: Health): string {
   const problems = h.findings.filter((f) => f.level === 'fail' || f.level === 'warn');
-  return `${at.toISOString()} ${h.state}${problems.length ? `: ${problems.map((f) => f.detail).join('; ')}` : ''}`;
+  return `${h.state}${problems.length ? `: ${problems.map((f) => f.detail).join('; ')}` : ''}`;
+}
+
+/** One line for a log (cron, --watch off a terminal): when, the state and what is wrong. */
+export function healthLine(h: Health, at = new Date()): string {
+  return `${at.toISOString()} ${healthSummary(h)}`;
+}
+
+/** monitor's text output; --watch has drawn its own. */
+export function renderMonitor(result: Result, ctx: MonitorContext): void {
+  if (ctx.opts.watch) return;
+  ctx.out.say(renderHealth({ ...(result.data as unknown as Health), findings: result.findings }, { release: ctx.release, namespace: ctx.namespace, sinceSec: ctx.opts.since }));
 }

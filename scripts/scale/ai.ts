@@ -4,22 +4,23 @@
 // A count changed by kubectl-ai is outside the release values, so the next
 // deploy or scale returns it: said as a warning with the command that keeps it.
 import type { V1Deployment } from '@kubernetes/client-node';
-import type { Context } from '../lib/kit/cli.ts';
 import { waitForRollout } from '../lib/kube/rollout.ts';
-import { appSecretName, parseManifest } from '../lib/release/plan.ts';
-import { observeRelease } from '../lib/release/io.ts';
+import { appSecretName } from '../lib/release/secrets.ts';
+import { parseManifest } from '../lib/release/manifests.ts';
+import { observeRelease } from '../lib/release/history.ts';
 import { usageError } from '../lib/kit/errors.ts';
+import type { ScaleContext } from './spec.ts';
 
 const component = (d: { metadata?: { labels?: Record<string, string> } }) => d.metadata?.labels?.['app.kubernetes.io/component'] ?? '?';
 
-async function releaseDeployments(ctx: Context<any, any>): Promise<V1Deployment[]> {
+async function releaseDeployments(ctx: ScaleContext): Promise<V1Deployment[]> {
   const kube = await ctx.kube();
   const deps = await kube.list<V1Deployment & { apiVersion?: string; kind?: string }>('apps/v1', 'Deployment', ctx.namespace, `app.kubernetes.io/instance=${ctx.release}`);
   return deps.filter((d) => ['frontend', 'backend'].includes(component(d)));
 }
 
 /** What kubectl-ai is told before it acts: the release's scalable Deployments as they are. */
-export async function scaleAiContext(ctx: Context<any, any>): Promise<string> {
+export async function scaleAiContext(ctx: ScaleContext): Promise<string> {
   const deps = await releaseDeployments(ctx);
   if (!deps.length) return `release ${ctx.release} has no frontend or backend Deployment in namespace ${ctx.namespace}`;
   return deps
@@ -28,7 +29,7 @@ export async function scaleAiContext(ctx: Context<any, any>): Promise<string> {
 }
 
 /** scale's deterministic check after kubectl-ai: live replicas against the deployed revision. */
-export async function scaleCheckAfterAi(ctx: Context<any, any>): Promise<void> {
+export async function scaleCheckAfterAi(ctx: ScaleContext): Promise<void> {
   const observed = await observeRelease(ctx, appSecretName(ctx.release));
   if (!observed.deployed) throw usageError(`release ${ctx.release} is not installed in namespace ${ctx.namespace}`, 'npx zx scripts/deploy.ts');
   const declared = new Map([...parseManifest(observed.deployed.manifest).values()].filter((o) => o.kind === 'Deployment').map((o) => [o.metadata.name, (o as { spec?: { replicas?: number } }).spec?.replicas ?? 1]));

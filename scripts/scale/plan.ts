@@ -4,7 +4,8 @@
 // so that the next deploy keeps them instead of reverting to the profile's.
 import { usageError } from '../lib/kit/errors.ts';
 import type { PlannedAction } from '../lib/kit/plan.ts';
-import { getPath, scaledMarker, setPath, type Values } from '../lib/release/plan.ts';
+import { getPath, setPath, type Values } from '../lib/release/values.ts';
+import { scaledMarker } from '../lib/release/scale-marker.ts';
 
 export const components = ['frontend', 'backend'] as const;
 export type Component = (typeof components)[number];

@@ -2,17 +2,16 @@
 // plan (scale-plan.ts), change the release values through helm, wait for Ready.
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Context } from '../lib/kit/cli.ts';
-import { doctorFindings } from '../lib/preflight/checks.ts';
+import { doctorFindings, requireDoctor } from '../lib/preflight/checks.ts';
 import { usageError } from '../lib/kit/errors.ts';
 import { waitForRollout } from '../lib/kube/rollout.ts';
 import { applyPlan } from '../lib/kit/plan.ts';
-import { appSecretName, diffManifests, manifestUnchanged, parseManifest } from '../lib/release/plan.ts';
-import { chartPath, observeRelease, renderRelease, requireDoctor } from '../lib/release/io.ts';
-import { negativeNumbersAsPositionals, parseScaleArgs, planScale, type ScaleParams } from './plan.ts';
-
-export { negativeNumbersAsPositionals };
-
-export { scaleSettings } from '../lib/release/settings.ts';
+import { appSecretName } from '../lib/release/secrets.ts';
+import { diffManifests, manifestUnchanged, parseManifest } from '../lib/release/manifests.ts';
+import { observeRelease } from '../lib/release/history.ts';
+import { chartPath, renderRelease } from '../lib/release/chart.ts';
+import { parseScaleArgs, planScale, type ScaleParams } from './plan.ts';
+import type { ScaleContext } from './spec.ts';
 
 interface Hpa {
   spec?: { minReplicas?: number; maxReplicas: number };
@@ -21,11 +20,14 @@ interface Pdb {
   spec?: { minAvailable?: number | string; maxUnavailable?: number | string };
 }
 
-export async function runScale(ctx: Context<any, any>): Promise<void> {
+/** The --ai request: a flag the kit adds to every script with `ai`, so read through the base context, not among scale's own options. */
+const aiRequest = (ctx: Context): string | undefined => ctx.opts.ai;
+
+export async function runScale(ctx: ScaleContext): Promise<void> {
   // --ai alone: kubectl-ai has acted (cli.ts runs it first); check what it left.
-  if (!ctx.positionals.length && (ctx.opts as { ai?: string }).ai) return (await import('./ai.ts')).scaleCheckAfterAi(ctx);
-  const { component, replicas } = parseScaleArgs(ctx.positionals, ctx.cfg.TODO_SCALE_MAX as number);
-  const maxOpt = (ctx.opts as { max?: number }).max;
+  if (!ctx.positionals.length && aiRequest(ctx)) return (await import('./ai.ts')).scaleCheckAfterAi(ctx);
+  const { component, replicas } = parseScaleArgs(ctx.positionals, ctx.cfg.TODO_SCALE_MAX);
+  const maxOpt = ctx.opts.max;
   const [doctor, observed] = await Promise.all([doctorFindings(ctx), observeRelease(ctx, appSecretName(ctx.release))]);
   requireDoctor(ctx, doctor);
   if (!observed.deployed) throw usageError(`release ${ctx.release} is not installed in namespace ${ctx.namespace}`, 'npx zx scripts/deploy.ts');
@@ -51,7 +53,7 @@ export async function runScale(ctx: Context<any, any>): Promise<void> {
     },
     component,
     replicas,
-    { force: (ctx.opts as { force?: boolean }).force === true, max: maxOpt, deployment: name },
+    { force: ctx.opts.force, max: maxOpt, deployment: name },
   );
   ctx.result.data = { component, deployment: name, before: plan.before, after: plan.after, notes: plan.notes, autoscaled: !!hpa };
   for (const n of plan.notes) ctx.result.finding({ name: 'scale', level: 'info', detail: n, required: false });

@@ -1,9 +1,9 @@
 // scale's text view: before -> after, notes, what was done and how long Ready took.
-import type { Context } from '../lib/kit/cli.ts';
 import { actionLine } from '../lib/kit/render.ts';
 import type { Result } from '../lib/kit/result.ts';
+import type { ScaleContext } from './spec.ts';
 
-export function renderScale(r: Result, ctx: Context<any, any>): void {
+export function renderScale(r: Result, ctx: ScaleContext): void {
   const d = r.data as { deployment?: string; before?: Record<string, number>; after?: Record<string, number>; notes?: string[]; seconds?: number };
   for (const f of r.findings.filter((f) => f.level === 'warn' || f.level === 'fail')) ctx.out.say(`${f.level}: ${f.name}: ${f.detail}`);
   if (d.before && d.after) {

@@ -4,17 +4,17 @@
 // reads (app-auth.ts). The task it creates is deleted again; its conversation
 // stays, under verify's own user.
 import type { V1Service } from '@kubernetes/client-node';
-import type { Context } from '../lib/kit/cli.ts';
 import { Exit, OpsError, type ExitCode } from '../lib/kit/errors.ts';
 import { appToken } from '../lib/app/auth.ts';
 import { httpRequest, probeApp, probeFinding, probeTargets } from '../lib/app/probe.ts';
 import { chatFinding, chatMessage, createdTaskId, taskListed, verifyUser } from './chat.ts';
 import type { Kube } from '../lib/kube/client.ts';
+import type { VerifyContext } from './spec.ts';
 
-export async function runVerify(ctx: Context<any, any>): Promise<ExitCode | void> {
+export async function runVerify(ctx: VerifyContext): Promise<ExitCode | void> {
   const kube = await ctx.kube();
   const ns = ctx.namespace;
-  const timeoutMs = (ctx.opts['request-timeout'] as number) * 1000;
+  const timeoutMs = ctx.opts['request-timeout'] * 1000;
   await kube.version(); // exit 3 when unreachable
   const selector = `app.kubernetes.io/instance=${ctx.release}`;
   const services = await kube.list<V1Service>('v1', 'Service', ns, selector);

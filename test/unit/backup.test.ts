@@ -10,7 +10,7 @@ import { clean, heldAtZero, remap, selectObjects, type Obj } from '../../scripts
 import { parseCounts } from '../../scripts/lib/backup/db.ts';
 import { redactValues } from '../../ops/backup/run.ts';
 import { compareCounts, planRestore, type RestoreObserved } from '../../scripts/lib/backup/restore-plan.ts';
-import { decodeHelmRecord } from '../../scripts/lib/release/io.ts';
+import { decodeHelmRecord } from '../../scripts/lib/release/history.ts';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-backup-'));
 const meta = { createdAt: '2026-11-27T10:00:00.000Z', context: 'c', namespace: 'todo', release: 'todo-chatbot', revision: 3, chart: 'todo-chatbot-0.1.0', objects: { Deployment: 2 }, releaseRecords: 0, secrets: { mode: 'excluded' as const, names: [] }, database: null };

@@ -21,7 +21,24 @@ describe('cron table', () => {
     expect(schedule('off', 'K')).toBe('off');
     expect(() => schedule('61 * * * *', 'K')).toThrow('K: bad minute "61"');
     expect(() => schedule('* 5-2 * * *', 'K')).toThrow('K: bad hour "5-2"');
-    expect(() => schedule('@hourly', 'K')).toThrow('five-field cron schedule');
+    expect(() => schedule('@every 5m', 'K')).toThrow('K must be a five-field cron schedule');
+  });
+
+  it('schedules: whatever crontab takes, names, nicknames and @reboot included', () => {
+    for (const s of ['@daily', '@reboot', '@hourly', '@midnight', '@annually', '0 3 * * MON', '0 9 * * mon-fri/2', '0 0 1 JAN,Jul *', '0 0 * * 7', '*/15 0-6,22-23 1-31/2 * SUN']) expect(schedule(s, 'K')).toBe(s);
+  });
+
+  it('schedules: refused where crontab refuses them, seconds fields and Quartz syntax included', () => {
+    expect(() => schedule('61 * * * *', 'K')).toThrow('K: bad minute "61" in "61 * * * *" (0-59, *, a-b, */n, lists)');
+    expect(() => schedule('0 0 3 * * *', 'K')).toThrow('K must be a five-field cron schedule');
+    expect(() => schedule('@DAILY', 'K')).toThrow('K must be a five-field cron schedule');
+    expect(() => schedule('0 3 * * MONDAY', 'K')).toThrow('K: bad day of week "MONDAY"');
+    expect(() => schedule('JAN * * * *', 'K')).toThrow('K: bad minute "JAN"');
+    expect(() => schedule('0 0 L * *', 'K')).toThrow('K: bad day of month "L"');
+    expect(() => schedule('0 0 ? * 5#2', 'K')).toThrow('K: bad day of month "?"');
+    expect(() => schedule('0 0 * * FRIL', 'K')).toThrow('K: bad day of week "FRIL"');
+    expect(() => schedule('*/0 * * * *', 'K')).toThrow('K: bad minute "*/0"');
+    expect(() => schedule('5,1-70 * * * *', 'K')).toThrow('K: bad minute "1-70"');
   });
 
   it('the block: absolute paths, the environment on the line, a log per job; missing scripts and off jobs left out', () => {

@@ -2,7 +2,11 @@
 // the next command; which logs are worth reading; narrowing to one object.
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { diagnose, logRequests, missingRefs, nearestPods, probeTarget, relatedObjects, resolveTarget, tailLines, type DiagnoseInput, type LogTail } from '../../scripts/lib/diagnose/diagnose.ts';
+import { nearestPods } from '../../scripts/lib/diagnose/analyzers/objects.ts';
+import { probeTarget } from '../../scripts/lib/diagnose/analyzers/pod.ts';
+import { diagnose, logRequests, relatedObjects, resolveTarget, tailLines } from '../../scripts/lib/diagnose/diagnose.ts';
+import type { DiagnoseInput, LogTail } from '../../scripts/lib/diagnose/input.ts';
+import { missingRefs } from '../../scripts/lib/diagnose/refs.ts';
 
 const now = new Date('2026-11-27T12:00:00Z');
 const ago = (sec: number) => new Date(now.getTime() - sec * 1000);

@@ -2,7 +2,8 @@
 // rolled out (kubectl's rules), and which pod to blame, and why, when not.
 import type { CoreV1Event, V1Deployment, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { blamePod, describeProblem, hopelessPod, podProblem, rolloutState, selectorString } from '../../scripts/lib/kube/rollout.ts';
+import { podProblem } from '../../scripts/lib/kube/pod-status.ts';
+import { blamePod, describeProblem, hopelessPod, rolloutState, selectorString } from '../../scripts/lib/kube/rollout.ts';
 
 const deploy = (status: NonNullable<V1Deployment['status']>, spec: Partial<NonNullable<V1Deployment['spec']>> = {}, generation = 2): V1Deployment => ({
   metadata: { name: 'web', generation },

@@ -5,23 +5,15 @@ import { describe, expect, it } from 'vitest';
 import { planDeploy, podSecurityLabels, type DeployDesired } from '../../scripts/deploy/plan.ts';
 import { negativeNumbersAsPositionals, parseScaleArgs, pdbFloor, planScale } from '../../scripts/scale/plan.ts';
 import { classifyKey, diffConfig, parseAssignments, planRotate, readsSecretKey, assignmentValue, checkUnset } from '../../scripts/config/plan.ts';
-import {
-  carriedScaleValues,
-  changedPaths,
-  coerceValue,
-  desiredSecretData,
-  diffManifests,
-  editEnvText,
-  fingerprint,
-  mergeValues,
-  parseImageFlags,
-  parseImageRef,
-  schemaAt,
-  secretChanges,
-} from '../../scripts/lib/release/plan.ts';
-import { libSettings } from '../../scripts/lib/kit/env.ts';
+import { desiredSecretData, fingerprint, secretChanges } from '../../scripts/lib/release/secrets.ts';
+import { parseImageFlags, parseImageRef } from '../../scripts/lib/release/images.ts';
+import { changedPaths, coerceValue, mergeValues, schemaAt } from '../../scripts/lib/release/values.ts';
+import { diffManifests } from '../../scripts/lib/release/manifests.ts';
+import { carriedScaleValues } from '../../scripts/lib/release/scale-marker.ts';
+import { editEnvText } from '../../scripts/lib/kit/env-files.ts';
+import { suiteSettings } from '../../scripts/lib/main.ts';
 import zlib from 'node:zlib';
-import { decodeHelmRecord, historyOf } from '../../scripts/lib/release/io.ts';
+import { decodeHelmRecord, historyOf } from '../../scripts/lib/release/history.ts';
 import { repoRoot } from '../helpers/run.ts';
 
 const valuesSchema = JSON.parse(fs.readFileSync(path.join(repoRoot, 'charts/todo-chatbot/values.schema.json'), 'utf8'));
@@ -94,8 +86,20 @@ describe('release-plan helpers', () => {
     const d = diffManifests(a, dep('web') + dep('api', 'app:2') + dep('new'));
     expect(d.added).toEqual(['Deployment/new']);
     expect(d.changed.map((c) => c.object)).toEqual(['Deployment/api']);
-    expect(d.changed[0]!.lines).toContain('-           image: app:1');
-    expect(d.changed[0]!.lines).toContain('+           image: app:2');
+    expect(d.changed[0]!.lines).toEqual(['          - name: c', '-           image: app:1', '+           image: app:2', '  ']);
+    // Changes far apart are separate hunks, one context line each side.
+    const labelled = (app: string, image: string) => dep('api', image).replace('spec:\n  template:', `spec:\n  selector:\n    matchLabels:\n      app: ${app}\n  template:`);
+    expect(diffManifests(labelled('a', 'app:1'), labelled('b', 'app:2')).changed[0]!.lines).toEqual([
+      '    matchLabels:',
+      '-     app: a',
+      '+     app: b',
+      '    template:',
+      '  ...',
+      '          - name: c',
+      '-           image: app:1',
+      '+           image: app:2',
+      '  ',
+    ]);
   });
 
   it('env files: a key replaced in place or appended, removed; unsafe values refused', () => {
@@ -212,21 +216,21 @@ describe('scale planning', () => {
 
 describe('config planning', () => {
   it('keys: env settings and chart values; anything else refused before any change', () => {
-    expect(classifyKey('OPENAI_API_KEY', libSettings, valuesSchema)).toMatchObject({ kind: 'env', secret: true, appSecret: true });
-    expect(classifyKey('backend.config.logLevel', libSettings, valuesSchema)).toMatchObject({ kind: 'value' });
-    expect(() => classifyKey('NOPE', libSettings, valuesSchema)).toThrow(/unknown key NOPE/);
-    expect(() => classifyKey('backend.nope', libSettings, valuesSchema)).toThrow(/unknown key backend.nope/);
-    expect(() => classifyKey('secrets.betterAuthSecret', libSettings, valuesSchema)).toThrow(/managed by deploy/);
+    expect(classifyKey('OPENAI_API_KEY', suiteSettings, valuesSchema)).toMatchObject({ kind: 'env', secret: true, appSecret: true });
+    expect(classifyKey('backend.config.logLevel', suiteSettings, valuesSchema)).toMatchObject({ kind: 'value' });
+    expect(() => classifyKey('NOPE', suiteSettings, valuesSchema)).toThrow(/unknown key NOPE/);
+    expect(() => classifyKey('backend.nope', suiteSettings, valuesSchema)).toThrow(/unknown key backend.nope/);
+    expect(() => classifyKey('secrets.betterAuthSecret', suiteSettings, valuesSchema)).toThrow(/managed by deploy/);
   });
 
   it('secrets: never empty, never from the command line', () => {
-    expect(() => parseAssignments(['BETTER_AUTH_SECRET='], libSettings, valuesSchema)).toThrow(/empty value refused/);
-    expect(() => parseAssignments(['OPENAI_API_KEY=sk-1'], libSettings, valuesSchema)).toThrow(/read from stdin/);
-    const [a] = parseAssignments(['OPENAI_API_KEY=-'], libSettings, valuesSchema);
-    expect(assignmentValue(a!, libSettings, () => 'sk-1\n')).toBe('sk-1');
-    const [b] = parseAssignments(['backend.replicaCount=abc'], libSettings, valuesSchema);
-    expect(() => assignmentValue(b!, libSettings, () => '')).toThrow(/integer/);
-    expect(() => checkUnset([classifyKey('DEMO_PASSWORD', libSettings, valuesSchema)])).toThrow(/required/);
+    expect(() => parseAssignments(['BETTER_AUTH_SECRET='], suiteSettings, valuesSchema)).toThrow(/empty value refused/);
+    expect(() => parseAssignments(['OPENAI_API_KEY=sk-1'], suiteSettings, valuesSchema)).toThrow(/read from stdin/);
+    const [a] = parseAssignments(['OPENAI_API_KEY=-'], suiteSettings, valuesSchema);
+    expect(assignmentValue(a!, suiteSettings, () => 'sk-1\n')).toBe('sk-1');
+    const [b] = parseAssignments(['backend.replicaCount=abc'], suiteSettings, valuesSchema);
+    expect(() => assignmentValue(b!, suiteSettings, () => '')).toThrow(/integer/);
+    expect(() => checkUnset([classifyKey('DEMO_PASSWORD', suiteSettings, valuesSchema)])).toThrow(/required/);
   });
 
   it('diff: secrets by fingerprint, values only where the local files set them', () => {

@@ -56,7 +56,7 @@ export const manifestChecksum = (m: Manifest): string => createHash('sha256').up
 export async function hashFile(file: string): Promise<{ bytes: number; sha256: string }> {
   const h = createHash('sha256');
   let bytes = 0;
-  await pipeline(fs.createReadStream(file), async function* (src: AsyncIterable<Buffer>) {
+  await pipeline(fs.createReadStream(file), async function (src: AsyncIterable<Buffer>) {
     for await (const chunk of src) {
       h.update(chunk);
       bytes += chunk.length;

@@ -20,6 +20,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { Exit, OpsError } from '../kit/errors.ts';
 import { execInPod } from '../kube/exec.ts';
 import type { Kube } from '../kube/client.ts';
+import { isServing } from '../kube/pod-status.ts';
 
 export interface DbTarget {
   namespace: string;
@@ -35,15 +36,13 @@ export interface DbTarget {
   cleanup(): Promise<void>;
 }
 
-const ready = (p: V1Pod) => !p.metadata?.deletionTimestamp && p.status?.phase === 'Running' && (p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false);
-
 export const dbSelector = (release: string) => `app.kubernetes.io/instance=${release},app.kubernetes.io/component=postgresql`;
 
 /** The release's PostgreSQL pod (ready), or undefined when the release runs none. */
 export async function inClusterDb(kube: Kube, namespace: string, release: string): Promise<DbTarget | undefined> {
   const pods = await kube.list<V1Pod>('v1', 'Pod', namespace, dbSelector(release));
   if (!pods.length) return undefined;
-  const pod = pods.find(ready);
+  const pod = pods.find(isServing);
   if (!pod) throw new OpsError(`the PostgreSQL pod of ${release} in ${namespace} is not ready`, Exit.actionFailed, `npx zx scripts/debug.ts -n ${namespace}`);
   const name = pod.metadata!.name!;
   return {
@@ -58,7 +57,7 @@ export async function inClusterDb(kube: Kube, namespace: string, release: string
 export async function waitInClusterDb(kube: Kube, namespace: string, release: string, timeoutSec: number): Promise<DbTarget> {
   await kube.waitFor<V1Pod>({
     apiVersion: 'v1', kind: 'Pod', namespace, labelSelector: dbSelector(release), timeoutSec,
-    done: (pods) => pods.some(ready),
+    done: (pods) => pods.some(isServing),
     describe: (pods) => pods.map((p) => `${p.metadata?.name}: ${p.status?.phase}`).join(', ') || 'no pod yet',
   });
   return (await inClusterDb(kube, namespace, release))!;

@@ -2,7 +2,7 @@
 // wrote (uids, resourceVersions, status, allocated IPs and ports, managed
 // fields), and how a restore puts them back: in dependency order, remapped to
 // another namespace when asked. Pure: tested on plain objects.
-import { decodeHelmRecord } from '../release/io.ts';
+import { decodeHelmRecord } from '../release/history.ts';
 import zlib from 'node:zlib';
 
 export interface Obj {
@@ -46,12 +46,12 @@ const runtimeAnnotations = [/^kubectl\.kubernetes\.io\/last-applied-configuratio
 
 /** A copy without the fields the API server, controllers and the scheduler wrote. */
 export function clean(o: Obj): Obj {
-  const c = structuredClone(o) as Obj & Record<string, any>;
+  const c = structuredClone(o);
   const { name, namespace, labels, annotations } = c.metadata;
   const ann = Object.fromEntries(Object.entries(annotations ?? {}).filter(([k]) => !runtimeAnnotations.some((r) => r.test(k))));
   c.metadata = { name, ...(namespace ? { namespace } : {}), ...(labels ? { labels } : {}), ...(Object.keys(ann).length ? { annotations: ann } : {}) };
   delete c.status;
-  const spec = c.spec as Record<string, any> | undefined;
+  const spec = c.spec as { clusterIP?: string; clusterIPs?: string[]; healthCheckNodePort?: number; ports?: { nodePort?: number }[]; volumeName?: string } | undefined;
   if (c.kind === 'Service' && spec) {
     // Allocated by the cluster: a restore elsewhere gets its own (a headless Service stays headless).
     if (spec.clusterIP !== 'None') {

@@ -7,16 +7,15 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { V1Deployment, V1Namespace, V1Secret } from '@kubernetes/client-node';
 import type { Context } from '../kit/cli.ts';
-import { Exit, usageError, type ExitCode } from '../kit/errors.ts';
-import { decrypt, listArchives, openArchive, type Manifest } from './archive.ts';
+import { usageError } from '../kit/errors.ts';
+import { decrypt, type Manifest } from './archive.ts';
 import { countByKind, deploymentReplicas, heldAtZero, isHelmRecord, remap, selectObjects, type Obj } from './objects.ts';
 import { countRows, inClusterDb, restoreFrom, waitInClusterDb } from './db.ts';
 import { listObjects } from './store.ts';
 import { waitForRollout } from '../kube/rollout.ts';
-import { acquireLock } from '../kit/lock.ts';
 import { addSecret } from '../kit/output.ts';
 import { applyPlan } from '../kit/plan.ts';
-import { decodeSecretData } from '../release/plan.ts';
+import { decodeSecretData } from '../release/secrets.ts';
 import { compareCounts, planRestore, type RestoreStep } from './restore-plan.ts';
 
 
@@ -29,7 +28,7 @@ export interface RestoreOutcome {
 }
 
 /** Restores into a scratch namespace, compares the counts with the manifest, deletes the namespace. */
-export async function verifyArchive(ctx: Context<any, any>, dir: string, m: Manifest, passphrase: string | undefined): Promise<RestoreOutcome> {
+export async function verifyArchive(ctx: Context, dir: string, m: Manifest, passphrase: string | undefined): Promise<RestoreOutcome> {
   const target = `${m.namespace.slice(0, 48)}-verify-${randomBytes(3).toString('hex')}`;
   try {
     return await restoreInto(ctx, dir, m, { target, verify: true, force: false, passphrase });
@@ -38,7 +37,7 @@ export async function verifyArchive(ctx: Context<any, any>, dir: string, m: Mani
   }
 }
 
-async function deleteNamespace(ctx: Context<any, any>, name: string): Promise<void> {
+async function deleteNamespace(ctx: Context, name: string): Promise<void> {
   const kube = await ctx.kube();
   if (!(await kube.read('v1', 'Namespace', name))) return;
   // A scratch copy: its pods need no graceful shutdown (PostgreSQL's would hold the deletion for seconds).
@@ -52,7 +51,7 @@ async function deleteNamespace(ctx: Context<any, any>, name: string): Promise<vo
 const key = (o: Obj) => `${o.kind}/${o.metadata.name}`;
 
 /** The archive's objects, Secrets included: decrypted, or (a verify of an archive without them) copied from the live source namespace. */
-async function archiveObjects(ctx: Context<any, any>, dir: string, m: Manifest, o: { verify: boolean; passphrase?: string }): Promise<{ objs: Obj[]; secretsFrom: string }> {
+async function archiveObjects(ctx: Context, dir: string, m: Manifest, o: { verify: boolean; passphrase?: string }): Promise<{ objs: Obj[]; secretsFrom: string }> {
   const plain = JSON.parse(fs.readFileSync(path.join(dir, 'objects.json'), 'utf8')) as Obj[];
   let secrets: Obj[] = [];
   let secretsFrom = 'the target namespace';
@@ -72,7 +71,7 @@ async function archiveObjects(ctx: Context<any, any>, dir: string, m: Manifest, 
   return { objs: selectObjects([...secrets, ...plain]), secretsFrom };
 }
 
-export async function restoreInto(ctx: Context<any, any>, dir: string, m: Manifest, o: { target: string; verify: boolean; force: boolean; passphrase?: string }): Promise<RestoreOutcome> {
+export async function restoreInto(ctx: Context, dir: string, m: Manifest, o: { target: string; verify: boolean; force: boolean; passphrase?: string }): Promise<RestoreOutcome> {
   const kube = await ctx.kube();
   const { target } = o;
   const { objs: archived, secretsFrom } = await archiveObjects(ctx, dir, m, o);

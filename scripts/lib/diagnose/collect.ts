@@ -17,7 +17,8 @@ import {
   type V1StatefulSet,
   type V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
-import { logRequests, tailLines, type DiagnoseInput, type LogTail } from './diagnose.ts';
+import { logRequests, tailLines } from './diagnose.ts';
+import { logKey, type DiagnoseInput, type LogTail } from './input.ts';
 import { OpsError } from '../kit/errors.ts';
 import { podLogs } from '../kube/logs.ts';
 import type { Kube } from '../kube/client.ts';
@@ -137,10 +138,10 @@ export async function fetchLogTails(kube: Kube, namespace: string, pods: readonl
     const podObject = pods.find((p) => p.metadata?.name === w.pod);
     try {
       const r = await podLogs(kube, { namespace, pod: w.pod, container: w.container, previous: w.previous, tailLines: o.lines, limitBytes: 64 * 1024, podObject });
-      tails.set(`${w.pod}/${w.container}`, { pod: w.pod, container: w.container, previous: w.previous, lines: tailLines(r.text, o.lines), ...(r.unavailable ? { unavailable: r.unavailable } : {}) });
+      tails.set(logKey(w.pod, w.container), { pod: w.pod, container: w.container, previous: w.previous, lines: tailLines(r.text, o.lines), ...(r.unavailable ? { unavailable: r.unavailable } : {}) });
     } catch (e) {
       if (e instanceof OpsError && e.code === 3) throw e;
-      tails.set(`${w.pod}/${w.container}`, { pod: w.pod, container: w.container, previous: w.previous, lines: [], unavailable: (e as Error).message.split('\n')[0]! });
+      tails.set(logKey(w.pod, w.container), { pod: w.pod, container: w.container, previous: w.previous, lines: [], unavailable: (e as Error).message.split('\n')[0]! });
     }
   }));
   return { tails, requests: chosen.length, skipped: wanted.length - chosen.length };

@@ -16,7 +16,8 @@ import { bool, defineSettings, dnsName, durationSeconds, oneOf, setting, str, ty
 
 export { duration } from './settings.ts';
 export const repoRoot = path.resolve(import.meta.dirname, '../../..');
-export const defaultEnvDir = path.join(repoRoot, 'env');
+/** The env directory: TODO_ENV_DIR, else env/ in the repo. */
+export const envDir = (env: NodeJS.ProcessEnv = process.env) => env.TODO_ENV_DIR ?? path.join(repoRoot, 'env');
 
 /** Settings every script shares. */
 export const coreSettings = defineSettings({
@@ -68,14 +69,14 @@ function scriptPrefixes(): string[] {
 
 export function loadConfig<S extends Settings = Record<never, Setting>>(opts: LoadOptions & { settings?: S } = {}): Config<S> {
   const env = opts.env ?? process.env;
-  const envDir = opts.envDir ?? env.TODO_ENV_DIR ?? defaultEnvDir;
+  const dir = opts.envDir ?? envDir(env);
   // An empty value means "not set", as in a shell `TODO_PROFILE= cmd`.
   const profile = opts.profile || env.TODO_PROFILE || 'minikube';
   const schema: Settings = { ...kitSettings, ...opts.settings };
   if (!/^[a-z0-9-]+$/.test(profile)) throw new OpsError(`bad profile name "${profile}"`, Exit.usage, 'profile names are lower-case letters, digits and dashes');
-  const profileFile = path.join(envDir, `${profile}.env`);
+  const profileFile = path.join(dir, `${profile}.env`);
   if (!fs.existsSync(profileFile)) {
-    const known = fs.existsSync(envDir) ? fs.readdirSync(envDir).filter((f) => /^[a-z0-9-]+\.env$/.test(f)).map((f) => f.slice(0, -4)) : [];
+    const known = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /^[a-z0-9-]+\.env$/.test(f)).map((f) => f.slice(0, -4)) : [];
     throw new OpsError(`unknown profile "${profile}": ${profileFile} does not exist`, Exit.usage, `profiles: ${known.join(', ') || 'none'}`);
   }
   let others: string[] | undefined;
@@ -84,7 +85,7 @@ export function loadConfig<S extends Settings = Record<never, Setting>>(opts: Lo
 
   const raw: Record<string, { value: string; from: string }> = {};
   const sources: string[] = [];
-  for (const file of [profileFile, path.join(envDir, '.env.local'), path.join(envDir, `${profile}.env.local`)]) {
+  for (const file of [profileFile, path.join(dir, '.env.local'), path.join(dir, `${profile}.env.local`)]) {
     if (!fs.existsSync(file)) continue;
     sources.push(path.relative(repoRoot, file));
     let entries: Record<string, string>;
@@ -99,7 +100,7 @@ export function loadConfig<S extends Settings = Record<never, Setting>>(opts: Lo
         throw new OpsError(`unknown key ${k} in ${file}`, Exit.usage, known());
       }
       if (file === profileFile && schema[k]!.secret && value)
-        throw new OpsError(`${k} is a secret and must not be set in the committed ${file}`, Exit.usage, `put it in ${path.join(envDir, '.env.local')}`);
+        throw new OpsError(`${k} is a secret and must not be set in the committed ${file}`, Exit.usage, `put it in ${path.join(dir, '.env.local')}`);
       raw[k] = { value, from: file };
     }
   }

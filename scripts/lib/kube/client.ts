@@ -22,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Exit, OpsError } from '../kit/errors.ts';
 import { applyConflicts, collectionPath, describeArgs, isNotFound, isTransient, netCode, sleep, sortEvents, withTimeout } from './api.ts';
+import { watchUntil } from './watch.ts';
 
 // Callers import these from here, as before the split.
 export { apiMessage, applyConflicts, collectionPath, isNotFound, isTransient, sortEvents, type ApplyConflict } from './api.ts';
@@ -314,27 +315,18 @@ export class Kube {
     timeoutSec: number;
     onChange?: (objs: readonly T[]) => void;
   }): Promise<readonly T[]> {
-    return new Promise<readonly T[]>((resolve, reject) => {
-      let finished = false;
-      const finish = (err?: Error) => {
-        if (finished) return;
-        finished = true;
-        clearTimeout(timer);
-        informer.stop();
-        if (err) reject(err);
-        else resolve(informer.list());
-      };
-      const check = () => {
-        const objs = informer.list();
-        opts.onChange?.(objs);
-        if (opts.done(objs)) finish();
-      };
-      const informer = this.informer<T>({ ...opts, onChange: check, onError: finish });
-      const timer = setTimeout(() => {
-        const state = opts.describe?.(informer.list());
-        finish(new OpsError(`timed out after ${opts.timeoutSec}s waiting for ${opts.kind}${opts.labelSelector ? ` (${opts.labelSelector})` : ''}${state ? `: ${state}` : ''}`, Exit.actionFailed));
-      }, opts.timeoutSec * 1000);
-      informer.start().catch((e: unknown) => finish(e instanceof Error ? e : new Error(String(e))));
+    const { done, describe, timeoutSec, onChange, ...watched } = opts;
+    return watchUntil<T, readonly T[]>(this, {
+      ...watched,
+      timeoutSec,
+      until: (objs) => {
+        onChange?.(objs);
+        return done(objs) ? objs : undefined;
+      },
+      onTimeout: (objs) => {
+        const state = describe?.(objs);
+        return new OpsError(`timed out after ${timeoutSec}s waiting for ${opts.kind}${opts.labelSelector ? ` (${opts.labelSelector})` : ''}${state ? `: ${state}` : ''}`, Exit.actionFailed);
+      },
     });
   }
 }

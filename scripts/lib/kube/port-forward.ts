@@ -8,6 +8,7 @@ import net from 'node:net';
 import { Writable } from 'node:stream';
 import { Exit, OpsError } from '../kit/errors.ts';
 import type { Kube } from './client.ts';
+import { isServing } from './pod-status.ts';
 import { selectorString } from './rollout.ts';
 
 export interface PortForwardOptions {
@@ -29,8 +30,6 @@ export interface Forward {
   close(): Promise<void>;
 }
 
-const isReady = (p: V1Pod) => !p.metadata?.deletionTimestamp && p.status?.phase === 'Running' && (p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false);
-
 /** A container port of the pod by number (as is) or by name. */
 export function containerPort(pod: V1Pod, port: number | string): number | undefined {
   if (typeof port === 'number') return port;
@@ -51,7 +50,7 @@ export function resolveServiceTarget(svc: V1Service, pods: readonly V1Pod[], por
   const sp = ports.find((p) => (typeof port === 'number' || /^\d+$/.test(port) ? p.port === Number(port) : p.name === port));
   if (!sp) throw new OpsError(`${name} has no port ${port}`, Exit.usage, `its ports: ${ports.map((p) => `${p.port}${p.name ? ` (${p.name})` : ''}`).join(', ') || 'none'}`);
   if (!svc.spec?.selector || !Object.keys(svc.spec.selector).length) throw new OpsError(`${name} has no selector: there is no pod to forward to`, Exit.actionFailed);
-  const ready = pods.filter(isReady).sort((a, b) => new Date(a.metadata?.creationTimestamp ?? 0).getTime() - new Date(b.metadata?.creationTimestamp ?? 0).getTime() || String(a.metadata?.name).localeCompare(String(b.metadata?.name)));
+  const ready = pods.filter(isServing).sort((a, b) => new Date(a.metadata?.creationTimestamp ?? 0).getTime() - new Date(b.metadata?.creationTimestamp ?? 0).getTime() || String(a.metadata?.name).localeCompare(String(b.metadata?.name)));
   const pod = ready[0];
   const selector = selectorString({ matchLabels: svc.spec.selector });
   if (!pod) throw new OpsError(`no ready pod behind ${name} (${selector}; ${pods.length} pods match)`, Exit.actionFailed, `kubectl -n ${svc.metadata?.namespace} get pods -l ${selector}`);

@@ -17,6 +17,9 @@ export const formatCpu = (cores: number) => (cores >= 1 ? `${Number(cores.toFixe
 export function formatBytes(b: number): string {
   const units = ['B', 'Ki', 'Mi', 'Gi', 'Ti'];
   let i = 0;
-  while (b >= 1024 && i < units.length - 1) (b /= 1024), i++;
+  while (b >= 1024 && i < units.length - 1) {
+    b /= 1024;
+    i++;
+  }
   return `${Number(b.toFixed(b >= 100 || i === 0 ? 0 : 1))}${units[i]}`;
 }

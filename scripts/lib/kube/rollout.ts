@@ -4,9 +4,11 @@
 // holding the rollout back and why (image pull, crash loop with exit code,
 // unschedulable with the scheduler's message, not ready with the probe's).
 // The decisions are pure functions of plain objects, unit-tested on their own.
-import type { CoreV1Event, V1Deployment, V1LabelSelector, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1Deployment, V1LabelSelector, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { Exit, OpsError } from '../kit/errors.ts';
-import type { Kube } from './client.ts';
+import type { Informed, Kube } from './client.ts';
+import { isFailing, podProblem, reasonClass, waitingCannotFix, type PodProblem } from './pod-status.ts';
+import { watchUntil } from './watch.ts';
 
 export type WorkloadKind = 'Deployment' | 'StatefulSet';
 type Workload = V1Deployment | V1StatefulSet;
@@ -79,62 +81,6 @@ export function selectorString(sel: V1LabelSelector | undefined): string {
   return parts.join(',');
 }
 
-export interface PodProblem {
-  pod: string;
-  /** ImagePullBackOff, CrashLoopBackOff, Unschedulable, NotReady, Error... */
-  reason: string;
-  message?: string;
-  container?: string;
-  /** the last termination's exit code (crash loops) */
-  exitCode?: number;
-  /** the last termination's reason (Error, OOMKilled, Completed...): why a crash-looping container died */
-  lastReason?: string;
-  restarts?: number;
-}
-
-const isReady = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-
-/** Why a pod is not ready, from its status (and its events for a failing probe); undefined when it is ready or going away. */
-export function podProblem(pod: V1Pod, events: readonly CoreV1Event[] = []): PodProblem | undefined {
-  if (pod.metadata?.deletionTimestamp || isReady(pod) || pod.status?.phase === 'Succeeded') return undefined;
-  const base = { pod: pod.metadata?.name ?? '?' };
-  const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
-  if (scheduled?.status === 'False') return { ...base, reason: scheduled.reason ?? 'Unschedulable', message: scheduled.message };
-  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
-  for (const cs of statuses) {
-    const last = cs.lastState?.terminated;
-    const extra = { container: cs.name, restarts: cs.restartCount, ...(last ? { exitCode: last.exitCode, ...(last.reason ? { lastReason: last.reason } : {}) } : {}) };
-    const w = cs.state?.waiting;
-    if (w?.reason && w.reason !== 'PodInitializing') return { ...base, ...extra, reason: w.reason, message: w.message };
-    const t = cs.state?.terminated;
-    // Caught the instant after a crash (kubectl shows "Error"): with restarts behind it and a policy that restarts it, that is a crash loop.
-    const restarts = pod.spec?.restartPolicy !== 'Never' && (cs.restartCount ?? 0) > 0;
-    if (t && t.exitCode !== 0 && restarts)
-      return { ...base, ...extra, reason: 'CrashLoopBackOff', message: `exited with code ${t.exitCode} (${t.reason ?? 'Error'}), restarting`, exitCode: t.exitCode, lastReason: t.reason ?? 'Error' };
-    if (t && t.exitCode !== 0) return { ...base, ...extra, reason: t.reason ?? 'Error', message: t.message, exitCode: t.exitCode, lastReason: t.reason ?? 'Error' };
-  }
-  if (pod.status?.phase === 'Failed') return { ...base, reason: pod.status.reason ?? 'Failed', message: pod.status.message };
-  // Between two back-offs a crash-looping container runs for a moment (not ready): still a crash loop, with its last exit.
-  const rerun = statuses.find((cs) => cs.state?.running && !cs.ready && (cs.restartCount ?? 0) > 0 && (cs.lastState?.terminated?.exitCode ?? 0) !== 0);
-  if (rerun) {
-    const last = rerun.lastState!.terminated!;
-    return { ...base, reason: 'CrashLoopBackOff', container: rerun.name, restarts: rerun.restartCount, exitCode: last.exitCode, lastReason: last.reason ?? 'Error', message: `running again after exiting with code ${last.exitCode} (${last.reason ?? 'Error'}), not ready` };
-  }
-  const notReady = statuses.find((cs) => cs.state?.running && !cs.ready);
-  const unhealthy = events.find((e) => e.reason === 'Unhealthy');
-  if (notReady || unhealthy)
-    return { ...base, reason: 'NotReady', container: notReady?.name, restarts: notReady?.restartCount, message: unhealthy?.message ?? `container ${notReady?.name} is running but not ready` };
-  const warning = events.find((e) => e.type === 'Warning');
-  return { ...base, reason: warning?.reason ?? pod.status?.phase ?? 'Pending', message: warning?.message };
-}
-
-// Reasons that will not go away by waiting, ranked before ones that may.
-const severe = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'ErrImageNeverPull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError',
-  'RunContainerError', 'Unschedulable', 'Error', 'OOMKilled', 'Failed', 'Evicted']);
-
-// Reasons no wait can fix while the pod runs the workload's current template: only a new spec can.
-const hopeless = new Set(['ErrImageNeverPull', 'InvalidImageName']);
-
 /**
  * A pod of the workload's current template that waiting cannot fix (an image the node is told never to
  * pull and does not have, a malformed image name); undefined otherwise. A pod of an older template does
@@ -145,20 +91,20 @@ export function hopelessPod(pods: readonly V1Pod[], obj: Workload): PodProblem |
   const images = new Map([...(tpl?.initContainers ?? []), ...(tpl?.containers ?? [])].map((c) => [c.name, c.image]));
   for (const pod of pods) {
     const p = podProblem(pod);
-    if (!p?.container || !hopeless.has(p.reason)) continue;
+    if (!p?.container || !waitingCannotFix(p.reason)) continue;
     const image = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((c) => c.name === p.container)?.image;
     if (image !== undefined && images.get(p.container) === image) return p;
   }
   return undefined;
 }
 
-/** The pod to blame for a stuck rollout: a severe problem first, then the newest not-ready pod. */
+/** The pod to blame for a stuck rollout: a failing one first, then the newest not-ready pod. */
 export function blamePod(pods: readonly V1Pod[]): { pod: V1Pod; problem: PodProblem } | undefined {
   const created = (p: V1Pod) => new Date(p.metadata?.creationTimestamp ?? 0).getTime();
   const candidates = pods
     .map((pod) => ({ pod, problem: podProblem(pod) }))
     .filter((c): c is { pod: V1Pod; problem: PodProblem } => c.problem !== undefined)
-    .sort((a, b) => Number(severe.has(b.problem.reason)) - Number(severe.has(a.problem.reason)) || created(b.pod) - created(a.pod));
+    .sort((a, b) => Number(isFailing(b.problem.reason)) - Number(isFailing(a.problem.reason)) || created(b.pod) - created(a.pod));
   return candidates[0];
 }
 
@@ -174,9 +120,9 @@ export function describeProblem(p: PodProblem): string {
 /** What to run next for a problem. */
 function hintFor(p: PodProblem | undefined, kind: WorkloadKind, name: string, ns: string): string {
   if (!p) return `kubectl -n ${ns} describe ${kind.toLowerCase()} ${name}`;
-  if (p.reason === 'CrashLoopBackOff' || p.reason === 'Error' || p.exitCode !== undefined)
+  if (reasonClass(p.reason) === 'crash' || p.exitCode !== undefined)
     return `kubectl -n ${ns} logs ${p.pod}${p.container ? ` -c ${p.container}` : ''} --previous`;
-  if (p.reason === 'Unschedulable') return 'lower the resource requests or add capacity: kubectl describe nodes';
+  if (reasonClass(p.reason) === 'unschedulable') return 'lower the resource requests or add capacity: kubectl describe nodes';
   return `kubectl -n ${ns} describe pod ${p.pod}`;
 }
 
@@ -210,61 +156,47 @@ export interface RolloutOptions {
  */
 export async function waitForRollout(kube: Kube, opts: RolloutOptions): Promise<RolloutState> {
   const { kind, name, namespace } = opts;
-  const ref = `${kind.toLowerCase()}/${name}`;
-  let podInformer: ReturnType<Kube['informer']> | undefined;
+  let pods: Informed<V1Pod> | undefined;
   let last: RolloutState | undefined;
-  return new Promise<RolloutState>((resolve, reject) => {
-    let finished = false;
-    const finish = (err?: Error) => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      workloads.stop();
-      podInformer?.stop();
-      if (err) reject(err);
-      else resolve(last!);
-    };
-    const fail = async (why: string) => {
-      if (finished) return;
-      const state = last ?? rolloutState(kind, { metadata: { name } });
-      try {
-        finish(await diagnose(kube, opts, why, state, (podInformer?.list() ?? []) as V1Pod[], workloads.list()[0] as Workload | undefined));
-      } catch (e) {
-        finish(e as Error);
-      }
-    };
-    const check = () => {
-      const obj = workloads.list()[0] as Workload | undefined;
-      if (!obj || finished) return;
+  const fail = (why: string, obj: Workload | undefined) => diagnose(kube, opts, why, last ?? rolloutState(kind, { metadata: { name } }), pods?.list() ?? [], obj);
+  return watchUntil<Workload, RolloutState>(kube, {
+    apiVersion: 'apps/v1',
+    kind,
+    namespace,
+    fieldSelector: `metadata.name=${name}`,
+    timeoutSec: opts.timeoutSec,
+    until: ([obj]) => {
+      if (!obj) return undefined;
       const state = rolloutState(kind, obj);
       if (state.message !== last?.message) opts.onProgress?.(state);
       last = state;
-      if (state.done) finish();
-      else if (state.deadlineExceeded) void fail(`progress deadline exceeded (${state.deadlineExceeded})`);
-    };
-    const workloads = kube.informer({ apiVersion: 'apps/v1', kind, namespace, fieldSelector: `metadata.name=${name}`, onChange: check, onError: finish });
-    const timer = setTimeout(() => void fail(`timed out after ${opts.timeoutSec}s`), opts.timeoutSec * 1000);
-    workloads.start().then(async () => {
-      if (finished) return;
-      const obj = workloads.list()[0] as Workload | undefined;
-      if (!obj) return finish(new OpsError(`${ref} not found in namespace ${namespace}`, Exit.actionFailed, `kubectl -n ${namespace} get ${kind.toLowerCase()}`));
+      if (state.done) return state;
+      return state.deadlineExceeded ? fail(`progress deadline exceeded (${state.deadlineExceeded})`, obj) : undefined;
+    },
+    onTimeout: ([obj]) => fail(`timed out after ${opts.timeoutSec}s`, obj),
+    started: async (w) => {
+      const obj = w.list()[0];
+      if (!obj) return w.end(new OpsError(`${kind.toLowerCase()}/${name} not found in namespace ${namespace}`, Exit.actionFailed, `kubectl -n ${namespace} get ${kind.toLowerCase()}`));
       // The pods are only needed to say what is wrong; their cache is kept warm so the answer is immediate.
       // A pod no wait can fix fails the rollout now rather than at the timeout.
-      const hopelessNow = () => {
-        const p = finished ? undefined : hopelessPod(pods.list() as V1Pod[], (workloads.list()[0] as Workload | undefined) ?? obj);
-        if (p) void fail('waiting cannot fix it');
-      };
-      const pods = kube.informer({ apiVersion: 'v1', kind: 'Pod', namespace, labelSelector: selectorString(obj.spec?.selector), onChange: hopelessNow, onError: () => undefined });
-      podInformer = pods;
-      await pods.start();
-      if (finished) pods.stop(); // the rollout ended while the pods were being listed
-
-    }).catch((e: unknown) => finish(e instanceof Error ? e : new Error(String(e))));
+      const podCache = w.open<V1Pod>({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        namespace,
+        labelSelector: selectorString(obj.spec?.selector),
+        onChange: () => {
+          if (!w.ended && hopelessPod(podCache.list(), w.list()[0] ?? obj)) w.end(fail('waiting cannot fix it', w.list()[0]));
+        },
+        onError: () => undefined,
+      });
+      pods = podCache;
+      await podCache.start();
+    },
   });
 }
 
 /** The error for a stuck rollout: the pod to blame (with its events), else the workload's own failure. */
-async function diagnose(kube: Kube, opts: RolloutOptions, why: string, state: RolloutState, pods: V1Pod[], obj: Workload | undefined): Promise<RolloutError> {
+async function diagnose(kube: Kube, opts: RolloutOptions, why: string, state: RolloutState, pods: readonly V1Pod[], obj: Workload | undefined): Promise<RolloutError> {
   const { kind, name, namespace } = opts;
   const prefix = `${kind.toLowerCase()}/${name} rollout failed: ${why}: ${state.message.replace(/^Waiting for .*? rollout to finish: /, '')}`;
   const blamed = blamePod(pods);

@@ -1,13 +1,15 @@
 // doctor's checks, as findings: tools and versions, the cluster, kubectl's
 // version skew, nodes, the namespace and the metrics API. Deciding what a
 // state means (assess*) is kept apart from gathering it, so it is unit-tested.
+// requireDoctor turns the findings into the verdict a changing script needs.
 import { Exit } from '../kit/errors.ts';
 import { OpsError } from '../kit/errors.ts';
 import { errorMessage, type Context } from '../kit/cli.ts';
 import type { Finding } from '../kit/result.ts';
 import { detect, type ToolInfo, type ToolName } from '../kit/tools.ts';
 import type { Kube } from '../kube/client.ts';
-import { aiStatus, assessAi, type AiConfig } from '../ai/kubectl-ai/status.ts';
+import { aiConfig } from '../ai/kubectl-ai/settings.ts';
+import { aiStatus, assessAi } from '../ai/kubectl-ai/status.ts';
 
 export function assessTools(infos: ToolInfo[], required: readonly ToolName[]): Finding[] {
   const findings = infos.map((t): Finding => {
@@ -103,11 +105,11 @@ async function metricsState(kube: Kube, namespace: string): Promise<'ok' | 'abse
 }
 
 /** Runs every check into ctx.result; says whether the cluster was unreachable (exit 3). */
-export async function doctorFindings(ctx: Context<any, any>): Promise<{ unreachable: boolean }> {
+export async function doctorFindings(ctx: Context): Promise<{ unreachable: boolean }> {
   const minikube = ctx.cfg.TODO_TARGET === 'minikube';
   const required: ToolName[] = ['kubectl', 'helm', ...(minikube ? (['minikube'] as const) : [])];
   const optional: ToolName[] = ['docker', 'buildah', 'kubectl-ai', 'kagent', ...(minikube ? [] : (['minikube'] as const))];
-  const [infos, ai] = await Promise.all([Promise.all([...required, ...optional].map(detect)), aiStatus(ctx.cfg as unknown as AiConfig)]);
+  const [infos, ai] = await Promise.all([Promise.all([...required, ...optional].map(detect)), aiStatus(aiConfig(ctx.cfg))]);
   for (const f of assessTools(infos, required)) ctx.result.finding(f);
   // The --ai layer: binary, version, provider configured; never calls a model, never required.
   ctx.result.finding(assessAi(ai, String(ctx.cfg.TODO_AI)));
@@ -136,4 +138,11 @@ export async function doctorFindings(ctx: Context<any, any>): Promise<{ unreacha
     ctx.result.finding({ name: 'cluster', level: 'fail', detail: e.message, ...(e.hint ? { hint: e.hint } : {}), required: true });
     return { unreachable: true };
   }
+}
+
+/** doctor's verdict before any change: exit 3 when unreachable, 1 when a required check failed. */
+export function requireDoctor(ctx: Context, doctor: { unreachable: boolean }): void {
+  if (doctor.unreachable) throw new OpsError(ctx.result.findings.find((f) => f.name === 'cluster')?.detail ?? 'cluster unreachable', Exit.unreachable);
+  const failed = ctx.result.findings.filter((f) => f.level === 'fail' && f.required !== false);
+  if (failed.length) throw new OpsError(`doctor: ${failed.map((f) => `${f.name}: ${f.detail}`).join('; ')}`, Exit.problem, failed[0]!.hint ?? 'npx zx scripts/doctor.ts');
 }

@@ -32,7 +32,10 @@ export function fitLine(points: readonly Point[]): Fit | undefined {
   if (n < 2) return undefined;
   const t0 = points[0]!.t;
   let sx = 0, sy = 0;
-  for (const p of points) (sx += p.t - t0), (sy += p.v);
+  for (const p of points) {
+    sx += p.t - t0;
+    sy += p.v;
+  }
   const mx = sx / n, my = sy / n;
   let sxx = 0, sxy = 0, syy = 0;
   for (const p of points) {

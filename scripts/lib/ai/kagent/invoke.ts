@@ -3,6 +3,7 @@
 // go to stderr), so success is judged from its output: an A2A result whose
 // task did not fail and that carries the agent's answer.
 import type { Context } from '../../kit/cli.ts';
+import { agentsConfig } from './settings.ts';
 import { shell } from '../../kit/shell.ts';
 
 export interface AgentAnswer {
@@ -35,10 +36,11 @@ export function agentTask(script: string, namespace: string, release: string, li
   return [`${script} found these problems in namespace ${namespace} (Helm release ${release}):`, ...lines.map((l) => `- ${l}`), 'Find the root cause of each and say what to do; act only within your instructions.'].join('\n');
 }
 
-/** Runs kagent invoke (when kagent is on PATH) and records the outcome as a finding. */
-export async function handToAgent(ctx: Context<any, any>, agent: string, lines: string[]): Promise<AgentAnswer | undefined> {
-  const cfg = ctx.cfg as Record<string, unknown>;
-  const bin = cfg.TODO_KAGENT_BIN as string;
+/** Runs kagent invoke (when kagent is on PATH) with the Agent the setting `agentKey` names, and records the outcome as a finding. */
+export async function handToAgent(ctx: Context, agentKey: 'TODO_KAGENT_HEAL_AGENT' | 'TODO_KAGENT_ALERT_AGENT', lines: string[]): Promise<AgentAnswer | undefined> {
+  const cfg = agentsConfig(ctx.cfg);
+  const agent = cfg[agentKey];
+  const bin = cfg.TODO_KAGENT_BIN;
   if (!lines.length) return undefined;
   const found = await shell({ timeout: '10s' })`sh -c ${'command -v "$1"'} sh ${bin}`;
   if (found.exitCode !== 0) {
@@ -46,8 +48,8 @@ export async function handToAgent(ctx: Context<any, any>, agent: string, lines: 
     return undefined;
   }
   const task = agentTask(ctx.spec.name, ctx.namespace, ctx.release, lines);
-  const timeout = cfg.TODO_KAGENT_TIMEOUT as number;
-  const res = await shell({ timeout: `${timeout + 30}s` })`${bin} invoke -a ${agent} -n ${cfg.TODO_KAGENT_NAMESPACE as string} -t ${task} --timeout ${`${timeout}s`}`;
+  const timeout = cfg.TODO_KAGENT_TIMEOUT;
+  const res = await shell({ timeout: `${timeout + 30}s` })`${bin} invoke -a ${agent} -n ${cfg.TODO_KAGENT_NAMESPACE} -t ${task} --timeout ${`${timeout}s`}`;
   const answer = judgeInvoke(res.stdout, res.stderr, res.exitCode);
   ctx.result.finding({ name: 'agent', level: answer.ok ? 'info' : 'warn', required: false, detail: `${agent}: ${answer.ok ? answer.text.split('\n').slice(0, 5).join(' ') : `failed: ${answer.text}`}`, evidence: { agent, ok: answer.ok } });
   (ctx.result.data as Record<string, unknown>).agent = { name: agent, ok: answer.ok, text: answer.text };

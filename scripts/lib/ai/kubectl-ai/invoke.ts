@@ -5,8 +5,6 @@
 import { parseAllDocuments } from 'yaml';
 import { providerValues, type AiConfig } from './status.ts';
 
-export type { AiConfig };
-
 /** Variables passed through untouched: what a CLI needs to find its tools, home and locale. */
 const baseKeys = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'XDG_CONFIG_HOME', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY', 'https_proxy', 'http_proxy', 'no_proxy'];
 

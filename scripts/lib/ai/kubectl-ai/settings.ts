@@ -1,5 +1,6 @@
 // Settings of the optional kubectl-ai layer (the K scripts' --ai). Kept apart
 // from the code that runs kubectl-ai so config.ts can assemble them cheaply.
+import type { Config } from '../../kit/env.ts';
 import { defineSettings, durationSeconds, int, oneOf, setting, str, url } from '../../kit/settings.ts';
 
 /** kubectl-ai 0.0.28's providers (gollm's registry). */
@@ -31,3 +32,10 @@ export const providerEnv: Record<AiProvider, { keys: string[]; secrets: string[]
   ollama: { keys: ['OLLAMA_HOST'], secrets: [], needs: [] },
   llamacpp: { keys: ['LLAMACPP_HOST'], secrets: [], needs: [] },
 };
+
+/**
+ * The kubectl-ai settings of a run's config. The suite loads them for every
+ * script (scripts/lib/main.ts), but a context's type knows only the kit's
+ * settings and the script's own: this is the one place that says these are there.
+ */
+export const aiConfig = (cfg: Config): Config<typeof aiSettings> => cfg as Config<typeof aiSettings>;

@@ -19,7 +19,8 @@ export interface AiConfig {
 export function providerValues(cfg: AiConfig, env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};
   for (const k of providerEnv[cfg.TODO_AI_PROVIDER].keys) {
-    const v = typeof cfg[k] === 'string' && cfg[k] ? (cfg[k] as string) : env[k];
+    const own = cfg[k];
+    const v = typeof own === 'string' && own ? own : env[k];
     if (v) out[k] = v;
   }
   return out;

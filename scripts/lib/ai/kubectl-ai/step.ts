@@ -8,12 +8,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../../kit/cli.ts';
 import { errorMessage } from '../../kit/cli.ts';
-import { providerEnv } from './settings.ts';
-import { judgeAiRun, kubectlAiArgs, kubectlAiEnv, scopedRequest, stripAnsi, type AiConfig, type TracedCommand } from './invoke.ts';
+import { aiConfig, providerEnv } from './settings.ts';
+import { judgeAiRun, kubectlAiArgs, kubectlAiEnv, scopedRequest, stripAnsi, type TracedCommand } from './invoke.ts';
 import { addSecret, scrub, type Output } from '../../kit/output.ts';
 import type { Action, Finding, Result } from '../../kit/result.ts';
 import { commandLine, shell } from '../../kit/shell.ts';
-import { aiStatus } from './status.ts';
+import { aiStatus, providerValues } from './status.ts';
 
 export const aiActionName = 'kubectl-ai';
 
@@ -40,7 +40,7 @@ export function resultText(result: Result): string {
 }
 
 /** A kubeconfig with the run's cluster and user only, whose context carries the namespace. */
-async function scopedKubeconfig(ctx: Context<any, any>): Promise<string> {
+async function scopedKubeconfig(ctx: Context): Promise<string> {
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kube = await ctx.kube();
   const cluster = kube.kc.getCurrentCluster()!;
@@ -57,19 +57,20 @@ async function scopedKubeconfig(ctx: Context<any, any>): Promise<string> {
   return out.exportConfig();
 }
 
-function record(ctx: Context<any, any>, request: string, status: Action['status'], detail: string, t0: number): Action {
+function record(ctx: Context, request: string, status: Action['status'], detail: string, t0: number): Action {
   return ctx.result.action({ what: aiActionName, target: `namespace ${ctx.namespace}`, reason: `--ai ${JSON.stringify(request)}`, status, detail, durationMs: Date.now() - t0 });
 }
 
 /** Runs the --ai request; records and returns its action. Never throws for kubectl-ai's own failures. */
-export async function runAiStep(ctx: Context<any, any>, findings: string): Promise<Action> {
+export async function runAiStep(ctx: Context, findings: string): Promise<Action> {
   const t0 = Date.now();
-  const request = String((ctx.opts as { ai?: string }).ai ?? '');
-  const cfg = ctx.cfg as unknown as AiConfig;
+  const request = ctx.opts.ai ?? '';
+  const cfg = aiConfig(ctx.cfg);
   const skip = (why: string) => record(ctx, request, 'skipped', why, t0);
   if (cfg.TODO_AI === 'off' || cfg.TODO_AI === 'kagent') return skip(`TODO_AI=${cfg.TODO_AI}: kubectl-ai is not used`);
   if (ctx.dryRun) return skip('kubectl-ai has no dry run: not run under --dry-run');
-  for (const k of providerEnv[cfg.TODO_AI_PROVIDER].secrets) addSecret((cfg[k] as string | undefined) || process.env[k]);
+  const provided = providerValues(cfg, process.env);
+  for (const k of providerEnv[cfg.TODO_AI_PROVIDER].secrets) addSecret(provided[k]);
   const status = await aiStatus(cfg);
   if (status.problem) return skip(`${status.problem}: install kubectl-ai (kubectl krew install ai) to use --ai`);
   if (status.missing.length) return skip(`kubectl-ai is not configured: ${status.missing.join(', ')} unset for TODO_AI_PROVIDER=${cfg.TODO_AI_PROVIDER}`);
@@ -88,7 +89,7 @@ export async function runAiStep(ctx: Context<any, any>, findings: string): Promi
     ctx.out.debug(`$ ${commandLine(status.path!, args)}`);
     let hung = false;
     const res = await ctx.out.progress(`asking kubectl-ai: ${request}`, async () => {
-      const p = shell({ env, cwd: tmp, input: findings, timeout: `${cfg.TODO_AI_TIMEOUT as unknown as number}s` })`${status.path!} ${args}`;
+      const p = shell({ env, cwd: tmp, input: findings, timeout: `${cfg.TODO_AI_TIMEOUT}s` })`${status.path!} ${args}`;
       // kubectl-ai 0.0.28 can stay up after printing its final error (seen with a model endpoint
       // that refuses connections): once it has said "Error:", it gets a few seconds to exit.
       let seen = '';

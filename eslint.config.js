@@ -1,0 +1,49 @@
+// Lint for the ops suite (scripts/, ops/, test/, bench/): typescript-eslint's
+// recommended rules with no `any`, no import cycles, and a floor plan that only
+// points down: entries -> rooms -> shared areas -> kit; product code never
+// imports the tests. The app (frontend-docker/, backend-docker/) has its own.
+import fs from 'node:fs';
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
+
+const dirs = (d) =>
+  fs
+    .readdirSync(d, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => `./${d}/${e.name}`);
+const rooms = [...dirs('scripts').filter((d) => d !== './scripts/lib'), ...dirs('ops')];
+const areas = dirs('scripts/lib');
+// The kit's runner hands out the Kubernetes and helm clients (ctx.kube(), ctx.helm()): those two areas sit beside it.
+const kitMayUse = ['./scripts/lib/kit', './scripts/lib/kube', './scripts/lib/release'];
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'frontend-docker/', 'backend-docker/', 'charts/', 'coverage/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/extensions': ['.ts', '.mjs', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.mjs', '.js', '.json'] })],
+    },
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            { target: ['./scripts', './ops'], from: './test', message: 'product code never imports the tests' },
+            { target: './scripts/lib', from: rooms, message: 'shared areas never import a command' },
+            { target: './scripts/lib/kit', from: areas.filter((a) => !kitMayUse.includes(a)), message: 'the kit imports no feature' },
+            ...rooms.map((r) => ({ target: r, from: rooms.filter((o) => o !== r), message: 'a command does not import another command: share through scripts/lib' })),
+          ],
+        },
+      ],
+    },
+  },
+);
