@@ -90,9 +90,9 @@ describe('release-plan helpers', () => {
     // Changes far apart are separate hunks, one context line each side.
     const labelled = (app: string, image: string) => dep('api', image).replace('spec:\n  template:', `spec:\n  selector:\n    matchLabels:\n      app: ${app}\n  template:`);
     expect(diffManifests(labelled('a', 'app:1'), labelled('b', 'app:2')).changed[0]!.lines).toEqual([
-      '    matchLabels:',
-      '-     app: a',
-      '+     app: b',
+      '      matchLabels:',
+      '-       app: a',
+      '+       app: b',
       '    template:',
       '  ...',
       '          - name: c',

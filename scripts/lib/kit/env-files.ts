@@ -34,7 +34,8 @@ export function editEnvText(text: string, key: string, value: string | undefined
 export function secretsFileFor(profile: string, key: string): string {
   const dir = envDir();
   const candidates = [path.join(dir, `${profile}.env.local`), path.join(dir, '.env.local')];
-  for (const f of candidates) if (fs.existsSync(f) && new RegExp(`^\\s*(export\\s+)?${key}\\s*=`, 'm').test(fs.readFileSync(f, 'utf8'))) return f;
+  for (const f of candidates)
+    if (fs.existsSync(f) && new RegExp(`^\\s*(export\\s+)?${key}\\s*=`, 'm').test(fs.readFileSync(f, 'utf8'))) return f;
   return path.join(dir, '.env.local');
 }
 

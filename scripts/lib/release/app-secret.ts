@@ -12,7 +12,12 @@ const secretFieldManager = 'todo-chatbot-ops/app-secret';
  * the request body only. One field manager for every script that writes it,
  * forcing: fields another manager holds on the suite's own Secret are taken over.
  */
-export async function applySecret(ctx: Context<any, any>, name: string, data: Record<string, string>, dryRun = false): Promise<void> {
+export async function applySecret(
+  ctx: Context<any, any>,
+  name: string,
+  data: Record<string, string>,
+  dryRun = false,
+): Promise<void> {
   const kube = await ctx.kube();
   const obj = {
     apiVersion: 'v1',
@@ -21,10 +26,23 @@ export async function applySecret(ctx: Context<any, any>, name: string, data: Re
       name,
       namespace: ctx.namespace,
       labels: { 'app.kubernetes.io/managed-by': 'todo-chatbot-ops', 'app.kubernetes.io/instance': ctx.release },
-      annotations: { 'todo-chatbot-ops/fingerprints': Object.entries(data).map(([k, v]) => `${k}=${fingerprint(v)}`).join(',') },
+      annotations: {
+        'todo-chatbot-ops/fingerprints': Object.entries(data)
+          .map(([k, v]) => `${k}=${fingerprint(v)}`)
+          .join(','),
+      },
     },
     type: 'Opaque',
     data: encodeSecretData(data),
   } as V1Secret;
-  await kube.call(`apply Secret/${name}${dryRun ? ' (dry run)' : ''}`, () => kube.objects.patch(obj, undefined, dryRun ? 'All' : undefined, secretFieldManager, true, PatchStrategy.ServerSideApply));
+  await kube.call(`apply Secret/${name}${dryRun ? ' (dry run)' : ''}`, () =>
+    kube.objects.patch(
+      obj,
+      undefined,
+      dryRun ? 'All' : undefined,
+      secretFieldManager,
+      true,
+      PatchStrategy.ServerSideApply,
+    ),
+  );
 }

@@ -48,7 +48,10 @@ export function readValuesFile(file: string): Values {
  * are answered by the cluster: the result is comparable with `helm get manifest`.
  * A values schema error is a usage error (exit 2); an unreachable cluster exit 3.
  */
-export async function renderRelease(ctx: Context<any, any>, o: { valuesFiles: string[]; values?: Values }): Promise<string> {
+export async function renderRelease(
+  ctx: Context<any, any>,
+  o: { valuesFiles: string[]; values?: Values },
+): Promise<string> {
   const helm = await ctx.helm();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-render-'));
   try {
@@ -58,17 +61,35 @@ export async function renderRelease(ctx: Context<any, any>, o: { valuesFiles: st
       fs.writeFileSync(f, YAML.stringify(o.values), { mode: 0o600 });
       files.push(f);
     }
-    const args = ['template', ctx.release, chartPath(ctx), ...files.flatMap((f) => ['--values', f]), '--dry-run=server', ...helm.scope];
+    const args = [
+      'template',
+      ctx.release,
+      chartPath(ctx),
+      ...files.flatMap((f) => ['--values', f]),
+      '--dry-run=server',
+      ...helm.scope,
+    ];
     try {
-      return (await run(helm.opts.bin ?? 'helm', args, {
-        env: helm.opts.env,
-        log: helm.opts.log,
-        what: 'helm template',
-        timeout: '120s',
-        classify: (res) => (/don't meet the specifications of the schema|values\.schema\.json|execution error at|parse error|error converting YAML/i.test(res.stderr) ? Exit.usage : classifyHelmFailure(res)),
-      })).stdout;
+      return (
+        await run(helm.opts.bin ?? 'helm', args, {
+          env: helm.opts.env,
+          log: helm.opts.log,
+          what: 'helm template',
+          timeout: '120s',
+          classify: (res) =>
+            /don't meet the specifications of the schema|values\.schema\.json|execution error at|parse error|error converting YAML/i.test(
+              res.stderr,
+            )
+              ? Exit.usage
+              : classifyHelmFailure(res),
+        })
+      ).stdout;
     } catch (e) {
-      if (e instanceof OpsError && e.code === Exit.usage) throw usageError(`the chart refuses these values: ${e.message.replace(/^helm template failed \(exit \d+\): /, '')}`, 'check the values files against charts/todo-chatbot/values.schema.json');
+      if (e instanceof OpsError && e.code === Exit.usage)
+        throw usageError(
+          `the chart refuses these values: ${e.message.replace(/^helm template failed \(exit \d+\): /, '')}`,
+          'check the values files against charts/todo-chatbot/values.schema.json',
+        );
       throw e;
     }
   } finally {

@@ -27,7 +27,9 @@ interface StoredRelease {
 
 /** A helm release record (Secret storage): base64 of gzip of JSON, inside the Secret's base64. */
 export function decodeHelmRecord(data: string): StoredRelease {
-  return JSON.parse(zlib.gunzipSync(Buffer.from(Buffer.from(data, 'base64').toString('utf8'), 'base64')).toString('utf8')) as StoredRelease;
+  return JSON.parse(
+    zlib.gunzipSync(Buffer.from(Buffer.from(data, 'base64').toString('utf8'), 'base64')).toString('utf8'),
+  ) as StoredRelease;
 }
 
 /**
@@ -71,14 +73,23 @@ export async function observeRelease(ctx: Context<any, any>, secretName: string)
   for (const v of Object.values(liveSecret ?? {})) addSecret(v);
   if (records) {
     const latest = records[records.length - 1];
-    return { namespace, secret, liveSecret, history: historyOf(records), deployed: latest && { manifest: latest.manifest ?? '', values: latest.config ?? {}, revision: latest.version } };
+    return {
+      namespace,
+      secret,
+      liveSecret,
+      history: historyOf(records),
+      deployed: latest && { manifest: latest.manifest ?? '', values: latest.config ?? {}, revision: latest.version },
+    };
   }
   const helm = await ctx.helm();
   const history = await helm.history(ctx.release);
   let deployed: Observed['deployed'];
   const latest = history[history.length - 1];
   if (latest) {
-    const [manifest, values] = await Promise.all([helm.getManifest(ctx.release, latest.revision), helm.getValues(ctx.release, { revision: latest.revision })]);
+    const [manifest, values] = await Promise.all([
+      helm.getManifest(ctx.release, latest.revision),
+      helm.getValues(ctx.release, { revision: latest.revision }),
+    ]);
     deployed = { manifest, values, revision: latest.revision };
   }
   return { namespace, secret, liveSecret, history, deployed };

@@ -21,14 +21,16 @@ export function parseImageRef(ref: string): ImageValues {
   if (colon <= slash) throw new Error(`image "${ref}" has no tag (use name:tag; "latest" is refused)`);
   const tag = ref.slice(colon + 1);
   const path = ref.slice(0, colon);
-  if (!tagPattern.test(tag) || tag === 'latest') throw new Error(`image "${ref}": bad tag "${tag}" (letters, digits, _ . -; not "latest")`);
+  if (!tagPattern.test(tag) || tag === 'latest')
+    throw new Error(`image "${ref}": bad tag "${tag}" (letters, digits, _ . -; not "latest")`);
   const parts = path.split('/');
   const first = parts[0]!;
   const hasRegistry = parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost');
   const registry = hasRegistry ? parts.slice(0, -1).join('/') : '';
   const repository = hasRegistry ? parts[parts.length - 1]! : path;
   if (registry && !registryPattern.test(registry)) throw new Error(`image "${ref}": bad registry "${registry}"`);
-  if (!repoPattern.test(repository)) throw new Error(`image "${ref}": bad repository "${repository}" (lower-case letters, digits, . _ - and /)`);
+  if (!repoPattern.test(repository))
+    throw new Error(`image "${ref}": bad repository "${repository}" (lower-case letters, digits, . _ - and /)`);
   return { registry, repository, tag };
 }
 

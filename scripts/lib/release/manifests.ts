@@ -54,7 +54,9 @@ export const manifestUnchanged = (d: ManifestDiff) => !d.added.length && !d.remo
  * prints under each changed object.
  */
 function lineDiff(a: string[], b: string[], context = 1): string[] {
-  const ops = diffArrays(a, b).flatMap((c) => c.value.map((line) => ({ op: c.added ? '+' : c.removed ? '-' : ' ', line })));
+  const ops = diffArrays(a, b).flatMap((c) =>
+    c.value.map((line) => ({ op: c.added ? '+' : c.removed ? '-' : ' ', line })),
+  );
   const keep = new Set<number>();
   ops.forEach((o, k) => {
     if (o.op !== ' ') for (let c = k - context; c <= k + context; c++) keep.add(c);
@@ -71,8 +73,14 @@ function lineDiff(a: string[], b: string[], context = 1): string[] {
 }
 
 /** The Deployments and StatefulSets of a manifest. */
-export function workloadsOf(manifest: string): { kind: WorkloadKind; name: string; selector?: Record<string, string> }[] {
+export function workloadsOf(
+  manifest: string,
+): { kind: WorkloadKind; name: string; selector?: Record<string, string> }[] {
   return [...parseManifest(manifest).values()]
     .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')
-    .map((o) => ({ kind: o.kind as WorkloadKind, name: o.metadata.name, selector: (o.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector?.matchLabels }));
+    .map((o) => ({
+      kind: o.kind as WorkloadKind,
+      name: o.metadata.name,
+      selector: (o.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector?.matchLabels,
+    }));
 }

@@ -5,29 +5,62 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { Context } from '../kit/cli.ts';
 import { podLogs } from '../kube/logs.ts';
 import { isContainerFailure } from '../kube/pod-status.ts';
-import { RolloutError, blamePod, describeProblem, rolloutState, selectorString, waitForRollout, type WorkloadKind } from '../kube/rollout.ts';
+import {
+  RolloutError,
+  blamePod,
+  describeProblem,
+  rolloutState,
+  selectorString,
+  waitForRollout,
+  type WorkloadKind,
+} from '../kube/rollout.ts';
 import { watchUntil } from '../kube/watch.ts';
 
 /**
  * Waits for every workload to roll out, in parallel, printing progress lines.
  * A RolloutError gets the failing container's last log lines when the kubelet has them.
  */
-export async function waitWorkloads(ctx: Context<any, any>, workloads: { kind: WorkloadKind; name: string }[], timeoutSec = ctx.timeoutSec): Promise<void> {
+export async function waitWorkloads(
+  ctx: Context<any, any>,
+  workloads: { kind: WorkloadKind; name: string }[],
+  timeoutSec = ctx.timeoutSec,
+): Promise<void> {
   const kube = await ctx.kube();
-  await ctx.out.progress(`waiting for ${workloads.map((w) => `${w.kind.toLowerCase()}/${w.name}`).join(', ')}`, async () => {
-    const results = await Promise.allSettled(
-      workloads.map((w) => waitForRollout(kube, { ...w, namespace: ctx.namespace, timeoutSec, onProgress: (s) => !ctx.json && ctx.out.debug(s.message) })),
-    );
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
-  });
+  await ctx.out.progress(
+    `waiting for ${workloads.map((w) => `${w.kind.toLowerCase()}/${w.name}`).join(', ')}`,
+    async () => {
+      const results = await Promise.allSettled(
+        workloads.map((w) =>
+          waitForRollout(kube, {
+            ...w,
+            namespace: ctx.namespace,
+            timeoutSec,
+            onProgress: (s) => !ctx.json && ctx.out.debug(s.message),
+          }),
+        ),
+      );
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    },
+  );
 }
 
 /** For a crash loop: the failing container's last log lines (when the kubelet has them), as a finding. */
 export async function crashLogs(ctx: Context<any, any>, err: unknown): Promise<void> {
-  if (!(err instanceof RolloutError) || !err.problem || !(err.problem.reason === 'CrashLoopBackOff' || err.problem.exitCode !== undefined)) return;
+  if (
+    !(err instanceof RolloutError) ||
+    !err.problem ||
+    !(err.problem.reason === 'CrashLoopBackOff' || err.problem.exitCode !== undefined)
+  )
+    return;
   const kube = await ctx.kube();
-  const logs = await podLogs(kube, { namespace: ctx.namespace, pod: err.problem.pod, container: err.problem.container, previous: true, tailLines: 10 }).catch((e: Error) => ({ text: '', unavailable: e.message }));
+  const logs = await podLogs(kube, {
+    namespace: ctx.namespace,
+    pod: err.problem.pod,
+    container: err.problem.container,
+    previous: true,
+    tailLines: 10,
+  }).catch((e: Error) => ({ text: '', unavailable: e.message }));
   const lines = logs.text ? logs.text.trim().split('\n').slice(-10) : [];
   ctx.result.finding({
     name: 'crash loop logs',
@@ -46,7 +79,12 @@ export async function crashLogs(ctx: Context<any, any>, err: unknown): Promise<v
  */
 export async function rollBack(ctx: Context<any, any>, prev: number, before?: () => Promise<string>): Promise<void> {
   const helm = await ctx.helm();
-  const a = ctx.result.action({ what: 'helm rollback', target: `release/${ctx.release}`, reason: `the rollout failed; back to revision ${prev}`, status: 'planned' });
+  const a = ctx.result.action({
+    what: 'helm rollback',
+    target: `release/${ctx.release}`,
+    reason: `the rollout failed; back to revision ${prev}`,
+    status: 'planned',
+  });
   const t0 = Date.now();
   try {
     const note = before ? await before() : '';
@@ -65,7 +103,11 @@ export async function rollBack(ctx: Context<any, any>, prev: number, before?: ()
  * Ready for a moment and then crashed (the rollout "succeeded" too early) fails
  * the deploy with its reason. Informer-driven; resolves when the time is up.
  */
-export async function settle(ctx: Context<any, any>, workloads: { kind: WorkloadKind; name: string; selector?: Record<string, string> }[], seconds: number): Promise<void> {
+export async function settle(
+  ctx: Context<any, any>,
+  workloads: { kind: WorkloadKind; name: string; selector?: Record<string, string> }[],
+  seconds: number,
+): Promise<void> {
   if (seconds <= 0 || !workloads.length) return;
   const kube = await ctx.kube();
   await ctx.out.progress(`watching ${workloads.map((w) => w.name).join(', ')} for ${seconds}s`, () =>
@@ -81,7 +123,12 @@ export async function settle(ctx: Context<any, any>, workloads: { kind: Workload
             const blamed = blamePod(pods.filter((p) => !p.metadata?.deletionTimestamp));
             if (!blamed || !isContainerFailure(blamed.problem.reason)) return undefined;
             const state = { ...rolloutState(w.kind, { metadata: { name: w.name } }), done: false };
-            return new RolloutError(`${w.kind.toLowerCase()}/${w.name} failed after its rollout; ${describeProblem(blamed.problem)}`, state, blamed.problem, `kubectl -n ${ctx.namespace} logs ${blamed.problem.pod} --previous`);
+            return new RolloutError(
+              `${w.kind.toLowerCase()}/${w.name} failed after its rollout; ${describeProblem(blamed.problem)}`,
+              state,
+              blamed.problem,
+              `kubectl -n ${ctx.namespace} logs ${blamed.problem.pod} --previous`,
+            );
           },
           // The time is up and no pod failed: the rollout holds.
           onTimeout: () => true,

@@ -42,14 +42,22 @@ export function encodeSecretData(data: Record<string, string>): Record<string, s
 }
 
 /** Per key: added, removed or changed, with fingerprints only. Empty when equal. */
-export function secretChanges(live: Record<string, string> | undefined, desired: Record<string, string>): { key: string; change: 'added' | 'removed' | 'changed'; from: string; to: string }[] {
+export function secretChanges(
+  live: Record<string, string> | undefined,
+  desired: Record<string, string>,
+): { key: string; change: 'added' | 'removed' | 'changed'; from: string; to: string }[] {
   const out: { key: string; change: 'added' | 'removed' | 'changed'; from: string; to: string }[] = [];
   const keys = [...new Set([...Object.keys(live ?? {}), ...Object.keys(desired)])].sort();
   for (const key of keys) {
     const a = live?.[key];
     const b = desired[key];
     if (a === b) continue;
-    out.push({ key, change: a === undefined ? 'added' : b === undefined ? 'removed' : 'changed', from: fingerprint(a), to: fingerprint(b) });
+    out.push({
+      key,
+      change: a === undefined ? 'added' : b === undefined ? 'removed' : 'changed',
+      from: fingerprint(a),
+      to: fingerprint(b),
+    });
   }
   return out;
 }

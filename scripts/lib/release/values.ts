@@ -9,7 +9,8 @@ export function mergeValues(...layers: (Values | undefined)[]): Values {
   const out: Values = {};
   for (const layer of layers) {
     if (!layer) continue;
-    for (const [k, v] of Object.entries(layer)) out[k] = isObj(v) && isObj(out[k]) ? mergeValues(out[k] as Values, v) : structuredClone(v);
+    for (const [k, v] of Object.entries(layer))
+      out[k] = isObj(v) && isObj(out[k]) ? mergeValues(out[k] as Values, v) : structuredClone(v);
   }
   return out;
 }
@@ -42,7 +43,11 @@ export function sameData(a: unknown, b: unknown): boolean {
 }
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (isObj(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`;
+  if (isObj(v))
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`)
+      .join(',')}}`;
   return JSON.stringify(v ?? null);
 }
 
@@ -77,7 +82,11 @@ export function schemaAt(schema: JsonSchema, dotted: string): JsonSchema | undef
     if (!cur) return undefined;
     if (cur.properties?.[p]) cur = cur.properties[p];
     else if (cur.additionalProperties && typeof cur.additionalProperties === 'object') cur = cur.additionalProperties;
-    else if (cur.additionalProperties === true || (cur.type === 'object' && !cur.properties && cur.additionalProperties === undefined)) cur = {};
+    else if (
+      cur.additionalProperties === true ||
+      (cur.type === 'object' && !cur.properties && cur.additionalProperties === undefined)
+    )
+      cur = {};
     else return undefined;
   }
   return cur;
@@ -94,13 +103,19 @@ export function coerceValue(node: JsonSchema, key: string, raw: string): unknown
   if (raw === 'null' && types.includes('null')) v = null;
   else if ((types.includes('integer') || types.includes('number')) && /^-?\d+(\.\d+)?$/.test(raw)) v = Number(raw);
   else if (types.includes('boolean') && /^(true|false)$/.test(raw)) v = raw === 'true';
-  else if (types.length && !types.includes('string')) throw new Error(`${key} must be ${types.join(' or ')}, got "${raw}"`);
-  if (types.includes('integer') && typeof v === 'number' && !Number.isInteger(v)) throw new Error(`${key} must be an integer, got ${raw}`);
+  else if (types.length && !types.includes('string'))
+    throw new Error(`${key} must be ${types.join(' or ')}, got "${raw}"`);
+  if (types.includes('integer') && typeof v === 'number' && !Number.isInteger(v))
+    throw new Error(`${key} must be an integer, got ${raw}`);
   if (typeof v === 'number') {
-    if (node.minimum !== undefined && v < node.minimum) throw new Error(`${key} must be at least ${node.minimum}, got ${v}`);
-    if (node.maximum !== undefined && v > node.maximum) throw new Error(`${key} must be at most ${node.maximum}, got ${v}`);
+    if (node.minimum !== undefined && v < node.minimum)
+      throw new Error(`${key} must be at least ${node.minimum}, got ${v}`);
+    if (node.maximum !== undefined && v > node.maximum)
+      throw new Error(`${key} must be at most ${node.maximum}, got ${v}`);
   }
-  if (node.enum && !node.enum.some((e) => sameData(e, v))) throw new Error(`${key} must be one of ${node.enum.map((e) => JSON.stringify(e)).join(', ')}, got "${raw}"`);
-  if (typeof v === 'string' && node.pattern && !new RegExp(node.pattern).test(v)) throw new Error(`${key}: "${raw}" does not match ${node.pattern}`);
+  if (node.enum && !node.enum.some((e) => sameData(e, v)))
+    throw new Error(`${key} must be one of ${node.enum.map((e) => JSON.stringify(e)).join(', ')}, got "${raw}"`);
+  if (typeof v === 'string' && node.pattern && !new RegExp(node.pattern).test(v))
+    throw new Error(`${key}: "${raw}" does not match ${node.pattern}`);
   return v;
 }
