@@ -146,7 +146,7 @@ describe('predict on the test bed', () => {
       expect(live.limits.memory).toBe('360Mi');
       expect(live.requests.memory).toBe('276Mi');
       expect(live.limits.cpu).toBe('500m'); // CPU limits are left alone
-      expect(fs.readFileSync(overlay, 'utf8')).toMatch(/backend:\n  resources:\n(.*\n)*      memory: 360Mi/);
+      expect(fs.readFileSync(overlay, 'utf8')).toMatch(/backend:\n {2}resources:\n(.*\n)* {6}memory: 360Mi/);
     });
   });
 

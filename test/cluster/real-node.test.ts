@@ -196,7 +196,10 @@ describe('the chart on the real node', () => {
         const timer = setTimeout(() => reject(new Error('port-forward did not start in 30s')), 30_000);
         child.stdout!.on('data', (d: Buffer) => {
           const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(d.toString());
-          if (m) (clearTimeout(timer), resolve(Number(m[1])));
+          if (m) {
+            clearTimeout(timer);
+            resolve(Number(m[1]));
+          }
         });
         child.on('exit', (c) => reject(new Error(`port-forward exited ${c}`)));
       });
@@ -285,7 +288,7 @@ describe('the chart on the real node', () => {
     await k.apply(pod('probe-ready', true));
     await k.apply(pod('probe-failing', false));
     const ip = async (name: string) => {
-      const [p] = await k.waitFor<V1Pod>({ apiVersion: 'v1', kind: 'Pod', namespace: ns, labelSelector: 'app=probe', timeoutSec: 60, done: (ps) => ps.some((x) => x.metadata?.name === name && x.status?.containerStatuses?.[0]?.started) });
+      await k.waitFor<V1Pod>({ apiVersion: 'v1', kind: 'Pod', namespace: ns, labelSelector: 'app=probe', timeoutSec: 60, done: (ps) => ps.some((x) => x.metadata?.name === name && x.status?.containerStatuses?.[0]?.started) });
       return (await k.list<V1Pod>('v1', 'Pod', ns, 'app=probe')).find((x) => x.metadata?.name === name)!.status!.podIP!;
     };
     const [readyIP, failingIP] = [await ip('probe-ready'), await ip('probe-failing')];

@@ -1,7 +1,6 @@
 // bootstrap's decisions on plain data (lib/bootstrap-steps.ts), and the script
 // as a process where no cluster is involved: --list, --dry-run, bad steps.
 // The chain itself runs in test/cluster/bootstrap.test.ts.
-import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {

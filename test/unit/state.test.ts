@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { OpsError } from '../../scripts/lib/kit/errors.ts';
 import { openState, safeName, scopeDir } from '../../scripts/lib/kit/state.ts';
-import { assertFailure, assertOutput, assertSuccess, refuteOutput, repoRoot, run, scratchEnv } from '../helpers/run.ts';
+import { assertFailure, refuteOutput, repoRoot, run, scratchEnv } from '../helpers/run.ts';
 
 const tmpRoot = () => fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-state-'));
 const scope = { context: 'kind-dev', namespace: 'todo' };

@@ -56,7 +56,7 @@ async function askOnTerminal(question: string): Promise<boolean> {
   }
 }
 
-export async function applyPlan<P>(ctx: Context<any, any>, plan: readonly PlannedAction<P>[], apply: Apply<P>, opts: ApplyOptions = {}): Promise<Action[]> {
+export async function applyPlan<P>(ctx: Context, plan: readonly PlannedAction<P>[], apply: Apply<P>, opts: ApplyOptions = {}): Promise<Action[]> {
   await confirm(ctx, plan, opts);
   const done: Action[] = [];
   let stopped = false;

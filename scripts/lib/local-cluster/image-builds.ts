@@ -8,7 +8,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -397,7 +396,6 @@ export async function buildApp(name: AppName, standins: Standins): Promise<{ ref
 
 // ---------------------------------------------------------------- running
 
-export { freePort } from './net.ts';
 
 export interface Running {
   container: string;

@@ -520,10 +520,10 @@ export async function stopNode(): Promise<void> {
   const holder = state?.holderPid;
   const others = () => bedProcesses(state).filter((p) => p !== holder);
   killAll(others(), 'SIGTERM');
-  let left = await waitGone(others, 10_000);
+  const left = await waitGone(others, 10_000);
   if (left.length) {
     killAll(left, 'SIGKILL');
-    left = await waitGone(others, 5_000);
+    await waitGone(others, 5_000);
   }
   if (holder && alive(holder) && ownedByBed(holder)) {
     killAll([holder], 'SIGKILL');

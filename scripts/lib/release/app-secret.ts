@@ -13,7 +13,7 @@ const secretFieldManager = 'todo-chatbot-ops/app-secret';
  * forcing: fields another manager holds on the suite's own Secret are taken over.
  */
 export async function applySecret(
-  ctx: Context<any, any>,
+  ctx: Context,
   name: string,
   data: Record<string, string>,
   dryRun = false,

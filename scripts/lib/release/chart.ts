@@ -13,13 +13,13 @@ import { classifyHelmFailure } from './helm.ts';
 import type { Values } from './values.ts';
 
 /** The chart path of the profile. */
-export const chartPath = (ctx: Context<any, any>) => path.resolve(repoRoot, ctx.cfg.TODO_CHART);
+export const chartPath = (ctx: Context) => path.resolve(repoRoot, ctx.cfg.TODO_CHART);
 
 /** The local values overlay `config set` writes chart values to (ignored by git). */
 export const overlayFile = (profile: string) => path.join(envDir(), `${profile}.values.local.yaml`);
 
 /** The profile's values file (TODO_VALUES), then the local overlay when there is one. */
-export function profileValuesFiles(ctx: Context<any, any>): string[] {
+export function profileValuesFiles(ctx: Context): string[] {
   const out: string[] = [];
   const v = ctx.cfg.TODO_VALUES;
   if (v) {
@@ -49,7 +49,7 @@ export function readValuesFile(file: string): Values {
  * A values schema error is a usage error (exit 2); an unreachable cluster exit 3.
  */
 export async function renderRelease(
-  ctx: Context<any, any>,
+  ctx: Context,
   o: { valuesFiles: string[]; values?: Values },
 ): Promise<string> {
   const helm = await ctx.helm();

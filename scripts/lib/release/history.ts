@@ -37,7 +37,7 @@ export function decodeHelmRecord(data: string): StoredRelease {
  * instead of three helm processes); undefined when helm keeps them elsewhere
  * (HELM_DRIVER other than secret), so the caller asks helm.
  */
-async function releaseRecords(ctx: Context<any, any>): Promise<StoredRelease[] | undefined> {
+async function releaseRecords(ctx: Context): Promise<StoredRelease[] | undefined> {
   const driver = process.env.HELM_DRIVER;
   if (driver && !/^secrets?$/.test(driver)) return undefined;
   const kube = await ctx.kube();
@@ -56,13 +56,13 @@ export const historyOf = (records: StoredRelease[]): HistoryEntry[] =>
   }));
 
 /** The history, from helm's records when readable, else from helm. */
-export async function releaseHistory(ctx: Context<any, any>, max = 10): Promise<HistoryEntry[]> {
+export async function releaseHistory(ctx: Context, max = 10): Promise<HistoryEntry[]> {
   const records = await releaseRecords(ctx);
   return (records ? historyOf(records) : await (await ctx.helm()).history(ctx.release)).slice(-max);
 }
 
 /** One look at the release: namespace, app Secret, history and the latest revision's manifest and values. */
-export async function observeRelease(ctx: Context<any, any>, secretName: string): Promise<Observed> {
+export async function observeRelease(ctx: Context, secretName: string): Promise<Observed> {
   const kube = await ctx.kube();
   const [namespace, secret, records] = await Promise.all([
     kube.read<V1Namespace>('v1', 'Namespace', ctx.namespace),

@@ -21,7 +21,7 @@ import { watchUntil } from '../kube/watch.ts';
  * A RolloutError gets the failing container's last log lines when the kubelet has them.
  */
 export async function waitWorkloads(
-  ctx: Context<any, any>,
+  ctx: Context,
   workloads: { kind: WorkloadKind; name: string }[],
   timeoutSec = ctx.timeoutSec,
 ): Promise<void> {
@@ -46,7 +46,7 @@ export async function waitWorkloads(
 }
 
 /** For a crash loop: the failing container's last log lines (when the kubelet has them), as a finding. */
-export async function crashLogs(ctx: Context<any, any>, err: unknown): Promise<void> {
+export async function crashLogs(ctx: Context, err: unknown): Promise<void> {
   if (
     !(err instanceof RolloutError) ||
     !err.problem ||
@@ -77,7 +77,7 @@ export async function crashLogs(ctx: Context<any, any>, err: unknown): Promise<v
  * (done or failed, timed). `before` runs first inside the action (deploy puts
  * the previous Secret back) and returns a note for the detail.
  */
-export async function rollBack(ctx: Context<any, any>, prev: number, before?: () => Promise<string>): Promise<void> {
+export async function rollBack(ctx: Context, prev: number, before?: () => Promise<string>): Promise<void> {
   const helm = await ctx.helm();
   const a = ctx.result.action({
     what: 'helm rollback',
@@ -104,7 +104,7 @@ export async function rollBack(ctx: Context<any, any>, prev: number, before?: ()
  * the deploy with its reason. Informer-driven; resolves when the time is up.
  */
 export async function settle(
-  ctx: Context<any, any>,
+  ctx: Context,
   workloads: { kind: WorkloadKind; name: string; selector?: Record<string, string> }[],
   seconds: number,
 ): Promise<void> {
