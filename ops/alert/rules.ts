@@ -71,7 +71,7 @@ export interface RulesOutcome {
 const ms = (t: string | Date | undefined) => (t ? new Date(t).getTime() : 0);
 
 /** deployment/NAME for a pod of a Deployment (through its ReplicaSet), statefulset/NAME, else pod/NAME. */
-export function workloadOfPod(p: Pick<V1Pod, 'metadata'>, deployments: readonly V1Deployment[]): string {
+function workloadOfPod(p: Pick<V1Pod, 'metadata'>, deployments: readonly V1Deployment[]): string {
   const ref = p.metadata?.ownerReferences?.find((r) => r.controller) ?? p.metadata?.ownerReferences?.[0];
   if (!ref) return `pod/${p.metadata?.name}`;
   if (ref.kind === 'ReplicaSet') {

@@ -5,7 +5,7 @@ import { ruleNames, type RuleName } from './rules.ts';
 import type { Context, OptionSpec } from '../../scripts/lib/kit/cli.ts';
 import { bool, defineSettings, duration, durationSeconds, int, setting, type Parser } from '../../scripts/lib/kit/settings.ts';
 
-export const defaultFor: Record<RuleName, number> = {
+const defaultFor: Record<RuleName, number> = {
   'crash-loop': 60,
   'replicas-mismatch': 300,
   'pods-not-ready': 300,

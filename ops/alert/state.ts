@@ -7,7 +7,7 @@
 // a firing alert nobody was told about is announced when its silence ends.
 import type { Condition, RuleName } from './rules.ts';
 
-export interface StoredAlert {
+interface StoredAlert {
   key: string;
   rule: RuleName;
   level: Condition['level'];
@@ -21,7 +21,7 @@ export interface StoredAlert {
   notifiedAt?: string;
 }
 
-export interface Silence {
+interface Silence {
   /** a rule name or an alert key (rule:object) */
   match: string;
   until: string;
@@ -61,7 +61,7 @@ export interface StepOutcome {
 export const emptyDoc = (): AlertsDoc => ({ alerts: {}, silences: [] });
 const ms = (t: string | undefined) => (t ? Date.parse(t) : 0);
 
-export function silencedBy(silences: readonly Silence[], a: { key: string; rule: string }, now: number): Silence | undefined {
+function silencedBy(silences: readonly Silence[], a: { key: string; rule: string }, now: number): Silence | undefined {
   return silences.find((s) => ms(s.until) > now && (s.match === a.key || s.match === a.rule));
 }
 

@@ -11,7 +11,7 @@ import type { Sample } from '../../scripts/lib/samples/store.ts';
 import { formatBytes, formatCpu } from '../../scripts/lib/kube/quantity.ts';
 import { humanDuration, percentile } from '../../scripts/lib/samples/fit.ts';
 
-export type Resource = 'requests.cpu' | 'requests.memory' | 'limits.memory';
+type Resource = 'requests.cpu' | 'requests.memory' | 'limits.memory';
 
 export interface RightsizePolicy {
   minSamples: number;
@@ -74,7 +74,7 @@ const roundUp = (v: number, step: number) => Math.ceil(v / step - 1e-9) * step;
 const Mi = 2 ** 20;
 const fmt = (r: Resource, v: number | undefined) => (v === undefined ? 'unset' : r === 'requests.cpu' ? formatCpu(v) : formatBytes(v));
 /** As the chart's values take them: "15m", "40Mi". */
-export const quantity = (r: Resource, v: number) => (r === 'requests.cpu' ? `${Math.round(v * 1000)}m` : `${Math.round(v / Mi)}Mi`);
+const quantity = (r: Resource, v: number) => (r === 'requests.cpu' ? `${Math.round(v * 1000)}m` : `${Math.round(v / Mi)}Mi`);
 
 interface Agg {
   workload: string;

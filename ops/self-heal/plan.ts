@@ -26,16 +26,16 @@ export interface HealLimits {
   cooldownSec: number;
 }
 
-export interface Revision {
+interface Revision {
   revision: number;
   status: string;
   /** helm's "updated" time */
   updated: string;
 }
 
-export type Problem = 'CrashLoopBackOff' | 'NotReady' | 'Terminating' | 'JobFailed' | 'RolloutStuck';
-export type Decision = 'act' | 'cannot-help' | 'cooldown' | 'budget' | 'gave-up' | 'report';
-export type Step = 'delete-pod' | 'force-delete-pod' | 'restart' | 'rollback';
+type Problem = 'CrashLoopBackOff' | 'NotReady' | 'Terminating' | 'JobFailed' | 'RolloutStuck';
+type Decision = 'act' | 'cannot-help' | 'cooldown' | 'budget' | 'gave-up' | 'report';
+type Step = 'delete-pod' | 'force-delete-pod' | 'restart' | 'rollback';
 
 /** One line of the audit history (state stream 'self-heal'). */
 export interface AuditRecord {
@@ -78,7 +78,7 @@ export interface HealObserved {
   history: AuditRecord[];
 }
 
-export interface Issue {
+interface Issue {
   problem: Problem;
   object: string;
   workload: string;
@@ -99,7 +99,7 @@ export interface HealParams {
   revision?: number;
 }
 
-export interface HealAlert {
+interface HealAlert {
   key: string;
   level: Level;
   title: string;
@@ -176,7 +176,7 @@ function podIssue(p: V1Pod, o: HealObserved, limits: HealLimits): Issue | undefi
 }
 
 /** Every problem self-heal looks for, one Issue each. */
-export function findIssues(o: HealObserved, limits: HealLimits): Issue[] {
+function findIssues(o: HealObserved, limits: HealLimits): Issue[] {
   const issues: Issue[] = [];
   for (const p of o.pods) {
     const i = podIssue(p, o, limits);
@@ -207,7 +207,7 @@ export function findIssues(o: HealObserved, limits: HealLimits): Issue[] {
  * revision was never seen healthy, an older one was (or helm's previous
  * deployed one), and the failing pods were made after the newest revision.
  */
-export function blameRevision(o: HealObserved, issues: readonly Issue[]): { from: number; to: number; why: string } | undefined {
+function blameRevision(o: HealObserved, issues: readonly Issue[]): { from: number; to: number; why: string } | undefined {
   const newest = o.revisions.at(-1);
   if (!newest || newest.status !== 'deployed') return undefined;
   if (o.lastHealthyRevision !== undefined && o.lastHealthyRevision >= newest.revision) return undefined;

@@ -96,10 +96,10 @@ export interface CronEnvironment {
 }
 
 /** Single-quoted for /bin/sh; cron's "%" (a newline to it) escaped. */
-export const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`.replace(/%/g, '\\%');
+const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`.replace(/%/g, '\\%');
 
-export const beginMark = (id: string) => `# BEGIN todo-chatbot-ops ${id} (scripts/cron.ts manages these lines; edit the env profile, then install again)`;
-export const endMark = (id: string) => `# END todo-chatbot-ops ${id}`;
+const beginMark = (id: string) => `# BEGIN todo-chatbot-ops ${id} (scripts/cron.ts manages these lines; edit the env profile, then install again)`;
+const endMark = (id: string) => `# END todo-chatbot-ops ${id}`;
 
 export interface PlannedJob {
   job: string;

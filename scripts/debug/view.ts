@@ -7,7 +7,7 @@ import type { DebugContext } from './spec.ts';
 
 const rank = { fail: 0, warn: 1, info: 2, ok: 3 } as const;
 
-export function renderDiagnosis(findings: readonly Finding[], o: { namespace: string; target?: string }): string {
+function renderDiagnosis(findings: readonly Finding[], o: { namespace: string; target?: string }): string {
   const sorted = [...findings].sort((a, b) => rank[a.level] - rank[b.level]);
   const problems = sorted.filter((f) => f.level === 'fail' || f.level === 'warn');
   const out: string[] = [`${o.target ?? `namespace ${o.namespace}`}: ${problems.length ? `${problems.length} problem${problems.length > 1 ? 's' : ''} found` : 'nothing wrong'}`, ''];

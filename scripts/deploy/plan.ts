@@ -6,7 +6,7 @@ import { secretChanges } from '../lib/release/secrets.ts';
 import { changedPaths, sameData, type Values } from '../lib/release/values.ts';
 import { diffManifests, manifestUnchanged, type ManifestDiff } from '../lib/release/manifests.ts';
 
-export interface HistoryLike {
+interface HistoryLike {
   revision: number;
   status: string;
 }

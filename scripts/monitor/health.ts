@@ -9,7 +9,7 @@ import type { Snapshot } from '../lib/kube/scan.ts';
 
 export type State = 'healthy' | 'degraded' | 'down';
 
-export interface WorkloadRow {
+interface WorkloadRow {
   kind: 'Deployment' | 'StatefulSet';
   name: string;
   desired: number;
@@ -17,7 +17,7 @@ export interface WorkloadRow {
   available: number;
   updated: number;
 }
-export interface PodRow {
+interface PodRow {
   name: string;
   phase: string;
   ready: string;
@@ -32,12 +32,12 @@ export interface PodRow {
   /** usage against the limits, when both are known (0-1) */
   memoryOfLimit?: number;
 }
-export interface ServiceRow {
+interface ServiceRow {
   name: string;
   ready: number;
   notReady: number;
 }
-export interface HpaRow {
+interface HpaRow {
   name: string;
   target: string;
   replicas: string;

@@ -5,7 +5,7 @@ import { colourLevel, table } from '../lib/kit/output.ts';
 import type { Result } from '../lib/kit/result.ts';
 import type { MonitorContext } from './spec.ts';
 
-export function age(sec: number): string {
+function age(sec: number): string {
   if (sec < 120) return `${sec}s`;
   if (sec < 7200) return `${Math.floor(sec / 60)}m`;
   if (sec < 172_800) return `${Math.floor(sec / 3600)}h`;

@@ -7,7 +7,7 @@ import type { PlannedAction } from '../lib/kit/plan.ts';
 import { getPath, setPath, type Values } from '../lib/release/values.ts';
 import { scaledMarker } from '../lib/release/scale-marker.ts';
 
-export const components = ['frontend', 'backend'] as const;
+const components = ['frontend', 'backend'] as const;
 export type Component = (typeof components)[number];
 
 export interface ScaleObserved {

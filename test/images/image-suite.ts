@@ -6,9 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  buildApp, buildah, compressedSize, descendants, ensureStandins, freePort, inspectImage, layerSizes, listFiles, recordTiming,
+  buildApp, buildah, compressedSize, descendants, ensureStandins, inspectImage, layerSizes, listFiles, recordTiming,
   startImage, waitHealthy, withRootfs, type AppName, type ImageInfo, type Running,
 } from '../../scripts/lib/local-cluster/image-builds.ts';
+import { freePort } from '../../scripts/lib/local-cluster/net.ts';
 
 export interface ImageSpec {
   name: AppName;
@@ -26,7 +27,7 @@ export interface ImageSpec {
 
 const MB = 1024 * 1024;
 
-export const forbiddenInRuntime: [string, RegExp][] = [
+const forbiddenInRuntime: [string, RegExp][] = [
   ['a compiler', /(^|\/)(gcc|cc|c\+\+|g\+\+|clang|tcc|cpp|x86_64-linux-gnu-gcc[^/]*)$|(^|\/)(gcc|clang)(-\d+)?$/],
   ['a package manager', /(^|\/)usr\/(local\/)?bin\/(apt|apt-get|dpkg|pip\d*(\.\d+)?|npm|npx|yarn|corepack)$|(^|\/)(site-packages|node_modules)\/(pip|setuptools|npm)\/$/],
   ['a shell', /^(usr\/)?bin\/(sh|bash|dash)$/],

@@ -31,7 +31,7 @@ export function authSecretRef(deploy: V1Deployment): { name: string; key: string
 }
 
 /** The release's backend Deployment: by the chart's component label, else by name. */
-export async function backendDeployment(kube: Kube, namespace: string, release: string): Promise<V1Deployment> {
+async function backendDeployment(kube: Kube, namespace: string, release: string): Promise<V1Deployment> {
   const list = await kube.apps.listNamespacedDeployment({ namespace, labelSelector: `app.kubernetes.io/instance=${release},app.kubernetes.io/component=backend` });
   const found = list.items[0] ?? (await kube.apps.readNamespacedDeployment({ namespace, name: `${release}-backend` }).catch(() => undefined));
   if (!found) throw new OpsError(`no backend Deployment for release ${release} in namespace ${namespace}`, Exit.problem, `npx zx scripts/deploy.ts -n ${namespace}`);

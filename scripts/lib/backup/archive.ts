@@ -15,9 +15,9 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Exit, OpsError, usageError } from '../kit/errors.ts';
 
-export const FORMAT = 'todo-chatbot-backup/1';
+const FORMAT = 'todo-chatbot-backup/1';
 
-export interface Part {
+interface Part {
   name: string;
   bytes: number;
   sha256: string;
@@ -53,7 +53,7 @@ export interface Manifest {
 export const manifestChecksum = (m: Manifest): string => createHash('sha256').update(JSON.stringify({ ...m, checksum: '' })).digest('hex');
 
 /** A file's size and SHA-256, read in chunks (archives can be large). */
-export async function hashFile(file: string): Promise<{ bytes: number; sha256: string }> {
+async function hashFile(file: string): Promise<{ bytes: number; sha256: string }> {
   const h = createHash('sha256');
   let bytes = 0;
   await pipeline(fs.createReadStream(file), async function (src: AsyncIterable<Buffer>) {
@@ -66,7 +66,7 @@ export async function hashFile(file: string): Promise<{ bytes: number; sha256: s
 }
 
 /** UTC, sortable, file-name safe, to the millisecond: 20261127T141533.123Z */
-export const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '');
+const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '');
 
 export const archiveName = (release: string, at: Date) => `${release}-${stamp(at)}`;
 

@@ -97,7 +97,7 @@ export async function externalDb(kube: Kube, o: { namespace: string; release: st
 }
 
 /** Rows of every user table, one line each: rows:<schema>.<table>=<n>. */
-export const countSql = `SELECT 'rows:' || table_schema || '.' || table_name || '=' || (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', table_schema, table_name), false, true, '')))[1]::text FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1;`;
+const countSql = `SELECT 'rows:' || table_schema || '.' || table_name || '=' || (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', table_schema, table_name), false, true, '')))[1]::text FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1;`;
 
 /** The rows:... lines of psql's output as a map. */
 export function parseCounts(out: string): Record<string, number> {
@@ -112,7 +112,7 @@ export function parseCounts(out: string): Record<string, number> {
 const sh = (db: DbTarget, cmd: string) => ['sh', '-c', `${db.connect} ${cmd}`];
 
 /** Runs SQL through psql in the target; throws with psql's own error on failure. */
-export async function psql(kube: Kube, db: DbTarget, sql: string, timeoutSec: number): Promise<string> {
+async function psql(kube: Kube, db: DbTarget, sql: string, timeoutSec: number): Promise<string> {
   const r = await execInPod(kube, { namespace: db.namespace, pod: db.pod, container: db.container, command: sh(db, 'exec psql -X -At -v ON_ERROR_STOP=1 "$@"'), stdin: db.stdinPrefix + sql + '\n', timeoutSec });
   if (r.exitCode !== 0) throw new OpsError(`psql in ${db.pod} exited ${r.exitCode}: ${lastLine(r.stderr)}`, Exit.actionFailed);
   return r.stdout;

@@ -33,7 +33,7 @@ const kindOrder = new Map(kinds.map((k, i) => [k.kind, i]));
 export const isHelmRecord = (o: Obj) => o.kind === 'Secret' && (o as { type?: string }).type === 'helm.sh/release.v1';
 
 /** Objects the cluster makes by itself in every namespace, or that belong to another object: not ours to back up. */
-export function skipped(o: Obj): boolean {
+function skipped(o: Obj): boolean {
   const m = o.metadata as { ownerReferences?: unknown[] };
   if (m.ownerReferences?.length) return true;
   if (o.kind === 'ServiceAccount' && o.metadata.name === 'default') return true;

@@ -35,7 +35,7 @@ export interface OptionSpec {
 }
 
 /** What a script does to the cluster; decides which flags it offers. */
-export type Touches = 'nothing' | 'reads' | 'changes';
+type Touches = 'nothing' | 'reads' | 'changes';
 
 type ValueOf<O extends OptionSpec> = O['type'] extends 'boolean'
   ? boolean
@@ -55,7 +55,7 @@ export type OptionValues<O extends Record<string, OptionSpec>> = {
  * the script's deterministic findings as context, and is recorded as its own
  * action that never decides the exit code.
  */
-export interface AiSpec<O extends Record<string, OptionSpec>, S extends Settings> {
+interface AiSpec<O extends Record<string, OptionSpec>, S extends Settings> {
   /** what the AI tool is given on stdin (default: the result's findings and actions, one per line) */
   context?(ctx: Context<O, S>): string | Promise<string>;
   /** run the AI step before the script's own run (default: after it, so its findings exist) */

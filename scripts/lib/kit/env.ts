@@ -20,7 +20,7 @@ export const repoRoot = path.resolve(import.meta.dirname, '../../..');
 export const envDir = (env: NodeJS.ProcessEnv = process.env) => env.TODO_ENV_DIR ?? path.join(repoRoot, 'env');
 
 /** Settings every script shares. */
-export const coreSettings = defineSettings({
+const coreSettings = defineSettings({
   TODO_NAMESPACE: setting(dnsName, 'todo', 'namespace the app is deployed to'),
   TODO_RELEASE: setting(dnsName, 'todo-chatbot', 'Helm release name'),
   TODO_CONTEXT: setting(str, '', 'kube context (empty: the kubeconfig current context)'),
@@ -127,7 +127,7 @@ export function loadConfig<S extends Settings = Record<never, Setting>>(opts: Lo
  * dotenv's parser skips lines it cannot read; a typo there would silently drop
  * a setting. Every non-blank, non-comment line must be KEY=VALUE.
  */
-export function parseEnvFile(text: string, file: string): Record<string, string> {
+function parseEnvFile(text: string, file: string): Record<string, string> {
   const lines = text.split(/\r?\n/);
   let quote: string | undefined;
   for (const [i, line] of lines.entries()) {

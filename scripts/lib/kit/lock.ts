@@ -39,7 +39,7 @@ export interface LockKey {
 }
 
 /** What a lock file says about its holder. */
-export interface LockHolder {
+interface LockHolder {
   script: string;
   pid: number;
   host: string;

@@ -27,7 +27,7 @@ export interface Finding {
   evidence?: Record<string, unknown>;
 }
 
-export type ActionStatus = 'planned' | 'done' | 'failed' | 'skipped';
+type ActionStatus = 'planned' | 'done' | 'failed' | 'skipped';
 
 export interface Action {
   /** a short verb phrase: "helm upgrade", "delete pod", "scale" */

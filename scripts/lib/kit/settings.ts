@@ -56,9 +56,6 @@ export function duration(v: string, name = 'duration'): number {
 }
 export const durationSeconds: Parser<number> = (v, key) => duration(v, key);
 
-/** A comma-separated list, empty items dropped. */
-export const list: Parser<string[]> = (v) => v.split(',').map((s) => s.trim()).filter(Boolean);
-
 /** An http(s) URL, or empty for "not configured". */
 export const url: Parser<string> = (v, key) => {
   if (v === '') return v;

@@ -26,7 +26,7 @@ const quote = (a: string) => (/^[\w@%+=:,./{}-]+$/.test(a) ? a : `'${a.replace(/
 export const commandLine = (bin: string, args: readonly string[]) => [bin, ...args].map(quote).join(' ');
 
 /** The tool's own reason: its last non-empty stderr line (else stdout's). */
-export function lastLine(res: ProcessOutput): string {
+function lastLine(res: ProcessOutput): string {
   return res.stderr.trim().split('\n').filter(Boolean).pop() ?? res.stdout.trim().split('\n').filter(Boolean).pop() ?? '';
 }
 

@@ -117,7 +117,7 @@ function checkName(kind: string, name: string): void {
 const tmpName = (file: string) => path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 
 /** Writes `data` to `file` all or nothing: temporary file, fsync, rename. */
-export function writeAtomic(file: string, data: string | Buffer, stateRoot = path.dirname(file)): void {
+function writeAtomic(file: string, data: string | Buffer, stateRoot = path.dirname(file)): void {
   const tmp = tmpName(file);
   onFile(file, stateRoot, () => {
     try {

@@ -65,4 +65,4 @@ export async function requireTool(name: ToolName): Promise<ToolInfo> {
   return info;
 }
 
-export { run, type RunOptions } from './shell.ts';
+export { run,  } from './shell.ts';

@@ -31,7 +31,7 @@ export function apiMessage(e: unknown): string {
   }
   return (e as Error)?.message?.split('\n')[0] ?? String(e);
 }
-export const safeJson = (s: string) => {
+const safeJson = (s: string) => {
   try {
     return JSON.parse(s) as unknown;
   } catch {

@@ -25,9 +25,9 @@ import { applyConflicts, collectionPath, describeArgs, isNotFound, isTransient, 
 import { watchUntil } from './watch.ts';
 
 // Callers import these from here, as before the split.
-export { apiMessage, applyConflicts, collectionPath, isNotFound, isTransient, sortEvents, type ApplyConflict } from './api.ts';
+export {   collectionPath, isNotFound,    } from './api.ts';
 
-export const fieldManager = 'todo-chatbot-ops';
+const fieldManager = 'todo-chatbot-ops';
 
 export interface KubeOptions {
   context?: string;

@@ -13,7 +13,7 @@ import type {
 } from '@kubernetes/client-node';
 import type { Kube } from './client.ts';
 
-export interface EndpointSliceLike {
+interface EndpointSliceLike {
   metadata?: { name?: string; labels?: Record<string, string> };
   endpoints?: { conditions?: { ready?: boolean }; targetRef?: { name?: string } }[];
 }

@@ -17,12 +17,12 @@ import {
   startNodeAgents, stopNode, writeState, type BedState,
 } from './node.ts';
 
-export { bedName, bedDir, binDir, kubeconfigPath, toolsDir } from './layout.ts';
-export { realNodeName, realNodeTaint, realNodeLabel } from './node.ts';
+export { bedName, bedDir, binDir,   } from './layout.ts';
+export { realNodeName,   } from './node.ts';
 /** Fake nodes: enough room for every test's pods. */
-export const nodes = ['bed-node-1', 'bed-node-2'];
+const nodes = ['bed-node-1', 'bed-node-2'];
 /** The real node's StorageClass (the cluster default) and its pool of local volumes. */
-export const storageClass = 'bed-local';
+const storageClass = 'bed-local';
 const volumePool = 4;
 
 /** PATH and KUBECONFIG for anything run against the bed (helm and kubectl from the cache). */
@@ -306,7 +306,7 @@ async function create(env: NodeJS.ProcessEnv, log: (m: string) => void, timings:
 }
 
 /** The last lines of every component's log: what CI shows when the bed fails to come up. */
-export function componentLogTails(lines = 8): string {
+function componentLogTails(lines = 8): string {
   const dir = path.join(clusterDir, 'logs');
   const cp = fs.existsSync(dir)
     ? fs

@@ -14,7 +14,7 @@ import YAML from 'yaml';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../../..');
 /** Not TODO_*: the suite's config rejects unknown TODO_ variables. */
-export const cacheRoot = process.env.IMAGE_TEST_CACHE ?? path.join(os.homedir(), '.cache/todo-chatbot-ops/images');
+const cacheRoot = process.env.IMAGE_TEST_CACHE ?? path.join(os.homedir(), '.cache/todo-chatbot-ops/images');
 /**
  * overlay where the kernel allows it (root on ext4 here): layers are shared,
  * not copied, which makes each step of a build several times faster than vfs.
@@ -23,7 +23,7 @@ export const cacheRoot = process.env.IMAGE_TEST_CACHE ?? path.join(os.homedir(),
 const driver = process.env.IMAGE_TEST_STORAGE_DRIVER ?? 'overlay';
 const storageRoot = path.join(cacheRoot, `storage-${driver}`);
 const runRoot = path.join(cacheRoot, `runroot-${driver}`);
-export const logDir = path.join(cacheRoot, 'logs');
+const logDir = path.join(cacheRoot, 'logs');
 const standinDir = path.join(import.meta.dirname, 'standins');
 
 /** Bump when a stand-in recipe changes: the key is part of every stand-in's label. */
@@ -81,13 +81,13 @@ export function exec(bin: string, args: string[], opts: ExecOptions = {}): Promi
 }
 
 /** The global buildah flags every call here uses: our own store under the cache. */
-export const buildahGlobal = ['--root', storageRoot, '--runroot', runRoot, '--storage-driver', driver];
+const buildahGlobal = ['--root', storageRoot, '--runroot', runRoot, '--storage-driver', driver];
 
 export function buildah(args: string[], opts: ExecOptions = {}): Promise<Exec> {
   return exec('buildah', [...buildahGlobal, ...args], opts);
 }
 
-export function preflight(): void {
+function preflight(): void {
   if (process.getuid?.() !== 0) throw new Error('the images tests need root (buildah storage + chroot)');
   for (const tool of ['buildah', 'debootstrap'])
     if (!process.env.PATH?.split(':').some((d) => fs.existsSync(path.join(d, tool))))
@@ -177,7 +177,7 @@ export interface Standins {
 const hash = (...parts: string[]) => createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 16);
 
 /** The default base tag an image's Dockerfile names, e.g. NODE_IMAGE's. */
-export function dockerfileDefault(dockerfile: string, arg: string): string {
+function dockerfileDefault(dockerfile: string, arg: string): string {
   const m = new RegExp(`^ARG ${arg}=(\\S+)`, 'm').exec(fs.readFileSync(dockerfile, 'utf8'));
   if (!m) throw new Error(`${dockerfile} has no ARG ${arg}=default`);
   return m[1]!;
@@ -314,10 +314,10 @@ export async function ensureStandins(): Promise<Standins> {
 }
 
 /** PostgreSQL major of Debian bookworm's postgresql package: what the postgres stand-in runs. */
-export const standinPostgresMajor = '15';
+const standinPostgresMajor = '15';
 
 /** The postgres image the chart runs by default (values.yaml postgresql.image), e.g. docker.io/library/postgres:16.10-bookworm. */
-export function chartPostgresRef(): string {
+function chartPostgresRef(): string {
   const values = YAML.parse(fs.readFileSync(path.join(repoRoot, 'charts/todo-chatbot/values.yaml'), 'utf8')) as {
     postgresql?: { image?: { registry?: string; repository?: string; tag?: string } };
   };
@@ -348,7 +348,7 @@ export async function ensurePostgresStandin(): Promise<{ ref: string; seconds: n
 // ---------------------------------------------------------------- app images
 
 export type AppName = 'frontend' | 'backend';
-export const testRef = (name: AppName) => `localhost/todo-chatbot-${name}:images-test`;
+const testRef = (name: AppName) => `localhost/todo-chatbot-${name}:images-test`;
 
 /** The harness-only config files from test-bed.md: an npmrc and a pip.conf trusting the host CA bundle. */
 function buildConfigFiles(): { npmrc: string; pipConf: string } {

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { buildApp, buildah, ensurePostgresStandin, ensureStandins, exec, inspectImage, testRef } from './image-builds.ts';
+import { buildApp, buildah, ensurePostgresStandin, ensureStandins, exec, inspectImage } from './image-builds.ts';
 import { binDir, nodeCacheDir, versions } from './layout.ts';
 
 export const pauseRef = `localhost/todo-ops-pause:${versions.KUBE_VERSION}`;
@@ -16,7 +16,7 @@ export interface NodeImage {
 }
 
 /** Which images the node gets: TODO_OPS_BED_IMAGES=all (default: pause, postgres, frontend, backend) or pause (sandboxes only). */
-export function wantedImages(): 'all' | 'pause' {
+function wantedImages(): 'all' | 'pause' {
   const v = process.env.TODO_OPS_BED_IMAGES ?? 'all';
   if (v !== 'all' && v !== 'pause') throw new Error(`TODO_OPS_BED_IMAGES must be "all" or "pause", got "${v}"`);
   return v;
@@ -107,5 +107,3 @@ export async function importImages(ctrAddress: string, images: NodeImage[], log:
   }
   return done;
 }
-
-export const appImageRef = testRef;

@@ -22,11 +22,11 @@ import { binDir, bedDir, bedName, bedSrc, cgroupName, clusterDir, kubeconfigPath
 import { pauseRef } from './images.ts';
 
 export const realNodeName = 'real-0';
-export const bridgeIP = '10.244.1.1';
-export const podSubnet = '10.244.1.0/24';
+const bridgeIP = '10.244.1.1';
+const podSubnet = '10.244.1.0/24';
 /** Only pods that tolerate this land on the real node (kwok's fake pods never do). */
-export const realNodeTaint = { key: 'todo-ops.test/real-node', value: 'true', effect: 'NoSchedule' } as const;
-export const realNodeLabel = { type: 'real' } as const;
+const realNodeTaint = { key: 'todo-ops.test/real-node', value: 'true', effect: 'NoSchedule' } as const;
+const realNodeLabel = { type: 'real' } as const;
 
 /** What the bed records about its running processes, for reuse and for teardown. */
 export interface BedState {
@@ -93,7 +93,7 @@ export function bedProcessEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-export const logTail = (name: string, lines = 15): string => {
+const logTail = (name: string, lines = 15): string => {
   try {
     return fs.readFileSync(path.join(paths.logs, `${name}.log`), 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
@@ -140,7 +140,7 @@ const kernelTunables: Record<string, string> = {
   'kernel/keys/root_maxbytes': '25000000',
 };
 
-export const v1Controllers = (): string[] =>
+const v1Controllers = (): string[] =>
   fs.readdirSync('/sys/fs/cgroup').filter((c) => c !== 'unified' && fs.existsSync(path.join('/sys/fs/cgroup', c, 'cgroup.procs')));
 
 function createCgroups(): void {
@@ -431,7 +431,7 @@ export function nodeLogTails(lines = 8): string {
 // ------------------------------------------------------------------ teardown
 
 /** Every process of this bed: the recorded ones, those in its network namespace, those in its cgroups. */
-export function bedProcesses(state: BedState | undefined = readState()): number[] {
+function bedProcesses(state: BedState | undefined = readState()): number[] {
   const found = new Set<number>();
   if (state) {
     for (const pid of Object.values(state.pids)) if (alive(pid) && ownedByBed(pid)) found.add(pid);
@@ -538,14 +538,4 @@ export async function stopNode(): Promise<void> {
     }
   fs.rmSync(nodeDir, { recursive: true, force: true });
   fs.rmSync(statePath, { force: true });
-}
-
-/** What of this bed is still on the host: processes, cgroups. Empty after stopNode(). */
-export function leftovers(state: BedState | undefined): string[] {
-  const out: string[] = [];
-  const procs = bedProcesses(state);
-  if (procs.length) out.push(`processes ${procs.join(', ')}`);
-  const cgs = cgroupDirs();
-  if (cgs.length) out.push(`cgroups ${cgs.join(', ')}`);
-  return out;
 }

@@ -11,7 +11,7 @@ import type { Kube } from '../kube/client.ts';
 import { aiConfig } from '../ai/kubectl-ai/settings.ts';
 import { aiStatus, assessAi } from '../ai/kubectl-ai/status.ts';
 
-export function assessTools(infos: ToolInfo[], required: readonly ToolName[]): Finding[] {
+function assessTools(infos: ToolInfo[], required: readonly ToolName[]): Finding[] {
   const findings = infos.map((t): Finding => {
     const req = required.includes(t.name);
     return {
@@ -35,7 +35,7 @@ export function assessTools(infos: ToolInfo[], required: readonly ToolName[]): F
 }
 
 /** kubectl is supported within one minor version of the API server. */
-export function assessSkew(kubectl: string, server: { gitVersion: string; minor: string }): Finding {
+function assessSkew(kubectl: string, server: { gitVersion: string; minor: string }): Finding {
   const skew = Math.abs(Number(kubectl.split('.')[1]) - Number(server.minor.replace(/\D/g, '')));
   return {
     name: 'kubectl skew',
@@ -51,7 +51,7 @@ interface NodeLike {
   status?: { conditions?: { type: string; status: string; reason?: string }[] };
 }
 
-export function assessNodes(nodes: readonly NodeLike[]): Finding {
+function assessNodes(nodes: readonly NodeLike[]): Finding {
   const notReady = nodes.filter((n) => !n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
   const ready = nodes.length - notReady.length;
   const names = notReady.map((n) => n.metadata?.name).slice(0, 5).join(', ');
@@ -69,7 +69,7 @@ export function assessNodes(nodes: readonly NodeLike[]): Finding {
   };
 }
 
-export function assessMetrics(state: 'ok' | 'absent' | Error, required: boolean): Finding {
+function assessMetrics(state: 'ok' | 'absent' | Error, required: boolean): Finding {
   const ok = state === 'ok';
   return {
     name: 'metrics API',

@@ -72,7 +72,7 @@ export function bestStep(points: readonly Point[]): { at: number; before: number
   return best;
 }
 
-export type ForecastKind = 'memory' | 'volume' | 'restarts';
+type ForecastKind = 'memory' | 'volume' | 'restarts';
 export type Level = 'ok' | 'warn' | 'fail';
 
 export interface ForecastPolicy {

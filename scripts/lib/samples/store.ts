@@ -8,9 +8,9 @@ import type { PodMetricsLike } from '../kube/scan.ts';
 import { parseQuantity } from '../kube/quantity.ts';
 import type { State, Stored } from '../kit/state.ts';
 
-export const samplesStream = 'samples';
+const samplesStream = 'samples';
 
-export interface ContainerSample {
+interface ContainerSample {
   name: string;
   /** bytes / cores, from the metrics API; absent when it did not report the pod */
   memory?: number;
@@ -20,7 +20,7 @@ export interface ContainerSample {
   restarts: number;
 }
 
-export interface PodSample {
+interface PodSample {
   pod: string;
   /** the owning workload: Deployment (through its ReplicaSet) or StatefulSet, else the pod itself */
   workload: { kind: string; name: string };
@@ -46,7 +46,7 @@ export interface Sample {
 }
 
 /** A ReplicaSet's Deployment: its name without the pod-template hash. */
-export function workloadOf(pod: V1Pod): { kind: string; name: string } {
+function workloadOf(pod: V1Pod): { kind: string; name: string } {
   const owner = pod.metadata?.ownerReferences?.find((o) => o.controller) ?? pod.metadata?.ownerReferences?.[0];
   if (!owner) return { kind: 'Pod', name: pod.metadata?.name ?? '' };
   const hash = pod.metadata?.labels?.['pod-template-hash'];

@@ -4,7 +4,7 @@ import type { Config } from '../../kit/env.ts';
 import { defineSettings, durationSeconds, int, oneOf, setting, str, url } from '../../kit/settings.ts';
 
 /** kubectl-ai 0.0.28's providers (gollm's registry). */
-export const aiProviders = ['gemini', 'vertexai', 'openai', 'azopenai', 'grok', 'bedrock', 'ollama', 'llamacpp'] as const;
+const aiProviders = ['gemini', 'vertexai', 'openai', 'azopenai', 'grok', 'bedrock', 'ollama', 'llamacpp'] as const;
 export type AiProvider = (typeof aiProviders)[number];
 
 export const aiSettings = defineSettings({
