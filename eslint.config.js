@@ -31,7 +31,10 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly' } },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
       'import-x/no-restricted-paths': [
         'error',
@@ -39,8 +42,16 @@ export default tseslint.config(
           zones: [
             { target: ['./scripts', './ops'], from: './test', message: 'product code never imports the tests' },
             { target: './scripts/lib', from: rooms, message: 'shared areas never import a command' },
-            { target: './scripts/lib/kit', from: areas.filter((a) => !kitMayUse.includes(a)), message: 'the kit imports no feature' },
-            ...rooms.map((r) => ({ target: r, from: rooms.filter((o) => o !== r), message: 'a command does not import another command: share through scripts/lib' })),
+            {
+              target: './scripts/lib/kit',
+              from: areas.filter((a) => !kitMayUse.includes(a)),
+              message: 'the kit imports no feature',
+            },
+            ...rooms.map((r) => ({
+              target: r,
+              from: rooms.filter((o) => o !== r),
+              message: 'a command does not import another command: share through scripts/lib',
+            })),
           ],
         },
       ],

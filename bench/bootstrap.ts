@@ -17,13 +17,22 @@ const runs = Number(argv.runs ?? 1);
 const root = path.resolve(import.meta.dirname, '..');
 
 const loadBefore = os.loadavg();
-interface Step { name: string; status: string; durationMs: number }
+interface Step {
+  name: string;
+  status: string;
+  durationMs: number;
+}
 const results: { total: number; steps: Step[] }[] = [];
 for (let i = 0; i < runs; i++) {
   await down();
   const envDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-bootstrap-env-'));
   for (const f of ['minikube.env', 'testbed.env']) fs.copyFileSync(path.join(root, 'env', f), path.join(envDir, f));
-  const env = { ...process.env, TODO_ENV_DIR: envDir, TODO_STATE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'bench-bootstrap-state-')), TODO_NAMESPACE: `bench-boot-${process.pid}-${i}` };
+  const env = {
+    ...process.env,
+    TODO_ENV_DIR: envDir,
+    TODO_STATE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'bench-bootstrap-state-')),
+    TODO_NAMESPACE: `bench-boot-${process.pid}-${i}`,
+  };
   const t0 = Date.now();
   const r = await $({ env, cwd: root, quiet: true, nothrow: true })`npx zx scripts/bootstrap.ts --target local -o json`;
   const total = (Date.now() - t0) / 1000;
@@ -31,15 +40,25 @@ for (let i = 0; i < runs; i++) {
   const doc = JSON.parse(r.stdout) as { data: { steps: Step[] } };
   results.push({ total, steps: doc.data.steps });
   // A kept bed keeps no release of the bench's.
-  if (process.env.TODO_OPS_BED_KEEP) await $({ env: bedEnv(), quiet: true, nothrow: true })`kubectl delete namespace ${env.TODO_NAMESPACE} --wait=false`;
-  console.error(`[bench] run ${i + 1}: ${total.toFixed(1)} s (${doc.data.steps.map((s) => `${s.name} ${(s.durationMs / 1000).toFixed(1)}`).join(', ')})`);
+  if (process.env.TODO_OPS_BED_KEEP)
+    await $({ env: bedEnv(), quiet: true, nothrow: true })`kubectl delete namespace ${env.TODO_NAMESPACE} --wait=false`;
+  console.error(
+    `[bench] run ${i + 1}: ${total.toFixed(1)} s (${doc.data.steps.map((s) => `${s.name} ${(s.durationMs / 1000).toFixed(1)}`).join(', ')})`,
+  );
 }
 if (!process.env.TODO_OPS_BED_KEEP) await down();
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const totals = results.map((x) => x.total);
-console.log(`load average before/after: ${loadBefore.map((x) => x.toFixed(1)).join(' ')} / ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} (${os.cpus().length} CPUs)`);
-console.log(`bootstrap --target local on bed ${bedName}, from nothing running to a verified release (${runs} run${runs > 1 ? 's' : ''}): median ${median(totals).toFixed(1)} s, min ${Math.min(...totals).toFixed(1)} s, max ${Math.max(...totals).toFixed(1)} s (goal < 60 s)`);
+console.log(
+  `load average before/after: ${loadBefore.map((x) => x.toFixed(1)).join(' ')} / ${os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')} (${os.cpus().length} CPUs)`,
+);
+console.log(
+  `bootstrap --target local on bed ${bedName}, from nothing running to a verified release (${runs} run${runs > 1 ? 's' : ''}): median ${median(totals).toFixed(1)} s, min ${Math.min(...totals).toFixed(1)} s, max ${Math.max(...totals).toFixed(1)} s (goal < 60 s)`,
+);
 for (const name of results[0]!.steps.map((s) => s.name)) {
   const xs = results.map((x) => (x.steps.find((s) => s.name === name)?.durationMs ?? 0) / 1000);
   console.log(`  ${name.padEnd(8)} median ${median(xs).toFixed(1)} s`);

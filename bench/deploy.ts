@@ -18,7 +18,14 @@ const envDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-deploy-env-'));
 fs.copyFileSync(path.join(root, 'env/testbed.env'), path.join(envDir, 'testbed.env'));
 const noHpa = path.join(envDir, 'no-hpa.yaml');
 fs.writeFileSync(noHpa, 'frontend:\n  autoscaling:\n    enabled: false\n');
-const env = { ...bedEnv(), TODO_PROFILE: 'testbed', TODO_ENV_DIR: envDir, TODO_STATE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'bench-deploy-state-')), TODO_NAMESPACE: ns, TODO_RELEASE: 'bench' };
+const env = {
+  ...bedEnv(),
+  TODO_PROFILE: 'testbed',
+  TODO_ENV_DIR: envDir,
+  TODO_STATE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'bench-deploy-state-')),
+  TODO_NAMESPACE: ns,
+  TODO_RELEASE: 'bench',
+};
 const zx = (args: string[]) => $({ env, cwd: root, quiet: true, nothrow: true })`npx zx ${args}`;
 
 const seconds = async (args: string[]) => {
@@ -47,10 +54,20 @@ try {
     const doc = JSON.parse(r.out) as { data: { seconds?: number } };
     if (n > 1) scaleUp.push({ total: r.s, ready: doc.data.seconds ?? NaN });
   }
-  console.log(`unchanged redeploy (${runs} runs): median ${median(unchanged).toFixed(2)} s, min ${Math.min(...unchanged).toFixed(2)} s, max ${Math.max(...unchanged).toFixed(2)} s (goal < 3 s)`);
+  console.log(
+    `unchanged redeploy (${runs} runs): median ${median(unchanged).toFixed(2)} s, min ${Math.min(...unchanged).toFixed(2)} s, max ${Math.max(...unchanged).toFixed(2)} s (goal < 3 s)`,
+  );
   console.log(`deploy --help (start-up floor, ${runs} runs): median ${median(help).toFixed(2)} s`);
-  for (const s of scaleUp) console.log(`scale-up to Ready (kwok): ${s.ready.toFixed(1)} s from the change to Ready, ${s.total.toFixed(2)} s for the whole run`);
-  console.log(`machine: ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  for (const s of scaleUp)
+    console.log(
+      `scale-up to Ready (kwok): ${s.ready.toFixed(1)} s from the change to Ready, ${s.total.toFixed(2)} s for the whole run`,
+    );
+  console.log(
+    `machine: ${os.cpus().length} cores, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
 } finally {
   await $({ env, quiet: true, nothrow: true })`kubectl delete namespace ${ns} --wait=false`;
   fs.rmSync(envDir, { recursive: true, force: true });

@@ -12,7 +12,14 @@
 // is printed beside them for scale. The stand-ins are shaped like the official
 // images but are not them (no registry here), so totals are estimates.
 import { argv } from 'zx';
-import { buildApp, compressedSize, ensureStandins, inspectImage, layerSizes, type AppName } from '../scripts/lib/local-cluster/image-builds.ts';
+import {
+  buildApp,
+  compressedSize,
+  ensureStandins,
+  inspectImage,
+  layerSizes,
+  type AppName,
+} from '../scripts/lib/local-cluster/image-builds.ts';
 
 const MB = 1024 * 1024;
 const budget = { required: 200, aim: 150 };
@@ -44,7 +51,12 @@ else {
   console.log('image      root layer  app layers               total    gzip     stand-in base   budget (aim)');
   for (const r of rows)
     console.log(
-      `${r.image.padEnd(10)} ${`${r.rootLayerMB} MB`.padStart(9)}   ${r.appLayersMB.map((x) => `${x}`).join(' + ').padEnd(20)} MB ${`${r.totalMB} MB`.padStart(8)} ${`${r.compressedMB} MB`.padStart(8)}   ${`${r.standinBaseMB} MB`.padStart(13)}   ${r.withinBudget ? 'ok' : 'OVER'} ${budget.required} (${r.withinAim ? 'ok' : 'over'} ${budget.aim})`,
+      `${r.image.padEnd(10)} ${`${r.rootLayerMB} MB`.padStart(9)}   ${r.appLayersMB
+        .map((x) => `${x}`)
+        .join(' + ')
+        .padEnd(
+          20,
+        )} MB ${`${r.totalMB} MB`.padStart(8)} ${`${r.compressedMB} MB`.padStart(8)}   ${`${r.standinBaseMB} MB`.padStart(13)}   ${r.withinBudget ? 'ok' : 'OVER'} ${budget.required} (${r.withinAim ? 'ok' : 'over'} ${budget.aim})`,
     );
 }
 if (rows.some((r) => !r.withinBudget)) process.exitCode = 1;

@@ -31,23 +31,60 @@ const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-bench-heal-'));
 await k`kubectl create namespace ${ns} --dry-run=client -o yaml`.pipe($({ env, quiet: true })`kubectl apply -f -`);
 await k`helm upgrade --install ${release} ${path.join(root, 'test/fixtures/self-heal-chart')} -n ${ns} --wait --timeout 120s`;
 
-type Pod = { metadata: { name: string; uid: string; deletionTimestamp?: Date }; status?: { conditions?: { type: string; status: string }[]; containerStatuses?: { restartCount: number; lastState?: { terminated?: { finishedAt?: string } }; state?: { terminated?: { finishedAt?: string } } }[] } };
+type Pod = {
+  metadata: { name: string; uid: string; deletionTimestamp?: Date };
+  status?: {
+    conditions?: { type: string; status: string }[];
+    containerStatuses?: {
+      restartCount: number;
+      lastState?: { terminated?: { finishedAt?: string } };
+      state?: { terminated?: { finishedAt?: string } };
+    }[];
+  };
+};
 const ready = (p: Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-const pods = async () => (await kube.list<Pod & { kind?: string; apiVersion?: string }>('v1', 'Pod', ns, `app=${release}-web`)).filter((p) => !p.metadata.deletionTimestamp);
+const pods = async () =>
+  (await kube.list<Pod & { kind?: string; apiVersion?: string }>('v1', 'Pod', ns, `app=${release}-web`)).filter(
+    (p) => !p.metadata.deletionTimestamp,
+  );
 
 // 1. self-heal --watch
-const runEnv = { ...env, TODO_PROFILE: 'testbed', TODO_STATE_DIR: stateDir, TODO_NAMESPACE: ns, TODO_RELEASE: release, TODO_SELF_HEAL_COOLDOWN: '1', NODE_OPTIONS: '--import tsx' };
-const watcher = spawn(process.execPath, [path.join(root, 'node_modules/zx/build/cli.js'), path.join(root, 'ops/self-heal.ts'), '--watch', '--for', `${rounds * 60 + 60}`], { env: runEnv, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+const runEnv = {
+  ...env,
+  TODO_PROFILE: 'testbed',
+  TODO_STATE_DIR: stateDir,
+  TODO_NAMESPACE: ns,
+  TODO_RELEASE: release,
+  TODO_SELF_HEAL_COOLDOWN: '1',
+  NODE_OPTIONS: '--import tsx',
+};
+const watcher = spawn(
+  process.execPath,
+  [
+    path.join(root, 'node_modules/zx/build/cli.js'),
+    path.join(root, 'ops/self-heal.ts'),
+    '--watch',
+    '--for',
+    `${rounds * 60 + 60}`,
+  ],
+  { env: runEnv, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+);
 await new Promise<void>((resolve) => watcher.stdout!.on('data', (d) => String(d).includes('watching') && resolve()));
 const audit = () => {
   const ctxDir = fs.readdirSync(stateDir).find((d) => fs.existsSync(path.join(stateDir, d, ns, 'self-heal.jsonl')));
-  return ctxDir ? fs.readFileSync(path.join(stateDir, ctxDir, ns, 'self-heal.jsonl'), 'utf8').trim().split('\n').flatMap((l) => {
-    try {
-      return [JSON.parse(l) as { at: string; decision: string; object?: string; step?: string }];
-    } catch {
-      return []; // a line being written
-    }
-  }) : [];
+  return ctxDir
+    ? fs
+        .readFileSync(path.join(stateDir, ctxDir, ns, 'self-heal.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .flatMap((l) => {
+          try {
+            return [JSON.parse(l) as { at: string; decision: string; object?: string; step?: string }];
+          } catch {
+            return []; // a line being written
+          }
+        })
+    : [];
 };
 const healRows: string[] = [];
 for (let i = 0; i < rounds; i++) {
@@ -70,8 +107,19 @@ for (let i = 0; i < rounds; i++) {
     check();
   });
   const deletedAt = Date.parse(acted.at);
-  healRows.push(`round ${i + 1}: state turned bad -> self-heal acted (${acted.step}): ${((deletedAt - t0) / 1000).toFixed(1)} s`);
-  await kube.waitFor<Pod>({ apiVersion: 'v1', kind: 'Pod', namespace: ns, labelSelector: `app=${release}-web`, timeoutSec: 120, done: (ps) => ps.filter((p) => !p.metadata.deletionTimestamp).length === 1 && ps.some((p) => p.metadata.uid !== pod!.metadata.uid && !p.metadata.deletionTimestamp && ready(p)) });
+  healRows.push(
+    `round ${i + 1}: state turned bad -> self-heal acted (${acted.step}): ${((deletedAt - t0) / 1000).toFixed(1)} s`,
+  );
+  await kube.waitFor<Pod>({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    namespace: ns,
+    labelSelector: `app=${release}-web`,
+    timeoutSec: 120,
+    done: (ps) =>
+      ps.filter((p) => !p.metadata.deletionTimestamp).length === 1 &&
+      ps.some((p) => p.metadata.uid !== pod!.metadata.uid && !p.metadata.deletionTimestamp && ready(p)),
+  });
 }
 watcher.kill('SIGTERM');
 await new Promise((r) => watcher.on('exit', r));
@@ -80,21 +128,67 @@ await new Promise((r) => watcher.on('exit', r));
 const received: { at: number; title: string }[] = [];
 const server = http.createServer((req, res) => {
   let body = '';
-  req.on('data', (d) => (body += d)).on('end', () => (received.push({ at: Date.now(), title: JSON.parse(body).title }), res.writeHead(200).end()));
+  req
+    .on('data', (d) => (body += d))
+    .on('end', () => (received.push({ at: Date.now(), title: JSON.parse(body).title }), res.writeHead(200).end()));
 });
 await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
 const alertRows: string[] = [];
 for (let i = 0; i < rounds; i++) {
   const name = `crash-${i}`;
   const t0 = Date.now();
-  await kube.apply({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: ns }, spec: { replicas: 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name, 'todo-ops.test/crashloop': 'true' }, annotations: { 'todo-ops.test/crashloop-delay-ms': '300' } }, spec: { containers: [{ name: 'app', image: 'registry.example/app:1.0' }] } } } } as never);
-  await kube.waitFor<Pod>({ apiVersion: 'v1', kind: 'Pod', namespace: ns, labelSelector: `app=${name}`, timeoutSec: 60, done: (ps) => ps.some((p) => (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1) });
+  await kube.apply({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: ns },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: {
+          labels: { app: name, 'todo-ops.test/crashloop': 'true' },
+          annotations: { 'todo-ops.test/crashloop-delay-ms': '300' },
+        },
+        spec: { containers: [{ name: 'app', image: 'registry.example/app:1.0' }] },
+      },
+    },
+  } as never);
+  await kube.waitFor<Pod>({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    namespace: ns,
+    labelSelector: `app=${name}`,
+    timeoutSec: 60,
+    done: (ps) => ps.some((p) => (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1),
+  });
   const crashed = Date.now();
-  const r = await $({ env: { ...runEnv, TODO_STATE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-bench-alert-')), TODO_ALERT_RULES: 'crash-loop', TODO_ALERT_FOR: 'crash-loop=0', TODO_WEBHOOK_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, TODO_WEBHOOK_FORMAT: 'json' }, cwd: root, quiet: true, nothrow: true })`npx zx ops/alert.ts -o json`;
+  const r = await $({
+    env: {
+      ...runEnv,
+      TODO_STATE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-bench-alert-')),
+      TODO_ALERT_RULES: 'crash-loop',
+      TODO_ALERT_FOR: 'crash-loop=0',
+      TODO_WEBHOOK_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+      TODO_WEBHOOK_FORMAT: 'json',
+    },
+    cwd: root,
+    quiet: true,
+    nothrow: true,
+  })`npx zx ops/alert.ts -o json`;
   const got = received.find((n) => n.title.includes(`deployment/${name}`));
-  alertRows.push(`round ${i + 1}: crash loop seen ${((crashed - t0) / 1000).toFixed(1)} s after the fault; alert run (exit ${r.exitCode}) -> webhook ${got ? `${((got.at - crashed) / 1000).toFixed(1)} s later (${((got.at - t0) / 1000).toFixed(1)} s after the fault)` : 'got nothing'}`);
+  alertRows.push(
+    `round ${i + 1}: crash loop seen ${((crashed - t0) / 1000).toFixed(1)} s after the fault; alert run (exit ${r.exitCode}) -> webhook ${got ? `${((got.at - crashed) / 1000).toFixed(1)} s later (${((got.at - t0) / 1000).toFixed(1)} s after the fault)` : 'got nothing'}`,
+  );
   await kube.delete({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: ns } });
 }
 server.close();
 await k`kubectl delete namespace ${ns} --wait=false`;
-console.log(['self-heal --watch on the real node (goal < 10 s):', ...healRows, '', 'alert, smallest for (0), one run at CrashLoopBackOff (cron adds up to its period):', ...alertRows].join('\n'));
+console.log(
+  [
+    'self-heal --watch on the real node (goal < 10 s):',
+    ...healRows,
+    '',
+    'alert, smallest for (0), one run at CrashLoopBackOff (cron adds up to its period):',
+    ...alertRows,
+  ].join('\n'),
+);

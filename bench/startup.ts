@@ -51,7 +51,10 @@ for (const s of entries(root)) {
   const present = dirs.filter((d) => fs.existsSync(path.join(d, s)));
   const ms = await measure(present, [s, '--help']);
   const label = `${s} --help`.padEnd(36);
-  if (present.length === 2) rows.push(`${label} before ${fmt(ms[0]!)}   after ${fmt(ms[1]!)}   ${(ms[1]!.ms - ms[0]!.ms).toFixed(0).padStart(5)} ms`);
+  if (present.length === 2)
+    rows.push(
+      `${label} before ${fmt(ms[0]!)}   after ${fmt(ms[1]!)}   ${(ms[1]!.ms - ms[0]!.ms).toFixed(0).padStart(5)} ms`,
+    );
   else rows.push(`${label} ${fmt(ms[0]!)}`);
 }
 if (process.env.KUBECONFIG && fs.existsSync(process.env.KUBECONFIG)) {

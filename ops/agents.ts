@@ -18,6 +18,11 @@ installed. The agents then answer self-heal --agent and alert --agent (kagent in
   positionals: 'apply|render|remove',
   options,
   settings,
-  examples: ['npx zx ops/agents.ts render', 'npx zx ops/agents.ts apply --dry-run', 'npx zx ops/agents.ts apply -o json', 'npx zx ops/agents.ts remove --yes'],
+  examples: [
+    'npx zx ops/agents.ts render',
+    'npx zx ops/agents.ts apply --dry-run',
+    'npx zx ops/agents.ts apply -o json',
+    'npx zx ops/agents.ts remove --yes',
+  ],
   run: async (ctx) => (await import('./agents/run.ts')).runAgents(ctx),
 });

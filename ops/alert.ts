@@ -20,6 +20,10 @@ Exit 0: nothing firing; 1: an alert is firing (silenced ones do not count).`,
   positionals: '[silence RULE|RULE:OBJECT --for DURATION | unsilence RULE|RULE:OBJECT | status]',
   options,
   settings,
-  examples: ['npx zx ops/alert.ts', 'npx zx ops/alert.ts silence crash-loop --for 2h --comment "migrating"', 'npx zx ops/alert.ts status -o json'],
+  examples: [
+    'npx zx ops/alert.ts',
+    'npx zx ops/alert.ts silence crash-loop --for 2h --comment "migrating"',
+    'npx zx ops/alert.ts status -o json',
+  ],
   run: async (ctx) => (await import('./alert/run.ts')).runAlert(ctx),
 });

@@ -20,7 +20,11 @@ Exit codes: 0 fine, 1 an HPA missing or getting no metrics, 4 the upgrade failed
   lock: 'release',
   options,
   settings,
-  examples: ['npx zx ops/autoscale.ts', 'npx zx ops/autoscale.ts --apply --components backend --dry-run', 'npx zx ops/autoscale.ts -o json'],
+  examples: [
+    'npx zx ops/autoscale.ts',
+    'npx zx ops/autoscale.ts --apply --components backend --dry-run',
+    'npx zx ops/autoscale.ts -o json',
+  ],
   run: async (ctx) => (await import('./autoscale/run.ts')).runAutoscale(ctx),
   render: renderAutoscale,
 });

@@ -20,6 +20,10 @@ Exit 4 when the backup failed or --verify could not prove it; 5 while another ba
   lock: 'script',
   options,
   settings,
-  examples: ['npx zx ops/backup.ts', 'npx zx ops/backup.ts --verify --include-secrets', 'npx zx ops/backup.ts --keep 14 --max-age 30d -o json'],
+  examples: [
+    'npx zx ops/backup.ts',
+    'npx zx ops/backup.ts --verify --include-secrets',
+    'npx zx ops/backup.ts --keep 14 --max-age 30d -o json',
+  ],
   run: async (ctx) => (await import('./backup/run.ts')).runBackup(ctx),
 });

@@ -7,7 +7,8 @@ import { renderPerf } from './perf/view.ts';
 
 await main({
   name: 'perf',
-  summary: "load the backend's endpoints (health, tasks, chat, create) and judge p50/p95/p99, throughput and errors against the SLOs",
+  summary:
+    "load the backend's endpoints (health, tasks, chat, create) and judge p50/p95/p99, throughput and errors against the SLOs",
   description: `Each endpoint in turn, with autocannon, through a port-forward to the backend Service on
 127.0.0.1, until --duration or --requests, whichever comes first (TODO_PERF_MAX_REQUESTS caps
 --requests). It runs as user "ops-perf": the tasks "create" makes are deleted at the end; the chat
@@ -19,7 +20,11 @@ Exit codes: 0 every SLO met, 1 an SLO missed (or the backend could not be reache
   touches: 'reads',
   options,
   settings,
-  examples: ['npx zx ops/perf.ts', 'npx zx ops/perf.ts --endpoints health,tasks --duration 30s --connections 20', 'npx zx ops/perf.ts -o json --requests 500'],
+  examples: [
+    'npx zx ops/perf.ts',
+    'npx zx ops/perf.ts --endpoints health,tasks --duration 30s --connections 20',
+    'npx zx ops/perf.ts -o json --requests 500',
+  ],
   run: async (ctx) => (await import('./perf/run.ts')).runPerf(ctx),
   render: renderPerf,
 });

@@ -19,6 +19,10 @@ or the restored counts differ from the manifest; 4 when a step failed.`,
   positionals: 'ARCHIVE',
   options,
   settings,
-  examples: ['npx zx ops/restore.ts latest --verify', 'npx zx ops/restore.ts latest --to-namespace todo-copy', 'npx zx ops/restore.ts todo-chatbot-20261127T141533.123Z --yes --force'],
+  examples: [
+    'npx zx ops/restore.ts latest --verify',
+    'npx zx ops/restore.ts latest --to-namespace todo-copy',
+    'npx zx ops/restore.ts todo-chatbot-20261127T141533.123Z --yes --force',
+  ],
   run: async (ctx) => (await import('./restore/run.ts')).runRestore(ctx),
 });

@@ -22,7 +22,12 @@ or no samples yet; 4 the upgrade or its rollout failed (rolled back).`,
   lock: 'release',
   options,
   settings,
-  examples: ['npx zx ops/rightsize.ts', 'npx zx ops/rightsize.ts --write rightsized.yaml', 'npx zx ops/rightsize.ts --apply --dry-run', 'npx zx ops/rightsize.ts --apply'],
+  examples: [
+    'npx zx ops/rightsize.ts',
+    'npx zx ops/rightsize.ts --write rightsized.yaml',
+    'npx zx ops/rightsize.ts --apply --dry-run',
+    'npx zx ops/rightsize.ts --apply',
+  ],
   run: async (ctx) => (await import('./rightsize/run.ts')).runRightsize(ctx),
   render: renderRightsize,
 });

@@ -8,7 +8,8 @@ import { options, settings } from './self-heal/spec.ts';
 
 await main({
   name: 'self-heal',
-  summary: 'heal crash loops, never-Ready and stuck pods and stuck rollouts, within a budget; alert where acting cannot help',
+  summary:
+    'heal crash loops, never-Ready and stuck pods and stuck rollouts, within a budget; alert where acting cannot help',
   description: `Steps per workload, at most TODO_SELF_HEAL_MAX_PER_WORKLOAD per window: delete the failing pods,
 then rollout restart, then give up and alert. A newest helm revision that was never healthy and whose
 pods fail is rolled back to the last healthy revision instead. No action for a missing ConfigMap/Secret
@@ -20,6 +21,10 @@ Exit 0: nothing wrong, or every problem acted on; 1: a problem left (cannot help
   destructive: true,
   options,
   settings,
-  examples: ['npx zx ops/self-heal.ts --dry-run', 'npx zx ops/self-heal.ts -o json   # from cron', 'npx zx ops/self-heal.ts --watch'],
+  examples: [
+    'npx zx ops/self-heal.ts --dry-run',
+    'npx zx ops/self-heal.ts -o json   # from cron',
+    'npx zx ops/self-heal.ts --watch',
+  ],
   run: async (ctx) => (await import('./self-heal/run.ts')).runSelfHeal(ctx),
 });

@@ -17,6 +17,11 @@ Each job's output goes to <TODO_STATE_DIR>/logs/<profile>-<namespace>/<job>.log,
   positionals: 'install|list|remove',
   options,
   settings,
-  examples: ['npx zx scripts/cron.ts install --dry-run', 'npx zx scripts/cron.ts install -o json', 'npx zx scripts/cron.ts list', 'npx zx scripts/cron.ts remove'],
+  examples: [
+    'npx zx scripts/cron.ts install --dry-run',
+    'npx zx scripts/cron.ts install -o json',
+    'npx zx scripts/cron.ts list',
+    'npx zx scripts/cron.ts remove',
+  ],
   run: async (ctx) => (await import('./cron/run.ts')).runCron(ctx),
 });

@@ -25,7 +25,13 @@ Exit codes: 0 nothing wrong, 1 a problem was found, 2 unknown NAME or bad flag, 
   settings,
   // kubectl-ai gets debug's findings (evidence and log tails included) on stdin.
   ai: {},
-  examples: ['npx zx scripts/debug.ts', 'npx zx scripts/debug.ts --ai "check why the pods are failing"', 'npx zx scripts/debug.ts todo-chatbot-backend', 'npx zx scripts/debug.ts --bundle /tmp/todo-support.tar.gz', 'npx zx scripts/debug.ts -o json --since 15m'],
+  examples: [
+    'npx zx scripts/debug.ts',
+    'npx zx scripts/debug.ts --ai "check why the pods are failing"',
+    'npx zx scripts/debug.ts todo-chatbot-backend',
+    'npx zx scripts/debug.ts --bundle /tmp/todo-support.tar.gz',
+    'npx zx scripts/debug.ts -o json --since 15m',
+  ],
   run: async (ctx) => (await import('./debug/run.ts')).runDebug(ctx),
   render: renderDebug,
 });

@@ -18,7 +18,13 @@ or no workload at all). Makes one List per kind and one metrics call, however ma
   options,
   settings,
   ai: {},
-  examples: ['npx zx scripts/monitor.ts', 'npx zx scripts/monitor.ts --ai "analyze the cluster health"', 'npx zx scripts/monitor.ts --probe', 'npx zx scripts/monitor.ts --watch', 'npx zx scripts/monitor.ts -o json --since 1h'],
+  examples: [
+    'npx zx scripts/monitor.ts',
+    'npx zx scripts/monitor.ts --ai "analyze the cluster health"',
+    'npx zx scripts/monitor.ts --probe',
+    'npx zx scripts/monitor.ts --watch',
+    'npx zx scripts/monitor.ts -o json --since 1h',
+  ],
   run: async (ctx) => (await import('./monitor/run.ts')).runMonitor(ctx),
   render: renderMonitor,
 });

@@ -20,14 +20,19 @@ export async function renderAgents(ctx: AgentsContext): Promise<KubernetesObject
   });
   // The ModelConfig first: the Agents refer to it.
   const order = (o: KubernetesObject) => (o.kind === 'ModelConfig' ? 0 : 1);
-  return YAML.parseAllDocuments(text).map((d) => d.toJSON() as KubernetesObject).filter((o) => o?.kind).sort((a, b) => order(a) - order(b));
+  return YAML.parseAllDocuments(text)
+    .map((d) => d.toJSON() as KubernetesObject)
+    .filter((o) => o?.kind)
+    .sort((a, b) => order(a) - order(b));
 }
 
 /** True when the API server serves kagent.dev/v1alpha2 Agents and ModelConfigs. */
 async function crdsInstalled(ctx: AgentsContext): Promise<boolean> {
   const kube = await ctx.kube();
   try {
-    await Promise.all(['Agent', 'ModelConfig'].map((k) => kube.listPage('kagent.dev/v1alpha2', k, ctx.namespace, { limit: 1 })));
+    await Promise.all(
+      ['Agent', 'ModelConfig'].map((k) => kube.listPage('kagent.dev/v1alpha2', k, ctx.namespace, { limit: 1 })),
+    );
     return true;
   } catch (e) {
     if (isNotFound(e) || /HTTP 404/.test((e as Error).message)) return false;
@@ -37,7 +42,10 @@ async function crdsInstalled(ctx: AgentsContext): Promise<boolean> {
 
 export async function runAgents(ctx: AgentsContext): Promise<void> {
   const [cmd, ...rest] = ctx.positionals;
-  if (!cmd || !['apply', 'render', 'remove'].includes(cmd)) throw usageError(cmd ? `unknown command "${cmd}": use apply, render or remove` : 'expected a command: apply, render or remove');
+  if (!cmd || !['apply', 'render', 'remove'].includes(cmd))
+    throw usageError(
+      cmd ? `unknown command "${cmd}": use apply, render or remove` : 'expected a command: apply, render or remove',
+    );
   if (rest.length) throw usageError(`too many arguments: ${rest.join(' ')}`);
   const objects = await renderAgents(ctx);
   const names = objects.map((o) => `${o.kind!.toLowerCase()}/${o.metadata!.name}`);
@@ -48,11 +56,24 @@ export async function runAgents(ctx: AgentsContext): Promise<void> {
     return;
   }
   if (!(await crdsInstalled(ctx)))
-    throw new OpsError(`kagent's CRDs (kagent.dev/v1alpha2 Agent, ModelConfig) are not installed in this cluster`, Exit.problem, 'install kagent first (kagent install, or its kagent-crds and kagent Helm charts), then run this again');
+    throw new OpsError(
+      `kagent's CRDs (kagent.dev/v1alpha2 Agent, ModelConfig) are not installed in this cluster`,
+      Exit.problem,
+      'install kagent first (kagent install, or its kagent-crds and kagent Helm charts), then run this again',
+    );
   const kube = await ctx.kube();
   await applyPlan(
     ctx,
-    objects.map((o) => ({ what: cmd === 'apply' ? 'apply' : 'delete', target: `${o.kind!.toLowerCase()}/${o.metadata!.name}`, reason: cmd === 'apply' ? `kagent ${o.kind} for release ${ctx.release}, scoped to namespace ${ctx.namespace}` : 'remove the agents', destructive: cmd === 'remove', params: o })),
+    objects.map((o) => ({
+      what: cmd === 'apply' ? 'apply' : 'delete',
+      target: `${o.kind!.toLowerCase()}/${o.metadata!.name}`,
+      reason:
+        cmd === 'apply'
+          ? `kagent ${o.kind} for release ${ctx.release}, scoped to namespace ${ctx.namespace}`
+          : 'remove the agents',
+      destructive: cmd === 'remove',
+      params: o,
+    })),
     async (a, dryRun) => {
       const o = a.params!;
       if (cmd === 'apply') {

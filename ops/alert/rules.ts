@@ -6,7 +6,15 @@
 import type { V1Deployment, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { Finding, Level } from '../../scripts/lib/kit/result.ts';
 
-export const ruleNames = ['crash-loop', 'replicas-mismatch', 'pods-not-ready', 'restarts-rising', 'readyz', 'backup-stale', 'forecast'] as const;
+export const ruleNames = [
+  'crash-loop',
+  'replicas-mismatch',
+  'pods-not-ready',
+  'restarts-rising',
+  'readyz',
+  'backup-stale',
+  'forecast',
+] as const;
 export type RuleName = (typeof ruleNames)[number];
 
 export interface Condition {
@@ -32,7 +40,17 @@ export interface BackupRecord {
 /** What the `forecasts` document holds (written by ops/predict.ts). */
 export interface ForecastsDoc {
   at: string;
-  forecasts: { key: string; kind: 'memory' | 'volume' | 'restarts'; object: { kind: string; name: string; namespace: string; container?: string }; etaSeconds: number | null; r2: number; samples: number; spanSeconds: number; level: 'ok' | 'warn' | 'fail'; detail: string }[];
+  forecasts: {
+    key: string;
+    kind: 'memory' | 'volume' | 'restarts';
+    object: { kind: string; name: string; namespace: string; container?: string };
+    etaSeconds: number | null;
+    r2: number;
+    samples: number;
+    spanSeconds: number;
+    level: 'ok' | 'warn' | 'fail';
+    detail: string;
+  }[];
 }
 
 /** Restart totals per workload, oldest first, within the restarts window. */
@@ -81,7 +99,12 @@ function workloadOfPod(p: Pick<V1Pod, 'metadata'>, deployments: readonly V1Deplo
   return `${ref.kind.toLowerCase()}/${ref.name}`;
 }
 
-const humanAge = (sec: number) => (sec >= 86400 ? `${(sec / 86400).toFixed(1)}d` : sec >= 3600 ? `${(sec / 3600).toFixed(1)}h` : `${Math.round(sec / 60)}m`);
+const humanAge = (sec: number) =>
+  sec >= 86400
+    ? `${(sec / 86400).toFixed(1)}d`
+    : sec >= 3600
+      ? `${(sec / 3600).toFixed(1)}h`
+      : `${Math.round(sec / 60)}m`;
 
 export function evaluateRules(i: RuleInput, s: RuleSettings): RulesOutcome {
   const on = new Set(s.rules);
@@ -103,15 +126,26 @@ export function evaluateRules(i: RuleInput, s: RuleSettings): RulesOutcome {
     const w = podWorkload(f.object.name);
     if (f.name === 'crash loop' || f.name === 'OOMKilled') {
       if (on.has('crash-loop')) add('crash-loop', w, 'fail', `${w} is crash-looping`, f.detail);
-    } else if (on.has('pods-not-ready') && f.name !== 'pod failed') add('pods-not-ready', w, 'fail', `${w} has pods that are not Ready (${f.name})`, f.detail);
+    } else if (on.has('pods-not-ready') && f.name !== 'pod failed')
+      add('pods-not-ready', w, 'fail', `${w} has pods that are not Ready (${f.name})`, f.detail);
   }
 
   if (on.has('replicas-mismatch'))
-    for (const [kind, list] of [['deployment', i.deployments], ['statefulset', i.statefulSets]] as const)
+    for (const [kind, list] of [
+      ['deployment', i.deployments],
+      ['statefulset', i.statefulSets],
+    ] as const)
       for (const d of list) {
         const want = d.spec?.replicas ?? 1;
         const have = d.status?.readyReplicas ?? 0;
-        if (have < want) add('replicas-mismatch', `${kind}/${d.metadata?.name}`, have === 0 ? 'fail' : 'warn', `${kind}/${d.metadata?.name}: ${have}/${want} replicas ready`, `${have} of ${want} desired replicas are Ready`);
+        if (have < want)
+          add(
+            'replicas-mismatch',
+            `${kind}/${d.metadata?.name}`,
+            have === 0 ? 'fail' : 'warn',
+            `${kind}/${d.metadata?.name}: ${have}/${want} replicas ready`,
+            `${have} of ${want} desired replicas are Ready`,
+          );
       }
 
   // Restarts: the total per workload now, against the oldest sample inside the window.
@@ -131,27 +165,55 @@ export function evaluateRules(i: RuleInput, s: RuleSettings): RulesOutcome {
     let rise = 0;
     for (let k = 1; k < series.length; k++) rise += Math.max(0, series[k]!.restarts - series[k - 1]!.restarts);
     if (on.has('restarts-rising') && rise >= s.restartsThreshold && series.length > 1)
-      add('restarts-rising', w, 'warn', `${w}: ${rise} restarts in the last ${humanAge((now - ms(series[0]!.at)) / 1000)}`, `restarts rose by ${rise} (threshold ${s.restartsThreshold} per ${humanAge(s.restartsWindowSec)})`);
+      add(
+        'restarts-rising',
+        w,
+        'warn',
+        `${w}: ${rise} restarts in the last ${humanAge((now - ms(series[0]!.at)) / 1000)}`,
+        `restarts rose by ${rise} (threshold ${s.restartsThreshold} per ${humanAge(s.restartsWindowSec)})`,
+      );
   }
 
   if (on.has('readyz')) {
     if (!i.readyz) inactive.push({ rule: 'readyz', why: 'no backend Service in the namespace' });
-    else if (i.readyz.level === 'fail') add('readyz', `service/${i.readyz.object?.name ?? 'backend'}`, 'fail', `backend /readyz fails`, i.readyz.detail);
+    else if (i.readyz.level === 'fail')
+      add('readyz', `service/${i.readyz.object?.name ?? 'backend'}`, 'fail', `backend /readyz fails`, i.readyz.detail);
   }
 
   if (on.has('backup-stale')) {
     const good = i.backups?.find((b) => b.ok && b.verified !== false);
-    if (!i.backups?.length) inactive.push({ rule: 'backup-stale', why: 'no backup history (ops/backup.ts has not run in this namespace)' });
+    if (!i.backups?.length)
+      inactive.push({ rule: 'backup-stale', why: 'no backup history (ops/backup.ts has not run in this namespace)' });
     else {
       const age = good ? (now - ms(good.at)) / 1000 : Infinity;
       if (age > s.backupMaxAgeSec)
-        add('backup-stale', 'backup', 'fail', good ? `the last good backup is ${humanAge(age)} old (more than ${humanAge(s.backupMaxAgeSec)})` : 'no good backup: every recorded backup failed or did not verify', good ? `last good backup ${good.archive} at ${good.at}` : `${i.backups.length} backup(s) recorded, none ok and verified`);
+        add(
+          'backup-stale',
+          'backup',
+          'fail',
+          good
+            ? `the last good backup is ${humanAge(age)} old (more than ${humanAge(s.backupMaxAgeSec)})`
+            : 'no good backup: every recorded backup failed or did not verify',
+          good
+            ? `last good backup ${good.archive} at ${good.at}`
+            : `${i.backups.length} backup(s) recorded, none ok and verified`,
+        );
     }
   }
 
   if (on.has('forecast')) {
-    if (!i.forecasts) inactive.push({ rule: 'forecast', why: 'no forecasts (ops/predict.ts has not run in this namespace)' });
-    else for (const f of i.forecasts.forecasts) if (f.level === 'warn' || f.level === 'fail') add('forecast', f.key, f.level, `forecast: ${f.detail}`, `${f.kind} of ${f.object.kind.toLowerCase()}/${f.object.name}${f.etaSeconds !== null ? `: in ${humanAge(f.etaSeconds)}` : ''} (r² ${f.r2.toFixed(2)}, ${f.samples} samples)`);
+    if (!i.forecasts)
+      inactive.push({ rule: 'forecast', why: 'no forecasts (ops/predict.ts has not run in this namespace)' });
+    else
+      for (const f of i.forecasts.forecasts)
+        if (f.level === 'warn' || f.level === 'fail')
+          add(
+            'forecast',
+            f.key,
+            f.level,
+            `forecast: ${f.detail}`,
+            `${f.kind} of ${f.object.kind.toLowerCase()}/${f.object.name}${f.etaSeconds !== null ? `: in ${humanAge(f.etaSeconds)}` : ''} (r² ${f.r2.toFixed(2)}, ${f.samples} samples)`,
+          );
   }
 
   return { conditions, inactive, restartSamples: samples };

@@ -18,14 +18,16 @@ const samplesDoc = 'alert-restarts';
 function checkMatch(m: string | undefined): string {
   if (!m) throw usageError('name a rule or an alert key (rule:object) to silence', `rules: ${ruleNames.join(', ')}`);
   const rule = m.split(':')[0]!;
-  if (!(ruleNames as readonly string[]).includes(rule)) throw usageError(`unknown rule "${rule}"`, `rules: ${ruleNames.join(', ')}`);
+  if (!(ruleNames as readonly string[]).includes(rule))
+    throw usageError(`unknown rule "${rule}"`, `rules: ${ruleNames.join(', ')}`);
   return m;
 }
 
 export async function runAlert(ctx: AlertContext): Promise<void> {
   const [cmd, ...rest] = ctx.positionals;
   const opts = ctx.opts;
-  if (cmd !== undefined && !['silence', 'unsilence', 'status'].includes(cmd)) throw usageError(`unknown command "${cmd}": use silence, unsilence or status (or nothing to evaluate the rules)`);
+  if (cmd !== undefined && !['silence', 'unsilence', 'status'].includes(cmd))
+    throw usageError(`unknown command "${cmd}": use silence, unsilence or status (or nothing to evaluate the rules)`);
   if (rest.length > 1) throw usageError(`too many arguments: ${rest.join(' ')}`);
   const state = await ctx.state();
   const doc = state.readJson<AlertsDoc>(alertsDoc) ?? emptyDoc();
@@ -33,7 +35,12 @@ export async function runAlert(ctx: AlertContext): Promise<void> {
   if (cmd === 'silence') {
     const match = checkMatch(rest[0]);
     if (!opts.for) throw usageError('silence needs --for DURATION (e.g. --for 2h): a silence always ends');
-    const s = { match, until: new Date(now.getTime() + opts.for * 1000).toISOString(), created: now.toISOString(), ...(opts.comment ? { comment: opts.comment } : {}) };
+    const s = {
+      match,
+      until: new Date(now.getTime() + opts.for * 1000).toISOString(),
+      created: now.toISOString(),
+      ...(opts.comment ? { comment: opts.comment } : {}),
+    };
     doc.silences = [...doc.silences.filter((x) => x.match !== match), s];
     state.writeJson(alertsDoc, doc);
     ctx.result.finding({ name: 'silence', level: 'ok', detail: `${match} silenced until ${s.until}` });
@@ -45,12 +52,22 @@ export async function runAlert(ctx: AlertContext): Promise<void> {
     const before = doc.silences.length;
     doc.silences = doc.silences.filter((x) => x.match !== match);
     state.writeJson(alertsDoc, doc);
-    ctx.result.finding({ name: 'silence', level: 'ok', detail: before === doc.silences.length ? `no silence for ${match}` : `silence for ${match} removed` });
+    ctx.result.finding({
+      name: 'silence',
+      level: 'ok',
+      detail: before === doc.silences.length ? `no silence for ${match}` : `silence for ${match} removed`,
+    });
     return;
   }
   if (cmd === 'status') {
     ctx.result.data = { alerts: Object.values(doc.alerts), silences: doc.silences };
-    for (const a of Object.values(doc.alerts)) ctx.result.finding({ name: a.rule, level: a.state === 'firing' ? 'fail' : 'warn', detail: `${a.state}: ${a.summary} (since ${a.since})`, required: false });
+    for (const a of Object.values(doc.alerts))
+      ctx.result.finding({
+        name: a.rule,
+        level: a.state === 'firing' ? 'fail' : 'warn',
+        detail: `${a.state}: ${a.summary} (since ${a.since})`,
+        required: false,
+      });
     return;
   }
   await evaluate(ctx, doc, now);
@@ -69,13 +86,35 @@ async function evaluate(ctx: AlertContext, doc: AlertsDoc, now: Date): Promise<v
     const [answer] = await probeApp(kube, ctx.namespace, [backend]);
     readyz = probeFinding(answer!.target, answer!.outcome, ctx.namespace);
   }
-  const backups = state.streams().includes('backup') ? (state.history<BackupRecord>('backup', { limit: 500 }) as BackupRecord[]) : undefined;
+  const backups = state.streams().includes('backup')
+    ? (state.history<BackupRecord>('backup', { limit: 500 }) as BackupRecord[])
+    : undefined;
   const forecasts = state.readJson<ForecastsDoc>('forecasts');
   const outcome = evaluateRules(
-    { now, namespace: ctx.namespace, findings, pods: scan.input.pods, deployments: scan.input.deployments, statefulSets: scan.input.statefulSets, readyz, backups, forecasts, restartSamples: state.readJson<RestartSamples>(samplesDoc) ?? {} },
-    { rules, restartsThreshold: cfg.TODO_ALERT_RESTARTS, restartsWindowSec: cfg.TODO_ALERT_RESTARTS_WINDOW, backupMaxAgeSec: cfg.TODO_ALERT_BACKUP_MAX_AGE },
+    {
+      now,
+      namespace: ctx.namespace,
+      findings,
+      pods: scan.input.pods,
+      deployments: scan.input.deployments,
+      statefulSets: scan.input.statefulSets,
+      readyz,
+      backups,
+      forecasts,
+      restartSamples: state.readJson<RestartSamples>(samplesDoc) ?? {},
+    },
+    {
+      rules,
+      restartsThreshold: cfg.TODO_ALERT_RESTARTS,
+      restartsWindowSec: cfg.TODO_ALERT_RESTARTS_WINDOW,
+      backupMaxAgeSec: cfg.TODO_ALERT_BACKUP_MAX_AGE,
+    },
   );
-  const step = stepAlerts(doc, outcome.conditions, now, { forSec: cfg.TODO_ALERT_FOR, repeatSec: cfg.TODO_ALERT_REPEAT, heartbeatSec: cfg.TODO_ALERT_HEARTBEAT });
+  const step = stepAlerts(doc, outcome.conditions, now, {
+    forSec: cfg.TODO_ALERT_FOR,
+    repeatSec: cfg.TODO_ALERT_REPEAT,
+    heartbeatSec: cfg.TODO_ALERT_HEARTBEAT,
+  });
   const failed = await deliver(ctx, step.notices);
   // A notice that did not go out is due again next run.
   for (const n of failed) {
@@ -86,26 +125,43 @@ async function evaluate(ctx: AlertContext, doc: AlertsDoc, now: Date): Promise<v
   }
   state.writeJson(alertsDoc, step.doc);
   state.writeJson(samplesDoc, outcome.restartSamples);
-  for (const n of step.notices) state.append('alert', { kind: n.kind, key: n.key, title: n.title, delivered: !failed.includes(n) });
+  for (const n of step.notices)
+    state.append('alert', { kind: n.kind, key: n.key, title: n.title, delivered: !failed.includes(n) });
 
   const nowMs = now.getTime();
   for (const a of Object.values(step.doc.alerts)) {
-    const silenced = step.silenced.includes(a.key) || step.doc.silences.some((s) => s.match === a.key || s.match === a.rule);
+    const silenced =
+      step.silenced.includes(a.key) || step.doc.silences.some((s) => s.match === a.key || s.match === a.rule);
     const forSec = cfg.TODO_ALERT_FOR[a.rule] ?? 0;
     ctx.result.finding({
       name: `alert ${a.rule}`,
       level: a.state === 'firing' && !silenced ? a.level : a.state === 'firing' ? 'info' : 'warn',
       ...(a.state === 'firing' && !silenced ? {} : { required: false }),
-      detail: a.state === 'firing' ? `${silenced ? 'firing (silenced)' : 'firing'}: ${a.summary}` : `pending ${Math.round((nowMs - Date.parse(a.since)) / 1000)}s of ${forSec}s: ${a.summary}`,
-      evidence: { key: a.key, state: a.state, since: a.since, ...(a.firingSince ? { firingSince: a.firingSince } : {}), ...(silenced ? { silenced: true } : {}) },
+      detail:
+        a.state === 'firing'
+          ? `${silenced ? 'firing (silenced)' : 'firing'}: ${a.summary}`
+          : `pending ${Math.round((nowMs - Date.parse(a.since)) / 1000)}s of ${forSec}s: ${a.summary}`,
+      evidence: {
+        key: a.key,
+        state: a.state,
+        since: a.since,
+        ...(a.firingSince ? { firingSince: a.firingSince } : {}),
+        ...(silenced ? { silenced: true } : {}),
+      },
     });
   }
-  for (const r of outcome.inactive) ctx.result.finding({ name: `rule ${r.rule}`, level: 'info', detail: `inactive: ${r.why}` });
-  for (const s of step.expiredSilences) ctx.result.finding({ name: 'silence', level: 'info', detail: `the silence of ${s.match} expired at ${s.until}` });
+  for (const r of outcome.inactive)
+    ctx.result.finding({ name: `rule ${r.rule}`, level: 'info', detail: `inactive: ${r.why}` });
+  for (const s of step.expiredSilences)
+    ctx.result.finding({ name: 'silence', level: 'info', detail: `the silence of ${s.match} expired at ${s.until}` });
   ctx.result.data = {
     notices: step.notices.map((n) => ({ kind: n.kind, key: n.key, title: n.title, delivered: !failed.includes(n) })),
-    firing: Object.values(step.doc.alerts).filter((a) => a.state === 'firing').map((a) => a.key),
-    pending: Object.values(step.doc.alerts).filter((a) => a.state === 'pending').map((a) => a.key),
+    firing: Object.values(step.doc.alerts)
+      .filter((a) => a.state === 'firing')
+      .map((a) => a.key),
+    pending: Object.values(step.doc.alerts)
+      .filter((a) => a.state === 'pending')
+      .map((a) => a.key),
     silenced: step.silenced,
     requests: scan.requests,
   };
@@ -122,12 +178,27 @@ async function deliver(ctx: AlertContext, notices: Notice[]): Promise<Notice[]> 
   const notifier = await ctx.notifier();
   const failed: Notice[] = [];
   for (const n of notices) {
-    if (ctx.cfg.TODO_ALERT_STDOUT && !ctx.json) ctx.out.say(`${n.title}${n.text ? `\n  ${n.text.split('\n').join('\n  ')}` : ''}`);
+    if (ctx.cfg.TODO_ALERT_STDOUT && !ctx.json)
+      ctx.out.say(`${n.title}${n.text ? `\n  ${n.text.split('\n').join('\n  ')}` : ''}`);
     try {
-      await notifier.send({ title: n.title, text: n.text, level: n.level, script: 'alert', namespace: ctx.namespace, release: ctx.release, context: ctx.context || undefined, fields: { kind: n.kind, alert: n.key } });
+      await notifier.send({
+        title: n.title,
+        text: n.text,
+        level: n.level,
+        script: 'alert',
+        namespace: ctx.namespace,
+        release: ctx.release,
+        context: ctx.context || undefined,
+        fields: { kind: n.kind, alert: n.key },
+      });
     } catch (e) {
       failed.push(n);
-      ctx.result.finding({ name: 'notification', level: 'fail', detail: `could not send "${n.title}": ${(e as Error).message}`, hint: 'check TODO_WEBHOOK_URL; it is sent again on the next run' });
+      ctx.result.finding({
+        name: 'notification',
+        level: 'fail',
+        detail: `could not send "${n.title}": ${(e as Error).message}`,
+        hint: 'check TODO_WEBHOOK_URL; it is sent again on the next run',
+      });
     }
   }
   return failed;

@@ -65,7 +65,12 @@ function silencedBy(silences: readonly Silence[], a: { key: string; rule: string
   return silences.find((s) => ms(s.until) > now && (s.match === a.key || s.match === a.rule));
 }
 
-export function stepAlerts(prev: AlertsDoc, conditions: readonly Condition[], nowDate: Date, s: StateSettings): StepOutcome {
+export function stepAlerts(
+  prev: AlertsDoc,
+  conditions: readonly Condition[],
+  nowDate: Date,
+  s: StateSettings,
+): StepOutcome {
   const now = nowDate.getTime();
   const at = nowDate.toISOString();
   const expiredSilences = prev.silences.filter((x) => ms(x.until) <= now);
@@ -84,7 +89,9 @@ export function stepAlerts(prev: AlertsDoc, conditions: readonly Condition[], no
 
   for (const c of conditions) {
     const old = prev.alerts[c.key];
-    const a: StoredAlert = old ? { ...old, level: c.level, summary: c.summary, detail: c.detail } : { key: c.key, rule: c.rule, level: c.level, summary: c.summary, detail: c.detail, state: 'pending', since: at };
+    const a: StoredAlert = old
+      ? { ...old, level: c.level, summary: c.summary, detail: c.detail }
+      : { key: c.key, rule: c.rule, level: c.level, summary: c.summary, detail: c.detail, state: 'pending', since: at };
     const forSec = s.forSec[c.rule] ?? 0;
     if (a.state === 'pending' && now - ms(a.since) >= forSec * 1000) {
       a.state = 'firing';
@@ -92,9 +99,18 @@ export function stepAlerts(prev: AlertsDoc, conditions: readonly Condition[], no
     }
     if (a.state === 'firing') {
       if (!a.notifiedAt) {
-        if (tell(a, { kind: 'firing', level: a.level, title: `FIRING ${a.rule}: ${a.summary}`, text: a.detail })) a.notifiedAt = at;
+        if (tell(a, { kind: 'firing', level: a.level, title: `FIRING ${a.rule}: ${a.summary}`, text: a.detail }))
+          a.notifiedAt = at;
       } else if (now - ms(a.notifiedAt) >= s.repeatSec * 1000) {
-        if (tell(a, { kind: 'repeat', level: a.level, title: `STILL FIRING ${a.rule}: ${a.summary} (since ${a.firingSince})`, text: a.detail })) a.notifiedAt = at;
+        if (
+          tell(a, {
+            kind: 'repeat',
+            level: a.level,
+            title: `STILL FIRING ${a.rule}: ${a.summary} (since ${a.firingSince})`,
+            text: a.detail,
+          })
+        )
+          a.notifiedAt = at;
       }
     }
     alerts[c.key] = a;
@@ -103,12 +119,23 @@ export function stepAlerts(prev: AlertsDoc, conditions: readonly Condition[], no
     if (alerts[old.key]) continue;
     // Cleared. Only a firing alert someone heard about gets a resolved notice; a silenced one ends quietly.
     if (old.state === 'firing' && old.notifiedAt)
-      tell(old, { kind: 'resolved', level: 'ok', title: `RESOLVED ${old.rule}: ${old.summary}`, text: `fired ${old.firingSince}, cleared ${at}` });
+      tell(old, {
+        kind: 'resolved',
+        level: 'ok',
+        title: `RESOLVED ${old.rule}: ${old.summary}`,
+        text: `fired ${old.firingSince}, cleared ${at}`,
+      });
   }
   let lastHeartbeat = prev.lastHeartbeat;
   if (s.heartbeatSec > 0 && (!lastHeartbeat || now - ms(lastHeartbeat) >= s.heartbeatSec * 1000)) {
     const firing = Object.values(alerts).filter((a) => a.state === 'firing').length;
-    notices.push({ kind: 'heartbeat', key: 'heartbeat', level: 'info', title: `alert heartbeat: ${firing} firing, ${Object.keys(alerts).length - firing} pending, ${silences.length} silence(s)`, text: 'the alerter runs; a missing heartbeat means it stopped' });
+    notices.push({
+      kind: 'heartbeat',
+      key: 'heartbeat',
+      level: 'info',
+      title: `alert heartbeat: ${firing} firing, ${Object.keys(alerts).length - firing} pending, ${silences.length} silence(s)`,
+      text: 'the alerter runs; a missing heartbeat means it stopped',
+    });
     lastHeartbeat = at;
   }
   return { doc: { alerts, silences, ...(lastHeartbeat ? { lastHeartbeat } : {}) }, notices, silenced, expiredSilences };

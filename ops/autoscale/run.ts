@@ -12,7 +12,15 @@ import { diffManifests, parseManifest } from '../../scripts/lib/release/manifest
 import { scaledMarker } from '../../scripts/lib/release/scale-marker.ts';
 import { observeRelease } from '../../scripts/lib/release/history.ts';
 import { chartPath, renderRelease } from '../../scripts/lib/release/chart.ts';
-import { checkHpas, deploymentUsage, recommend, valueChanges, type AutoscaleObserved, type ComponentObserved, type HpaState } from './plan.ts';
+import {
+  checkHpas,
+  deploymentUsage,
+  recommend,
+  valueChanges,
+  type AutoscaleObserved,
+  type ComponentObserved,
+  type HpaState,
+} from './plan.ts';
 import { readSamples } from '../../scripts/lib/samples/store.ts';
 import type { AutoscaleContext } from './spec.ts';
 import { Scanner, releaseSelector, slimPod, type PodMetricsLike } from '../../scripts/lib/kube/scan.ts';
@@ -20,15 +28,21 @@ import { Scanner, releaseSelector, slimPod, type PodMetricsLike } from '../../sc
 const components = ['frontend', 'backend'] as const;
 
 export function hpaState(h: V2HorizontalPodAutoscaler): HpaState {
-  const cpuTarget = h.spec?.metrics?.find((m) => m.type === 'Resource' && m.resource?.name === 'cpu')?.resource?.target.averageUtilization;
-  const cpuNow = h.status?.currentMetrics?.find((m) => m.type === 'Resource' && m.resource?.name === 'cpu')?.resource?.current.averageUtilization;
-  const bad = h.status?.conditions?.find((c) => (c.type === 'ScalingActive' || c.type === 'AbleToScale') && c.status === 'False');
+  const cpuTarget = h.spec?.metrics?.find((m) => m.type === 'Resource' && m.resource?.name === 'cpu')?.resource?.target
+    .averageUtilization;
+  const cpuNow = h.status?.currentMetrics?.find((m) => m.type === 'Resource' && m.resource?.name === 'cpu')?.resource
+    ?.current.averageUtilization;
+  const bad = h.status?.conditions?.find(
+    (c) => (c.type === 'ScalingActive' || c.type === 'AbleToScale') && c.status === 'False',
+  );
   return {
     name: h.metadata?.name ?? '',
     minReplicas: h.spec?.minReplicas ?? 1,
     maxReplicas: h.spec?.maxReplicas ?? 1,
     ...(cpuTarget !== undefined ? { targetCpu: cpuTarget } : {}),
-    ...(h.spec?.behavior?.scaleDown?.stabilizationWindowSeconds !== undefined ? { scaleDownWindow: h.spec.behavior.scaleDown.stabilizationWindowSeconds } : {}),
+    ...(h.spec?.behavior?.scaleDown?.stabilizationWindowSeconds !== undefined
+      ? { scaleDownWindow: h.spec.behavior.scaleDown.stabilizationWindowSeconds }
+      : {}),
     ...(h.status?.desiredReplicas !== undefined ? { desiredReplicas: h.status.desiredReplicas } : {}),
     ...(cpuNow !== undefined && cpuNow !== null ? { currentCpu: cpuNow } : {}),
     ...(bad ? { failing: [bad.reason ?? bad.type, bad.message ?? ''] as [string, string] } : {}),
@@ -40,9 +54,17 @@ export async function runAutoscale(ctx: AutoscaleContext): Promise<void> {
   const bad = opts.components.filter((c) => !(components as readonly string[]).includes(c));
   if (bad.length) throw usageError(`--components: "${bad.join(', ')}" cannot be autoscaled: only frontend and backend`);
   const kube = await ctx.kube();
-  if (!(await kube.read('v1', 'Namespace', ctx.namespace))) throw usageError(`namespace "${ctx.namespace}" does not exist`, `kubectl --context ${kube.contextName} get namespaces`);
+  if (!(await kube.read('v1', 'Namespace', ctx.namespace)))
+    throw usageError(
+      `namespace "${ctx.namespace}" does not exist`,
+      `kubectl --context ${kube.contextName} get namespaces`,
+    );
   const observed = await observeRelease(ctx, appSecretName(ctx.release));
-  if (!observed.deployed) throw usageError(`release ${ctx.release} is not installed in namespace ${ctx.namespace}`, 'npx zx scripts/deploy.ts');
+  if (!observed.deployed)
+    throw usageError(
+      `release ${ctx.release} is not installed in namespace ${ctx.namespace}`,
+      'npx zx scripts/deploy.ts',
+    );
   const scanner = new Scanner(kube);
   const sel = { labelSelector: releaseSelector(ctx.release) };
   const [deployments, hpas, pods, metrics] = await Promise.all([
@@ -53,31 +75,68 @@ export async function runAutoscale(ctx: AutoscaleContext): Promise<void> {
   ]);
   const reporting = new Set((metrics ?? []).map((m) => m.metadata.name));
   const graceMs = ctx.cfg.TODO_AUTOSCALE_METRICS_GRACE * 1000;
-  const started = (p: V1Pod) => Math.max(...(p.status?.containerStatuses ?? []).map((c) => new Date(c.state?.running?.startedAt ?? p.metadata?.creationTimestamp ?? 0).getTime()), 0);
+  const started = (p: V1Pod) =>
+    Math.max(
+      ...(p.status?.containerStatuses ?? []).map((c) =>
+        new Date(c.state?.running?.startedAt ?? p.metadata?.creationTimestamp ?? 0).getTime(),
+      ),
+      0,
+    );
   const obs: AutoscaleObserved = { metricsApi: metrics !== undefined, components: [] };
   for (const c of opts.components) {
     const dep = deployments.find((d) => d.metadata?.labels?.['app.kubernetes.io/component'] === c);
     if (!dep) continue;
     const name = dep.metadata!.name!;
     const hpa = hpas.find((h) => h.spec?.scaleTargetRef.kind === 'Deployment' && h.spec.scaleTargetRef.name === name);
-    const mine = pods.filter((p) => p.metadata?.labels?.['app.kubernetes.io/component'] === c && p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp);
+    const mine = pods.filter(
+      (p) =>
+        p.metadata?.labels?.['app.kubernetes.io/component'] === c &&
+        p.status?.phase === 'Running' &&
+        !p.metadata?.deletionTimestamp,
+    );
     obs.components.push({
-      component: c, deployment: name, replicas: dep.spec?.replicas ?? 1,
+      component: c,
+      deployment: name,
+      replicas: dep.spec?.replicas ?? 1,
       enabled: getPath(observed.deployed.values, `${c}.autoscaling.enabled`) === true,
       ...(hpa ? { hpa: hpaState(hpa) } : {}),
       pods: mine.map((p) => p.metadata!.name!),
-      podsWithoutRequest: mine.filter((p) => !p.spec?.containers.find((x) => x.name === c)?.resources?.requests?.cpu).map((p) => p.metadata!.name!),
+      podsWithoutRequest: mine
+        .filter((p) => !p.spec?.containers.find((x) => x.name === c)?.resources?.requests?.cpu)
+        .map((p) => p.metadata!.name!),
       podsWithoutMetrics: mine.filter((p) => !reporting.has(p.metadata!.name!)).map((p) => p.metadata!.name!),
-      podsStarting: mine.filter((p) => !reporting.has(p.metadata!.name!) && Date.now() - started(p) < graceMs).map((p) => p.metadata!.name!),
+      podsStarting: mine
+        .filter((p) => !reporting.has(p.metadata!.name!) && Date.now() - started(p) < graceMs)
+        .map((p) => p.metadata!.name!),
     });
   }
   for (const f of checkHpas(obs, ctx.namespace))
-    ctx.result.finding({ name: `${f.component} ${f.name}`, level: f.level, detail: f.detail, ...(f.hint ? { hint: f.hint } : {}), object: { kind: 'Deployment', name: `${ctx.release}-${f.component}`, namespace: ctx.namespace }, required: f.level === 'fail' });
+    ctx.result.finding({
+      name: `${f.component} ${f.name}`,
+      level: f.level,
+      detail: f.detail,
+      ...(f.hint ? { hint: f.hint } : {}),
+      object: { kind: 'Deployment', name: `${ctx.release}-${f.component}`, namespace: ctx.namespace },
+      required: f.level === 'fail',
+    });
   const samples = readSamples(await ctx.state(), ctx.cfg.TODO_AUTOSCALE_WINDOW);
-  const policy = { minSamples: ctx.cfg.TODO_AUTOSCALE_MIN_SAMPLES, minSpanSeconds: ctx.cfg.TODO_AUTOSCALE_MIN_SPAN, maxCap: ctx.cfg.TODO_AUTOSCALE_MAX_CAP };
-  const recs = obs.components.flatMap((c: ComponentObserved) => recommend(c, deploymentUsage(samples, c.deployment, c.component), policy));
+  const policy = {
+    minSamples: ctx.cfg.TODO_AUTOSCALE_MIN_SAMPLES,
+    minSpanSeconds: ctx.cfg.TODO_AUTOSCALE_MIN_SPAN,
+    maxCap: ctx.cfg.TODO_AUTOSCALE_MAX_CAP,
+  };
+  const recs = obs.components.flatMap((c: ComponentObserved) =>
+    recommend(c, deploymentUsage(samples, c.deployment, c.component), policy),
+  );
   const changes = valueChanges(recs);
-  ctx.result.data = { samples: samples.length, metricsApi: obs.metricsApi, components: obs.components, recommendations: recs, changes, requests: scanner.requests + 1 };
+  ctx.result.data = {
+    samples: samples.length,
+    metricsApi: obs.metricsApi,
+    components: obs.components,
+    recommendations: recs,
+    changes,
+    requests: scanner.requests + 1,
+  };
   if (!opts.apply) return;
   if (!Object.keys(changes).length) {
     ctx.result.finding({ name: 'apply', level: 'info', detail: 'nothing to change', required: false });
@@ -86,24 +145,49 @@ export async function runAutoscale(ctx: AutoscaleContext): Promise<void> {
   let values: Values = observed.deployed.values;
   for (const [k, v] of Object.entries(changes)) values = setPath(values, k, v);
   // min/max are replica values: listed as scale lists its own, so the next deploy keeps them.
-  const owned = new Set([...((getPath(values, scaledMarker) as string[] | undefined) ?? []), ...Object.keys(changes).filter((k) => /\.autoscaling\.(minReplicas|maxReplicas)$/.test(k))]);
+  const owned = new Set([
+    ...((getPath(values, scaledMarker) as string[] | undefined) ?? []),
+    ...Object.keys(changes).filter((k) => /\.autoscaling\.(minReplicas|maxReplicas)$/.test(k)),
+  ]);
   if (owned.size) values = setPath(values, scaledMarker, [...owned].sort());
   const touched = [...new Set(Object.keys(changes).map((k) => k.split('.')[0]!))];
-  const allowed = new Set(touched.flatMap((c) => [`Deployment/${ctx.release}-${c}`, `HorizontalPodAutoscaler/${ctx.release}-${c}`]));
+  const allowed = new Set(
+    touched.flatMap((c) => [`Deployment/${ctx.release}-${c}`, `HorizontalPodAutoscaler/${ctx.release}-${c}`]),
+  );
   const rendered = await renderRelease(ctx, { valuesFiles: [], values });
   const diff = diffManifests(observed.deployed.manifest, rendered);
   const others = [...diff.added, ...diff.removed, ...diff.changed.map((c) => c.object)].filter((k) => !allowed.has(k));
-  if (others.length) throw usageError(`the chart here (${ctx.cfg.TODO_CHART}) renders more changes than autoscaling: ${others.join(', ')}`, 'run deploy first, then autoscale --apply');
-  const targets = [...parseManifest(rendered).values()].filter((o) => o.kind === 'Deployment' && allowed.has(`Deployment/${o.metadata.name}`)).map((o) => o.metadata.name);
+  if (others.length)
+    throw usageError(
+      `the chart here (${ctx.cfg.TODO_CHART}) renders more changes than autoscaling: ${others.join(', ')}`,
+      'run deploy first, then autoscale --apply',
+    );
+  const targets = [...parseManifest(rendered).values()]
+    .filter((o) => o.kind === 'Deployment' && allowed.has(`Deployment/${o.metadata.name}`))
+    .map((o) => o.metadata.name);
   const action: PlannedAction<{ values: Values }> = {
-    what: 'helm upgrade', target: `release/${ctx.release}`,
-    reason: Object.entries(changes).map(([k, v]) => `${k}=${v}`).join(', '),
+    what: 'helm upgrade',
+    target: `release/${ctx.release}`,
+    reason: Object.entries(changes)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', '),
     params: { values },
   };
   const helm = await ctx.helm();
   await applyPlan(ctx, [action], async (a) => {
-    const status = await helm.upgradeInstall({ release: ctx.release, chart: chartPath(ctx), values: a.params!.values, timeoutSec: ctx.timeoutSec });
-    await ctx.out.progress(`waiting for ${targets.join(', ')}`, () => Promise.all(targets.map((name) => waitForRollout(kube, { kind: 'Deployment', name, namespace: ctx.namespace, timeoutSec: ctx.timeoutSec }))));
+    const status = await helm.upgradeInstall({
+      release: ctx.release,
+      chart: chartPath(ctx),
+      values: a.params!.values,
+      timeoutSec: ctx.timeoutSec,
+    });
+    await ctx.out.progress(`waiting for ${targets.join(', ')}`, () =>
+      Promise.all(
+        targets.map((name) =>
+          waitForRollout(kube, { kind: 'Deployment', name, namespace: ctx.namespace, timeoutSec: ctx.timeoutSec }),
+        ),
+      ),
+    );
     return `revision ${status.version}`;
   });
 }

@@ -7,7 +7,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { V1Deployment, V1Secret } from '@kubernetes/client-node';
 import { usageError } from '../../scripts/lib/kit/errors.ts';
-import { ArchiveWriter, archiveName, expired, listArchives, encrypt, removeStalePartials, type Manifest } from '../../scripts/lib/backup/archive.ts';
+import {
+  ArchiveWriter,
+  archiveName,
+  expired,
+  listArchives,
+  encrypt,
+  removeStalePartials,
+  type Manifest,
+} from '../../scripts/lib/backup/archive.ts';
 import { countByKind, isHelmRecord, selectObjects, type Obj } from '../../scripts/lib/backup/objects.ts';
 import { backupDir, listObjects } from '../../scripts/lib/backup/store.ts';
 import { dbSelector, dumpTo, externalDb, inClusterDb, type DbTarget } from '../../scripts/lib/backup/db.ts';
@@ -42,10 +50,28 @@ async function findDb(ctx: BackupContext, secrets: readonly Obj[]): Promise<DbTa
   const url = decodeSecretData(app?.data).DATABASE_URL;
   if (!url) return undefined;
   addSecret(url);
-  const backend = (await kube.list<V1Deployment>('apps/v1', 'Deployment', ctx.namespace, `app.kubernetes.io/instance=${ctx.release},app.kubernetes.io/component=backend`))[0];
+  const backend = (
+    await kube.list<V1Deployment>(
+      'apps/v1',
+      'Deployment',
+      ctx.namespace,
+      `app.kubernetes.io/instance=${ctx.release},app.kubernetes.io/component=backend`,
+    )
+  )[0];
   const ps = backend?.spec?.template.spec;
-  const scheduling = { ...(ps?.nodeSelector ? { nodeSelector: ps.nodeSelector } : {}), ...(ps?.tolerations ? { tolerations: ps.tolerations } : {}), ...(ps?.affinity ? { affinity: ps.affinity } : {}) };
-  return externalDb(kube, { namespace: ctx.namespace, release: ctx.release, url, image: ctx.cfg.TODO_BACKUP_PG_IMAGE, scheduling, timeoutSec: ctx.timeoutSec });
+  const scheduling = {
+    ...(ps?.nodeSelector ? { nodeSelector: ps.nodeSelector } : {}),
+    ...(ps?.tolerations ? { tolerations: ps.tolerations } : {}),
+    ...(ps?.affinity ? { affinity: ps.affinity } : {}),
+  };
+  return externalDb(kube, {
+    namespace: ctx.namespace,
+    release: ctx.release,
+    url,
+    image: ctx.cfg.TODO_BACKUP_PG_IMAGE,
+    scheduling,
+    timeoutSec: ctx.timeoutSec,
+  });
 }
 
 interface Step {
@@ -57,27 +83,70 @@ export async function runBackup(ctx: BackupContext): Promise<void> {
   const t0 = Date.now();
   const o = ctx.opts;
   const passphrase = ctx.cfg.TODO_BACKUP_PASSPHRASE;
-  if (o['include-secrets'] && !passphrase) throw usageError('--include-secrets needs TODO_BACKUP_PASSPHRASE (Secrets are never written in plain text)', 'set it in the secrets file: env/.env.local');
+  if (o['include-secrets'] && !passphrase)
+    throw usageError(
+      '--include-secrets needs TODO_BACKUP_PASSPHRASE (Secrets are never written in plain text)',
+      'set it in the secrets file: env/.env.local',
+    );
   const dest = await backupDir(ctx, o.dir ?? ctx.cfg.TODO_BACKUP_DIR);
   const kube = await ctx.kube();
-  if (!(await kube.read('v1', 'Namespace', ctx.namespace))) throw usageError(`namespace ${ctx.namespace} does not exist: nothing to back up`);
+  if (!(await kube.read('v1', 'Namespace', ctx.namespace)))
+    throw usageError(`namespace ${ctx.namespace} does not exist: nothing to back up`);
 
   // A verify loads the dump into the release's own PostgreSQL in a scratch copy: refuse before backing up when there is none.
   if (o.verify && !(await kube.list('v1', 'Pod', ctx.namespace, dbSelector(ctx.release))).length)
-    throw usageError(`--verify restores into the release's in-cluster PostgreSQL, and ${ctx.release} in ${ctx.namespace} runs none (external database)`, 'back up without --verify; test a restore of the dump into a database of your own');
+    throw usageError(
+      `--verify restores into the release's in-cluster PostgreSQL, and ${ctx.release} in ${ctx.namespace} runs none (external database)`,
+      'back up without --verify; test a restore of the dump into a database of your own',
+    );
 
   const now = new Date();
   const name = archiveName(ctx.release, now);
   const existing = listArchives(dest);
-  const retention = { keep: o.keep ?? ctx.cfg.TODO_BACKUP_KEEP, maxAgeSec: o['max-age'] ?? ctx.cfg.TODO_BACKUP_MAX_AGE };
-  const toExpire = expired([...existing, { name, dir: path.join(dest, name), createdAt: now.toISOString(), release: ctx.release }], ctx.release, retention, now);
+  const retention = {
+    keep: o.keep ?? ctx.cfg.TODO_BACKUP_KEEP,
+    maxAgeSec: o['max-age'] ?? ctx.cfg.TODO_BACKUP_MAX_AGE,
+  };
+  const toExpire = expired(
+    [...existing, { name, dir: path.join(dest, name), createdAt: now.toISOString(), release: ctx.release }],
+    ctx.release,
+    retention,
+    now,
+  );
   const plan: PlannedAction<Step>[] = [
-    { what: 'back up', target: path.join(dest, name), reason: `release ${ctx.release} in ${ctx.namespace}: objects, values and history, database${o['include-secrets'] ? ', Secrets encrypted' : ' (Secrets excluded)'}`, params: { kind: 'backup' } },
-    ...(o.verify ? [{ what: 'verify', target: name, reason: 'restore into a scratch namespace and compare counts with the manifest', params: { kind: 'verify' as const } }] : []),
-    ...toExpire.map((a) => ({ what: 'delete expired archive', target: a.name, reason: `retention: keep ${retention.keep || 'any number'}, max age ${retention.maxAgeSec ? `${retention.maxAgeSec}s` : 'none'}`, destructive: true, unattended: true, params: { kind: 'expire' as const, dir: a.dir } })),
+    {
+      what: 'back up',
+      target: path.join(dest, name),
+      reason: `release ${ctx.release} in ${ctx.namespace}: objects, values and history, database${o['include-secrets'] ? ', Secrets encrypted' : ' (Secrets excluded)'}`,
+      params: { kind: 'backup' },
+    },
+    ...(o.verify
+      ? [
+          {
+            what: 'verify',
+            target: name,
+            reason: 'restore into a scratch namespace and compare counts with the manifest',
+            params: { kind: 'verify' as const },
+          },
+        ]
+      : []),
+    ...toExpire.map((a) => ({
+      what: 'delete expired archive',
+      target: a.name,
+      reason: `retention: keep ${retention.keep || 'any number'}, max age ${retention.maxAgeSec ? `${retention.maxAgeSec}s` : 'none'}`,
+      destructive: true,
+      unattended: true,
+      params: { kind: 'expire' as const, dir: a.dir },
+    })),
   ];
 
-  const record: BackupRecord = { ok: false, verified: o.verify ? false : null, archive: path.join(dest, name), bytes: 0, durationMs: 0 };
+  const record: BackupRecord = {
+    ok: false,
+    verified: o.verify ? false : null,
+    archive: path.join(dest, name),
+    bytes: 0,
+    durationMs: 0,
+  };
   let manifest: Manifest | undefined;
   ctx.result.data = { archive: record.archive, dir: dest, expired: toExpire.map((a) => a.name) };
   try {
@@ -89,7 +158,13 @@ export async function runBackup(ctx: BackupContext): Promise<void> {
         record.ok = true;
         record.bytes = r.bytes;
         const rows = Object.values(r.manifest.database?.tables ?? {}).reduce((n, x) => n + x, 0);
-        Object.assign(ctx.result.data, { bytes: r.bytes, objects: r.manifest.objects, tables: r.manifest.database?.tables ?? null, database: r.manifest.database && { source: r.manifest.database.source, via: r.manifest.database.via }, secrets: r.manifest.secrets.mode });
+        Object.assign(ctx.result.data, {
+          bytes: r.bytes,
+          objects: r.manifest.objects,
+          tables: r.manifest.database?.tables ?? null,
+          database: r.manifest.database && { source: r.manifest.database.source, via: r.manifest.database.via },
+          secrets: r.manifest.secrets.mode,
+        });
         return `${Object.values(r.manifest.objects).reduce((n, x) => n + x, 0)} objects, ${Object.keys(r.manifest.database?.tables ?? {}).length} tables (${rows} rows), ${r.bytes} bytes`;
       }
       if (step.kind === 'verify') {
@@ -119,21 +194,44 @@ async function writeBackup(ctx: BackupContext, dest: string, name: string, now: 
   const secrets = all.filter((x) => x.kind === 'Secret');
   for (const s of secrets) for (const v of Object.values(decodeSecretData((s as V1Secret).data))) addSecret(v);
   const plain = all.filter((x) => x.kind !== 'Secret');
-  const records = secrets.filter((s) => isHelmRecord(s) && s.metadata.labels?.name === ctx.release).map((s) => decodeHelmRecord((s as V1Secret).data?.release ?? '')).sort((a, b) => a.version - b.version);
+  const records = secrets
+    .filter((s) => isHelmRecord(s) && s.metadata.labels?.name === ctx.release)
+    .map((s) => decodeHelmRecord((s as V1Secret).data?.release ?? ''))
+    .sort((a, b) => a.version - b.version);
   const latest = records.at(-1);
   const w = new ArchiveWriter(dest, name);
   let db: DbTarget | undefined;
   try {
-    w.write('release.json', JSON.stringify({ release: ctx.release, revision: latest?.version ?? null, values: redactValues(latest?.config ?? {}), history: historyOf(records) }, null, 2) + '\n');
+    w.write(
+      'release.json',
+      JSON.stringify(
+        {
+          release: ctx.release,
+          revision: latest?.version ?? null,
+          values: redactValues(latest?.config ?? {}),
+          history: historyOf(records),
+        },
+        null,
+        2,
+      ) + '\n',
+    );
     w.write('objects.json', JSON.stringify(plain, null, 1) + '\n');
     if (passphrase) w.write('secrets.enc', encrypt(Buffer.from(JSON.stringify(secrets)), passphrase));
     db = await findDb(ctx, secrets);
     let database: Manifest['database'] = null;
     if (db) {
       const target = db;
-      const dump = await ctx.out.progress(`pg_dump through ${db.via}`, () => dumpTo(kube, target, w.file('db.dump'), Math.max(ctx.timeoutSec, 3600)));
+      const dump = await ctx.out.progress(`pg_dump through ${db.via}`, () =>
+        dumpTo(kube, target, w.file('db.dump'), Math.max(ctx.timeoutSec, 3600)),
+      );
       database = { source: db.source, via: db.via, tables: dump.tables, serverVersion: dump.serverVersion };
-    } else ctx.result.finding({ name: 'database', level: 'warn', detail: `release ${ctx.release} has no PostgreSQL pod and no DATABASE_URL: the archive holds no database`, required: false });
+    } else
+      ctx.result.finding({
+        name: 'database',
+        level: 'warn',
+        detail: `release ${ctx.release} has no PostgreSQL pod and no DATABASE_URL: the archive holds no database`,
+        required: false,
+      });
     return await w.finish({
       createdAt: now.toISOString(),
       context: kube.contextName,
@@ -143,7 +241,12 @@ async function writeBackup(ctx: BackupContext, dest: string, name: string, now: 
       chart: latest?.chart?.metadata ? `${latest.chart.metadata.name}-${latest.chart.metadata.version}` : null,
       objects: countByKind(all.filter((x) => !isHelmRecord(x))),
       releaseRecords: records.length,
-      secrets: { mode: passphrase ? 'encrypted' : 'excluded', names: secrets.filter((s) => !isHelmRecord(s)).map((s) => ({ name: s.metadata.name, keys: Object.keys((s as V1Secret).data ?? {}).sort() })) },
+      secrets: {
+        mode: passphrase ? 'encrypted' : 'excluded',
+        names: secrets
+          .filter((s) => !isHelmRecord(s))
+          .map((s) => ({ name: s.metadata.name, keys: Object.keys((s as V1Secret).data ?? {}).sort() })),
+      },
       database,
     });
   } catch (e) {

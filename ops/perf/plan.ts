@@ -23,8 +23,23 @@ export function endpointsFor(names: readonly EndpointName[], user: string): Endp
   const all: Record<EndpointName, Endpoint> = {
     health: { name: 'health', method: 'GET', path: '/healthz', auth: false },
     tasks: { name: 'tasks', method: 'GET', path: `/api/${u}/tasks`, auth: true },
-    create: { name: 'create', method: 'POST', path: `/api/${u}/tasks`, body: JSON.stringify({ title: 'perf probe task', description: 'created by ops/perf.ts; deleted at the end of the run' }), auth: true },
-    chat: { name: 'chat', method: 'POST', path: `/api/${u}/chat`, body: JSON.stringify({ message: 'list tasks' }), auth: true },
+    create: {
+      name: 'create',
+      method: 'POST',
+      path: `/api/${u}/tasks`,
+      body: JSON.stringify({
+        title: 'perf probe task',
+        description: 'created by ops/perf.ts; deleted at the end of the run',
+      }),
+      auth: true,
+    },
+    chat: {
+      name: 'chat',
+      method: 'POST',
+      path: `/api/${u}/chat`,
+      body: JSON.stringify({ message: 'list tasks' }),
+      auth: true,
+    },
   };
   return names.map((n) => all[n]);
 }
@@ -60,14 +75,30 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-export function summarize(name: EndpointName, method: string, path: string, latenciesMs: number[], statuses: { non2xx: number; errors: number }, durationSec: number): EndpointRun {
+export function summarize(
+  name: EndpointName,
+  method: string,
+  path: string,
+  latenciesMs: number[],
+  statuses: { non2xx: number; errors: number },
+  durationSec: number,
+): EndpointRun {
   const sorted = [...latenciesMs].sort((a, b) => a - b);
   const round = (n: number) => Math.round(n * 10) / 10;
   const requests = sorted.length + statuses.errors;
   return {
-    name, method, path, requests, errors: statuses.errors, non2xx: statuses.non2xx,
-    p50: round(percentile(sorted, 50)), p95: round(percentile(sorted, 95)), p99: round(percentile(sorted, 99)), max: round(sorted.at(-1) ?? 0),
-    rps: durationSec > 0 ? round(sorted.length / durationSec) : 0, durationSec: round(durationSec),
+    name,
+    method,
+    path,
+    requests,
+    errors: statuses.errors,
+    non2xx: statuses.non2xx,
+    p50: round(percentile(sorted, 50)),
+    p95: round(percentile(sorted, 95)),
+    p99: round(percentile(sorted, 99)),
+    max: round(sorted.at(-1) ?? 0),
+    rps: durationSec > 0 ? round(sorted.length / durationSec) : 0,
+    durationSec: round(durationSec),
   };
 }
 
@@ -93,7 +124,13 @@ const pct = (n: number) => `${(n * 100).toFixed(n && n < 0.001 ? 3 : 1)}%`;
 export const errorRate = (r: EndpointRun) => (r.requests ? (r.errors + r.non2xx) / r.requests : 1);
 
 /** One finding per endpoint (required: a missed SLO fails the run), a note on regressions, and what to change. */
-export function judge(runs: readonly EndpointRun[], slo: Slo, previous: readonly EndpointRun[] | undefined, cap: Capacity, scale = { maxReplicas: 10 }): Judgement {
+export function judge(
+  runs: readonly EndpointRun[],
+  slo: Slo,
+  previous: readonly EndpointRun[] | undefined,
+  cap: Capacity,
+  scale = { maxReplicas: 10 },
+): Judgement {
   const findings: Finding[] = [];
   const missed: EndpointName[] = [];
   let worstRatio = 0;
@@ -111,7 +148,10 @@ export function judge(runs: readonly EndpointRun[], slo: Slo, previous: readonly
     else worstRatio = Math.max(worstRatio, r.p95 / slo.p95Ms, r.p99 / slo.p99Ms);
     const before = previous?.find((p) => p.name === r.name);
     const delta = before && before.p95 > 0 ? (r.p95 - before.p95) / before.p95 : undefined;
-    const trend = delta === undefined ? '' : `; p95 ${delta >= 0 ? '+' : ''}${Math.round(delta * 100)}% vs the previous run (${before!.p95} ms)`;
+    const trend =
+      delta === undefined
+        ? ''
+        : `; p95 ${delta >= 0 ? '+' : ''}${Math.round(delta * 100)}% vs the previous run (${before!.p95} ms)`;
     findings.push({
       name: `perf ${r.name}`,
       level: reasons.length ? 'fail' : 'ok',
@@ -120,7 +160,12 @@ export function judge(runs: readonly EndpointRun[], slo: Slo, previous: readonly
       evidence: { ...r, errorRate: rate, slo, ...(before ? { previousP95: before.p95 } : {}) },
     });
     if (!reasons.length && delta !== undefined && delta > 0.5 && r.p95 - before!.p95 > 5)
-      findings.push({ name: `perf ${r.name} regression`, level: 'warn', required: false, detail: `p95 rose from ${before!.p95} ms to ${r.p95} ms (+${Math.round(delta * 100)}%) since the previous run; still within the SLO` });
+      findings.push({
+        name: `perf ${r.name} regression`,
+        level: 'warn',
+        required: false,
+        detail: `p95 rose from ${before!.p95} ms to ${r.p95} ms (+${Math.round(delta * 100)}%) since the previous run; still within the SLO`,
+      });
   }
   return { findings, missed, suggestions: missed.length ? suggest(cap, erroring, worstRatio, scale.maxReplicas) : [] };
 }
@@ -128,19 +173,38 @@ export function judge(runs: readonly EndpointRun[], slo: Slo, previous: readonly
 /** The change that would meet a missed SLO, from what the run and the scan saw. */
 export function suggest(cap: Capacity, erroring: boolean, latencyRatio: number, maxReplicas: number): string[] {
   if (cap.readyReplicas === 0)
-    return [`no backend pod is ready: scale it up (npx zx scripts/scale.ts backend ${Math.max(1, cap.hpa?.min ?? 1)}) and see why (npx zx scripts/debug.ts)`];
-  if (erroring) return ['requests failed while pods were ready: read the backend\'s errors (npx zx scripts/debug.ts, kubectl logs) before adding capacity'];
+    return [
+      `no backend pod is ready: scale it up (npx zx scripts/scale.ts backend ${Math.max(1, cap.hpa?.min ?? 1)}) and see why (npx zx scripts/debug.ts)`,
+    ];
+  if (erroring)
+    return [
+      "requests failed while pods were ready: read the backend's errors (npx zx scripts/debug.ts, kubectl logs) before adding capacity",
+    ];
   const out: string[] = [];
   const busy = cap.cpuUsage !== undefined && cap.cpuLimit ? cap.cpuUsage / cap.cpuLimit : undefined;
   if (busy !== undefined && busy >= 0.8) {
     const limit = cap.cpuLimit!;
-    out.push(`the busiest backend pod used ${formatCpu(cap.cpuUsage!)} of its ${formatCpu(limit)} CPU limit (${Math.round(busy * 100)}%): raise backend.resources.limits.cpu to ${formatCpu(Math.ceil((limit * Math.max(1.5, latencyRatio)) * 10) / 10)}`);
+    out.push(
+      `the busiest backend pod used ${formatCpu(cap.cpuUsage!)} of its ${formatCpu(limit)} CPU limit (${Math.round(busy * 100)}%): raise backend.resources.limits.cpu to ${formatCpu(Math.ceil(limit * Math.max(1.5, latencyRatio) * 10) / 10)}`,
+    );
   }
   const want = Math.min(maxReplicas, Math.max(cap.replicas + 1, Math.ceil(cap.replicas * Math.max(1, latencyRatio))));
   if (want > cap.replicas) {
-    if (cap.hpa && cap.hpa.max < want) out.push(`latency is ${latencyRatio.toFixed(1)}x the SLO at ${cap.replicas} replicas: let the HPA go to ${want} (npx zx scripts/scale.ts backend ${Math.max(cap.hpa.min, cap.replicas)} --max ${want})`);
-    else if (!cap.hpa) out.push(`latency is ${latencyRatio.toFixed(1)}x the SLO at ${cap.replicas} replicas: run ${want} (npx zx scripts/scale.ts backend ${want})`);
-    else out.push(`latency is ${latencyRatio.toFixed(1)}x the SLO; the HPA may already add replicas (max ${cap.hpa.max}): check its target (npx zx ops/autoscale.ts)`);
-  } else out.push(`already at the replica ceiling (${maxReplicas}): the limit is per pod; profile the backend (CPU ${cap.cpuUsage !== undefined ? formatCpu(cap.cpuUsage) : 'unknown'})`);
+    if (cap.hpa && cap.hpa.max < want)
+      out.push(
+        `latency is ${latencyRatio.toFixed(1)}x the SLO at ${cap.replicas} replicas: let the HPA go to ${want} (npx zx scripts/scale.ts backend ${Math.max(cap.hpa.min, cap.replicas)} --max ${want})`,
+      );
+    else if (!cap.hpa)
+      out.push(
+        `latency is ${latencyRatio.toFixed(1)}x the SLO at ${cap.replicas} replicas: run ${want} (npx zx scripts/scale.ts backend ${want})`,
+      );
+    else
+      out.push(
+        `latency is ${latencyRatio.toFixed(1)}x the SLO; the HPA may already add replicas (max ${cap.hpa.max}): check its target (npx zx ops/autoscale.ts)`,
+      );
+  } else
+    out.push(
+      `already at the replica ceiling (${maxReplicas}): the limit is per pod; profile the backend (CPU ${cap.cpuUsage !== undefined ? formatCpu(cap.cpuUsage) : 'unknown'})`,
+    );
   return out;
 }

@@ -7,14 +7,22 @@ import { usageError } from '../../scripts/lib/kit/errors.ts';
 import { appToken } from '../../scripts/lib/app/auth.ts';
 import { httpGet, probeTargets } from '../../scripts/lib/app/probe.ts';
 import { portForward, type Forward } from '../../scripts/lib/kube/port-forward.ts';
-import { endpointNames, endpointsFor, judge, summarize, type Capacity, type Endpoint, type EndpointName, type EndpointRun } from './plan.ts';
+import {
+  endpointNames,
+  endpointsFor,
+  judge,
+  summarize,
+  type Capacity,
+  type Endpoint,
+  type EndpointName,
+  type EndpointRun,
+} from './plan.ts';
 import { parseQuantity } from '../../scripts/lib/kube/quantity.ts';
 import { Scanner, type Snapshot } from '../../scripts/lib/kube/scan.ts';
 import type { PerfContext } from './spec.ts';
 
 /** The user the load runs as: its tasks are deleted afterwards; its chat conversations stay (the API has no delete for them). */
 export const perfUser = 'ops-perf';
-
 
 export interface Load {
   port: number;
@@ -32,8 +40,14 @@ export async function load(e: Endpoint, o: Load): Promise<EndpointRun> {
   if (e.auth && o.token) headers.authorization = `Bearer ${o.token}`;
   const connections = Math.min(o.connections, o.requests);
   const instance = autocannon({
-    url: `http://127.0.0.1:${o.port}${e.path}`, method: e.method, headers, ...(e.body ? { body: e.body } : {}),
-    connections, duration: o.durationSec, maxOverallRequests: Math.max(o.requests, connections), timeout: 10,
+    url: `http://127.0.0.1:${o.port}${e.path}`,
+    method: e.method,
+    headers,
+    ...(e.body ? { body: e.body } : {}),
+    connections,
+    duration: o.durationSec,
+    maxOverallRequests: Math.max(o.requests, connections),
+    timeout: 10,
   }) as unknown as autocannon.Instance & PromiseLike<autocannon.Result>; // an EventEmitter that is also thenable
   instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
     latencies.push(ms);
@@ -51,7 +65,9 @@ export function capacityOf(s: Snapshot): Capacity {
   const hpa = s.hpas.find((h) => h.spec?.scaleTargetRef.name === dep?.metadata?.name);
   const res = dep?.spec?.template.spec?.containers[0]?.resources;
   const pods = new Set(s.pods.filter((p) => isBackend(p.metadata?.labels)).map((p) => p.metadata?.name));
-  const usage = (s.metrics ?? []).filter((m) => pods.has(m.metadata.name)).map((m) => m.containers.reduce((n, c) => n + (parseQuantity(c.usage.cpu) ?? 0), 0));
+  const usage = (s.metrics ?? [])
+    .filter((m) => pods.has(m.metadata.name))
+    .map((m) => m.containers.reduce((n, c) => n + (parseQuantity(c.usage.cpu) ?? 0), 0));
   return {
     replicas: dep?.spec?.replicas ?? 0,
     readyReplicas: dep?.status?.readyReplicas ?? 0,
@@ -72,29 +88,56 @@ async function cleanup(port: number, token: string): Promise<number> {
   let deleted = 0;
   // A few at a time: cleanup is not load.
   for (let i = 0; i < ids.length; i += 8)
-    deleted += (await Promise.all(ids.slice(i, i + 8).map((id) => fetch(`${base}/${id}`, { method: 'DELETE', headers: auth, signal: AbortSignal.timeout(30_000) }).then((r) => (r.ok ? 1 : 0), () => 0)))).reduce((a: number, b: number) => a + b, 0);
+    deleted += (
+      await Promise.all(
+        ids.slice(i, i + 8).map((id) =>
+          fetch(`${base}/${id}`, { method: 'DELETE', headers: auth, signal: AbortSignal.timeout(30_000) }).then(
+            (r) => (r.ok ? 1 : 0),
+            () => 0,
+          ),
+        ),
+      )
+    ).reduce((a: number, b: number) => a + b, 0);
   return deleted;
 }
 
 export async function runPerf(ctx: PerfContext): Promise<void> {
   const o = ctx.opts;
   const unknown = o.endpoints.filter((e) => !endpointNames.includes(e as EndpointName));
-  if (unknown.length) throw usageError(`--endpoints: unknown ${unknown.join(', ')} (choose from ${endpointNames.join(', ')})`);
+  if (unknown.length)
+    throw usageError(`--endpoints: unknown ${unknown.join(', ')} (choose from ${endpointNames.join(', ')})`);
   const maxRequests = ctx.cfg.TODO_PERF_MAX_REQUESTS;
-  if (o.requests > maxRequests) throw usageError(`--requests ${o.requests} is above TODO_PERF_MAX_REQUESTS (${maxRequests})`);
+  if (o.requests > maxRequests)
+    throw usageError(`--requests ${o.requests} is above TODO_PERF_MAX_REQUESTS (${maxRequests})`);
   // Reads before writes: create last, so the lists are not longer for the run's own tasks.
-  const endpoints = endpointsFor(endpointNames.filter((n) => o.endpoints.includes(n)), perfUser);
+  const endpoints = endpointsFor(
+    endpointNames.filter((n) => o.endpoints.includes(n)),
+    perfUser,
+  );
   const kube = await ctx.kube();
   const scanner = new Scanner(kube);
   const before = await scanner.snapshot(ctx.namespace, ctx.release);
-  if (!before.deployments.length) throw usageError(`release ${ctx.release} has no workloads in namespace ${ctx.namespace}`, 'npx zx scripts/deploy.ts');
+  if (!before.deployments.length)
+    throw usageError(
+      `release ${ctx.release} has no workloads in namespace ${ctx.namespace}`,
+      'npx zx scripts/deploy.ts',
+    );
   const target = probeTargets(before.services, ctx.release).find((t) => t.component === 'backend')!;
-  const slo = { p95Ms: ctx.cfg.TODO_PERF_SLO_P95_MS, p99Ms: ctx.cfg.TODO_PERF_SLO_P99_MS, errorRate: ctx.cfg.TODO_PERF_SLO_ERRORS };
+  const slo = {
+    p95Ms: ctx.cfg.TODO_PERF_SLO_P95_MS,
+    p99Ms: ctx.cfg.TODO_PERF_SLO_P99_MS,
+    errorRate: ctx.cfg.TODO_PERF_SLO_ERRORS,
+  };
 
   let fwd: Forward | undefined;
   let unreachable: string | undefined;
   try {
-    fwd = await portForward(kube, { namespace: ctx.namespace, service: target.service, port: target.port, onError: (e) => ctx.out.debug(`port-forward: ${e.message}`) });
+    fwd = await portForward(kube, {
+      namespace: ctx.namespace,
+      service: target.service,
+      port: target.port,
+      onError: (e) => ctx.out.debug(`port-forward: ${e.message}`),
+    });
   } catch (e) {
     unreachable = (e as Error).message.split('\n')[0];
   }
@@ -107,15 +150,41 @@ export async function runPerf(ctx: PerfContext): Promise<void> {
     }
     if (!fwd || unreachable) {
       for (const e of endpoints) runs.push(summarize(e.name, e.method, e.path, [], { non2xx: 0, errors: 0 }, 0));
-      ctx.result.finding({ name: 'backend reachable', level: 'fail', required: true, detail: `no port-forward to ${target.service}: ${unreachable}`, object: { kind: 'Service', name: target.service, namespace: ctx.namespace } });
+      ctx.result.finding({
+        name: 'backend reachable',
+        level: 'fail',
+        required: true,
+        detail: `no port-forward to ${target.service}: ${unreachable}`,
+        object: { kind: 'Service', name: target.service, namespace: ctx.namespace },
+      });
     } else {
       const backend = before.deployments.find((d) => d.metadata?.labels?.['app.kubernetes.io/component'] === 'backend');
-      const token = endpoints.some((e) => e.auth) ? await appToken(kube, ctx.namespace, ctx.release, perfUser, 900, backend) : undefined;
+      const token = endpoints.some((e) => e.auth)
+        ? await appToken(kube, ctx.namespace, ctx.release, perfUser, 900, backend)
+        : undefined;
       for (const e of endpoints)
-        runs.push(await ctx.out.progress(`loading ${e.method} ${e.path} (${o.connections} connections, up to ${o.duration}s or ${o.requests} requests)`, () => load(e, { port: fwd!.port, token, connections: o.connections, durationSec: o.duration, requests: o.requests })));
+        runs.push(
+          await ctx.out.progress(
+            `loading ${e.method} ${e.path} (${o.connections} connections, up to ${o.duration}s or ${o.requests} requests)`,
+            () =>
+              load(e, {
+                port: fwd!.port,
+                token,
+                connections: o.connections,
+                durationSec: o.duration,
+                requests: o.requests,
+              }),
+          ),
+        );
       if (token && endpoints.some((e) => e.name === 'create')) {
         const deleted = await cleanup(fwd.port, token).catch((err: Error) => {
-          ctx.result.finding({ name: 'cleanup', level: 'warn', required: false, detail: `the perf user's tasks were not all deleted: ${err.message}`, hint: `they belong to user ${perfUser}` });
+          ctx.result.finding({
+            name: 'cleanup',
+            level: 'warn',
+            required: false,
+            detail: `the perf user's tasks were not all deleted: ${err.message}`,
+            hint: `they belong to user ${perfUser}`,
+          });
           return undefined;
         });
         if (deleted !== undefined) ctx.result.data.cleanup = { user: perfUser, deletedTasks: deleted };
@@ -131,11 +200,18 @@ export async function runPerf(ctx: PerfContext): Promise<void> {
   const state = await ctx.state();
   const previous = state.history<{ runs: EndpointRun[]; ok: boolean }>('perf', { limit: 1 })[0];
   const verdict = judge(runs, slo, previous?.runs, capacity, { maxReplicas: ctx.cfg.TODO_SCALE_MAX });
-  for (const f of verdict.findings) ctx.result.finding({ ...f, object: { kind: 'Service', name: target.service, namespace: ctx.namespace } });
-  for (const s of verdict.suggestions) ctx.result.finding({ name: 'suggestion', level: 'info', required: false, detail: s });
+  for (const f of verdict.findings)
+    ctx.result.finding({ ...f, object: { kind: 'Service', name: target.service, namespace: ctx.namespace } });
+  for (const s of verdict.suggestions)
+    ctx.result.finding({ name: 'suggestion', level: 'info', required: false, detail: s });
   state.append('perf', { ok: verdict.missed.length === 0, runs, slo, pod: fwd?.pod ?? null });
   ctx.result.data = {
-    ...ctx.result.data, slo, runs, capacity, missed: verdict.missed, suggestions: verdict.suggestions,
+    ...ctx.result.data,
+    slo,
+    runs,
+    capacity,
+    missed: verdict.missed,
+    suggestions: verdict.suggestions,
     via: fwd ? { service: target.service, pod: fwd.pod } : null,
     ...(previous ? { previous: { at: previous.at, runs: previous.runs } } : {}),
   };

@@ -48,14 +48,32 @@ export async function runPredict(ctx: PredictContext): Promise<void> {
   let requests = 0;
   if (!opts['no-sample']) {
     const kube = await ctx.kube();
-    if (!(await kube.read('v1', 'Namespace', ctx.namespace))) throw usageError(`namespace "${ctx.namespace}" does not exist`, `kubectl --context ${kube.contextName} get namespaces`);
+    if (!(await kube.read('v1', 'Namespace', ctx.namespace)))
+      throw usageError(
+        `namespace "${ctx.namespace}" does not exist`,
+        `kubectl --context ${kube.contextName} get namespaces`,
+      );
     const taken = await takeSample(ctx);
     requests = taken.requests + 1;
-    recordSample(state, taken.sample, { maxBytes: ctx.cfg.TODO_PREDICT_SAMPLES_BYTES, maxAgeDays: Math.ceil(ctx.cfg.TODO_PREDICT_KEEP / 86_400) });
+    recordSample(state, taken.sample, {
+      maxBytes: ctx.cfg.TODO_PREDICT_SAMPLES_BYTES,
+      maxAgeDays: Math.ceil(ctx.cfg.TODO_PREDICT_KEEP / 86_400),
+    });
     if (!taken.sample.metrics)
-      ctx.result.finding({ name: 'metrics API', level: 'warn', detail: 'the metrics API (metrics.k8s.io) is not served: no usage recorded, only restart counts', hint: 'install metrics-server (minikube addons enable metrics-server)', required: false });
+      ctx.result.finding({
+        name: 'metrics API',
+        level: 'warn',
+        detail: 'the metrics API (metrics.k8s.io) is not served: no usage recorded, only restart counts',
+        hint: 'install metrics-server (minikube addons enable metrics-server)',
+        required: false,
+      });
     else if (!taken.sample.pods.length)
-      ctx.result.finding({ name: 'sample', level: 'warn', detail: `no running pods of release ${ctx.release} in ${ctx.namespace}`, required: false });
+      ctx.result.finding({
+        name: 'sample',
+        level: 'warn',
+        detail: `no running pods of release ${ctx.release} in ${ctx.namespace}`,
+        required: false,
+      });
   }
   const now = new Date();
   const samples = readSamples(state, ctx.cfg.TODO_PREDICT_WINDOW, now);
@@ -63,11 +81,24 @@ export async function runPredict(ctx: PredictContext): Promise<void> {
   state.writeJson('forecasts', forecastsDoc(now, views));
   for (const f of views)
     ctx.result.finding({
-      name: `${f.kind} forecast`, level: f.level === 'ok' ? (/^not enough data/.test(f.detail) ? 'info' : 'ok') : f.level, detail: f.detail,
+      name: `${f.kind} forecast`,
+      level: f.level === 'ok' ? (/^not enough data/.test(f.detail) ? 'info' : 'ok') : f.level,
+      detail: f.detail,
       object: { kind: f.object.kind, name: f.object.name, namespace: f.object.namespace },
       required: f.level === 'fail',
-      evidence: { key: f.key, ...(f.object.container ? { container: f.object.container } : {}), etaSeconds: f.etaSeconds, r2: f.r2, samples: f.samples, spanSeconds: f.spanSeconds },
-      ...(f.level === 'fail' && f.kind === 'memory' ? { hint: `npx zx ops/rightsize.ts -n ${ctx.namespace} (raise the memory limit) or look for a leak: npx zx scripts/debug.ts -n ${ctx.namespace}` } : {}),
+      evidence: {
+        key: f.key,
+        ...(f.object.container ? { container: f.object.container } : {}),
+        etaSeconds: f.etaSeconds,
+        r2: f.r2,
+        samples: f.samples,
+        spanSeconds: f.spanSeconds,
+      },
+      ...(f.level === 'fail' && f.kind === 'memory'
+        ? {
+            hint: `npx zx ops/rightsize.ts -n ${ctx.namespace} (raise the memory limit) or look for a leak: npx zx scripts/debug.ts -n ${ctx.namespace}`,
+          }
+        : {}),
     });
   ctx.result.data = {
     samples: samples.length,
@@ -80,12 +111,23 @@ export async function runPredict(ctx: PredictContext): Promise<void> {
   if (opts.report) {
     const file = path.resolve(opts.report);
     try {
-      fs.writeFileSync(file, reportHtml({ title: `Forecasts for ${ctx.release}`, generatedAt: now, namespace: ctx.namespace, context: (await ctx.kube()).contextName, forecasts: views }));
+      fs.writeFileSync(
+        file,
+        reportHtml({
+          title: `Forecasts for ${ctx.release}`,
+          generatedAt: now,
+          namespace: ctx.namespace,
+          context: (await ctx.kube()).contextName,
+          forecasts: views,
+        }),
+      );
     } catch (e) {
-      throw new OpsError(`cannot write the report ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, Exit.actionFailed);
+      throw new OpsError(
+        `cannot write the report ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        Exit.actionFailed,
+      );
     }
     ctx.result.data.report = file;
     ctx.result.data.reportBytes = fs.statSync(file).size;
   }
 }
-

@@ -16,7 +16,9 @@ export async function resolveArchive(ctx: RestoreContext, arg: string, dir?: str
   if (arg.includes('/') || fs.existsSync(arg)) return path.resolve(arg);
   const dest = await backupDir(ctx, dir ?? ctx.cfg.TODO_BACKUP_DIR);
   if (arg === 'latest') {
-    const newest = listArchives(dest).filter((a) => a.release === ctx.release).at(-1);
+    const newest = listArchives(dest)
+      .filter((a) => a.release === ctx.release)
+      .at(-1);
     if (!newest) throw usageError(`no archive of release ${ctx.release} in ${dest}`, 'npx zx ops/backup.ts');
     return newest.dir;
   }
@@ -25,12 +27,23 @@ export async function resolveArchive(ctx: RestoreContext, arg: string, dir?: str
 
 export async function runRestore(ctx: RestoreContext): Promise<ExitCode | void> {
   const o = ctx.opts;
-  if (ctx.positionals.length !== 1) throw usageError('restore takes one archive: a path, a name in the backup directory, or "latest"', 'npx zx ops/restore.ts --help');
-  if (o.verify && o['to-namespace']) throw usageError('--verify restores into a scratch namespace of its own: leave out --to-namespace');
-  if (o['to-namespace'] !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(o['to-namespace'])) throw usageError(`--to-namespace must be a namespace name, got "${o['to-namespace']}"`);
+  if (ctx.positionals.length !== 1)
+    throw usageError(
+      'restore takes one archive: a path, a name in the backup directory, or "latest"',
+      'npx zx ops/restore.ts --help',
+    );
+  if (o.verify && o['to-namespace'])
+    throw usageError('--verify restores into a scratch namespace of its own: leave out --to-namespace');
+  if (o['to-namespace'] !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(o['to-namespace']))
+    throw usageError(`--to-namespace must be a namespace name, got "${o['to-namespace']}"`);
   const dir = await resolveArchive(ctx, ctx.positionals[0]!, o.dir);
   const m = await openArchive(dir);
-  ctx.result.finding({ name: 'archive', level: 'ok', detail: `${path.basename(dir)}: ${m.parts.length} parts, sizes and SHA-256 checksums match the manifest`, required: false });
+  ctx.result.finding({
+    name: 'archive',
+    level: 'ok',
+    detail: `${path.basename(dir)}: ${m.parts.length} parts, sizes and SHA-256 checksums match the manifest`,
+    required: false,
+  });
   ctx.result.data = { archive: dir, createdAt: m.createdAt, source: m.namespace, release: m.release };
   const passphrase = ctx.cfg.TODO_BACKUP_PASSPHRASE || undefined;
   if (o.verify) {
@@ -40,7 +53,14 @@ export async function runRestore(ctx: RestoreContext): Promise<ExitCode | void> 
   }
   const target = o['to-namespace'] ?? ctx.namespace;
   // The run holds the release lock of its own namespace (main); another target's is taken here too.
-  const unlock = target !== ctx.namespace && !ctx.dryRun ? await acquireLock(ctx.cfg.TODO_STATE_DIR, { context: (await ctx.kube()).contextName, namespace: target, release: m.release }, 'restore') : undefined;
+  const unlock =
+    target !== ctx.namespace && !ctx.dryRun
+      ? await acquireLock(
+          ctx.cfg.TODO_STATE_DIR,
+          { context: (await ctx.kube()).contextName, namespace: target, release: m.release },
+          'restore',
+        )
+      : undefined;
   try {
     ctx.result.data.restored = await restoreInto(ctx, dir, m, { target, verify: false, force: o.force, passphrase });
   } finally {

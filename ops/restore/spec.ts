@@ -7,7 +7,11 @@ export const options = {
   'to-namespace': { type: 'string', arg: 'NS', help: 'restore into this namespace instead (created when missing)' },
   force: { type: 'boolean', help: 'replace the contents of a database that holds rows' },
   verify: { type: 'boolean', help: 'restore into a scratch namespace, compare counts with the manifest, delete it' },
-  dir: { type: 'string', arg: 'DIR', help: 'backup directory to find ARCHIVE in (default TODO_BACKUP_DIR, else backups/ in the state directory)' },
+  dir: {
+    type: 'string',
+    arg: 'DIR',
+    help: 'backup directory to find ARCHIVE in (default TODO_BACKUP_DIR, else backups/ in the state directory)',
+  },
 } as const satisfies Record<string, OptionSpec>;
 
 export const settings = backupSettings;

@@ -69,12 +69,13 @@ export interface RightsizeInput {
   keepHpaResources: boolean;
 }
 
-
 const roundUp = (v: number, step: number) => Math.ceil(v / step - 1e-9) * step;
 const Mi = 2 ** 20;
-const fmt = (r: Resource, v: number | undefined) => (v === undefined ? 'unset' : r === 'requests.cpu' ? formatCpu(v) : formatBytes(v));
+const fmt = (r: Resource, v: number | undefined) =>
+  v === undefined ? 'unset' : r === 'requests.cpu' ? formatCpu(v) : formatBytes(v);
 /** As the chart's values take them: "15m", "40Mi". */
-const quantity = (r: Resource, v: number) => (r === 'requests.cpu' ? `${Math.round(v * 1000)}m` : `${Math.round(v / Mi)}Mi`);
+const quantity = (r: Resource, v: number) =>
+  r === 'requests.cpu' ? `${Math.round(v * 1000)}m` : `${Math.round(v / Mi)}Mi`;
 
 interface Agg {
   workload: string;
@@ -95,7 +96,19 @@ function aggregate(samples: readonly Sample[]): Agg[] {
       for (const c of p.containers) {
         const key = `${p.workload.kind}/${p.workload.name}/${c.name}`;
         let a = map.get(key);
-        if (!a) map.set(key, (a = { workload: `${p.workload.kind.toLowerCase()}/${p.workload.name}`, container: c.name, cpu: [], memory: [], times: [], requests: {}, limits: {} }));
+        if (!a)
+          map.set(
+            key,
+            (a = {
+              workload: `${p.workload.kind.toLowerCase()}/${p.workload.name}`,
+              container: c.name,
+              cpu: [],
+              memory: [],
+              times: [],
+              requests: {},
+              limits: {},
+            }),
+          );
         a.requests = c.requests;
         a.limits = c.limits;
         // The metrics API repeats a scrape until the next: one measurement, one point.
@@ -107,10 +120,18 @@ function aggregate(samples: readonly Sample[]): Agg[] {
         if (c.cpu !== undefined || c.memory !== undefined) a.times.push(p.t);
       }
     }
-  return [...map.values()].sort((a, b) => a.workload.localeCompare(b.workload) || a.container.localeCompare(b.container));
+  return [...map.values()].sort(
+    (a, b) => a.workload.localeCompare(b.workload) || a.container.localeCompare(b.container),
+  );
 }
 
-function severityOf(r: Resource, current: number | undefined, recommended: number, usage: number, p: RightsizePolicy): { severity: Level; changePct?: number } {
+function severityOf(
+  r: Resource,
+  current: number | undefined,
+  recommended: number,
+  usage: number,
+  p: RightsizePolicy,
+): { severity: Level; changePct?: number } {
   if (current === undefined || current === 0) return { severity: 'warn' };
   const changePct = Math.round(((recommended - current) / current) * 1000) / 10;
   // Under-provisioned memory is an OOM kill waiting: the peak is at the limit already.
@@ -132,16 +153,35 @@ export function planRightsize(input: RightsizeInput): Row[] {
     const base = { workload: a.workload, container: a.container, ...(chartKey ? { component: chartKey } : {}) };
     if (a.cpu.length < p.minSamples || span < p.minSpanSeconds) {
       for (const r of ['requests.cpu', 'requests.memory', 'limits.memory'] as Resource[])
-        rows.push({ ...base, resource: r, current: r === 'requests.cpu' ? a.requests.cpu : r === 'requests.memory' ? a.requests.memory : a.limits.memory, severity: 'info', change: false,
-          reason: `not enough data: ${a.cpu.length} samples over ${humanDuration(span)} (needs ${p.minSamples} over ${humanDuration(p.minSpanSeconds)})` });
+        rows.push({
+          ...base,
+          resource: r,
+          current:
+            r === 'requests.cpu' ? a.requests.cpu : r === 'requests.memory' ? a.requests.memory : a.limits.memory,
+          severity: 'info',
+          change: false,
+          reason: `not enough data: ${a.cpu.length} samples over ${humanDuration(span)} (needs ${p.minSamples} over ${humanDuration(p.minSpanSeconds)})`,
+        });
       continue;
     }
     const p95 = percentile(a.cpu, 95);
     const peak = Math.max(...a.memory);
     const hpa = input.hpas.find((h) => h.target === a.workload);
     const recs: [Resource, number | undefined, number, number, string][] = [
-      ['requests.cpu', a.requests.cpu, Math.max(p.cpuFloor, roundUp(p95, 0.005)), p95, `p95 of CPU use is ${formatCpu(p95)} over ${a.cpu.length} samples in ${humanDuration(span)}`],
-      ['requests.memory', a.requests.memory, Math.max(p.memoryFloor, roundUp(peak * (1 + p.memoryHeadroomPct / 100), Mi)), peak, `peak memory ${formatBytes(peak)} + ${p.memoryHeadroomPct}% headroom`],
+      [
+        'requests.cpu',
+        a.requests.cpu,
+        Math.max(p.cpuFloor, roundUp(p95, 0.005)),
+        p95,
+        `p95 of CPU use is ${formatCpu(p95)} over ${a.cpu.length} samples in ${humanDuration(span)}`,
+      ],
+      [
+        'requests.memory',
+        a.requests.memory,
+        Math.max(p.memoryFloor, roundUp(peak * (1 + p.memoryHeadroomPct / 100), Mi)),
+        peak,
+        `peak memory ${formatBytes(peak)} + ${p.memoryHeadroomPct}% headroom`,
+      ],
       ['limits.memory', a.limits.memory, 0, peak, `peak memory ${formatBytes(peak)} + ${p.limitHeadroomPct}% headroom`],
     ];
     recs[2]![2] = Math.max(recs[1]![2], p.memoryFloor, roundUp(peak * (1 + p.limitHeadroomPct / 100), Mi));
@@ -150,20 +190,34 @@ export function planRightsize(input: RightsizeInput): Row[] {
       const scaledOn = hpa?.resources.find((x) => r === `requests.${x}`);
       let change = severity !== 'ok' && !!chartKey;
       let reason = `${why}: ${fmt(r, current)} -> ${fmt(r, recommended)}`;
-      if (severity === 'ok') reason = `${why}: ${fmt(r, current)} is within ${p.minChangePct}% of ${fmt(r, recommended)}, kept`;
+      if (severity === 'ok')
+        reason = `${why}: ${fmt(r, current)} is within ${p.minChangePct}% of ${fmt(r, recommended)}, kept`;
       if (scaledOn && input.keepHpaResources && change) {
         change = false;
         reason = `${reason}; NOT changed: HPA ${hpa!.name} scales on ${scaledOn} utilisation of this request (changing it moves when it scales; --hpa-resources changes it anyway)`;
-      } else if (scaledOn && change) reason = `${reason}; HPA ${hpa!.name} scales on this request: its target utilisation now means ${fmt(r, recommended)}, not ${fmt(r, current)}`;
-      if (!chartKey && severity !== 'ok') reason = `${reason}; not in the chart's values (no "${component ?? name}" component with a container of that name): not changed`;
-      rows.push({ ...base, resource: r, current, recommended, ...(changePct !== undefined ? { changePct } : {}), severity, change, reason });
+      } else if (scaledOn && change)
+        reason = `${reason}; HPA ${hpa!.name} scales on this request: its target utilisation now means ${fmt(r, recommended)}, not ${fmt(r, current)}`;
+      if (!chartKey && severity !== 'ok')
+        reason = `${reason}; not in the chart's values (no "${component ?? name}" component with a container of that name): not changed`;
+      rows.push({
+        ...base,
+        resource: r,
+        current,
+        recommended,
+        ...(changePct !== undefined ? { changePct } : {}),
+        severity,
+        change,
+        reason,
+      });
     }
   }
   return rows;
 }
 
 /** The chart values that apply the changed rows: { backend: { resources: { requests: { cpu: "15m" } } } }. */
-export function overlayOf(rows: readonly Row[]): Record<string, { resources: { requests?: Record<string, string>; limits?: Record<string, string> } }> {
+export function overlayOf(
+  rows: readonly Row[],
+): Record<string, { resources: { requests?: Record<string, string>; limits?: Record<string, string> } }> {
   const out: Record<string, { resources: { requests?: Record<string, string>; limits?: Record<string, string> } }> = {};
   for (const r of rows) {
     if (!r.change || !r.component || r.recommended === undefined) continue;
@@ -175,4 +229,8 @@ export function overlayOf(rows: readonly Row[]): Record<string, { resources: { r
 }
 
 /** The chart's values paths an overlay sets, e.g. "backend.resources.requests.cpu". */
-export const overlayPaths = (rows: readonly Row[]) => rows.filter((r) => r.change && r.component).map((r) => `${r.component}.resources.${r.resource}`).sort();
+export const overlayPaths = (rows: readonly Row[]) =>
+  rows
+    .filter((r) => r.change && r.component)
+    .map((r) => `${r.component}.resources.${r.resource}`)
+    .sort();

@@ -12,11 +12,19 @@ export const options = {
 export const settings = defineSettings({
   TODO_RIGHTSIZE_WINDOW: setting(durationSeconds, 7 * 86_400, 'recommend from the samples of this recent window'),
   TODO_RIGHTSIZE_MIN_SAMPLES: setting(int(2, 100_000), 12, 'fewer samples of a container than this: "not enough data"'),
-  TODO_RIGHTSIZE_MIN_SPAN: setting(durationSeconds, 86_400, 'samples spanning less than this: "not enough data" (a day sees the daily peak)'),
+  TODO_RIGHTSIZE_MIN_SPAN: setting(
+    durationSeconds,
+    86_400,
+    'samples spanning less than this: "not enough data" (a day sees the daily peak)',
+  ),
   TODO_RIGHTSIZE_MEMORY_HEADROOM_PCT: setting(int(0, 500), 15, 'memory request = peak + this %'),
   TODO_RIGHTSIZE_LIMIT_HEADROOM_PCT: setting(int(0, 1000), 50, 'memory limit = peak + this %'),
   TODO_RIGHTSIZE_MIN_CHANGE_PCT: setting(int(0, 100), 20, 'smaller changes are kept as they are (not worth a rollout)'),
-  TODO_RIGHTSIZE_SETTLE: setting(durationSeconds, 5, 'after --apply\'s rollout, seconds to watch the changed pods for a crash (0: off)'),
+  TODO_RIGHTSIZE_SETTLE: setting(
+    durationSeconds,
+    5,
+    "after --apply's rollout, seconds to watch the changed pods for a crash (0: off)",
+  ),
 });
 
 export type RightsizeContext = Context<typeof options, typeof settings>;

@@ -115,24 +115,52 @@ export interface HealPlan {
   healthyRevision?: number;
 }
 
-const nodeReasons = new Set(['NodeLost', 'Evicted', 'NodeShutdown', 'Shutdown', 'Terminated', 'NodeAffinity', 'OutOfcpu', 'OutOfmemory']);
+const nodeReasons = new Set([
+  'NodeLost',
+  'Evicted',
+  'NodeShutdown',
+  'Shutdown',
+  'Terminated',
+  'NodeAffinity',
+  'OutOfcpu',
+  'OutOfmemory',
+]);
 
 const key = (kind: string, name: string) => `${kind.toLowerCase()}/${name}`;
 const ms = (t: string | Date | undefined) => (t ? new Date(t).getTime() : 0);
 const releaseLabel = 'app.kubernetes.io/instance';
 
 /** The workload a pod belongs to, through its controller reference (ReplicaSets to their Deployment). */
-function workloadOf(p: V1Pod, o: HealObserved): { key: string; kind: string; name: string; controlled: boolean; releaseOwned: boolean } {
+function workloadOf(
+  p: V1Pod,
+  o: HealObserved,
+): { key: string; kind: string; name: string; controlled: boolean; releaseOwned: boolean } {
   const ref = p.metadata?.ownerReferences?.find((r) => r.controller) ?? p.metadata?.ownerReferences?.[0];
   const podKey = key('Pod', p.metadata?.name ?? '?');
   if (!ref) return { key: podKey, kind: 'Pod', name: p.metadata?.name ?? '?', controlled: false, releaseOwned: false };
   if (ref.kind === 'ReplicaSet') {
-    const d = o.deployments.find((x) => ref.name.startsWith(`${x.metadata?.name}-`) && selects(x.spec?.selector?.matchLabels ?? {}, p.metadata?.labels));
-    if (d) return { key: key('Deployment', d.metadata!.name!), kind: 'Deployment', name: d.metadata!.name!, controlled: true, releaseOwned: d.metadata?.labels?.[releaseLabel] === o.release };
+    const d = o.deployments.find(
+      (x) =>
+        ref.name.startsWith(`${x.metadata?.name}-`) && selects(x.spec?.selector?.matchLabels ?? {}, p.metadata?.labels),
+    );
+    if (d)
+      return {
+        key: key('Deployment', d.metadata!.name!),
+        kind: 'Deployment',
+        name: d.metadata!.name!,
+        controlled: true,
+        releaseOwned: d.metadata?.labels?.[releaseLabel] === o.release,
+      };
   }
   if (ref.kind === 'StatefulSet') {
     const s = o.statefulSets.find((x) => x.metadata?.name === ref.name);
-    return { key: key('StatefulSet', ref.name), kind: 'StatefulSet', name: ref.name, controlled: true, releaseOwned: s?.metadata?.labels?.[releaseLabel] === o.release };
+    return {
+      key: key('StatefulSet', ref.name),
+      kind: 'StatefulSet',
+      name: ref.name,
+      controlled: true,
+      releaseOwned: s?.metadata?.labels?.[releaseLabel] === o.release,
+    };
   }
   return { key: key(ref.kind, ref.name), kind: ref.kind, name: ref.name, controlled: true, releaseOwned: false };
 }
@@ -141,14 +169,23 @@ function workloadOf(p: V1Pod, o: HealObserved): { key: string; kind: string; nam
 function podIssue(p: V1Pod, o: HealObserved, limits: HealLimits): Issue | undefined {
   const name = p.metadata?.name ?? '?';
   const w = workloadOf(p, o);
-  const base = { object: key('Pod', name), workload: w.key, releaseOwned: w.releaseOwned, createdMs: ms(p.metadata?.creationTimestamp) };
+  const base = {
+    object: key('Pod', name),
+    workload: w.key,
+    releaseOwned: w.releaseOwned,
+    createdMs: ms(p.metadata?.creationTimestamp),
+  };
   if (w.kind === 'Job') return undefined; // a Job's pods are judged through the Job
   const nodeDown = !!p.spec?.nodeName && o.notReadyNodes.includes(p.spec.nodeName);
   if (p.metadata?.deletionTimestamp) {
     const grace = (p.spec?.terminationGracePeriodSeconds ?? 30) + limits.terminatingSec;
     const over = (o.now.getTime() - ms(p.metadata.deletionTimestamp)) / 1000;
     if (over < grace) return undefined;
-    return { ...base, problem: 'Terminating', detail: `${name}: Terminating for ${Math.round(over)}s${nodeDown ? ` on node ${p.spec!.nodeName}, which is not Ready` : ''}` };
+    return {
+      ...base,
+      problem: 'Terminating',
+      detail: `${name}: Terminating for ${Math.round(over)}s${nodeDown ? ` on node ${p.spec!.nodeName}, which is not Ready` : ''}`,
+    };
   }
   const pr = podProblem(p);
   if (!pr) return undefined;
@@ -158,15 +195,25 @@ function podIssue(p: V1Pod, o: HealObserved, limits: HealLimits): Issue | undefi
   const cls = reasonClass(pr.reason);
   if (missing.length || cls === 'config') {
     const m = missing[0];
-    cannotHelp = m ? `refers to a missing ${describeRef(m)} (${m.via}): fix the configuration` : `${pr.reason}: ${pr.message ?? 'the container cannot be created'}`;
-  } else if (cls === 'image') cannotHelp = `${pr.reason}: the image cannot be pulled${pr.message ? ` (${pr.message})` : ''}: fix the image or tag`;
-  else if (nodeDown || nodeReasons.has(pr.reason)) cannotHelp = `node-level: ${nodeDown ? `node ${p.spec!.nodeName} is not Ready` : pr.reason}${pr.message ? ` (${pr.message})` : ''}`;
+    cannotHelp = m
+      ? `refers to a missing ${describeRef(m)} (${m.via}): fix the configuration`
+      : `${pr.reason}: ${pr.message ?? 'the container cannot be created'}`;
+  } else if (cls === 'image')
+    cannotHelp = `${pr.reason}: the image cannot be pulled${pr.message ? ` (${pr.message})` : ''}: fix the image or tag`;
+  else if (nodeDown || nodeReasons.has(pr.reason))
+    cannotHelp = `node-level: ${nodeDown ? `node ${p.spec!.nodeName} is not Ready` : pr.reason}${pr.message ? ` (${pr.message})` : ''}`;
   else if (cls === 'unschedulable') cannotHelp = `unschedulable: ${pr.message ?? 'no node fits'}`;
   else if (oomKilled(pr)) cannotHelp = 'OOMKilled: a restart cannot give it more memory; raise its memory limit';
   else if (!w.controlled) cannotHelp = 'a bare pod: nothing would replace it if deleted';
   const crash = cls === 'crash';
   if (!crash && !cannotHelp && ageSec < limits.graceSec) return undefined; // still starting
-  const facts = [pr.container ? `container ${pr.container}` : '', pr.exitCode !== undefined ? `exit code ${pr.exitCode}` : '', pr.restarts ? `${pr.restarts} restarts` : ''].filter(Boolean).join(', ');
+  const facts = [
+    pr.container ? `container ${pr.container}` : '',
+    pr.exitCode !== undefined ? `exit code ${pr.exitCode}` : '',
+    pr.restarts ? `${pr.restarts} restarts` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
   return {
     ...base,
     problem: crash ? 'CrashLoopBackOff' : 'NotReady',
@@ -188,16 +235,27 @@ function findIssues(o: HealObserved, limits: HealLimits): Issue[] {
     const name = j.metadata?.name ?? '?';
     const cron = j.metadata?.ownerReferences?.find((r) => r.kind === 'CronJob');
     issues.push({
-      problem: 'JobFailed', object: key('Job', name), workload: key('Job', name), releaseOwned: j.metadata?.labels?.[releaseLabel] === o.release,
+      problem: 'JobFailed',
+      object: key('Job', name),
+      workload: key('Job', name),
+      releaseOwned: j.metadata?.labels?.[releaseLabel] === o.release,
       detail: `job/${name} failed: ${failed.reason ?? 'Failed'}${failed.message ? `: ${failed.message}` : ''}`,
-      cannotHelp: cron ? `its CronJob ${cron.name} runs it again on schedule` : 'a failed Job is kept for its logs; re-running it is a decision for a person',
+      cannotHelp: cron
+        ? `its CronJob ${cron.name} runs it again on schedule`
+        : 'a failed Job is kept for its logs; re-running it is a decision for a person',
     });
   }
   for (const d of o.deployments) {
     const prog = d.status?.conditions?.find((c) => c.type === 'Progressing');
     if (prog?.reason !== 'ProgressDeadlineExceeded') continue;
     const name = d.metadata?.name ?? '?';
-    issues.push({ problem: 'RolloutStuck', object: key('Deployment', name), workload: key('Deployment', name), releaseOwned: d.metadata?.labels?.[releaseLabel] === o.release, detail: `deployment/${name}: progress deadline exceeded` });
+    issues.push({
+      problem: 'RolloutStuck',
+      object: key('Deployment', name),
+      workload: key('Deployment', name),
+      releaseOwned: d.metadata?.labels?.[releaseLabel] === o.release,
+      detail: `deployment/${name}: progress deadline exceeded`,
+    });
   }
   return issues;
 }
@@ -207,20 +265,27 @@ function findIssues(o: HealObserved, limits: HealLimits): Issue[] {
  * revision was never seen healthy, an older one was (or helm's previous
  * deployed one), and the failing pods were made after the newest revision.
  */
-function blameRevision(o: HealObserved, issues: readonly Issue[]): { from: number; to: number; why: string } | undefined {
+function blameRevision(
+  o: HealObserved,
+  issues: readonly Issue[],
+): { from: number; to: number; why: string } | undefined {
   const newest = o.revisions.at(-1);
   if (!newest || newest.status !== 'deployed') return undefined;
   if (o.lastHealthyRevision !== undefined && o.lastHealthyRevision >= newest.revision) return undefined;
   const since = ms(newest.updated) - 5000; // helm's clock stamp vs the pods': a few seconds either way
   const pods = issues.filter((i) => i.releaseOwned && i.object.startsWith('pod/') && !i.cannotHelp);
   if (!pods.length || !pods.every((i) => (i.createdMs ?? 0) >= since)) return undefined;
-  const healthy = o.lastHealthyRevision !== undefined ? o.revisions.find((r) => r.revision === o.lastHealthyRevision) : undefined;
-  const previous = healthy ?? [...o.revisions].reverse().find((r) => r.revision < newest.revision && r.status === 'superseded');
+  const healthy =
+    o.lastHealthyRevision !== undefined ? o.revisions.find((r) => r.revision === o.lastHealthyRevision) : undefined;
+  const previous =
+    healthy ?? [...o.revisions].reverse().find((r) => r.revision < newest.revision && r.status === 'superseded');
   if (!previous) return undefined;
   return {
     from: newest.revision,
     to: previous.revision,
-    why: healthy ? `revision ${newest.revision} was never healthy and its pods fail; revision ${previous.revision} was healthy` : `revision ${newest.revision} was never seen healthy and its pods fail; revision ${previous.revision} is helm's previous deployed revision`,
+    why: healthy
+      ? `revision ${newest.revision} was never healthy and its pods fail; revision ${previous.revision} was healthy`
+      : `revision ${newest.revision} was never seen healthy and its pods fail; revision ${previous.revision} is helm's previous deployed revision`,
   };
 }
 
@@ -228,7 +293,9 @@ const podOf = (i: Issue) => i.object.slice('pod/'.length);
 
 export function planHeal(o: HealObserved, limits: HealLimits): HealPlan {
   const now = o.now.getTime();
-  const issues = findIssues(o, limits).sort((a, b) => a.workload.localeCompare(b.workload) || a.object.localeCompare(b.object));
+  const issues = findIssues(o, limits).sort(
+    (a, b) => a.workload.localeCompare(b.workload) || a.object.localeCompare(b.object),
+  );
   const windowStart = now - limits.windowSec * 1000;
   const recent = o.history.filter((r) => ms(r.at) >= windowStart);
   const acted = recent.filter((r) => r.decision === 'act' && r.status === 'done');
@@ -237,17 +304,45 @@ export function planHeal(o: HealObserved, limits: HealLimits): HealPlan {
   const actions: PlannedAction<HealParams>[] = [];
   const alerts: HealAlert[] = [];
   const starved: Issue[] = [];
-  const plan = (i: Issue, step: Step, level: number, reason: string, params: HealParams, target: string, what: string) => {
-    decisions.push({ decision: 'act', problem: i.problem, object: i.object, workload: i.workload, step, level, reason, action: actions.length });
+  const plan = (
+    i: Issue,
+    step: Step,
+    level: number,
+    reason: string,
+    params: HealParams,
+    target: string,
+    what: string,
+  ) => {
+    decisions.push({
+      decision: 'act',
+      problem: i.problem,
+      object: i.object,
+      workload: i.workload,
+      step,
+      level,
+      reason,
+      action: actions.length,
+    });
     actions.push({ what, target, reason: `${i.detail}: ${reason}`, destructive: true, unattended: true, params });
     budget--;
   };
 
   // Problems acting cannot fix: reported and alerted once per workload and cause.
   for (const i of issues.filter((x) => x.cannotHelp)) {
-    decisions.push({ decision: i.problem === 'JobFailed' ? 'report' : 'cannot-help', problem: i.problem, object: i.object, workload: i.workload, reason: i.cannotHelp! });
+    decisions.push({
+      decision: i.problem === 'JobFailed' ? 'report' : 'cannot-help',
+      problem: i.problem,
+      object: i.object,
+      workload: i.workload,
+      reason: i.cannotHelp!,
+    });
     if (!alerts.some((a) => a.key === `cannot-help:${i.workload}:${i.cannotHelp}`))
-      alerts.push({ key: `cannot-help:${i.workload}:${i.cannotHelp}`, level: 'fail', title: `self-heal will not act on ${i.workload}: ${i.cannotHelp}`, text: i.detail });
+      alerts.push({
+        key: `cannot-help:${i.workload}:${i.cannotHelp}`,
+        level: 'fail',
+        title: `self-heal will not act on ${i.workload}: ${i.cannotHelp}`,
+        text: i.detail,
+      });
   }
   const actionable = issues.filter((x) => !x.cannotHelp);
 
@@ -257,20 +352,47 @@ export function planHeal(o: HealObserved, limits: HealLimits): HealPlan {
     const target = `release/${o.release}`;
     const rolledBack = acted.some((r) => r.step === 'rollback');
     const released = actionable.filter((i) => i.releaseOwned);
-    for (const i of released.slice(1)) decisions.push({ decision: 'report', problem: i.problem, object: i.object, workload: i.workload, reason: `covered by the rollback of ${target}` });
+    for (const i of released.slice(1))
+      decisions.push({
+        decision: 'report',
+        problem: i.problem,
+        object: i.object,
+        workload: i.workload,
+        reason: `covered by the rollback of ${target}`,
+      });
     const first = released[0]!;
     if (rolledBack) {
-      decisions.push({ decision: 'gave-up', problem: first.problem, object: first.object, workload: target, reason: `already rolled back within ${limits.windowSec}s and the release still fails` });
-      alerts.push({ key: `gave-up:${target}`, level: 'fail', title: `self-heal gave up on ${target}: a rollback did not help`, text: first.detail });
+      decisions.push({
+        decision: 'gave-up',
+        problem: first.problem,
+        object: first.object,
+        workload: target,
+        reason: `already rolled back within ${limits.windowSec}s and the release still fails`,
+      });
+      alerts.push({
+        key: `gave-up:${target}`,
+        level: 'fail',
+        title: `self-heal gave up on ${target}: a rollback did not help`,
+        text: first.detail,
+      });
     } else if (budget <= 0) {
       starved.push(first);
     } else {
-      plan(first, 'rollback', 1, `helm rollback to revision ${blame.to}: ${blame.why}`, { step: 'rollback', kind: 'Release', name: o.release, namespace: o.namespace, revision: blame.to }, target, 'helm rollback');
+      plan(
+        first,
+        'rollback',
+        1,
+        `helm rollback to revision ${blame.to}: ${blame.why}`,
+        { step: 'rollback', kind: 'Release', name: o.release, namespace: o.namespace, revision: blame.to },
+        target,
+        'helm rollback',
+      );
     }
   }
 
   const byWorkload = new Map<string, Issue[]>();
-  for (const i of actionable) if (!(blame && i.releaseOwned)) byWorkload.set(i.workload, [...(byWorkload.get(i.workload) ?? []), i]);
+  for (const i of actionable)
+    if (!(blame && i.releaseOwned)) byWorkload.set(i.workload, [...(byWorkload.get(i.workload) ?? []), i]);
   for (const [workload, list] of byWorkload) {
     const mine = acted.filter((r) => r.workload === workload);
     // A step is one run's actions on the workload: escalation counts runs, not pods.
@@ -281,13 +403,35 @@ export function planHeal(o: HealObserved, limits: HealLimits): HealPlan {
     const first = list[0]!;
     const restartable = kind === 'deployment' || kind === 'statefulset';
     if (steps >= limits.maxPerWorkload) {
-      for (const i of list) decisions.push({ decision: 'gave-up', problem: i.problem, object: i.object, workload, reason: `${steps} remediation step(s) within ${limits.windowSec}s did not help` });
-      alerts.push({ key: `gave-up:${workload}`, level: 'fail', title: `self-heal gave up on ${workload}: ${steps} step(s) did not help`, text: list.map((i) => i.detail).slice(0, 5).join('\n') });
+      for (const i of list)
+        decisions.push({
+          decision: 'gave-up',
+          problem: i.problem,
+          object: i.object,
+          workload,
+          reason: `${steps} remediation step(s) within ${limits.windowSec}s did not help`,
+        });
+      alerts.push({
+        key: `gave-up:${workload}`,
+        level: 'fail',
+        title: `self-heal gave up on ${workload}: ${steps} step(s) did not help`,
+        text: list
+          .map((i) => i.detail)
+          .slice(0, 5)
+          .join('\n'),
+      });
       continue;
     }
     if (last && now - last < limits.cooldownSec * 1000) {
       const left = Math.ceil((limits.cooldownSec * 1000 - (now - last)) / 1000);
-      for (const i of list) decisions.push({ decision: 'cooldown', problem: i.problem, object: i.object, workload, reason: `acted on ${workload} ${Math.round((now - last) / 1000)}s ago; waiting ${left}s more to see whether it helped` });
+      for (const i of list)
+        decisions.push({
+          decision: 'cooldown',
+          problem: i.problem,
+          object: i.object,
+          workload,
+          reason: `acted on ${workload} ${Math.round((now - last) / 1000)}s ago; waiting ${left}s more to see whether it helped`,
+        });
       continue;
     }
     const pods = list.filter((i) => i.object.startsWith('pod/'));
@@ -295,7 +439,18 @@ export function planHeal(o: HealObserved, limits: HealLimits): HealPlan {
     // The ladder: delete the failing pods first; if that did not help (or the rollout itself is stuck), restart the rollout.
     if (restartable && (steps > 0 || stuck)) {
       if (budget <= 0) starved.push(first);
-      else plan(stuck ?? first, 'restart', steps + 1, steps ? `deleting its pods ${steps === 1 ? 'did' : 'and restarting did'} not help: rollout restart` : 'rollout restart: the rollout is stuck', { step: 'restart', kind: kind === 'deployment' ? 'Deployment' : 'StatefulSet', name, namespace: o.namespace }, workload, 'rollout restart');
+      else
+        plan(
+          stuck ?? first,
+          'restart',
+          steps + 1,
+          steps
+            ? `deleting its pods ${steps === 1 ? 'did' : 'and restarting did'} not help: rollout restart`
+            : 'rollout restart: the rollout is stuck',
+          { step: 'restart', kind: kind === 'deployment' ? 'Deployment' : 'StatefulSet', name, namespace: o.namespace },
+          workload,
+          'rollout restart',
+        );
       continue;
     }
     for (const i of pods) {
@@ -304,23 +459,56 @@ export function planHeal(o: HealObserved, limits: HealLimits): HealPlan {
         continue;
       }
       const force = i.problem === 'Terminating';
-      plan(i, force ? 'force-delete-pod' : 'delete-pod', steps + 1, force ? 'force delete (grace period 0): its kubelet does not finish it' : 'delete the pod: its controller makes a new one', { step: force ? 'force-delete-pod' : 'delete-pod', kind: 'Pod', name: podOf(i), namespace: o.namespace }, `pod/${podOf(i)}`, force ? 'force delete pod' : 'delete pod');
+      plan(
+        i,
+        force ? 'force-delete-pod' : 'delete-pod',
+        steps + 1,
+        force
+          ? 'force delete (grace period 0): its kubelet does not finish it'
+          : 'delete the pod: its controller makes a new one',
+        { step: force ? 'force-delete-pod' : 'delete-pod', kind: 'Pod', name: podOf(i), namespace: o.namespace },
+        `pod/${podOf(i)}`,
+        force ? 'force delete pod' : 'delete pod',
+      );
     }
   }
   if (starved.length) {
-    for (const i of starved) decisions.push({ decision: 'budget', problem: i.problem, object: i.object, workload: i.workload, reason: `the action budget (${limits.maxActions} per ${limits.windowSec}s) is spent` });
+    for (const i of starved)
+      decisions.push({
+        decision: 'budget',
+        problem: i.problem,
+        object: i.object,
+        workload: i.workload,
+        reason: `the action budget (${limits.maxActions} per ${limits.windowSec}s) is spent`,
+      });
     alerts.push({
       key: 'budget',
       level: 'fail',
       title: `self-heal stopped: ${starved.length} problem(s) left untreated, the budget of ${limits.maxActions} actions per ${limits.windowSec}s is spent`,
-      text: starved.slice(0, 5).map((i) => i.detail).join('\n'),
+      text: starved
+        .slice(0, 5)
+        .map((i) => i.detail)
+        .join('\n'),
     });
   }
   // The release is healthy at its newest revision: a known-good target for a later rollback.
   const newest = o.revisions.at(-1);
-  const releaseWorkloads = [...o.deployments, ...o.statefulSets].filter((w) => w.metadata?.labels?.[releaseLabel] === o.release);
-  const allReady = releaseWorkloads.every((w) => (w.status?.readyReplicas ?? 0) >= (w.spec?.replicas ?? 1) && (w.status?.updatedReplicas ?? 0) >= (w.spec?.replicas ?? 1));
-  const healthyRevision = newest?.status === 'deployed' && releaseWorkloads.length && allReady && !issues.some((i) => i.releaseOwned) ? newest.revision : undefined;
-  if (!issues.length) decisions.push({ decision: 'healthy', reason: `no problems: ${o.pods.length} pods, ${o.deployments.length + o.statefulSets.length} workloads checked` });
+  const releaseWorkloads = [...o.deployments, ...o.statefulSets].filter(
+    (w) => w.metadata?.labels?.[releaseLabel] === o.release,
+  );
+  const allReady = releaseWorkloads.every(
+    (w) =>
+      (w.status?.readyReplicas ?? 0) >= (w.spec?.replicas ?? 1) &&
+      (w.status?.updatedReplicas ?? 0) >= (w.spec?.replicas ?? 1),
+  );
+  const healthyRevision =
+    newest?.status === 'deployed' && releaseWorkloads.length && allReady && !issues.some((i) => i.releaseOwned)
+      ? newest.revision
+      : undefined;
+  if (!issues.length)
+    decisions.push({
+      decision: 'healthy',
+      reason: `no problems: ${o.pods.length} pods, ${o.deployments.length + o.statefulSets.length} workloads checked`,
+    });
   return { issues, decisions, actions, alerts, ...(healthyRevision !== undefined ? { healthyRevision } : {}) };
 }

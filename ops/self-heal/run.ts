@@ -3,7 +3,16 @@
 // and send an alert where acting cannot help or stopped helping. One-shot for
 // cron, or --watch: the same cycle, run again within a moment of any change
 // to the namespace's pods, deployments or jobs (watches, not polling).
-import { ApiException, type V1ConfigMap, type V1Deployment, type V1Job, type V1Node, type V1Pod, type V1Secret, type V1StatefulSet } from '@kubernetes/client-node';
+import {
+  ApiException,
+  type V1ConfigMap,
+  type V1Deployment,
+  type V1Job,
+  type V1Node,
+  type V1Pod,
+  type V1Secret,
+  type V1StatefulSet,
+} from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { debugPod, registerSecretValues } from '../../scripts/lib/diagnose/collect.ts';
 import { Exit, OpsError } from '../../scripts/lib/kit/errors.ts';
@@ -28,28 +37,72 @@ async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
 }
 
 /** The namespace as self-heal reads it: a List per kind, whatever the number of pods. */
-export async function observeHeal(ctx: SelfHealContext, kube: Kube, history: AuditRecord[], lastHealthyRevision?: number): Promise<HealObserved & { requests: number }> {
+export async function observeHeal(
+  ctx: SelfHealContext,
+  kube: Kube,
+  history: AuditRecord[],
+  lastHealthyRevision?: number,
+): Promise<HealObserved & { requests: number }> {
   const scanner = new Scanner(kube);
   const ns = ctx.namespace;
-  const keys = (x: { metadata?: { name?: string }; data?: Record<string, string>; binaryData?: Record<string, string> }) => ({ name: x.metadata?.name ?? '', keys: Object.keys({ ...x.data, ...x.binaryData }) });
+  const keys = (x: {
+    metadata?: { name?: string };
+    data?: Record<string, string>;
+    binaryData?: Record<string, string>;
+  }) => ({ name: x.metadata?.name ?? '', keys: Object.keys({ ...x.data, ...x.binaryData }) });
   const [pods, deployments, statefulSets, jobs, configMaps, secrets, nodes, revisions] = await Promise.all([
-    scanner.list<V1Pod>('v1', 'Pod', ns, { project: (p) => { const s = debugPod(p); s.spec!.terminationGracePeriodSeconds = p.spec?.terminationGracePeriodSeconds; return s; } }),
+    scanner.list<V1Pod>('v1', 'Pod', ns, {
+      project: (p) => {
+        const s = debugPod(p);
+        s.spec!.terminationGracePeriodSeconds = p.spec?.terminationGracePeriodSeconds;
+        return s;
+      },
+    }),
     scanner.list<V1Deployment>('apps/v1', 'Deployment', ns),
     scanner.list<V1StatefulSet>('apps/v1', 'StatefulSet', ns),
     scanner.list<V1Job>('batch/v1', 'Job', ns),
-    orUndefined(scanner.list<V1ConfigMap>('v1', 'ConfigMap', ns, { project: (c) => ({ metadata: { name: c.metadata?.name }, data: Object.fromEntries(Object.keys({ ...c.data, ...c.binaryData }).map((k) => [k, ''])) }) })),
-    orUndefined(scanner.list<V1Secret>('v1', 'Secret', ns, { project: (s) => (registerSecretValues(s), { metadata: { name: s.metadata?.name }, data: Object.fromEntries(Object.keys(s.data ?? {}).map((k) => [k, ''])) }) })),
-    orUndefined(scanner.list<V1Node>('v1', 'Node', '', { project: (n) => ({ metadata: { name: n.metadata?.name }, status: { conditions: n.status?.conditions?.filter((c) => c.type === 'Ready') } }) })),
+    orUndefined(
+      scanner.list<V1ConfigMap>('v1', 'ConfigMap', ns, {
+        project: (c) => ({
+          metadata: { name: c.metadata?.name },
+          data: Object.fromEntries(Object.keys({ ...c.data, ...c.binaryData }).map((k) => [k, ''])),
+        }),
+      }),
+    ),
+    orUndefined(
+      scanner.list<V1Secret>('v1', 'Secret', ns, {
+        project: (s) => (
+          registerSecretValues(s),
+          {
+            metadata: { name: s.metadata?.name },
+            data: Object.fromEntries(Object.keys(s.data ?? {}).map((k) => [k, ''])),
+          }
+        ),
+      }),
+    ),
+    orUndefined(
+      scanner.list<V1Node>('v1', 'Node', '', {
+        project: (n) => ({
+          metadata: { name: n.metadata?.name },
+          status: { conditions: n.status?.conditions?.filter((c) => c.type === 'Ready') },
+        }),
+      }),
+    ),
     ctx.helm().then((h) => h.history(ctx.release, 20)),
   ]);
   return {
     now: new Date(),
     namespace: ns,
     release: ctx.release,
-    pods, deployments, statefulSets, jobs,
+    pods,
+    deployments,
+    statefulSets,
+    jobs,
     configMaps: configMaps?.map(keys),
     secrets: secrets?.map(keys),
-    notReadyNodes: (nodes ?? []).filter((n) => !n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata!.name!),
+    notReadyNodes: (nodes ?? [])
+      .filter((n) => !n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+      .map((n) => n.metadata!.name!),
     revisions: revisions.map((r) => ({ revision: r.revision, status: r.status, updated: r.updated })),
     lastHealthyRevision,
     history,
@@ -69,7 +122,17 @@ async function act(ctx: SelfHealContext, kube: Kube, p: HealParams, dryRun: bool
       return dryRun ? 'server dry run' : 'force-deleted';
     case 'restart':
       // What `kubectl rollout restart` does: a new template annotation; replicas (an HPA's) are not touched.
-      await kube.mergePatch({ apiVersion: 'apps/v1', kind: p.kind, ...obj, spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } } } } as never, dryRun);
+      await kube.mergePatch(
+        {
+          apiVersion: 'apps/v1',
+          kind: p.kind,
+          ...obj,
+          spec: {
+            template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } },
+          },
+        } as never,
+        dryRun,
+      );
       return dryRun ? 'server dry run' : 'rollout restarted';
     case 'rollback': {
       if (dryRun) return `would roll back to revision ${p.revision}`;
@@ -80,21 +143,29 @@ async function act(ctx: SelfHealContext, kube: Kube, p: HealParams, dryRun: bool
 }
 
 function issueFindings(plan: HealPlan, statusOf: (d: AuditRecord) => string | undefined, ns: string): Finding[] {
-  return plan.decisions.filter((d) => d.decision !== 'healthy').map((d) => {
-    const issue = plan.issues.find((i) => i.object === d.object);
-    const status = statusOf(d);
-    const handled = d.decision === 'act' && (status === 'done' || status === 'planned');
-    const [kind, name] = (d.object ?? '/').split('/') as [string, string];
-    return {
-      name: `self-heal: ${d.decision}`,
-      level: handled ? 'warn' : d.decision === 'cooldown' ? 'warn' : 'fail',
-      // A problem acted on, or one whose action needs time to show, does not fail the run; one left alone does.
-      ...(handled || d.decision === 'cooldown' ? { required: false } : {}),
-      detail: `${issue?.detail ?? d.object}: ${d.reason}`,
-      object: { kind: kind.charAt(0).toUpperCase() + kind.slice(1), name, namespace: ns },
-      evidence: { problem: d.problem, workload: d.workload, decision: d.decision, ...(d.step ? { step: d.step } : {}), ...(status ? { status } : {}) },
-    } satisfies Finding;
-  });
+  return plan.decisions
+    .filter((d) => d.decision !== 'healthy')
+    .map((d) => {
+      const issue = plan.issues.find((i) => i.object === d.object);
+      const status = statusOf(d);
+      const handled = d.decision === 'act' && (status === 'done' || status === 'planned');
+      const [kind, name] = (d.object ?? '/').split('/') as [string, string];
+      return {
+        name: `self-heal: ${d.decision}`,
+        level: handled ? 'warn' : d.decision === 'cooldown' ? 'warn' : 'fail',
+        // A problem acted on, or one whose action needs time to show, does not fail the run; one left alone does.
+        ...(handled || d.decision === 'cooldown' ? { required: false } : {}),
+        detail: `${issue?.detail ?? d.object}: ${d.reason}`,
+        object: { kind: kind.charAt(0).toUpperCase() + kind.slice(1), name, namespace: ns },
+        evidence: {
+          problem: d.problem,
+          workload: d.workload,
+          decision: d.decision,
+          ...(d.step ? { step: d.step } : {}),
+          ...(status ? { status } : {}),
+        },
+      } satisfies Finding;
+    });
 }
 
 export interface CycleOutcome {
@@ -103,12 +174,19 @@ export interface CycleOutcome {
 }
 
 /** One look and one round of actions, under the release lock. */
-export async function healCycle(ctx: SelfHealContext, o: { lockBusy: 'throw' | 'skip' } = { lockBusy: 'throw' }): Promise<CycleOutcome | undefined> {
+export async function healCycle(
+  ctx: SelfHealContext,
+  o: { lockBusy: 'throw' | 'skip' } = { lockBusy: 'throw' },
+): Promise<CycleOutcome | undefined> {
   const kube = await ctx.kube();
   const state = await ctx.state();
   let release: (() => void) | undefined;
   try {
-    release = await acquireLock(ctx.cfg.TODO_STATE_DIR, { context: kube.contextName, namespace: ctx.namespace, release: ctx.release }, 'self-heal');
+    release = await acquireLock(
+      ctx.cfg.TODO_STATE_DIR,
+      { context: kube.contextName, namespace: ctx.namespace, release: ctx.release },
+      'self-heal',
+    );
   } catch (e) {
     if (o.lockBusy === 'skip' && e instanceof OpsError && e.code === Exit.busy) {
       ctx.out.debug(`self-heal: ${e.message}; this round is skipped`);
@@ -119,20 +197,33 @@ export async function healCycle(ctx: SelfHealContext, o: { lockBusy: 'throw' | '
   try {
     const limits = healLimits(ctx.cfg);
     const run = randomBytes(4).toString('hex');
-    const history = state.history<AuditRecord>(auditStream, { since: new Date(Date.now() - limits.windowSec * 1000), limit: 100_000 }) as AuditRecord[];
+    const history = state.history<AuditRecord>(auditStream, {
+      since: new Date(Date.now() - limits.windowSec * 1000),
+      limit: 100_000,
+    }) as AuditRecord[];
     const lastHealthy = state.readJson<{ revision: number }>(healthyDoc)?.revision;
     const observed = await observeHeal(ctx, kube, history, lastHealthy);
     const plan = planHeal(observed, limits);
-    const done = await applyPlan<HealParams>(ctx, plan.actions, (a, dryRun) => act(ctx, kube, a.params!, dryRun), { continueOnFailure: true, serverDryRun: true });
+    const done = await applyPlan<HealParams>(ctx, plan.actions, (a, dryRun) => act(ctx, kube, a.params!, dryRun), {
+      continueOnFailure: true,
+      serverDryRun: true,
+    });
     const statusOf = (d: AuditRecord) => (d.action !== undefined ? done[d.action]?.status : undefined);
     for (const f of issueFindings(plan, statusOf, ctx.namespace)) ctx.result.finding(f);
     // The audit: every decision, acted on or not, and why.
     for (const d of plan.decisions) {
       const { action: _index, ...rest } = d;
       const status = statusOf(d);
-      state.append(auditStream, { run, ...rest, ...(status ? { status } : {}), ...(ctx.dryRun ? { dryRun: true } : {}), ...(d.action !== undefined && done[d.action]?.detail ? { detail: done[d.action]!.detail } : {}) });
+      state.append(auditStream, {
+        run,
+        ...rest,
+        ...(status ? { status } : {}),
+        ...(ctx.dryRun ? { dryRun: true } : {}),
+        ...(d.action !== undefined && done[d.action]?.detail ? { detail: done[d.action]!.detail } : {}),
+      });
     }
-    if (plan.healthyRevision !== undefined && !ctx.dryRun && plan.healthyRevision !== lastHealthy) state.writeJson(healthyDoc, { revision: plan.healthyRevision, at: new Date().toISOString() });
+    if (plan.healthyRevision !== undefined && !ctx.dryRun && plan.healthyRevision !== lastHealthy)
+      state.writeJson(healthyDoc, { revision: plan.healthyRevision, at: new Date().toISOString() });
     state.prune({ maxAgeDays: ctx.cfg.TODO_SELF_HEAL_KEEP_DAYS, streams: [auditStream] });
     await sendAlerts(ctx, plan);
     const data = ctx.result.data as { cycles?: number; requests?: number; decisions?: number; pods?: number };
@@ -140,7 +231,8 @@ export async function healCycle(ctx: SelfHealContext, o: { lockBusy: 'throw' | '
     data.requests = (data.requests ?? 0) + observed.requests;
     data.decisions = (data.decisions ?? 0) + plan.decisions.length;
     data.pods = observed.pods.length;
-    if (plan.healthyRevision !== undefined) (ctx.result.data as Record<string, unknown>).healthyRevision = plan.healthyRevision;
+    if (plan.healthyRevision !== undefined)
+      (ctx.result.data as Record<string, unknown>).healthyRevision = plan.healthyRevision;
     return { plan };
   } finally {
     release();
@@ -156,10 +248,24 @@ async function sendAlerts(ctx: SelfHealContext, plan: HealPlan): Promise<void> {
     ctx.out.warn(`self-heal alert: ${a.title}`);
     if (!notifier) continue;
     try {
-      const d = await notifier.send({ title: a.title, text: a.text, level: a.level, dedupKey: `self-heal:${a.key}`, script: 'self-heal', namespace: ctx.namespace, release: ctx.release, context: ctx.context || undefined });
+      const d = await notifier.send({
+        title: a.title,
+        text: a.text,
+        level: a.level,
+        dedupKey: `self-heal:${a.key}`,
+        script: 'self-heal',
+        namespace: ctx.namespace,
+        release: ctx.release,
+        context: ctx.context || undefined,
+      });
       if (d.status === 'sent') sent.push(a.key);
     } catch (e) {
-      ctx.result.finding({ name: 'alert delivery', level: 'fail', detail: `could not send "${a.title}": ${(e as Error).message}`, hint: 'check TODO_WEBHOOK_URL; the problem itself is in the findings above' });
+      ctx.result.finding({
+        name: 'alert delivery',
+        level: 'fail',
+        detail: `could not send "${a.title}": ${(e as Error).message}`,
+        hint: 'check TODO_WEBHOOK_URL; the problem itself is in the findings above',
+      });
     }
   }
   const data = ctx.result.data as { alerts?: string[]; alertsSent?: string[] };
@@ -172,7 +278,10 @@ async function sendAlerts(ctx: SelfHealContext, plan: HealPlan): Promise<void> {
  * namespace's pods, deployments or jobs, and every `tickSec` (a grace period
  * ends without an event). Stops after `forSec` (0: on SIGINT/SIGTERM).
  */
-export async function healWatch(ctx: SelfHealContext, o: { forSec: number; debounceMs?: number; tickSec?: number }): Promise<void> {
+export async function healWatch(
+  ctx: SelfHealContext,
+  o: { forSec: number; debounceMs?: number; tickSec?: number },
+): Promise<void> {
   const kube = await ctx.kube();
   const debounce = o.debounceMs ?? 300;
   let running = false;
@@ -210,7 +319,13 @@ export async function healWatch(ctx: SelfHealContext, o: { forSec: number; debou
     }, debounce);
   };
   const informers = ['Pod', 'Deployment', 'Job'].map((kind) =>
-    kube.informer({ apiVersion: kind === 'Pod' ? 'v1' : kind === 'Job' ? 'batch/v1' : 'apps/v1', kind, namespace: ctx.namespace, onChange: schedule, onError: (e) => ((failure = e), stop()) }),
+    kube.informer({
+      apiVersion: kind === 'Pod' ? 'v1' : kind === 'Job' ? 'batch/v1' : 'apps/v1',
+      kind,
+      namespace: ctx.namespace,
+      onChange: schedule,
+      onError: (e) => ((failure = e), stop()),
+    }),
   );
   await Promise.all(informers.map((i) => i.start()));
   ctx.out.say(`self-heal: watching namespace ${ctx.namespace}${o.forSec ? ` for ${o.forSec}s` : ''}`);
@@ -237,7 +352,9 @@ export async function runSelfHeal(ctx: SelfHealContext): Promise<void> {
   else await healCycle(ctx);
   if (opts.agent) {
     // What acting could not fix (or stopped fixing): for the agent to explain.
-    const left = ctx.result.findings.filter((f) => f.level === 'fail' && f.name.startsWith('self-heal:')).map((f) => f.detail);
+    const left = ctx.result.findings
+      .filter((f) => f.level === 'fail' && f.name.startsWith('self-heal:'))
+      .map((f) => f.detail);
     const { handToAgent } = await import('../../scripts/lib/ai/kagent/invoke.ts');
     await handToAgent(ctx, 'TODO_KAGENT_HEAL_AGENT', [...new Set(left)].slice(0, 20));
   }

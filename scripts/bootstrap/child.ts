@@ -21,9 +21,20 @@ function loaderArgs(env: NodeJS.ProcessEnv): string[] {
   return /\btsx\b/.test(env.NODE_OPTIONS ?? '') ? [] : ['--import', 'tsx'];
 }
 
-export function runScript(script: string, args: readonly string[], o: { env?: NodeJS.ProcessEnv; onLine?: (line: string) => void; timeoutMs?: number } = {}): Promise<ChildResult> {
+export function runScript(
+  script: string,
+  args: readonly string[],
+  o: { env?: NodeJS.ProcessEnv; onLine?: (line: string) => void; timeoutMs?: number } = {},
+): Promise<ChildResult> {
   const env = { ...process.env, ...o.env };
-  const argv = [...loaderArgs(env), path.join(repoRoot, 'node_modules', 'zx', 'build', 'cli.js'), path.join(repoRoot, script), ...args, '--output', 'json'];
+  const argv = [
+    ...loaderArgs(env),
+    path.join(repoRoot, 'node_modules', 'zx', 'build', 'cli.js'),
+    path.join(repoRoot, script),
+    ...args,
+    '--output',
+    'json',
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, argv, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

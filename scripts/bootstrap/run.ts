@@ -19,8 +19,22 @@ import { editEnvText } from '../lib/kit/env-files.ts';
 import { runScript } from './child.ts';
 import type { BootstrapContext } from './spec.ts';
 import {
-  addonsToEnable, appAccess, childProblem, chooseTarget, continueCommand, doctorVerdict, failedFindings, imagesPresent, kubectlAiFinding,
-  minikubeRunning, nextCommands, selectSteps, stepExitCode, stepHelp, type Step, type Target,
+  addonsToEnable,
+  appAccess,
+  childProblem,
+  chooseTarget,
+  continueCommand,
+  doctorVerdict,
+  failedFindings,
+  imagesPresent,
+  kubectlAiFinding,
+  minikubeRunning,
+  nextCommands,
+  selectSteps,
+  stepExitCode,
+  stepHelp,
+  type Step,
+  type Target,
 } from './steps.ts';
 
 export type StepStatus = 'done' | 'unchanged' | 'skipped' | 'failed' | 'planned';
@@ -83,7 +97,13 @@ interface GivenFlags {
 /** The kit's flags as the user gave them, passed on to every child: not bootstrap's own options, so read through the base context. */
 function givenFlags(ctx: Context): GivenFlags {
   const o = ctx.opts;
-  return { profile: o.profile, context: o.context, namespace: o.namespace, kubeconfig: o.kubeconfig, verbose: ctx.out.verbose };
+  return {
+    profile: o.profile,
+    context: o.context,
+    namespace: o.namespace,
+    kubeconfig: o.kubeconfig,
+    verbose: ctx.out.verbose,
+  };
 }
 
 export async function runBootstrap(ctx: BootstrapContext): Promise<ExitCode | void> {
@@ -92,7 +112,11 @@ export async function runBootstrap(ctx: BootstrapContext): Promise<ExitCode | vo
   const { target, why } = chooseTarget(o.target, Boolean(await which('minikube', { nothrow: true })));
   ctx.result.data = { target, targetWhy: why, steps: [] as StepRecord[] };
   if (o.list) {
-    ctx.result.data.list = (await import('./steps.ts')).steps.map((s) => ({ name: s, selected: selected.includes(s), help: stepHelp[s] }));
+    ctx.result.data.list = (await import('./steps.ts')).steps.map((s) => ({
+      name: s,
+      selected: selected.includes(s),
+      help: stepHelp[s],
+    }));
     return Exit.ok;
   }
   const r = await prepare(ctx, target, selected, givenFlags(ctx));
@@ -112,18 +136,67 @@ export async function runBootstrap(ctx: BootstrapContext): Promise<ExitCode | vo
     try {
       const res = await stepRunners[step](r);
       const durationMs = Date.now() - t0;
-      records.push({ name: step, status: res.status, detail: res.detail, durationMs, ...(r.results.length ? { results: r.results } : {}) });
-      ctx.result.action({ what: `step ${step}`, target, reason: stepHelp[step], status: res.status === 'skipped' ? 'skipped' : 'done', detail: res.detail, durationMs });
-      if (!ctx.json) ctx.out.say(`${res.status === 'skipped' ? '–' : '✓'} ${step} (${(durationMs / 1000).toFixed(1)} s): ${res.detail}`);
+      records.push({
+        name: step,
+        status: res.status,
+        detail: res.detail,
+        durationMs,
+        ...(r.results.length ? { results: r.results } : {}),
+      });
+      ctx.result.action({
+        what: `step ${step}`,
+        target,
+        reason: stepHelp[step],
+        status: res.status === 'skipped' ? 'skipped' : 'done',
+        detail: res.detail,
+        durationMs,
+      });
+      if (!ctx.json)
+        ctx.out.say(
+          `${res.status === 'skipped' ? '–' : '✓'} ${step} (${(durationMs / 1000).toFixed(1)} s): ${res.detail}`,
+        );
     } catch (e) {
       const durationMs = Date.now() - t0;
-      const f = e instanceof StepFailure ? e : new StepFailure(errorMessage(e), e instanceof OpsError ? e.code : undefined, e instanceof OpsError ? e.hint : undefined);
+      const f =
+        e instanceof StepFailure
+          ? e
+          : new StepFailure(
+              errorMessage(e),
+              e instanceof OpsError ? e.code : undefined,
+              e instanceof OpsError ? e.hint : undefined,
+            );
       const again = continueCommand(entryOf(ctx), scriptArgs(), target, step, selected);
-      records.push({ name: step, status: 'failed', detail: f.message, durationMs, ...(f.code !== undefined ? { exitCode: f.code } : {}), ...(r.results.length ? { results: r.results } : {}) });
-      ctx.result.action({ what: `step ${step}`, target, reason: stepHelp[step], status: 'failed', detail: f.message, durationMs });
+      records.push({
+        name: step,
+        status: 'failed',
+        detail: f.message,
+        durationMs,
+        ...(f.code !== undefined ? { exitCode: f.code } : {}),
+        ...(r.results.length ? { results: r.results } : {}),
+      });
+      ctx.result.action({
+        what: `step ${step}`,
+        target,
+        reason: stepHelp[step],
+        status: 'failed',
+        detail: f.message,
+        durationMs,
+      });
       for (const x of f.findings) ctx.result.finding({ ...x, required: false });
-      ctx.result.finding({ name: `step ${step}`, level: 'fail', detail: f.message, hint: `${f.hint ? `${f.hint}; then ` : ''}continue with: ${again}`, required: true, evidence: { continue: again, ...(f.hint ? { hint: f.hint } : {}), ...(f.code !== undefined ? { exitCode: f.code } : {}) } });
-      for (const s of selected.slice(selected.indexOf(step) + 1)) records.push({ name: s, status: 'skipped', detail: `not run: step ${step} failed`, durationMs: 0 });
+      ctx.result.finding({
+        name: `step ${step}`,
+        level: 'fail',
+        detail: f.message,
+        hint: `${f.hint ? `${f.hint}; then ` : ''}continue with: ${again}`,
+        required: true,
+        evidence: {
+          continue: again,
+          ...(f.hint ? { hint: f.hint } : {}),
+          ...(f.code !== undefined ? { exitCode: f.code } : {}),
+        },
+      });
+      for (const s of selected.slice(selected.indexOf(step) + 1))
+        records.push({ name: s, status: 'skipped', detail: `not run: step ${step} failed`, durationMs: 0 });
       ctx.result.data.continue = again;
       return stepExitCode(f.code);
     }
@@ -138,7 +211,19 @@ const changingSteps = new Set<Step>(['cluster', 'images', 'secrets', 'deploy', '
 const entryOf = (_ctx: BootstrapContext) => 'scripts/bootstrap.ts';
 function scriptArgs(): string[] {
   const i = process.argv.findIndex((a) => /bootstrap\.(ts|js)$/.test(a));
-  return i < 0 ? [] : process.argv.slice(i + 1).filter((a, j, all) => !(a === '-o' || a === '--output' || a.startsWith('--output=') || ((all[j - 1] === '-o' || all[j - 1] === '--output') && !a.startsWith('-'))));
+  return i < 0
+    ? []
+    : process.argv
+        .slice(i + 1)
+        .filter(
+          (a, j, all) =>
+            !(
+              a === '-o' ||
+              a === '--output' ||
+              a.startsWith('--output=') ||
+              ((all[j - 1] === '-o' || all[j - 1] === '--output') && !a.startsWith('-'))
+            ),
+        );
 }
 
 async function prepare(ctx: BootstrapContext, target: Target, selected: Step[], o: GivenFlags): Promise<Run> {
@@ -164,7 +249,13 @@ async function prepare(ctx: BootstrapContext, target: Target, selected: Step[], 
   if (o.verbose) childArgs.push('--verbose');
   const stateDir = path.join(ctx.cfg.TODO_STATE_DIR, 'bootstrap');
   return {
-    ctx, target, selected, childArgs, childEnv, kubeconfig, valuesFiles,
+    ctx,
+    target,
+    selected,
+    childArgs,
+    childEnv,
+    kubeconfig,
+    valuesFiles,
     minikubeProfile: ctx.context || 'minikube',
     imagesFile: path.join(stateDir, `images-${target}.json`),
     results: [],
@@ -177,9 +268,14 @@ function notice(r: Run): void {
   if (r.target === 'local' && r.selected.includes('cluster')) {
     // The bed's tools dir is the first entry of the children's PATH (prepare()).
     const bin = path.join(r.childEnv.PATH!.split(path.delimiter)[0]!, 'kube-apiserver');
-    if (!fs.existsSync(bin)) r.ctx.out.warn('first run: the local test cluster\'s binaries are built from source once (about 30 min on 2 cores), then its images (a few minutes); both are cached for every later run (about a minute)');
+    if (!fs.existsSync(bin))
+      r.ctx.out.warn(
+        "first run: the local test cluster's binaries are built from source once (about 30 min on 2 cores), then its images (a few minutes); both are cached for every later run (about a minute)",
+      );
   } else if (r.target !== 'local' && r.selected.includes('images') && !fs.existsSync(r.imagesFile)) {
-    r.ctx.out.warn('first run: building the two images takes a few minutes (about 5-10 on 2 cores); later builds reuse the cached layers');
+    r.ctx.out.warn(
+      'first run: building the two images takes a few minutes (about 5-10 on 2 cores); later builds reuse the cached layers',
+    );
   }
 }
 
@@ -189,12 +285,25 @@ function say(r: Run, line: string): void {
 
 /** Runs a suite script with the run's flags; its envelope, or a StepFailure with its reason. */
 async function child(r: Run, script: string, args: string[], o: { quiet?: boolean } = {}): Promise<Envelope> {
-  const res = await runScript(script, [...args, ...r.childArgs], { env: r.childEnv, onLine: o.quiet ? undefined : (l) => l.trim() && say(r, l) });
+  const res = await runScript(script, [...args, ...r.childArgs], {
+    env: r.childEnv,
+    onLine: o.quiet ? undefined : (l) => l.trim() && say(r, l),
+  });
   const env = res.envelope;
   if (env) r.results.push(env);
-  if (!env) throw new StepFailure(`${script} printed no result (exit ${res.code}): ${res.tail.filter(Boolean).slice(-1)[0] ?? ''}`, res.code ?? undefined);
+  if (!env)
+    throw new StepFailure(
+      `${script} printed no result (exit ${res.code}): ${res.tail.filter(Boolean).slice(-1)[0] ?? ''}`,
+      res.code ?? undefined,
+    );
   const problem = childProblem(env);
-  if (problem) throw new StepFailure(`${script}: ${problem}`, env.exitCode, env.error?.hint ?? failedFindings(env)[0]?.hint, failedFindings(env));
+  if (problem)
+    throw new StepFailure(
+      `${script}: ${problem}`,
+      env.exitCode,
+      env.error?.hint ?? failedFindings(env)[0]?.hint,
+      failedFindings(env),
+    );
   return env;
 }
 
@@ -202,7 +311,9 @@ async function child(r: Run, script: string, args: string[], o: { quiet?: boolea
 async function diagnose(r: Run): Promise<Finding[]> {
   const res = await runScript('scripts/debug.ts', r.childArgs, { env: r.childEnv });
   if (res.envelope) r.results.push(res.envelope);
-  return (res.envelope?.findings ?? []).filter((f) => f.level === 'fail' || f.level === 'warn').map((f) => ({ ...f, name: `debug: ${f.name}` }));
+  return (res.envelope?.findings ?? [])
+    .filter((f) => f.level === 'fail' || f.level === 'warn')
+    .map((f) => ({ ...f, name: `debug: ${f.name}` }));
 }
 
 async function withDiagnosis<T>(r: Run, fn: () => Promise<T>): Promise<T> {
@@ -217,19 +328,39 @@ async function withDiagnosis<T>(r: Run, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-const mk = (r: Run, args: string[]) => run('minikube', [...args, '--profile', r.minikubeProfile], { log: (m) => r.ctx.out.debug(m), timeout: '20m', stream: false });
+const mk = (r: Run, args: string[]) =>
+  run('minikube', [...args, '--profile', r.minikubeProfile], {
+    log: (m) => r.ctx.out.debug(m),
+    timeout: '20m',
+    stream: false,
+  });
 
 const stepRunners: Record<Step, (r: Run) => Promise<Outcome>> = {
   async doctor(r) {
     const res = await runScript('scripts/doctor.ts', r.childArgs, { env: r.childEnv });
-    if (!res.envelope) throw new StepFailure(`doctor printed no result (exit ${res.code}): ${res.tail.filter(Boolean).pop() ?? ''}`, res.code ?? undefined);
+    if (!res.envelope)
+      throw new StepFailure(
+        `doctor printed no result (exit ${res.code}): ${res.tail.filter(Boolean).pop() ?? ''}`,
+        res.code ?? undefined,
+      );
     r.doctor = res.envelope;
     r.results.push(res.envelope);
     const verdict = doctorVerdict(res.envelope, r.selected.includes('cluster') && r.target !== 'current', r.target);
-    if (verdict.problem) throw new StepFailure(`doctor: ${verdict.problem}`, res.envelope.exitCode === Exit.ok ? Exit.problem : res.envelope.exitCode, verdict.hint, failedFindings(res.envelope));
+    if (verdict.problem)
+      throw new StepFailure(
+        `doctor: ${verdict.problem}`,
+        res.envelope.exitCode === Exit.ok ? Exit.problem : res.envelope.exitCode,
+        verdict.hint,
+        failedFindings(res.envelope),
+      );
     const cluster = res.envelope.findings.find((f) => f.name === 'cluster');
-    const tools = res.envelope.findings.filter((f) => f.name.startsWith('tool ') && f.level === 'ok').map((f) => f.name.slice(5));
-    return { status: 'done', detail: `tools: ${tools.join(', ')}; cluster: ${cluster?.level === 'ok' ? 'reachable' : 'not up yet (the cluster step starts it)'}` };
+    const tools = res.envelope.findings
+      .filter((f) => f.name.startsWith('tool ') && f.level === 'ok')
+      .map((f) => f.name.slice(5));
+    return {
+      status: 'done',
+      detail: `tools: ${tools.join(', ')}; cluster: ${cluster?.level === 'ok' ? 'reachable' : 'not up yet (the cluster step starts it)'}`,
+    };
   },
 
   async cluster(r) {
@@ -240,16 +371,27 @@ const stepRunners: Record<Step, (r: Run) => Promise<Outcome>> = {
     }
     if (r.target === 'local') {
       const bed = await import('../lib/local-cluster/cluster.ts');
-      if (await bed.healthy()) return { status: 'unchanged', detail: `the local test cluster ${bed.bedName} is running: reused` };
+      if (await bed.healthy())
+        return { status: 'unchanged', detail: `the local test cluster ${bed.bedName} is running: reused` };
       const up = await bed.up((m) => say(r, m));
       r.bedCreated = up.created;
-      return { status: 'done', detail: `started the local test cluster ${bed.bedName} (${Object.entries(up.timings).map(([k, v]) => `${k} ${v}s`).join(', ')})` };
+      return {
+        status: 'done',
+        detail: `started the local test cluster ${bed.bedName} (${Object.entries(up.timings)
+          .map(([k, v]) => `${k} ${v}s`)
+          .join(', ')})`,
+      };
     }
     const c = r.ctx.cfg;
     const status = await shell({ timeout: '60s' })`minikube status --profile ${r.minikubeProfile} --output json`;
     const done: string[] = [];
     if (!minikubeRunning(status.stdout)) {
-      await mk(r, ['start', `--driver=${c.TODO_BOOTSTRAP_MINIKUBE_DRIVER}`, `--cpus=${c.TODO_BOOTSTRAP_MINIKUBE_CPUS}`, `--memory=${c.TODO_BOOTSTRAP_MINIKUBE_MEMORY}`]);
+      await mk(r, [
+        'start',
+        `--driver=${c.TODO_BOOTSTRAP_MINIKUBE_DRIVER}`,
+        `--cpus=${c.TODO_BOOTSTRAP_MINIKUBE_CPUS}`,
+        `--memory=${c.TODO_BOOTSTRAP_MINIKUBE_MEMORY}`,
+      ]);
       done.push('started');
     }
     const list = await shell({ timeout: '60s' })`minikube addons list --profile ${r.minikubeProfile} --output json`;
@@ -257,21 +399,34 @@ const stepRunners: Record<Step, (r: Run) => Promise<Outcome>> = {
       await mk(r, ['addons', 'enable', addon]);
       done.push(`addon ${addon} enabled`);
     }
-    return done.length ? { status: 'done', detail: `minikube profile ${r.minikubeProfile}: ${done.join(', ')}` } : { status: 'unchanged', detail: `minikube profile ${r.minikubeProfile} running, addons ${minikubeAddons.join(' and ')} enabled` };
+    return done.length
+      ? { status: 'done', detail: `minikube profile ${r.minikubeProfile}: ${done.join(', ')}` }
+      : {
+          status: 'unchanged',
+          detail: `minikube profile ${r.minikubeProfile} running, addons ${minikubeAddons.join(' and ')} enabled`,
+        };
   },
 
   async images(r) {
     if (r.target === 'local') {
-      if (r.bedCreated) return { status: 'unchanged', detail: 'imported into the real node by the test cluster at its start' };
-      const [{ ensureImages, importImages }, { paths }] = await Promise.all([import('../lib/local-cluster/images.ts'), import('../lib/local-cluster/node.ts')]);
+      if (r.bedCreated)
+        return { status: 'unchanged', detail: 'imported into the real node by the test cluster at its start' };
+      const [{ ensureImages, importImages }, { paths }] = await Promise.all([
+        import('../lib/local-cluster/images.ts'),
+        import('../lib/local-cluster/node.ts'),
+      ]);
       const imported = await importImages(paths.containerdSock, await ensureImages((m) => say(r, m)), (m) => say(r, m));
-      return imported.length ? { status: 'done', detail: `imported ${imported.map((i) => i.ref).join(', ')}` } : { status: 'unchanged', detail: 'the real node has the current images' };
+      return imported.length
+        ? { status: 'done', detail: `imported ${imported.map((i) => i.ref).join(', ')}` }
+        : { status: 'unchanged', detail: 'the real node has the current images' };
     }
     // Already in the node (same commit, same tag): nothing to build.
     if (r.target === 'minikube') {
       const listed = await shell({ timeout: '60s' })`minikube image ls --profile ${r.minikubeProfile}`;
       // A node without any of the app's images (a first run) needs no plan to know it must build.
-      const plan = /todo-chatbot-(frontend|backend):/.test(listed.stdout) ? await child(r, 'scripts/build-images.ts', ['--dry-run'], { quiet: true }) : undefined;
+      const plan = /todo-chatbot-(frontend|backend):/.test(listed.stdout)
+        ? await child(r, 'scripts/build-images.ts', ['--dry-run'], { quiet: true })
+        : undefined;
       const refs = Object.values((plan?.data.images ?? {}) as Record<string, string>);
       if (plan && !String(plan.data.tag).endsWith('-dirty') && imagesPresent(refs, listed.stdout)) {
         writeImages(r, plan);
@@ -289,24 +444,46 @@ const stepRunners: Record<Step, (r: Run) => Promise<Outcome>> = {
   },
 
   async deploy(r) {
-    const args = [...r.valuesFiles.flatMap((f) => ['-f', f]), ...(r.target !== 'local' && fs.existsSync(r.imagesFile) ? ['--images', r.imagesFile] : [])];
+    const args = [
+      ...r.valuesFiles.flatMap((f) => ['-f', f]),
+      ...(r.target !== 'local' && fs.existsSync(r.imagesFile) ? ['--images', r.imagesFile] : []),
+    ];
     const env = await withDiagnosis(r, () => child(r, 'scripts/deploy.ts', args));
-    if (env.data.unchanged) return { status: 'unchanged', detail: `release ${env.release} in ${env.namespace}: unchanged (no new revision)` };
+    if (env.data.unchanged)
+      return { status: 'unchanged', detail: `release ${env.release} in ${env.namespace}: unchanged (no new revision)` };
     const done = env.actions.filter((a) => a.status === 'done').map((a) => `${a.what} ${a.target}`);
     return { status: 'done', detail: done.join('; ') || 'deployed' };
   },
 
   async verify(r) {
     const env = await withDiagnosis(r, () => child(r, 'scripts/verify.ts', []));
-    return { status: 'done', detail: env.findings.filter((f) => f.level === 'ok').map((f) => f.detail).join('; ') };
+    return {
+      status: 'done',
+      detail: env.findings
+        .filter((f) => f.level === 'ok')
+        .map((f) => f.detail)
+        .join('; '),
+    };
   },
 
   async ai(r) {
     if (r.ctx.cfg.TODO_AI === 'off') return { status: 'skipped', detail: 'TODO_AI=off' };
     const parts: string[] = [];
     const seen = kubectlAiFinding(r.doctor);
-    const kubectlAi = seen ? { ok: seen.level === 'ok', detail: seen.detail, hint: seen.hint } : await detect('kubectl-ai').then((t) => ({ ok: t.ok, detail: t.ok ? `${t.version} (${t.path})` : t.problem ?? 'not found', hint: `install: ${t.hint}` }));
-    r.ctx.result.finding({ name: 'kubectl-ai', level: kubectlAi.ok ? 'ok' : 'info', detail: kubectlAi.ok ? kubectlAi.detail : `${kubectlAi.detail} (optional)`, ...(kubectlAi.ok ? {} : { hint: kubectlAi.hint }), required: false });
+    const kubectlAi = seen
+      ? { ok: seen.level === 'ok', detail: seen.detail, hint: seen.hint }
+      : await detect('kubectl-ai').then((t) => ({
+          ok: t.ok,
+          detail: t.ok ? `${t.version} (${t.path})` : (t.problem ?? 'not found'),
+          hint: `install: ${t.hint}`,
+        }));
+    r.ctx.result.finding({
+      name: 'kubectl-ai',
+      level: kubectlAi.ok ? 'ok' : 'info',
+      detail: kubectlAi.ok ? kubectlAi.detail : `${kubectlAi.detail} (optional)`,
+      ...(kubectlAi.ok ? {} : { hint: kubectlAi.hint }),
+      required: false,
+    });
     parts.push(`kubectl-ai ${kubectlAi.ok ? 'ready' : 'not installed (optional)'}`);
     let status: Outcome['status'] = 'unchanged';
     if (agentsConfig(r.ctx.cfg).TODO_KAGENT_ENABLED) {
@@ -321,7 +498,9 @@ const stepRunners: Record<Step, (r: Run) => Promise<Outcome>> = {
   async cron(r) {
     const env = await child(r, 'scripts/cron.ts', ['install']);
     const done = env.actions.filter((a) => a.status === 'done').length;
-    return done ? { status: 'done', detail: `${done} cron change(s)` } : { status: 'unchanged', detail: 'cron entries already installed' };
+    return done
+      ? { status: 'done', detail: `${done} cron change(s)` }
+      : { status: 'unchanged', detail: 'cron entries already installed' };
   },
 
   async summary(r) {
@@ -330,13 +509,29 @@ const stepRunners: Record<Step, (r: Run) => Promise<Outcome>> = {
     const release = r.ctx.release;
     let minikubeUrl: string | undefined;
     if (r.target === 'minikube') {
-      const res = await shell({ timeout: '30s' })`minikube service --profile ${r.minikubeProfile} --namespace ${ns} ${`${release}-frontend`} --url`;
-      minikubeUrl = res.stdout.split('\n').map((l) => l.trim()).find((l) => /^https?:\/\//.test(l));
+      const res = await shell({
+        timeout: '30s',
+      })`minikube service --profile ${r.minikubeProfile} --namespace ${ns} ${`${release}-frontend`} --url`;
+      minikubeUrl = res.stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .find((l) => /^https?:\/\//.test(l));
     }
     // The test cluster has no ingress controller (its values turn the Ingress off): no need to ask.
     const ingressHosts = r.target === 'local' ? [] : await ingressHostsOf(r, ns, release);
-    const access = appAccess({ target: r.target, namespace: ns, release, kubeconfig: r.target === 'local' ? r.kubeconfig : undefined, minikubeUrl, ingressHosts });
-    const next = nextCommands({ target: r.target, namespace: ns, kubeconfig: r.target === 'local' ? r.kubeconfig : undefined });
+    const access = appAccess({
+      target: r.target,
+      namespace: ns,
+      release,
+      kubeconfig: r.target === 'local' ? r.kubeconfig : undefined,
+      minikubeUrl,
+      ingressHosts,
+    });
+    const next = nextCommands({
+      target: r.target,
+      namespace: ns,
+      kubeconfig: r.target === 'local' ? r.kubeconfig : undefined,
+    });
     Object.assign(r.ctx.result.data, { url: access.url, access: access.how, next });
     return { status: 'done', detail: `app: ${access.url}` };
   },
@@ -345,8 +540,16 @@ const stepRunners: Record<Step, (r: Run) => Promise<Outcome>> = {
 async function ingressHostsOf(r: Run, ns: string, release: string): Promise<string[]> {
   try {
     const { Kube } = await import('../lib/kube/client.ts');
-    const kube = r.target === 'local' || r.kubeconfig ? new Kube({ kubeconfig: r.kubeconfig, context: givenFlags(r.ctx).context }) : await r.ctx.kube();
-    const list = await kube.list<{ apiVersion?: string; kind?: string; spec?: { rules?: { host?: string }[] } }>('networking.k8s.io/v1', 'Ingress', ns, `app.kubernetes.io/instance=${release}`);
+    const kube =
+      r.target === 'local' || r.kubeconfig
+        ? new Kube({ kubeconfig: r.kubeconfig, context: givenFlags(r.ctx).context })
+        : await r.ctx.kube();
+    const list = await kube.list<{ apiVersion?: string; kind?: string; spec?: { rules?: { host?: string }[] } }>(
+      'networking.k8s.io/v1',
+      'Ingress',
+      ns,
+      `app.kubernetes.io/instance=${release}`,
+    );
     return list.flatMap((i) => (i.spec?.rules ?? []).map((x) => x.host).filter((h): h is string => !!h));
   } catch {
     return []; // the summary is informative: no cluster answer, no ingress line
@@ -367,7 +570,8 @@ function writeImages(r: Run, env: Envelope): void {
 function ensureLocalSecrets(r: Run): Outcome {
   const cfg = r.ctx.cfg;
   const missing = generatedSecretKeys.filter((k) => !cfg[k]);
-  if (!missing.length) return { status: 'unchanged', detail: `${generatedSecretKeys.join(' and ')} set (${cfg.sources.join(', ')})` };
+  if (!missing.length)
+    return { status: 'unchanged', detail: `${generatedSecretKeys.join(' and ')} set (${cfg.sources.join(', ')})` };
   const file = path.join(envDir(), '.env.local');
   const existed = fs.existsSync(file);
   const example = path.join(repoRoot, 'env', '.env.local.example');
@@ -386,20 +590,28 @@ function ensureLocalSecrets(r: Run): Outcome {
 }
 
 function dryRunLine(r: Run, step: Step): string {
-  const child = (script: string, args: string[] = []) => commandLine('npx zx', [script, ...args, ...r.childArgs, '--output', 'json']).replace(/^'npx zx'/, 'npx zx');
+  const child = (script: string, args: string[] = []) =>
+    commandLine('npx zx', [script, ...args, ...r.childArgs, '--output', 'json']).replace(/^'npx zx'/, 'npx zx');
   switch (step) {
     case 'doctor':
       return child('scripts/doctor.ts');
     case 'cluster':
       return r.target === 'minikube'
         ? `minikube start --profile ${r.minikubeProfile} (unless running), minikube addons enable ${minikubeAddons.join(', ')} (unless enabled)`
-        : r.target === 'local' ? 'start the local test cluster (unless running): npm run cluster:up' : 'use the current context';
+        : r.target === 'local'
+          ? 'start the local test cluster (unless running): npm run cluster:up'
+          : 'use the current context';
     case 'images':
-      return r.target === 'local' ? 'import the images into the real node (unless there)' : child('scripts/build-images.ts');
+      return r.target === 'local'
+        ? 'import the images into the real node (unless there)'
+        : child('scripts/build-images.ts');
     case 'secrets':
       return 'env/.env.local: generate BETTER_AUTH_SECRET and DEMO_PASSWORD when missing';
     case 'deploy':
-      return child('scripts/deploy.ts', r.valuesFiles.flatMap((f) => ['-f', path.relative(repoRoot, f)]));
+      return child(
+        'scripts/deploy.ts',
+        r.valuesFiles.flatMap((f) => ['-f', path.relative(repoRoot, f)]),
+      );
     case 'verify':
       return child('scripts/verify.ts');
     case 'ai':

@@ -11,7 +11,11 @@ const memory: Parser<string> = (v, key) => {
 };
 
 export const options = {
-  target: { type: 'enum', choices: targets, help: 'minikube, current (the kube context as it is) or local (the test cluster); default: minikube if installed, else local' },
+  target: {
+    type: 'enum',
+    choices: targets,
+    help: 'minikube, current (the kube context as it is) or local (the test cluster); default: minikube if installed, else local',
+  },
   from: { type: 'enum', choices: steps, arg: 'STEP', help: 'start at this step (resume after a failure)' },
   only: { type: 'list', arg: 'STEP', help: 'run only these steps' },
   skip: { type: 'list', arg: 'STEP', help: 'leave these steps out' },
@@ -20,7 +24,11 @@ export const options = {
 } as const satisfies Record<string, OptionSpec>;
 
 export const settings = defineSettings({
-  TODO_BOOTSTRAP_MINIKUBE_DRIVER: setting(oneOf('docker', 'podman', 'kvm2', 'qemu', 'virtualbox', 'hyperkit', 'hyperv', 'vfkit', 'none', 'ssh'), 'docker', 'minikube start --driver'),
+  TODO_BOOTSTRAP_MINIKUBE_DRIVER: setting(
+    oneOf('docker', 'podman', 'kvm2', 'qemu', 'virtualbox', 'hyperkit', 'hyperv', 'vfkit', 'none', 'ssh'),
+    'docker',
+    'minikube start --driver',
+  ),
   TODO_BOOTSTRAP_MINIKUBE_CPUS: setting(int(2, 64), 4, 'minikube start --cpus'),
   TODO_BOOTSTRAP_MINIKUBE_MEMORY: setting(memory, '6g', 'minikube start --memory (e.g. 6g, 8192)'),
 });

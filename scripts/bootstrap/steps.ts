@@ -25,21 +25,32 @@ export const stepHelp: Record<Step, string> = {
 /** Minikube when it is installed; else the local test cluster (a machine like CI's). An explicit --target wins. */
 export function chooseTarget(flag: Target | undefined, minikubeInstalled: boolean): { target: Target; why: string } {
   if (flag) return { target: flag, why: '--target' };
-  return minikubeInstalled ? { target: 'minikube', why: 'minikube is installed' } : { target: 'local', why: 'minikube is not installed: the local test cluster' };
+  return minikubeInstalled
+    ? { target: 'minikube', why: 'minikube is installed' }
+    : { target: 'local', why: 'minikube is not installed: the local test cluster' };
 }
 
 function checkNames(names: readonly string[], flag: string): Step[] {
-  for (const n of names) if (!(steps as readonly string[]).includes(n)) throw usageError(`${flag}: unknown step "${n}"`, `steps: ${steps.join(', ')} (--list describes them)`);
+  for (const n of names)
+    if (!(steps as readonly string[]).includes(n))
+      throw usageError(`${flag}: unknown step "${n}"`, `steps: ${steps.join(', ')} (--list describes them)`);
   return names as Step[];
 }
 
 /** The steps this run does, in chain order. */
-export function selectSteps(o: { from?: string; only: readonly string[]; skip: readonly string[]; withCron: boolean }): Step[] {
+export function selectSteps(o: {
+  from?: string;
+  only: readonly string[];
+  skip: readonly string[];
+  withCron: boolean;
+}): Step[] {
   if (o.from && o.only.length) throw usageError('--from and --only do not go together');
   const only = checkNames(o.only, '--only');
   const skip = checkNames(o.skip, '--skip');
   const from = o.from ? checkNames([o.from], '--from')[0] : undefined;
-  let chosen: Step[] = only.length ? steps.filter((s) => only.includes(s)) : steps.slice(from ? steps.indexOf(from) : 0);
+  let chosen: Step[] = only.length
+    ? steps.filter((s) => only.includes(s))
+    : steps.slice(from ? steps.indexOf(from) : 0);
   // cron is opt-in; --only cron asks for it by name.
   if (!o.withCron && !only.includes('cron')) chosen = chosen.filter((s) => s !== 'cron');
   return chosen.filter((s) => !skip.includes(s));
@@ -50,7 +61,13 @@ export function selectSteps(o: { from?: string; only: readonly string[]; skip: r
  * without --from/--only (and --dry-run), the target pinned, then --from STEP
  * (or, under --only, the steps of --only still to do).
  */
-export function continueCommand(entry: string, args: readonly string[], target: Target, failed: Step, selected: readonly Step[]): string {
+export function continueCommand(
+  entry: string,
+  args: readonly string[],
+  target: Target,
+  failed: Step,
+  selected: readonly Step[],
+): string {
   const kept: string[] = [];
   let onlyGiven = false;
   for (let i = 0; i < args.length; i++) {
@@ -66,7 +83,9 @@ export function continueCommand(entry: string, args: readonly string[], target: 
   }
   const rest = selected.slice(selected.indexOf(failed));
   const resume = onlyGiven ? ['--only', rest.join(',')] : ['--from', failed];
-  return ['npx zx', entry, '--target', target, ...kept, ...resume].map((a) => (/^[\w@%+=:,./-]+$|^npx zx$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return ['npx zx', entry, '--target', target, ...kept, ...resume]
+    .map((a) => (/^[\w@%+=:,./-]+$|^npx zx$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+    .join(' ');
 }
 
 /** Exit codes a failed step passes on as bootstrap's own; anything else is "an action failed". */
@@ -95,20 +114,28 @@ export function childProblem(env: Pick<Envelope, 'exitCode' | 'findings' | 'acti
  * (--target current, or the cluster step skipped). Other checks (nodes,
  * metrics) are deploy's and verify's to meet after the cluster step.
  */
-export function doctorVerdict(env: Pick<Envelope, 'exitCode' | 'findings' | 'error'>, clusterStepRuns: boolean, target: Target): { problem?: string; hint?: string } {
+export function doctorVerdict(
+  env: Pick<Envelope, 'exitCode' | 'findings' | 'error'>,
+  clusterStepRuns: boolean,
+  target: Target,
+): { problem?: string; hint?: string } {
   if (env.exitCode === 2) return { problem: env.error?.message ?? 'configuration error', hint: env.error?.hint };
   const tools = env.findings.filter((f) => f.name.startsWith('tool ') && f.level === 'fail' && f.required !== false);
   // The local test cluster brings its own kubectl and helm (built once into the tools cache).
   const blocking = target === 'local' ? tools.filter((f) => !['tool kubectl', 'tool helm'].includes(f.name)) : tools;
-  if (blocking.length) return { problem: blocking.map((f) => `${f.name.slice(5)}: ${f.detail}`).join('; '), hint: blocking[0]!.hint };
+  if (blocking.length)
+    return { problem: blocking.map((f) => `${f.name.slice(5)}: ${f.detail}`).join('; '), hint: blocking[0]!.hint };
   const cluster = env.findings.find((f) => f.name === 'cluster');
-  if (cluster?.level === 'fail' && !clusterStepRuns) return { problem: `cluster: ${cluster.detail}`, hint: cluster.hint };
+  if (cluster?.level === 'fail' && !clusterStepRuns)
+    return { problem: `cluster: ${cluster.detail}`, hint: cluster.hint };
   return {};
 }
 
 /** kubectl-ai as doctor saw it: its own finding (named kubectl-ai) when doctor has one, else its "tool kubectl-ai" line. */
 export function kubectlAiFinding(doctor: Pick<Envelope, 'findings'> | undefined): Finding | undefined {
-  return doctor?.findings.find((f) => f.name === 'kubectl-ai') ?? doctor?.findings.find((f) => f.name === 'tool kubectl-ai');
+  return (
+    doctor?.findings.find((f) => f.name === 'kubectl-ai') ?? doctor?.findings.find((f) => f.name === 'tool kubectl-ai')
+  );
 }
 
 /** minikube status -o json says the cluster is up. */
@@ -134,8 +161,16 @@ export function addonsToEnable(listJson: string, wanted: readonly string[]): str
 
 /** Every image reference of the build is listed by the node (`minikube image ls`, which adds docker.io/library/ to bare names). */
 export function imagesPresent(refs: readonly string[], listed: string): boolean {
-  const have = new Set(listed.split('\n').map((l) => l.trim()).filter(Boolean));
-  return refs.length > 0 && refs.every((r) => have.has(r) || have.has(`docker.io/library/${r}`) || have.has(`docker.io/${r}`));
+  const have = new Set(
+    listed
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean),
+  );
+  return (
+    refs.length > 0 &&
+    refs.every((r) => have.has(r) || have.has(`docker.io/library/${r}`) || have.has(`docker.io/${r}`))
+  );
 }
 
 export interface SummaryInput {
@@ -155,7 +190,9 @@ export function appAccess(s: SummaryInput): { url?: string; how: string[] } {
   let url: string | undefined;
   if (s.ingressHosts.length) {
     url = `http://${s.ingressHosts[0]}/`;
-    how.push(`ingress: ${s.ingressHosts.map((h) => `http://${h}/`).join(', ')}${s.target === 'minikube' ? ' (map the host to `minikube ip` in /etc/hosts, or run `minikube tunnel`)' : ''}`);
+    how.push(
+      `ingress: ${s.ingressHosts.map((h) => `http://${h}/`).join(', ')}${s.target === 'minikube' ? ' (map the host to `minikube ip` in /etc/hosts, or run `minikube tunnel`)' : ''}`,
+    );
   }
   if (s.minikubeUrl) {
     url ??= s.minikubeUrl;

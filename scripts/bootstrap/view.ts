@@ -7,7 +7,16 @@ import type { BootstrapContext } from './spec.ts';
 
 export function renderBootstrap(r: Result, ctx: BootstrapContext): void {
   const out = ctx.out;
-  const d = r.data as { target?: string; steps?: StepRecord[]; list?: { name: string; selected: boolean; help: string }[]; url?: string; access?: string[]; next?: string[]; changed?: boolean; continue?: string };
+  const d = r.data as {
+    target?: string;
+    steps?: StepRecord[];
+    list?: { name: string; selected: boolean; help: string }[];
+    url?: string;
+    access?: string[];
+    next?: string[];
+    changed?: boolean;
+    continue?: string;
+  };
   if (d.list) {
     out.say(`target ${d.target}; steps (* = this run):`);
     for (const s of d.list) out.say(`  ${s.selected ? '*' : ' '} ${s.name.padEnd(8)} ${s.help}`);
@@ -20,9 +29,19 @@ export function renderBootstrap(r: Result, ctx: BootstrapContext): void {
     return;
   }
   out.say('');
-  out.say(table(steps.map((s) => ({ step: s.name, status: s.status, seconds: s.status === 'skipped' && !s.durationMs ? '' : (s.durationMs / 1000).toFixed(1) })), ['step', 'status', 'seconds']));
+  out.say(
+    table(
+      steps.map((s) => ({
+        step: s.name,
+        status: s.status,
+        seconds: s.status === 'skipped' && !s.durationMs ? '' : (s.durationMs / 1000).toFixed(1),
+      })),
+      ['step', 'status', 'seconds'],
+    ),
+  );
   const failed = r.findings.filter((f) => f.level === 'fail');
-  for (const f of r.findings.filter((x) => x.level !== 'ok' && !x.name.startsWith('step '))) out.say(`${f.level}: ${f.name}: ${f.detail}${f.hint ? `\n    hint: ${f.hint}` : ''}`);
+  for (const f of r.findings.filter((x) => x.level !== 'ok' && !x.name.startsWith('step ')))
+    out.say(`${f.level}: ${f.name}: ${f.detail}${f.hint ? `\n    hint: ${f.hint}` : ''}`);
   if (d.continue) {
     const step = failed.find((f) => f.name.startsWith('step '));
     out.say(`\nbootstrap stopped at ${step?.name}: ${step?.detail}`);

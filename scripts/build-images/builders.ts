@@ -34,18 +34,22 @@ export interface BuilderWish {
 export async function chooseBuilder(w: BuilderWish): Promise<Choice> {
   const wanted = w.flag ?? w.setting;
   if (wanted !== 'auto') {
-    if (!builders.includes(wanted as Builder)) throw usageError(`--builder must be one of auto, ${builders.join(', ')}, got "${wanted}"`);
+    if (!builders.includes(wanted as Builder))
+      throw usageError(`--builder must be one of auto, ${builders.join(', ')}, got "${wanted}"`);
     const info = await requireTool(wanted as Builder);
     return { builder: wanted as Builder, bin: info.name, why: w.flag ? '--builder' : 'TODO_BUILDER' };
   }
   const [minikube, docker, buildah] = await Promise.all([detect('minikube'), detect('docker'), detect('buildah')]);
   if (w.target === 'minikube') {
     if (minikube.ok) return { builder: 'minikube', bin: 'minikube', why: 'TODO_TARGET=minikube' };
-    w.warn(`TODO_TARGET=minikube but minikube is unusable (${minikube.problem}): building locally, the cluster will not see these images until loaded`);
+    w.warn(
+      `TODO_TARGET=minikube but minikube is unusable (${minikube.problem}): building locally, the cluster will not see these images until loaded`,
+    );
   }
   const dockerUp = docker.ok && (await dockerDaemonUp(docker.path!));
   if (dockerUp) return { builder: 'docker', bin: 'docker', why: '`docker info` answers' };
-  if (buildah.ok) return { builder: 'buildah', bin: 'buildah', why: docker.ok ? 'docker daemon unreachable' : 'no docker' };
+  if (buildah.ok)
+    return { builder: 'buildah', bin: 'buildah', why: docker.ok ? 'docker daemon unreachable' : 'no docker' };
   const state = (t: ToolInfo) => `${t.name} ${t.ok ? 'present' : t.problem}`;
   const dockerState = docker.ok ? 'docker present but its daemon is unreachable (docker info failed)' : state(docker);
   throw new OpsError(
@@ -56,28 +60,68 @@ export async function chooseBuilder(w: BuilderWish): Promise<Choice> {
 }
 
 /** The exact argv for one image. Build args are the OCI labels' values plus the user's. */
-export function buildCommand(c: Pick<Choice, 'builder' | 'bin'>, dir: string, ref: string, buildArgs: string[], minikubeProfile: string): string[] {
+export function buildCommand(
+  c: Pick<Choice, 'builder' | 'bin'>,
+  dir: string,
+  ref: string,
+  buildArgs: string[],
+  minikubeProfile: string,
+): string[] {
   switch (c.builder) {
     case 'docker':
-      return [c.bin, 'build', '--file', path.join(dir, 'Dockerfile'), '--tag', ref, ...buildArgs.flatMap((a) => ['--build-arg', a]), dir];
+      return [
+        c.bin,
+        'build',
+        '--file',
+        path.join(dir, 'Dockerfile'),
+        '--tag',
+        ref,
+        ...buildArgs.flatMap((a) => ['--build-arg', a]),
+        dir,
+      ];
     case 'buildah':
       // docker format keeps HEALTHCHECK (OCI image config has no field for it).
       // The OCI labels also go as --label: buildah's layer cache can serve a
       // LABEL built from an ARG with the value of an earlier build (buildah
       // issue 5501; seen in test/images/build-images.test.ts).
       return [
-        c.bin, 'bud', '--layers', '--format', 'docker', '--file', path.join(dir, 'Dockerfile'), '--tag', ref,
-        ...buildArgs.flatMap((a) => ['--build-arg', a]), ...ociLabels(buildArgs).flatMap((l) => ['--label', l]), dir,
+        c.bin,
+        'bud',
+        '--layers',
+        '--format',
+        'docker',
+        '--file',
+        path.join(dir, 'Dockerfile'),
+        '--tag',
+        ref,
+        ...buildArgs.flatMap((a) => ['--build-arg', a]),
+        ...ociLabels(buildArgs).flatMap((l) => ['--label', l]),
+        dir,
       ];
     case 'minikube':
       // Built inside the cluster's node: no registry and no `image load` needed.
-      return [c.bin, 'image', 'build', '--profile', minikubeProfile, '--tag', ref, ...buildArgs.flatMap((a) => ['--build-opt', `build-arg=${a}`]), dir];
+      return [
+        c.bin,
+        'image',
+        'build',
+        '--profile',
+        minikubeProfile,
+        '--tag',
+        ref,
+        ...buildArgs.flatMap((a) => ['--build-opt', `build-arg=${a}`]),
+        dir,
+      ];
   }
 }
 
 /** org.opencontainers.image.* labels for the label build args (SOURCE=... -> ...source=...). */
 export function ociLabels(buildArgs: string[]): string[] {
-  const keys: Record<string, string> = { SOURCE: 'source', REVISION: 'revision', VERSION: 'version', CREATED: 'created' };
+  const keys: Record<string, string> = {
+    SOURCE: 'source',
+    REVISION: 'revision',
+    VERSION: 'version',
+    CREATED: 'created',
+  };
   return buildArgs.flatMap((a) => {
     const [k, ...v] = a.split('=');
     return keys[k!] ? [`org.opencontainers.image.${keys[k!]}=${v.join('=')}`] : [];
@@ -92,4 +136,3 @@ export function createdAt(): string {
   }
   return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
-

@@ -23,7 +23,9 @@ export async function gitState(dir: string, paths: string[] = []): Promise<GitSt
   if (!head.ok) {
     const inRepo = await git(dir, ['rev-parse', '--git-dir']);
     throw new OpsError(
-      inRepo.ok ? `git: ${dir} has no commit yet` : `git: ${dir} is not in a git work tree (${inRepo.err.split('\n')[0] || 'git failed'})`,
+      inRepo.ok
+        ? `git: ${dir} has no commit yet`
+        : `git: ${dir} is not in a git work tree (${inRepo.err.split('\n')[0] || 'git failed'})`,
       Exit.usage,
       'commit first, or give the tag yourself (--tag)',
     );

@@ -8,18 +8,31 @@ import { appSecretKeys, fingerprint, generatedSecretKeys, requiredSecretKeys } f
 import { changedPaths, coerceValue, getPath, schemaAt, type Values } from '../lib/release/values.ts';
 import type { Settings } from '../lib/kit/settings.ts';
 
-export type KeyKind = { kind: 'env'; key: string; secret: boolean; appSecret: boolean } | { kind: 'value'; key: string; node: Parameters<typeof schemaAt>[0] };
+export type KeyKind =
+  | { kind: 'env'; key: string; secret: boolean; appSecret: boolean }
+  | { kind: 'value'; key: string; node: Parameters<typeof schemaAt>[0] };
 
 /** A key is an env setting (UPPER_CASE) or a chart values path (dotted); anything else is a usage error. */
 export function classifyKey(key: string, envSchema: Settings, valuesSchema: object): KeyKind {
   if (/^[A-Z][A-Z0-9_]*$/.test(key)) {
     const s = envSchema[key];
-    if (!s) throw usageError(`unknown key ${key}: not a setting of the env schema`, `settings: ${Object.keys(envSchema).join(', ')}; chart values are dotted paths, e.g. backend.config.logLevel`);
+    if (!s)
+      throw usageError(
+        `unknown key ${key}: not a setting of the env schema`,
+        `settings: ${Object.keys(envSchema).join(', ')}; chart values are dotted paths, e.g. backend.config.logLevel`,
+      );
     return { kind: 'env', key, secret: !!s.secret, appSecret: (appSecretKeys as readonly string[]).includes(key) };
   }
   const node = /^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/.test(key) ? schemaAt(valuesSchema, key) : undefined;
-  if (!node) throw usageError(`unknown key ${key}: not a setting, nor a value of the chart's values.schema.json`, 'chart values are dotted paths, e.g. backend.config.logLevel');
-  if (key.startsWith('secrets.') || key === 'externalDatabase.url') throw usageError(`${key} is managed by deploy (the app Secret): set BETTER_AUTH_SECRET, DEMO_PASSWORD, OPENAI_API_KEY or DATABASE_URL instead`);
+  if (!node)
+    throw usageError(
+      `unknown key ${key}: not a setting, nor a value of the chart's values.schema.json`,
+      'chart values are dotted paths, e.g. backend.config.logLevel',
+    );
+  if (key.startsWith('secrets.') || key === 'externalDatabase.url')
+    throw usageError(
+      `${key} is managed by deploy (the app Secret): set BETTER_AUTH_SECRET, DEMO_PASSWORD, OPENAI_API_KEY or DATABASE_URL instead`,
+    );
   return { kind: 'value', key, node };
 }
 
@@ -39,8 +52,17 @@ export function parseAssignments(args: string[], envSchema: Settings, valuesSche
     const raw = a.slice(eq + 1);
     if (key.kind === 'env' && key.secret) {
       if (raw === '')
-        throw usageError(`${key.key}: empty value refused`, (generatedSecretKeys as readonly string[]).includes(key.key) ? `for a new value: config rotate ${key.key}` : `to remove it: config unset ${key.key}`);
-      if (raw !== '-') throw usageError(`${key.key} is a secret: it is read from stdin, never from the command line`, `printf %s "$VALUE" | npx zx scripts/config.ts set ${key.key}=-`);
+        throw usageError(
+          `${key.key}: empty value refused`,
+          (generatedSecretKeys as readonly string[]).includes(key.key)
+            ? `for a new value: config rotate ${key.key}`
+            : `to remove it: config unset ${key.key}`,
+        );
+      if (raw !== '-')
+        throw usageError(
+          `${key.key} is a secret: it is read from stdin, never from the command line`,
+          `printf %s "$VALUE" | npx zx scripts/config.ts set ${key.key}=-`,
+        );
     }
     return { key, raw };
   });
@@ -68,7 +90,10 @@ export function assignmentValue(a: Assignment, envSchema: Settings, stdin: () =>
 export function checkUnset(keys: KeyKind[]): void {
   for (const k of keys)
     if (k.kind === 'env' && (requiredSecretKeys as readonly string[]).includes(k.key))
-      throw usageError(`${k.key} is required by the app: it cannot be unset`, `for a new value: config rotate ${k.key}`);
+      throw usageError(
+        `${k.key} is required by the app: it cannot be unset`,
+        `for a new value: config rotate ${k.key}`,
+      );
 }
 
 export interface ConfigDifference {
@@ -82,7 +107,12 @@ export interface ConfigDifference {
  * Secret's keys by fingerprint, the chart values by path (only paths the
  * local files set, so deploy's own values such as images are not noise).
  */
-export function diffConfig(o: { localSecrets: Record<string, string>; liveSecret?: Record<string, string>; localValues: Values; deployedValues?: Values }): ConfigDifference[] {
+export function diffConfig(o: {
+  localSecrets: Record<string, string>;
+  liveSecret?: Record<string, string>;
+  localValues: Values;
+  deployedValues?: Values;
+}): ConfigDifference[] {
   const out: ConfigDifference[] = [];
   for (const k of appSecretKeys) {
     const a = o.localSecrets[k];
@@ -100,7 +130,8 @@ function pick(from: Values, shape: Values): Values {
   const out: Values = {};
   for (const [k, v] of Object.entries(shape)) {
     const f = from[k];
-    if (v && typeof v === 'object' && !Array.isArray(v) && f && typeof f === 'object' && !Array.isArray(f)) out[k] = pick(f as Values, v as Values);
+    if (v && typeof v === 'object' && !Array.isArray(v) && f && typeof f === 'object' && !Array.isArray(f))
+      out[k] = pick(f as Values, v as Values);
     else if (k in from) out[k] = f;
   }
   return out;
@@ -119,29 +150,65 @@ export interface RotateParams {
  * deployed values: the readers' checksum/secret changes, so they roll, and the rotation is a recorded
  * revision the next deploy has nothing to add to. Otherwise each reader is restarted.
  */
-export function planRotate(key: string, o: { file: string; secretName: string; readers: { kind: 'Deployment' | 'StatefulSet'; name: string }[]; oldValue?: string; newValue: string; release?: string }): PlannedAction<RotateParams>[] {
+export function planRotate(
+  key: string,
+  o: {
+    file: string;
+    secretName: string;
+    readers: { kind: 'Deployment' | 'StatefulSet'; name: string }[];
+    oldValue?: string;
+    newValue: string;
+    release?: string;
+  },
+): PlannedAction<RotateParams>[] {
   if (!(generatedSecretKeys as readonly string[]).includes(key))
-    throw usageError(`${key} cannot be generated: rotate works on ${generatedSecretKeys.join(', ')}`, `set a new value with: config set ${key}=- (read from stdin)`);
+    throw usageError(
+      `${key} cannot be generated: rotate works on ${generatedSecretKeys.join(', ')}`,
+      `set a new value with: config set ${key}=- (read from stdin)`,
+    );
   const readers = o.readers.map((w) => `${w.kind.toLowerCase()}/${w.name}`);
-  const roll: PlannedAction<RotateParams>[] = o.release && readers.length
-    ? [{ what: 'helm upgrade', target: `release/${o.release}`, reason: `records the rotation; rolls ${readers.join(', ')} (their pods read ${key})`, params: { step: 'upgrade' } }]
-    : o.readers.map((w, i) => ({ what: 'restart', target: readers[i]!, reason: `its pods read ${key}`, params: { step: 'restart' as const, workload: w } }));
+  const roll: PlannedAction<RotateParams>[] =
+    o.release && readers.length
+      ? [
+          {
+            what: 'helm upgrade',
+            target: `release/${o.release}`,
+            reason: `records the rotation; rolls ${readers.join(', ')} (their pods read ${key})`,
+            params: { step: 'upgrade' },
+          },
+        ]
+      : o.readers.map((w, i) => ({
+          what: 'restart',
+          target: readers[i]!,
+          reason: `its pods read ${key}`,
+          params: { step: 'restart' as const, workload: w },
+        }));
   // The Secret first: if the cluster refuses, the env file still matches what is deployed.
   return [
-    { what: 'update secret', target: `secret/${o.secretName}`, reason: `${key} ${fingerprint(o.oldValue)} -> ${fingerprint(o.newValue)}`, params: { step: 'secret' } },
+    {
+      what: 'update secret',
+      target: `secret/${o.secretName}`,
+      reason: `${key} ${fingerprint(o.oldValue)} -> ${fingerprint(o.newValue)}`,
+      params: { step: 'secret' },
+    },
     { what: 'write', target: o.file, reason: `${key} ${fingerprint(o.newValue)}`, params: { step: 'env' } },
     ...roll,
   ];
 }
 
 interface PodSpecLike {
-  containers?: { env?: { valueFrom?: { secretKeyRef?: { name?: string; key?: string } } }[]; envFrom?: { secretRef?: { name?: string } }[] }[];
+  containers?: {
+    env?: { valueFrom?: { secretKeyRef?: { name?: string; key?: string } } }[];
+    envFrom?: { secretRef?: { name?: string } }[];
+  }[];
   initContainers?: PodSpecLike['containers'];
 }
 
 /** Does a pod template read KEY of the Secret (env secretKeyRef, or envFrom the whole Secret)? */
 export function readsSecretKey(spec: PodSpecLike | undefined, secretName: string, key: string): boolean {
   return [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])].some(
-    (c) => c.env?.some((e) => e.valueFrom?.secretKeyRef?.name === secretName && e.valueFrom.secretKeyRef.key === key) || c.envFrom?.some((e) => e.secretRef?.name === secretName),
+    (c) =>
+      c.env?.some((e) => e.valueFrom?.secretKeyRef?.name === secretName && e.valueFrom.secretKeyRef.key === key) ||
+      c.envFrom?.some((e) => e.secretRef?.name === secretName),
   );
 }

@@ -21,7 +21,16 @@ import { observeRelease } from '../lib/release/history.ts';
 import { chartPath, overlayFile, profileValuesFiles, readValuesFile, renderRelease } from '../lib/release/chart.ts';
 import { applySecret } from '../lib/release/app-secret.ts';
 import { waitWorkloads } from '../lib/release/rollout.ts';
-import { assignmentValue, checkUnset, classifyKey, diffConfig, parseAssignments, planRotate, readsSecretKey, type RotateParams } from './plan.ts';
+import {
+  assignmentValue,
+  checkUnset,
+  classifyKey,
+  diffConfig,
+  parseAssignments,
+  planRotate,
+  readsSecretKey,
+  type RotateParams,
+} from './plan.ts';
 import { deploySettings, scaleSettings } from '../lib/release/settings.ts';
 import type { Settings } from '../lib/kit/settings.ts';
 import type { ConfigContext } from './spec.ts';
@@ -29,7 +38,8 @@ import type { ConfigContext } from './spec.ts';
 /** Every setting an env file may hold (shared ones and those of the scripts that change the release). */
 export const envSchema: Settings = { ...suiteSettings, ...deploySettings, ...scaleSettings };
 
-const valuesSchema = (ctx: ConfigContext) => JSON.parse(fs.readFileSync(path.join(chartPath(ctx), 'values.schema.json'), 'utf8')) as object;
+const valuesSchema = (ctx: ConfigContext) =>
+  JSON.parse(fs.readFileSync(path.join(chartPath(ctx), 'values.schema.json'), 'utf8')) as object;
 
 /** Where a non-secret setting is written: the profile's local file. */
 const settingsFile = (profile: string) => path.join(envDir(), `${profile}.env.local`);
@@ -49,14 +59,21 @@ function deletePath(values: Values, dotted: string): Values {
   return out;
 }
 
-const readOverlay = (profile: string): Values => (fs.existsSync(overlayFile(profile)) ? readValuesFile(overlayFile(profile)) : {});
+const readOverlay = (profile: string): Values =>
+  fs.existsSync(overlayFile(profile)) ? readValuesFile(overlayFile(profile)) : {};
 function writeOverlay(profile: string, v: Values): void {
   const f = overlayFile(profile);
   if (!Object.keys(v).length) fs.rmSync(f, { force: true });
-  else fs.writeFileSync(f, `# Chart values set by \`config set\` for the ${profile} profile; deploy reads this after the profile's values file.\n${YAML.stringify(v)}`);
+  else
+    fs.writeFileSync(
+      f,
+      `# Chart values set by \`config set\` for the ${profile} profile; deploy reads this after the profile's values file.\n${YAML.stringify(v)}`,
+    );
 }
 
-type Params = { kind: 'env'; file: string; key: string; value?: string } | { kind: 'value'; key: string; value?: unknown; unset?: boolean };
+type Params =
+  | { kind: 'env'; file: string; key: string; value?: string }
+  | { kind: 'value'; key: string; value?: unknown; unset?: boolean };
 
 export async function runConfig(ctx: ConfigContext): Promise<void> {
   const [sub, ...args] = ctx.positionals;
@@ -65,7 +82,8 @@ export async function runConfig(ctx: ConfigContext): Promise<void> {
     case 'set': {
       const schema = valuesSchema(ctx);
       const as = parseAssignments(args, envSchema, schema);
-      if (as.filter((a) => a.raw === '-' && a.key.kind === 'env' && a.key.secret).length > 1) throw usageError('only one secret can be read from stdin per run');
+      if (as.filter((a) => a.raw === '-' && a.key.kind === 'env' && a.key.secret).length > 1)
+        throw usageError('only one secret can be read from stdin per run');
       let stdin: string | undefined;
       const read = () => (stdin ??= fs.readFileSync(0, 'utf8'));
       const plan = as.map((a) => {
@@ -74,12 +92,27 @@ export async function runConfig(ctx: ConfigContext): Promise<void> {
           const secret = a.key.secret;
           if (secret) addSecret(value as string);
           const file = secret ? secretsFileFor(profile, a.key.key) : settingsFile(profile);
-          return { what: 'set', target: a.key.key, reason: `${secret ? fingerprint(value as string) : JSON.stringify(value)} in ${shown(file)}`, params: { kind: 'env', file, key: a.key.key, value: value as string } as Params };
+          return {
+            what: 'set',
+            target: a.key.key,
+            reason: `${secret ? fingerprint(value as string) : JSON.stringify(value)} in ${shown(file)}`,
+            params: { kind: 'env', file, key: a.key.key, value: value as string } as Params,
+          };
         }
-        return { what: 'set', target: a.key.key, reason: `${JSON.stringify(value)} in ${shown(overlayFile(profile))}`, params: { kind: 'value', key: a.key.key, value } as Params };
+        return {
+          what: 'set',
+          target: a.key.key,
+          reason: `${JSON.stringify(value)} in ${shown(overlayFile(profile))}`,
+          params: { kind: 'value', key: a.key.key, value } as Params,
+        };
       });
       await applyPlan<Params>(ctx, plan, async (a) => applyFileChange(profile, a.params!));
-      ctx.result.finding({ name: 'pending', level: 'info', detail: 'written to the local files: deploy applies it (config diff shows what differs from the release)', required: false });
+      ctx.result.finding({
+        name: 'pending',
+        level: 'info',
+        detail: 'written to the local files: deploy applies it (config diff shows what differs from the release)',
+        required: false,
+      });
       return;
     }
     case 'unset': {
@@ -88,12 +121,34 @@ export async function runConfig(ctx: ConfigContext): Promise<void> {
       const keys = args.map((k) => classifyKey(k, envSchema, schema));
       checkUnset(keys);
       const plan = keys.flatMap((k) => {
-        if (k.kind === 'value') return [{ what: 'unset', target: k.key, reason: `from ${shown(overlayFile(profile))}`, params: { kind: 'value', key: k.key, unset: true } as Params }];
-        const files = [path.join(envDir(), `${profile}.env.local`), path.join(envDir(), '.env.local')].filter((f) => fs.existsSync(f) && new RegExp(`^\\s*(export\\s+)?${k.key}\\s*=`, 'm').test(fs.readFileSync(f, 'utf8')));
-        return files.map((file) => ({ what: 'unset', target: k.key, reason: `from ${shown(file)}`, params: { kind: 'env', file, key: k.key } as Params }));
+        if (k.kind === 'value')
+          return [
+            {
+              what: 'unset',
+              target: k.key,
+              reason: `from ${shown(overlayFile(profile))}`,
+              params: { kind: 'value', key: k.key, unset: true } as Params,
+            },
+          ];
+        const files = [path.join(envDir(), `${profile}.env.local`), path.join(envDir(), '.env.local')].filter(
+          (f) =>
+            fs.existsSync(f) && new RegExp(`^\\s*(export\\s+)?${k.key}\\s*=`, 'm').test(fs.readFileSync(f, 'utf8')),
+        );
+        return files.map((file) => ({
+          what: 'unset',
+          target: k.key,
+          reason: `from ${shown(file)}`,
+          params: { kind: 'env', file, key: k.key } as Params,
+        }));
       });
       await applyPlan<Params>(ctx, plan, async (a) => applyFileChange(profile, a.params!));
-      if (!plan.length) ctx.result.finding({ name: 'unset', level: 'info', detail: `not set in the local files: ${args.join(', ')}`, required: false });
+      if (!plan.length)
+        ctx.result.finding({
+          name: 'unset',
+          level: 'info',
+          detail: `not set in the local files: ${args.join(', ')}`,
+          required: false,
+        });
       return;
     }
     case 'get':
@@ -101,35 +156,84 @@ export async function runConfig(ctx: ConfigContext): Promise<void> {
       const schema = valuesSchema(ctx);
       const keys = args.map((k) => classifyKey(k, envSchema, schema));
       const observed = await observeRelease(ctx, appSecretName(ctx.release));
-      const secretName = (getPath(observed.deployed?.values, 'secrets.existingSecret') as string | undefined) || appSecretName(ctx.release);
-      const live = secretName === appSecretName(ctx.release) ? observed.liveSecret : (await observeRelease(ctx, secretName)).liveSecret;
+      const secretName =
+        (getPath(observed.deployed?.values, 'secrets.existingSecret') as string | undefined) ||
+        appSecretName(ctx.release);
+      const live =
+        secretName === appSecretName(ctx.release)
+          ? observed.liveSecret
+          : (await observeRelease(ctx, secretName)).liveSecret;
       // What deploy would send: the files, deploy's own values, the replica values scale set.
-      const localValues = mergeValues(...profileValuesFiles(ctx).map(readValuesFile), { secrets: { existingSecret: appSecretName(ctx.release), create: false } }, carriedScaleValues(observed.deployed?.values));
+      const localValues = mergeValues(
+        ...profileValuesFiles(ctx).map(readValuesFile),
+        { secrets: { existingSecret: appSecretName(ctx.release), create: false } },
+        carriedScaleValues(observed.deployed?.values),
+      );
       if (sub === 'diff') {
-        const differences = diffConfig({ localSecrets: desiredSecretData(ctx.cfg), liveSecret: live, localValues, deployedValues: observed.deployed?.values });
+        const differences = diffConfig({
+          localSecrets: desiredSecretData(ctx.cfg),
+          liveSecret: live,
+          localValues,
+          deployedValues: observed.deployed?.values,
+        });
         ctx.result.data = { differences, deployed: !!observed.deployed };
-        for (const d of differences) ctx.result.finding({ name: d.key, level: 'warn', detail: `local ${d.local}, deployed ${d.deployed}`, hint: 'npx zx scripts/deploy.ts applies the local value', required: false });
-        if (!differences.length) ctx.result.finding({ name: 'config', level: 'ok', detail: 'the local files match the deployed release', required: false });
+        for (const d of differences)
+          ctx.result.finding({
+            name: d.key,
+            level: 'warn',
+            detail: `local ${d.local}, deployed ${d.deployed}`,
+            hint: 'npx zx scripts/deploy.ts applies the local value',
+            required: false,
+          });
+        if (!differences.length)
+          ctx.result.finding({
+            name: 'config',
+            level: 'ok',
+            detail: 'the local files match the deployed release',
+            required: false,
+          });
         return;
       }
       const rows: { key: string; local: string; deployed: string; source?: string }[] = [];
-      const all = keys.length ? keys : [...desiredKeys(), ...Object.keys(flatten(readOverlay(profile)))].map((k) => classifyKey(k, envSchema, schema));
+      const all = keys.length
+        ? keys
+        : [...desiredKeys(), ...Object.keys(flatten(readOverlay(profile)))].map((k) =>
+            classifyKey(k, envSchema, schema),
+          );
       for (const k of all) {
         if (k.kind === 'env') {
           const local = ctx.cfg[k.key];
           const localShown = k.secret ? fingerprint(text(local)) : JSON.stringify(local);
-          const deployed = k.appSecret ? (live ? fingerprint(live[k.key]) : '(no Secret)') : '(not deployed: a setting of the scripts)';
+          const deployed = k.appSecret
+            ? live
+              ? fingerprint(live[k.key])
+              : '(no Secret)'
+            : '(not deployed: a setting of the scripts)';
           rows.push({ key: k.key, local: localShown, deployed });
-        } else rows.push({ key: k.key, local: show(getPath(localValues, k.key)), deployed: show(getPath(observed.deployed?.values, k.key)) });
+        } else
+          rows.push({
+            key: k.key,
+            local: show(getPath(localValues, k.key)),
+            deployed: show(getPath(observed.deployed?.values, k.key)),
+          });
       }
       ctx.result.data = { keys: rows };
-      for (const r of rows) ctx.result.finding({ name: r.key, level: 'info', detail: `local ${r.local}, deployed ${r.deployed}`, required: false });
+      for (const r of rows)
+        ctx.result.finding({
+          name: r.key,
+          level: 'info',
+          detail: `local ${r.local}, deployed ${r.deployed}`,
+          required: false,
+        });
       return;
     }
     case 'rotate':
       return rotate(ctx, args);
     default:
-      throw usageError(sub ? `unknown command "${sub}"` : 'a command is needed', 'config get|set|unset|diff|rotate (see --help)');
+      throw usageError(
+        sub ? `unknown command "${sub}"` : 'a command is needed',
+        'config get|set|unset|diff|rotate (see --help)',
+      );
   }
 }
 
@@ -164,16 +268,30 @@ async function rotate(ctx: ConfigContext, args: string[]): Promise<void> {
   planRotate(key, { file: '', secretName: '', readers: [], newValue: '' }); // refuses keys that cannot be generated, before any cluster call
   const [doctor, observed] = await Promise.all([doctorFindings(ctx), observeRelease(ctx, appSecretName(ctx.release))]);
   requireDoctor(ctx, doctor);
-  if (!observed.deployed) throw usageError(`release ${ctx.release} is not installed in namespace ${ctx.namespace}`, 'npx zx scripts/deploy.ts');
+  if (!observed.deployed)
+    throw usageError(
+      `release ${ctx.release} is not installed in namespace ${ctx.namespace}`,
+      'npx zx scripts/deploy.ts',
+    );
   const secretName = getPath(observed.deployed.values, 'secrets.existingSecret') as string | undefined;
   if (secretName !== appSecretName(ctx.release) || !observed.liveSecret)
-    throw usageError(`release ${ctx.release} does not read its secrets from ${appSecretName(ctx.release)} (deployed with ${secretName ? `secrets.existingSecret=${secretName}` : 'the chart-created Secret'})`, 'deploy it with scripts/deploy.ts first');
+    throw usageError(
+      `release ${ctx.release} does not read its secrets from ${appSecretName(ctx.release)} (deployed with ${secretName ? `secrets.existingSecret=${secretName}` : 'the chart-created Secret'})`,
+      'deploy it with scripts/deploy.ts first',
+    );
   const kube = await ctx.kube();
   const sel = `app.kubernetes.io/instance=${ctx.release}`;
-  const [deps, sts] = await Promise.all([kube.list<V1Deployment>('apps/v1', 'Deployment', ctx.namespace, sel), kube.list<V1StatefulSet>('apps/v1', 'StatefulSet', ctx.namespace, sel)]);
+  const [deps, sts] = await Promise.all([
+    kube.list<V1Deployment>('apps/v1', 'Deployment', ctx.namespace, sel),
+    kube.list<V1StatefulSet>('apps/v1', 'StatefulSet', ctx.namespace, sel),
+  ]);
   const readers = [
-    ...deps.filter((d) => readsSecretKey(d.spec?.template.spec as never, secretName, key)).map((d) => ({ kind: 'Deployment' as const, name: d.metadata!.name! })),
-    ...sts.filter((s) => readsSecretKey(s.spec?.template.spec as never, secretName, key)).map((s) => ({ kind: 'StatefulSet' as const, name: s.metadata!.name! })),
+    ...deps
+      .filter((d) => readsSecretKey(d.spec?.template.spec as never, secretName, key))
+      .map((d) => ({ kind: 'Deployment' as const, name: d.metadata!.name! })),
+    ...sts
+      .filter((s) => readsSecretKey(s.spec?.template.spec as never, secretName, key))
+      .map((s) => ({ kind: 'StatefulSet' as const, name: s.metadata!.name! })),
   ];
   const oldValue = observed.liveSecret[key];
   if (oldValue) addSecret(oldValue);
@@ -184,22 +302,57 @@ async function rotate(ctx: ConfigContext, args: string[]): Promise<void> {
   // Through helm when the chart here renders exactly the deployed revision (the Secret not yet changed):
   // then the upgrade changes only the readers' checksum/secret.
   const deployedValues = observed.deployed.values;
-  const inStep = manifestUnchanged(diffManifests(observed.deployed.manifest, await renderRelease(ctx, { valuesFiles: [], values: deployedValues })));
-  if (!inStep) ctx.result.finding({ name: 'rotate', level: 'info', detail: `the chart here (${ctx.cfg.TODO_CHART}) renders other changes than the deployed revision: the readers are restarted, and the next deploy records the rotation (and rolls them again)`, required: false });
-  const plan = planRotate(key, { file: shown(file), secretName, readers, oldValue, newValue, ...(inStep ? { release: ctx.release } : {}) });
-  ctx.result.data = { key, from: fingerprint(oldValue), to: fingerprint(newValue), readers: readers.map((r) => `${r.kind.toLowerCase()}/${r.name}`) };
+  const inStep = manifestUnchanged(
+    diffManifests(observed.deployed.manifest, await renderRelease(ctx, { valuesFiles: [], values: deployedValues })),
+  );
+  if (!inStep)
+    ctx.result.finding({
+      name: 'rotate',
+      level: 'info',
+      detail: `the chart here (${ctx.cfg.TODO_CHART}) renders other changes than the deployed revision: the readers are restarted, and the next deploy records the rotation (and rolls them again)`,
+      required: false,
+    });
+  const plan = planRotate(key, {
+    file: shown(file),
+    secretName,
+    readers,
+    oldValue,
+    newValue,
+    ...(inStep ? { release: ctx.release } : {}),
+  });
+  ctx.result.data = {
+    key,
+    from: fingerprint(oldValue),
+    to: fingerprint(newValue),
+    readers: readers.map((r) => `${r.kind.toLowerCase()}/${r.name}`),
+  };
   const restarted: typeof readers = [];
   await applyPlan<RotateParams>(ctx, plan, async (a) => {
     const p = a.params!;
     if (p.step === 'env') return void writeEnvKey(file, key, newValue);
-    if (p.step === 'secret') return void (await applySecret(ctx, secretName, { ...observed.liveSecret!, [key]: newValue }));
+    if (p.step === 'secret')
+      return void (await applySecret(ctx, secretName, { ...observed.liveSecret!, [key]: newValue }));
     if (p.step === 'upgrade') {
-      const status = await (await ctx.helm()).upgradeInstall({ release: ctx.release, chart: chartPath(ctx), values: deployedValues, timeoutSec: ctx.timeoutSec });
+      const status = await (
+        await ctx.helm()
+      ).upgradeInstall({
+        release: ctx.release,
+        chart: chartPath(ctx),
+        values: deployedValues,
+        timeoutSec: ctx.timeoutSec,
+      });
       restarted.push(...readers);
       return `revision ${status.version}`;
     }
     const w = p.workload!;
-    await kube.mergePatch({ apiVersion: 'apps/v1', kind: w.kind, metadata: { name: w.name, namespace: ctx.namespace }, spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } } } } as never);
+    await kube.mergePatch({
+      apiVersion: 'apps/v1',
+      kind: w.kind,
+      metadata: { name: w.name, namespace: ctx.namespace },
+      spec: {
+        template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } },
+      },
+    } as never);
     restarted.push(w);
   });
   if (restarted.length && !ctx.dryRun) await waitWorkloads(ctx, restarted);

@@ -32,7 +32,10 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
   fs.mkdirSync(path.dirname(log), { recursive: true });
   rotate(log, Number(max), Number(keep));
   const fd = fs.openSync(log, 'a');
-  fs.writeSync(fd, `--- ${new Date().toISOString()} start ${path.basename(cmd.find((a) => /\/(ops|scripts)\/[^/]+\.ts$/.test(a)) ?? cmd[0]!)}\n`);
+  fs.writeSync(
+    fd,
+    `--- ${new Date().toISOString()} start ${path.basename(cmd.find((a) => /\/(ops|scripts)\/[^/]+\.ts$/.test(a)) ?? cmd[0]!)}\n`,
+  );
   const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', fd, fd] });
   child.on('exit', (code, signal) => {
     fs.writeSync(fd, `\n--- ${new Date().toISOString()} exit ${code ?? signal}\n`);

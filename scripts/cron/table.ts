@@ -18,10 +18,38 @@ export interface CronJob {
 
 /** The jobs: schedules come from the settings below (env profile), defaults here. */
 export const cronJobs = [
-  { name: 'self-heal', script: 'ops/self-heal.ts', setting: 'TODO_CRON_SELF_HEAL', schedule: '* * * * *', args: ['-o', 'json'], why: 'heal crash loops and stuck pods' },
-  { name: 'alert', script: 'ops/alert.ts', setting: 'TODO_CRON_ALERT', schedule: '* * * * *', args: ['-o', 'json'], why: 'evaluate the alert rules' },
-  { name: 'backup', script: 'ops/backup.ts', setting: 'TODO_CRON_BACKUP', schedule: '30 2 * * *', args: ['-o', 'json'], why: 'nightly database backup' },
-  { name: 'predict', script: 'ops/predict.ts', setting: 'TODO_CRON_PREDICT', schedule: '*/5 * * * *', args: ['-o', 'json'], why: 'sample usage for the forecasts' },
+  {
+    name: 'self-heal',
+    script: 'ops/self-heal.ts',
+    setting: 'TODO_CRON_SELF_HEAL',
+    schedule: '* * * * *',
+    args: ['-o', 'json'],
+    why: 'heal crash loops and stuck pods',
+  },
+  {
+    name: 'alert',
+    script: 'ops/alert.ts',
+    setting: 'TODO_CRON_ALERT',
+    schedule: '* * * * *',
+    args: ['-o', 'json'],
+    why: 'evaluate the alert rules',
+  },
+  {
+    name: 'backup',
+    script: 'ops/backup.ts',
+    setting: 'TODO_CRON_BACKUP',
+    schedule: '30 2 * * *',
+    args: ['-o', 'json'],
+    why: 'nightly database backup',
+  },
+  {
+    name: 'predict',
+    script: 'ops/predict.ts',
+    setting: 'TODO_CRON_PREDICT',
+    schedule: '*/5 * * * *',
+    args: ['-o', 'json'],
+    why: 'sample usage for the forecasts',
+  },
 ] as const satisfies readonly CronJob[];
 
 const fields = [
@@ -61,11 +89,15 @@ export const schedule: Parser<string> = (v, key) => {
   const s = v.trim().replace(/\s+/g, ' ');
   if (s === 'off' || nicknames.has(s)) return s;
   const parts = s.split(' ');
-  if (parts.length !== 5) throw new Error(`${key} must be a five-field cron schedule (minute hour day month weekday), a nickname (${[...nicknames].join(' ')}) or off, got "${v}"`);
+  if (parts.length !== 5)
+    throw new Error(
+      `${key} must be a five-field cron schedule (minute hour day month weekday), a nickname (${[...nicknames].join(' ')}) or off, got "${v}"`,
+    );
   parts.forEach((p, i) => {
     const f = fields[i]!;
     for (const item of p.split(',')) {
-      if (!validItem(item, i)) throw new Error(`${key}: bad ${f.name} "${item}" in "${s}" (${f.hint}, *, a-b, */n, lists)`);
+      if (!validItem(item, i))
+        throw new Error(`${key}: bad ${f.name} "${item}" in "${s}" (${f.hint}, *, a-b, */n, lists)`);
     }
   });
   return s;
@@ -76,7 +108,11 @@ export const cronSettings = defineSettings({
   TODO_CRON_ALERT: setting(schedule, '* * * * *', 'alert schedule (cron syntax, or off)'),
   TODO_CRON_BACKUP: setting(schedule, '30 2 * * *', 'backup schedule (cron syntax, or off)'),
   TODO_CRON_PREDICT: setting(schedule, '*/5 * * * *', 'predict sampling schedule (cron syntax, or off)'),
-  TODO_CRON_LOG_MAX: setting(int(1024, 1024 ** 3), 5 * 1024 * 1024, 'a job log is rotated when it is larger than this many bytes'),
+  TODO_CRON_LOG_MAX: setting(
+    int(1024, 1024 ** 3),
+    5 * 1024 * 1024,
+    'a job log is rotated when it is larger than this many bytes',
+  ),
   TODO_CRON_LOG_KEEP: setting(int(1, 50), 3, 'rotated logs kept per job'),
 });
 
@@ -98,7 +134,8 @@ export interface CronEnvironment {
 /** Single-quoted for /bin/sh; cron's "%" (a newline to it) escaped. */
 const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`.replace(/%/g, '\\%');
 
-const beginMark = (id: string) => `# BEGIN todo-chatbot-ops ${id} (scripts/cron.ts manages these lines; edit the env profile, then install again)`;
+const beginMark = (id: string) =>
+  `# BEGIN todo-chatbot-ops ${id} (scripts/cron.ts manages these lines; edit the env profile, then install again)`;
 const endMark = (id: string) => `# END todo-chatbot-ops ${id}`;
 
 export interface PlannedJob {
@@ -109,7 +146,11 @@ export interface PlannedJob {
 }
 
 /** The crontab lines for the jobs that are on and present; the others with the reason they are left out. */
-export function cronBlock(e: CronEnvironment, schedules: Record<string, string>, present: (script: string) => boolean): { lines: string[]; jobs: PlannedJob[]; skipped: { job: string; why: string }[] } {
+export function cronBlock(
+  e: CronEnvironment,
+  schedules: Record<string, string>,
+  present: (script: string) => boolean,
+): { lines: string[]; jobs: PlannedJob[]; skipped: { job: string; why: string }[] } {
   const jobs: PlannedJob[] = [];
   const skipped: { job: string; why: string }[] = [];
   for (const j of cronJobs) {
@@ -123,8 +164,25 @@ export function cronBlock(e: CronEnvironment, schedules: Record<string, string>,
       continue;
     }
     const log = `${e.logDir}/${j.name}.log`;
-    const env = Object.entries(e.env).map(([k, v]) => `${k}=${shq(v)}`).join(' ');
-    const cmd = [e.node, ...e.nodeFlags, `${e.repo}/scripts/cron/job.ts`, log, String(e.logMax), String(e.logKeep), '--', e.node, ...e.nodeFlags, `${e.repo}/node_modules/zx/build/cli.js`, `${e.repo}/${j.script}`, ...j.args].map(shq).join(' ');
+    const env = Object.entries(e.env)
+      .map(([k, v]) => `${k}=${shq(v)}`)
+      .join(' ');
+    const cmd = [
+      e.node,
+      ...e.nodeFlags,
+      `${e.repo}/scripts/cron/job.ts`,
+      log,
+      String(e.logMax),
+      String(e.logKeep),
+      '--',
+      e.node,
+      ...e.nodeFlags,
+      `${e.repo}/node_modules/zx/build/cli.js`,
+      `${e.repo}/${j.script}`,
+      ...j.args,
+    ]
+      .map(shq)
+      .join(' ');
     jobs.push({ job: j.name, schedule: when, log, line: `${when} cd ${shq(e.repo)} && ${env} ${cmd}` });
   }
   return { lines: jobs.length ? [beginMark(e.id), ...jobs.map((j) => j.line), endMark(e.id)] : [], jobs, skipped };

@@ -24,16 +24,25 @@ export interface BundleFile {
  */
 export async function tarGz(root: string, files: readonly BundleFile[], mtime = new Date()): Promise<Buffer> {
   const pack = tar.pack();
-  for (const f of files) pack.entry({ name: `${root}/${f.path}`, type: 'file', mode: 0o644, mtime, uname: 'todo-ops', gname: 'todo-ops' }, f.content);
+  for (const f of files)
+    pack.entry(
+      { name: `${root}/${f.path}`, type: 'file', mode: 0o644, mtime, uname: 'todo-ops', gname: 'todo-ops' },
+      f.content,
+    );
   pack.finalize();
   return gzipSync(await buffer(pack));
 }
 
 /** YAML documents; through JSON first, so the client's Date objects become the API's timestamps. */
-export const yaml = (docs: readonly unknown[]) => docs.map((d) => YAML.stringify(JSON.parse(JSON.stringify(d ?? null)), { lineWidth: 0 })).join('---\n');
+export const yaml = (docs: readonly unknown[]) =>
+  docs.map((d) => YAML.stringify(JSON.parse(JSON.stringify(d ?? null)), { lineWidth: 0 })).join('---\n');
 
 /** Writes the archive (mode 0600: it describes the cluster) after scrubbing every file; returns its size. */
-export async function writeBundle(file: string, root: string, files: readonly BundleFile[]): Promise<{ bytes: number; files: number }> {
+export async function writeBundle(
+  file: string,
+  root: string,
+  files: readonly BundleFile[],
+): Promise<{ bytes: number; files: number }> {
   const clean = files.map((f) => ({ path: f.path, content: scrub(f.content) }));
   const buf = await tarGz(root, clean);
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });

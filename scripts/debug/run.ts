@@ -7,15 +7,21 @@ import { Exit, usageError, type ExitCode } from '../lib/kit/errors.ts';
 import type { DebugContext } from './spec.ts';
 
 export async function runDebug(ctx: DebugContext): Promise<ExitCode> {
-  if (ctx.positionals.length > 1) throw usageError(`debug takes at most one NAME, got ${ctx.positionals.length}: ${ctx.positionals.join(' ')}`);
+  if (ctx.positionals.length > 1)
+    throw usageError(`debug takes at most one NAME, got ${ctx.positionals.length}: ${ctx.positionals.join(' ')}`);
   const kube = await ctx.kube();
   const ns = ctx.namespace;
-  if (!(await kube.read('v1', 'Namespace', ns))) throw usageError(`namespace "${ns}" does not exist`, `kubectl --context ${kube.contextName} get namespaces`);
+  if (!(await kube.read('v1', 'Namespace', ns)))
+    throw usageError(`namespace "${ns}" does not exist`, `kubectl --context ${kube.contextName} get namespaces`);
   const scan = await scanNamespace(kube, ns, { full: Boolean(ctx.opts.bundle) });
   const arg = ctx.positionals[0];
   const target = arg === undefined ? undefined : resolveTarget(scan.input, arg);
   if (typeof target === 'string') throw usageError(target);
-  if (arg !== undefined && !target) throw usageError(`no pod, deployment, statefulset, job or service named "${arg}" in namespace ${ns}`, `kubectl -n ${ns} get pods,deployments,services`);
+  if (arg !== undefined && !target)
+    throw usageError(
+      `no pod, deployment, statefulset, job or service named "${arg}" in namespace ${ns}`,
+      `kubectl -n ${ns} get pods,deployments,services`,
+    );
   const now = new Date();
   const base = { ...scan.input, now, sinceSec: ctx.opts.since };
   const related = target ? relatedObjects(base, target) : undefined;
@@ -24,11 +30,25 @@ export async function runDebug(ctx: DebugContext): Promise<ExitCode> {
   let findings = diagnose({ ...base, logs: logs.tails });
   if (related) {
     findings = findings.filter((f) => f.object && related.has(`${f.object.kind}/${f.object.name}`));
-    if (!findings.length) findings = [{ name: 'no problems', level: 'ok', object: { kind: target!.kind, name: target!.name, namespace: ns }, detail: `nothing wrong with ${target!.kind.toLowerCase()}/${target!.name} (${related.size - 1} related objects checked)` }];
+    if (!findings.length)
+      findings = [
+        {
+          name: 'no problems',
+          level: 'ok',
+          object: { kind: target!.kind, name: target!.name, namespace: ns },
+          detail: `nothing wrong with ${target!.kind.toLowerCase()}/${target!.name} (${related.size - 1} related objects checked)`,
+        },
+      ];
   }
   for (const f of findings) ctx.result.finding(f);
   if (scan.unreadable.length)
-    ctx.result.finding({ name: 'not readable', level: 'info', required: false, detail: `you may not list ${scan.unreadable.join(' or ')}s in ${ns}: references to them are not checked, and their values cannot be scrubbed from quoted logs`, hint: `kubectl auth can-i list secrets -n ${ns}` });
+    ctx.result.finding({
+      name: 'not readable',
+      level: 'info',
+      required: false,
+      detail: `you may not list ${scan.unreadable.join(' or ')}s in ${ns}: references to them are not checked, and their values cannot be scrubbed from quoted logs`,
+      hint: `kubectl auth can-i list secrets -n ${ns}`,
+    });
   ctx.result.data = {
     namespace: ns,
     ...(target ? { target: `${target.kind.toLowerCase()}/${target.name}` } : {}),
@@ -40,7 +60,9 @@ export async function runDebug(ctx: DebugContext): Promise<ExitCode> {
     const { buildBundle } = await import('./bundle.ts');
     const written = await buildBundle(ctx, { file: ctx.opts.bundle, scan, findings, pods, now });
     ctx.result.data.bundle = written;
-    ctx.out.say(`support bundle: ${written.path} (${written.files} files, ${Math.ceil(written.bytes / 1024)} KiB, secret values redacted)`);
+    ctx.out.say(
+      `support bundle: ${written.path} (${written.files} files, ${Math.ceil(written.bytes / 1024)} KiB, secret values redacted)`,
+    );
   }
   return findings.some((f) => f.level === 'fail' && f.required !== false) ? Exit.problem : Exit.ok;
 }

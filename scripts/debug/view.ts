@@ -10,7 +10,10 @@ const rank = { fail: 0, warn: 1, info: 2, ok: 3 } as const;
 function renderDiagnosis(findings: readonly Finding[], o: { namespace: string; target?: string }): string {
   const sorted = [...findings].sort((a, b) => rank[a.level] - rank[b.level]);
   const problems = sorted.filter((f) => f.level === 'fail' || f.level === 'warn');
-  const out: string[] = [`${o.target ?? `namespace ${o.namespace}`}: ${problems.length ? `${problems.length} problem${problems.length > 1 ? 's' : ''} found` : 'nothing wrong'}`, ''];
+  const out: string[] = [
+    `${o.target ?? `namespace ${o.namespace}`}: ${problems.length ? `${problems.length} problem${problems.length > 1 ? 's' : ''} found` : 'nothing wrong'}`,
+    '',
+  ];
   for (const f of sorted) {
     const obj = f.object ? `${f.object.kind.toLowerCase()}/${f.object.name}` : '';
     out.push(`${colourLevel(f.level)} ${chalk.bold(f.name)}${obj ? `  ${obj}` : ''}`);
@@ -27,5 +30,7 @@ function renderDiagnosis(findings: readonly Finding[], o: { namespace: string; t
 }
 
 export function renderDebug(result: Result, ctx: DebugContext): void {
-  ctx.out.say(renderDiagnosis(result.findings, { namespace: ctx.namespace, target: result.data.target as string | undefined }));
+  ctx.out.say(
+    renderDiagnosis(result.findings, { namespace: ctx.namespace, target: result.data.target as string | undefined }),
+  );
 }

@@ -59,25 +59,41 @@ export const podSecurityLabels = (level = 'restricted'): Record<string, string> 
 export function planDeploy(o: DeployObserved, d: DeployDesired): DeployPlan {
   const actions: PlannedAction<DeployParams>[] = [];
   if (!o.namespaceExists)
-    actions.push({ what: 'create namespace', target: `namespace/${d.namespace}`, reason: 'it does not exist; Pod Security "restricted" enforced', params: { kind: 'namespace', labels: d.namespaceLabels } });
+    actions.push({
+      what: 'create namespace',
+      target: `namespace/${d.namespace}`,
+      reason: 'it does not exist; Pod Security "restricted" enforced',
+      params: { kind: 'namespace', labels: d.namespaceLabels },
+    });
   const changes = secretChanges(o.liveSecret, d.secretData);
   if (changes.length)
     actions.push({
       what: o.liveSecret ? 'update secret' : 'create secret',
       target: `secret/${d.secretName}`,
-      reason: changes.map((c) => `${c.key} ${c.change}${c.change === 'changed' ? ` ${c.from} -> ${c.to}` : c.change === 'added' ? ` ${c.to}` : ''}`).join(', '),
+      reason: changes
+        .map(
+          (c) =>
+            `${c.key} ${c.change}${c.change === 'changed' ? ` ${c.from} -> ${c.to}` : c.change === 'added' ? ` ${c.to}` : ''}`,
+        )
+        .join(', '),
       params: { kind: 'secret', changes },
     });
   const latest = o.history[o.history.length - 1];
   const lastDeployed = [...o.history].reverse().find((h) => h.status === 'deployed' || h.status === 'superseded');
-  const diff = o.deployed ? diffManifests(o.deployed.manifest, d.manifest) : { added: [...diffManifests('', d.manifest).added], removed: [], changed: [] };
+  const diff = o.deployed
+    ? diffManifests(o.deployed.manifest, d.manifest)
+    : { added: [...diffManifests('', d.manifest).added], removed: [], changed: [] };
   const valuesChanged = o.deployed ? changedPaths(o.deployed.values, d.values) : [];
   const reasons: string[] = [];
   if (!latest || !o.deployed) reasons.push('not installed');
   else {
     if (latest.status !== 'deployed') reasons.push(`the latest revision ${latest.revision} is ${latest.status}`);
-    if (!manifestUnchanged(diff)) reasons.push(`manifest differs: ${[...diff.changed.map((c) => c.object), ...diff.added.map((a) => `+${a}`), ...diff.removed.map((r) => `-${r}`)].join(', ')}`);
-    if (valuesChanged.length && !sameData(o.deployed.values, d.values)) reasons.push(`values differ: ${valuesChanged.slice(0, 8).join(', ')}${valuesChanged.length > 8 ? ', ...' : ''}`);
+    if (!manifestUnchanged(diff))
+      reasons.push(
+        `manifest differs: ${[...diff.changed.map((c) => c.object), ...diff.added.map((a) => `+${a}`), ...diff.removed.map((r) => `-${r}`)].join(', ')}`,
+      );
+    if (valuesChanged.length && !sameData(o.deployed.values, d.values))
+      reasons.push(`values differ: ${valuesChanged.slice(0, 8).join(', ')}${valuesChanged.length > 8 ? ', ...' : ''}`);
     if (changes.length) reasons.push('the Secret changed (pods reading it roll)');
   }
   if (reasons.length)

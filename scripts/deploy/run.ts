@@ -11,7 +11,13 @@ import { addSecret } from '../lib/kit/output.ts';
 import { applyPlan } from '../lib/kit/plan.ts';
 import { planDeploy, podSecurityLabels, type DeployParams } from './plan.ts';
 import type { DeployContext } from './spec.ts';
-import { appSecretName, desiredSecretData, fingerprint, generateSecret, generatedSecretKeys } from '../lib/release/secrets.ts';
+import {
+  appSecretName,
+  desiredSecretData,
+  fingerprint,
+  generateSecret,
+  generatedSecretKeys,
+} from '../lib/release/secrets.ts';
 import { parseImageFlags, parseImageRef } from '../lib/release/images.ts';
 import { mergeValues, type Values } from '../lib/release/values.ts';
 import { carriedScaleValues } from '../lib/release/scale-marker.ts';
@@ -28,8 +34,22 @@ import { crashLogs, rollBack, settle, waitWorkloads } from '../lib/release/rollo
  */
 export async function buildImages(ctx: DeployContext): Promise<string> {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-build-')), 'images.json');
-  const args = [path.join(repoRoot, 'node_modules/zx/build/cli.js'), path.join(repoRoot, 'scripts/build-images.ts'), '--profile', ctx.cfg.profile, '-o', 'json', ...(ctx.dryRun ? ['--dry-run'] : [])];
-  const res = await ctx.out.progress('building images (build-images)', () => run(process.execPath, [...process.execArgv, ...args], { what: 'build-images', timeout: '30m', log: (m) => ctx.out.debug(m) }));
+  const args = [
+    path.join(repoRoot, 'node_modules/zx/build/cli.js'),
+    path.join(repoRoot, 'scripts/build-images.ts'),
+    '--profile',
+    ctx.cfg.profile,
+    '-o',
+    'json',
+    ...(ctx.dryRun ? ['--dry-run'] : []),
+  ];
+  const res = await ctx.out.progress('building images (build-images)', () =>
+    run(process.execPath, [...process.execArgv, ...args], {
+      what: 'build-images',
+      timeout: '30m',
+      log: (m) => ctx.out.debug(m),
+    }),
+  );
   fs.writeFileSync(out, res.stdout);
   return out;
 }
@@ -42,10 +62,16 @@ export function imageValues(opts: Pick<DeployContext['opts'], 'image' | 'images'
     try {
       doc = JSON.parse(fs.readFileSync(opts.images, 'utf8'));
     } catch (e) {
-      throw usageError(`--images ${opts.images}: ${(e as Error).message.split('\n')[0]}`, 'pass the output of: npx zx scripts/build-images.ts --output json');
+      throw usageError(
+        `--images ${opts.images}: ${(e as Error).message.split('\n')[0]}`,
+        'pass the output of: npx zx scripts/build-images.ts --output json',
+      );
     }
     const imgs = doc.data?.images ?? doc.images ?? {};
-    refs = { ...(imgs.frontend ? { frontend: imgs.frontend } : {}), ...(imgs.backend ? { backend: imgs.backend } : {}) };
+    refs = {
+      ...(imgs.frontend ? { frontend: imgs.frontend } : {}),
+      ...(imgs.backend ? { backend: imgs.backend } : {}),
+    };
   }
   try {
     refs = { ...refs, ...parseImageFlags(opts.image) };
@@ -65,7 +91,9 @@ export async function runDeploy(ctx: DeployContext): Promise<void> {
   let images = imageValues(opts.build ? { ...opts, images: await buildImages(ctx) } : opts);
   // The profile's registry (TODO_IMAGE_REGISTRY) for an image given no reference: the chart's repository and tag from it.
   const registry = ctx.cfg.TODO_IMAGE_REGISTRY.replace(/\/+$/, '');
-  if (registry) for (const c of ['frontend', 'backend']) if (!images[c]) images = mergeValues(images, { [c]: { image: { registry } } });
+  if (registry)
+    for (const c of ['frontend', 'backend'])
+      if (!images[c]) images = mergeValues(images, { [c]: { image: { registry } } });
   const userFiles = opts.values.map((f) => path.resolve(f));
   const valuesFiles = [...profileValuesFiles(ctx), ...userFiles];
   const fileValues = valuesFiles.map(readValuesFile);
@@ -83,27 +111,59 @@ export async function runDeploy(ctx: DeployContext): Promise<void> {
     const value = live || generateSecret();
     addSecret(value);
     secretCfg[k] = value;
-    toWrite.push({ key: k, value, file: secretsFileFor(ctx.cfg.profile, k), why: live ? 'kept the deployed value' : 'generated' });
+    toWrite.push({
+      key: k,
+      value,
+      file: secretsFileFor(ctx.cfg.profile, k),
+      why: live ? 'kept the deployed value' : 'generated',
+    });
   }
   for (const w of toWrite)
-    ctx.result.finding({ name: `secret ${w.key}`, level: 'info', detail: `not in the env files: ${w.why} (${fingerprint(w.value)}); ${ctx.dryRun ? 'would be written' : 'written'} to ${shown(w.file)}`, required: false });
+    ctx.result.finding({
+      name: `secret ${w.key}`,
+      level: 'info',
+      detail: `not in the env files: ${w.why} (${fingerprint(w.value)}); ${ctx.dryRun ? 'would be written' : 'written'} to ${shown(w.file)}`,
+      required: false,
+    });
 
   // 4. The values helm will store, and the chart rendered with them.
   const carried = opts['reset-scale'] ? {} : carriedScaleValues(observed.deployed?.values);
   const deployValues: Values = mergeValues({ secrets: { existingSecret: secretName, create: false } }, images, carried);
   const values = mergeValues(...fileValues, deployValues);
   if (Object.keys(carried).length)
-    ctx.result.finding({ name: 'scale', level: 'info', detail: `keeping the replica values set by scale: ${(carried.global as { todoOpsScaled: string[] }).todoOpsScaled.join(', ')}`, hint: 'deploy --reset-scale uses the profile\'s instead', required: false });
+    ctx.result.finding({
+      name: 'scale',
+      level: 'info',
+      detail: `keeping the replica values set by scale: ${(carried.global as { todoOpsScaled: string[] }).todoOpsScaled.join(', ')}`,
+      hint: "deploy --reset-scale uses the profile's instead",
+      required: false,
+    });
   const manifest = await renderRelease(ctx, { valuesFiles, values: deployValues });
 
   const plan = planDeploy(
-    { namespaceExists: !!observed.namespace, liveSecret: observed.liveSecret, history: observed.history, deployed: observed.deployed },
-    { release: ctx.release, namespace: ctx.namespace, secretName, secretData: secretCfg, values, manifest, namespaceLabels: podSecurityLabels(ctx.cfg.TODO_DEPLOY_POD_SECURITY) },
+    {
+      namespaceExists: !!observed.namespace,
+      liveSecret: observed.liveSecret,
+      history: observed.history,
+      deployed: observed.deployed,
+    },
+    {
+      release: ctx.release,
+      namespace: ctx.namespace,
+      secretName,
+      secretData: secretCfg,
+      values,
+      manifest,
+      namespaceLabels: podSecurityLabels(ctx.cfg.TODO_DEPLOY_POD_SECURITY),
+    },
   );
   ctx.result.data.diff = plan.diff;
   ctx.result.data.valuesChanged = plan.valuesChanged;
   ctx.result.data.unchanged = plan.unchanged;
-  ctx.result.data.secret = { name: secretName, fingerprints: Object.fromEntries(Object.entries(secretCfg).map(([k, v]) => [k, fingerprint(v)])) };
+  ctx.result.data.secret = {
+    name: secretName,
+    fingerprints: Object.fromEntries(Object.entries(secretCfg).map(([k, v]) => [k, fingerprint(v)])),
+  };
 
   // doctor's checks before any change (and in a dry run, to show what would stop it).
   if (plan.actions.length) requireDoctor(ctx, await doctorFindings(ctx));
@@ -123,14 +183,24 @@ export async function runDeploy(ctx: DeployContext): Promise<void> {
       await applySecret(ctx, secretName, secretCfg);
       return p.changes.map((c) => `${c.key} ${c.to}`).join(', ');
     }
-    const status = await helm.upgradeInstall({ release: ctx.release, chart: chartPath(ctx), valuesFiles, values: deployValues, timeoutSec: ctx.timeoutSec });
+    const status = await helm.upgradeInstall({
+      release: ctx.release,
+      chart: chartPath(ctx),
+      valuesFiles,
+      values: deployValues,
+      timeoutSec: ctx.timeoutSec,
+    });
     const workloads = workloadsOf(manifest);
     // Only the workloads whose objects changed roll: those are watched after their rollout.
     const changed = new Set([...plan.diff.changed.map((c) => c.object), ...plan.diff.added]);
     const secretChanged = plan.actions.some((x) => x.params?.kind === 'secret');
     try {
       await waitWorkloads(ctx, workloads);
-      await settle(ctx, workloads.filter((w) => p.install || secretChanged || changed.has(`${w.kind}/${w.name}`)), ctx.cfg.TODO_DEPLOY_SETTLE);
+      await settle(
+        ctx,
+        workloads.filter((w) => p.install || secretChanged || changed.has(`${w.kind}/${w.name}`)),
+        ctx.cfg.TODO_DEPLOY_SETTLE,
+      );
     } catch (e) {
       rollout = e as Error;
       await crashLogs(ctx, e);
@@ -142,12 +212,38 @@ export async function runDeploy(ctx: DeployContext): Promise<void> {
   // 6. A failed rollout: say why, and go back to the last healthy revision.
   if (rollout) {
     const prev = plan.previousRevision;
-    ctx.result.finding({ name: 'rollout', level: 'fail', detail: rollout.message, hint: (rollout as OpsError).hint, required: true });
-    if (opts['no-rollback']) ctx.result.finding({ name: 'rollback', level: 'warn', detail: 'not rolled back (--no-rollback): the failed revision stays', hint: `helm -n ${ctx.namespace} rollback ${ctx.release}`, required: false });
-    else if (!prev) ctx.result.finding({ name: 'rollback', level: 'warn', detail: 'no previous revision to roll back to (first install)', hint: `helm -n ${ctx.namespace} uninstall ${ctx.release}`, required: false });
+    ctx.result.finding({
+      name: 'rollout',
+      level: 'fail',
+      detail: rollout.message,
+      hint: (rollout as OpsError).hint,
+      required: true,
+    });
+    if (opts['no-rollback'])
+      ctx.result.finding({
+        name: 'rollback',
+        level: 'warn',
+        detail: 'not rolled back (--no-rollback): the failed revision stays',
+        hint: `helm -n ${ctx.namespace} rollback ${ctx.release}`,
+        required: false,
+      });
+    else if (!prev)
+      ctx.result.finding({
+        name: 'rollback',
+        level: 'warn',
+        detail: 'no previous revision to roll back to (first install)',
+        hint: `helm -n ${ctx.namespace} uninstall ${ctx.release}`,
+        required: false,
+      });
     else {
       const restore = !!observed.liveSecret && plan.actions.some((x) => x.params?.kind === 'secret');
-      await rollBack(ctx, prev, restore ? async () => (await applySecret(ctx, secretName, observed.liveSecret!), ' (the Secret restored too)') : undefined);
+      await rollBack(
+        ctx,
+        prev,
+        restore
+          ? async () => (await applySecret(ctx, secretName, observed.liveSecret!), ' (the Secret restored too)')
+          : undefined,
+      );
     }
   }
 

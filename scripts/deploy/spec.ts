@@ -4,12 +4,16 @@ import type { Context, OptionSpec } from '../lib/kit/cli.ts';
 import { deploySettings } from '../lib/release/settings.ts';
 
 export const options = {
-  image: { type: 'list', arg: 'COMPONENT=REF', help: 'image for frontend or backend, e.g. backend=registry.io/todo-chatbot-backend:3f2a1bc' },
+  image: {
+    type: 'list',
+    arg: 'COMPONENT=REF',
+    help: 'image for frontend or backend, e.g. backend=registry.io/todo-chatbot-backend:3f2a1bc',
+  },
   images: { type: 'string', arg: 'FILE', help: 'images from build-images --output json' },
   build: { type: 'boolean', help: 'build the images first (runs build-images) and deploy those' },
-  values: { type: 'list', short: 'f', arg: 'FILE', help: 'extra values file(s), after the profile\'s' },
+  values: { type: 'list', short: 'f', arg: 'FILE', help: "extra values file(s), after the profile's" },
   'no-rollback': { type: 'boolean', help: 'leave a failed revision in place' },
-  'reset-scale': { type: 'boolean', help: 'use the profile\'s replica values, not those set by scale' },
+  'reset-scale': { type: 'boolean', help: "use the profile's replica values, not those set by scale" },
 } as const satisfies Record<string, OptionSpec>;
 
 export const settings = deploySettings;

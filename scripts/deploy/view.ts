@@ -7,9 +7,15 @@ import type { DeployContext } from './spec.ts';
 
 export function renderDeploy(r: Result, ctx: DeployContext): void {
   const out = ctx.out;
-  const notable = r.findings.filter((f) => f.level !== 'ok' && !f.name.startsWith('tool ') && f.name !== 'image builder');
+  const notable = r.findings.filter(
+    (f) => f.level !== 'ok' && !f.name.startsWith('tool ') && f.name !== 'image builder',
+  );
   for (const f of notable) out.say(`${f.level}: ${f.name}: ${f.detail}${f.hint ? ` (hint: ${f.hint})` : ''}`);
-  const d = r.data as { unchanged?: boolean; diff?: ManifestDiff; history?: { revision: number; updated: string; status: string; chart: string; description: string }[] };
+  const d = r.data as {
+    unchanged?: boolean;
+    diff?: ManifestDiff;
+    history?: { revision: number; updated: string; status: string; chart: string; description: string }[];
+  };
   if (d.unchanged) out.say(`release ${ctx.release} in ${ctx.namespace}: unchanged (no new revision)`);
   if (d.diff && (ctx.dryRun || ctx.out.verbose)) {
     for (const a of d.diff.added) out.say(`+ ${a}`);
@@ -22,6 +28,17 @@ export function renderDeploy(r: Result, ctx: DeployContext): void {
   }
   if (d.history?.length) {
     out.say('\nhistory:');
-    out.say(table(d.history.map((h) => ({ revision: h.revision, updated: h.updated.replace(/\.\d+.*$/, ''), status: h.status, chart: h.chart, description: h.description })), ['revision', 'updated', 'status', 'chart', 'description']));
+    out.say(
+      table(
+        d.history.map((h) => ({
+          revision: h.revision,
+          updated: h.updated.replace(/\.\d+.*$/, ''),
+          status: h.status,
+          chart: h.chart,
+          description: h.description,
+        })),
+        ['revision', 'updated', 'status', 'chart', 'description'],
+      ),
+    );
   }
 }

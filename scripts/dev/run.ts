@@ -33,25 +33,54 @@ export async function runDev(ctx: DevContext): Promise<ExitCode> {
     });
   }
   if (!fs.existsSync(path.join(frontendDir, 'node_modules'))) {
-    await ctx.out.progress('installing frontend dependencies', () => $({ cwd: frontendDir, quiet: true })`npm ci --no-audit --no-fund`);
+    await ctx.out.progress(
+      'installing frontend dependencies',
+      () => $({ cwd: frontendDir, quiet: true })`npm ci --no-audit --no-fund`,
+    );
   }
   // A secret for this session only unless the user configured one: never printed.
   const secret = ctx.cfg.BETTER_AUTH_SECRET || crypto.randomBytes(32).toString('hex');
   const common = { ...process.env, BETTER_AUTH_SECRET: secret, NEXT_TELEMETRY_DISABLED: '1' };
   fs.mkdirSync(dataDir, { recursive: true });
-  const backend = $({ cwd: backendDir, env: { ...common, HOST: '127.0.0.1', PORT: String(bport), SQLITE_PATH: path.join(dataDir, 'todo.db'), OPENAI_API_KEY: ctx.cfg.OPENAI_API_KEY }, stdio: ['ignore', 'inherit', 'inherit'], nothrow: true })`${python} -m app`;
-  const frontend = $({ cwd: frontendDir, env: { ...common, BACKEND_URL: `http://127.0.0.1:${bport}`, PORT: String(fport), HOSTNAME: '127.0.0.1' }, stdio: ['ignore', 'inherit', 'inherit'], nothrow: true })`npx next dev --hostname 127.0.0.1 --port ${fport}`;
+  const backend = $({
+    cwd: backendDir,
+    env: {
+      ...common,
+      HOST: '127.0.0.1',
+      PORT: String(bport),
+      SQLITE_PATH: path.join(dataDir, 'todo.db'),
+      OPENAI_API_KEY: ctx.cfg.OPENAI_API_KEY,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+    nothrow: true,
+  })`${python} -m app`;
+  const frontend = $({
+    cwd: frontendDir,
+    env: { ...common, BACKEND_URL: `http://127.0.0.1:${bport}`, PORT: String(fport), HOSTNAME: '127.0.0.1' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+    nothrow: true,
+  })`npx next dev --hostname 127.0.0.1 --port ${fport}`;
   const stop = () => Promise.allSettled([backend.kill('SIGTERM'), frontend.kill('SIGTERM')]);
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
   try {
-    await ctx.out.progress('waiting for the backend', () => waitHealthy(`http://127.0.0.1:${bport}/healthz`, 'backend'));
-    await ctx.out.progress('waiting for the frontend', () => waitHealthy(`http://127.0.0.1:${fport}/api/health`, 'frontend', 180));
+    await ctx.out.progress('waiting for the backend', () =>
+      waitHealthy(`http://127.0.0.1:${bport}/healthz`, 'backend'),
+    );
+    await ctx.out.progress('waiting for the frontend', () =>
+      waitHealthy(`http://127.0.0.1:${fport}/api/health`, 'frontend', 180),
+    );
   } catch (e) {
     await stop();
     throw e;
   }
-  ctx.out.say(`Todo Chatbot: http://127.0.0.1:${fport}  (backend http://127.0.0.1:${bport}, data ${dataDir}); Ctrl-C stops both`);
+  ctx.out.say(
+    `Todo Chatbot: http://127.0.0.1:${fport}  (backend http://127.0.0.1:${bport}, data ${dataDir}); Ctrl-C stops both`,
+  );
   const [b, f] = await Promise.all([backend, frontend]);
-  return b.exitCode === 0 || b.signal ? (f.exitCode === 0 || f.signal ? Exit.ok : Exit.actionFailed) : Exit.actionFailed;
+  return b.exitCode === 0 || b.signal
+    ? f.exitCode === 0 || f.signal
+      ? Exit.ok
+      : Exit.actionFailed
+    : Exit.actionFailed;
 }

@@ -13,6 +13,9 @@ const sharedSettings: Settings = { ...agentsSettings, ...aiSettings };
 /** Every setting a script may read besides its own: what `config` checks keys against. */
 export const suiteSettings: Settings = { ...kitSettings, ...sharedSettings };
 
-export function main<O extends Record<string, OptionSpec>, S extends Settings = Settings>(spec: ScriptSpec<O, S>, argv = scriptArgv().args): Promise<never> {
+export function main<O extends Record<string, OptionSpec>, S extends Settings = Settings>(
+  spec: ScriptSpec<O, S>,
+  argv = scriptArgv().args,
+): Promise<never> {
   return runScript(spec, { settings: sharedSettings, ai: kubectlAiHook }, argv);
 }

@@ -70,7 +70,9 @@ function lastRestart(statuses: V1ContainerStatus[]): PodRow['lastRestart'] {
 function podRow(p: V1Pod, now: Date, usage?: { cpu: number; memory: number }): PodRow {
   const statuses = [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])];
   const main = p.status?.containerStatuses ?? [];
-  const reason = statuses.map(containerReason).find((r) => r && r !== 'Completed') ?? (p.metadata?.deletionTimestamp ? 'Terminating' : p.status?.reason);
+  const reason =
+    statuses.map(containerReason).find((r) => r && r !== 'Completed') ??
+    (p.metadata?.deletionTimestamp ? 'Terminating' : p.status?.reason);
   const memLimit = (p.spec?.containers ?? []).reduce<number | undefined>((sum, c) => {
     const l = parseQuantity(c.resources?.limits?.memory);
     return l === undefined || sum === undefined ? undefined : sum + l;
@@ -102,29 +104,78 @@ export function assessRelease(s: Snapshot, o: { now?: Date; sinceSec?: number } 
   const degrade = () => void (state = state === 'down' ? 'down' : 'degraded');
 
   const workloads: WorkloadRow[] = [
-    ...s.deployments.map((d) => ({ kind: 'Deployment' as const, name: d.metadata!.name!, desired: d.spec?.replicas ?? 1, ready: d.status?.readyReplicas ?? 0, available: d.status?.availableReplicas ?? 0, updated: d.status?.updatedReplicas ?? 0 })),
-    ...s.statefulSets.map((d) => ({ kind: 'StatefulSet' as const, name: d.metadata!.name!, desired: d.spec?.replicas ?? 1, ready: d.status?.readyReplicas ?? 0, available: d.status?.availableReplicas ?? 0, updated: d.status?.updatedReplicas ?? 0 })),
+    ...s.deployments.map((d) => ({
+      kind: 'Deployment' as const,
+      name: d.metadata!.name!,
+      desired: d.spec?.replicas ?? 1,
+      ready: d.status?.readyReplicas ?? 0,
+      available: d.status?.availableReplicas ?? 0,
+      updated: d.status?.updatedReplicas ?? 0,
+    })),
+    ...s.statefulSets.map((d) => ({
+      kind: 'StatefulSet' as const,
+      name: d.metadata!.name!,
+      desired: d.spec?.replicas ?? 1,
+      ready: d.status?.readyReplicas ?? 0,
+      available: d.status?.availableReplicas ?? 0,
+      updated: d.status?.updatedReplicas ?? 0,
+    })),
   ];
   if (!workloads.length) {
     state = 'down';
-    findings.push({ name: 'release', level: 'fail', detail: `no workloads of release ${s.release} in namespace ${ns}`, hint: `helm list -n ${ns}; or deploy: npx zx scripts/deploy.ts -n ${ns}` });
+    findings.push({
+      name: 'release',
+      level: 'fail',
+      detail: `no workloads of release ${s.release} in namespace ${ns}`,
+      hint: `helm list -n ${ns}; or deploy: npx zx scripts/deploy.ts -n ${ns}`,
+    });
   }
   for (const w of workloads) {
     const object = ref(w.kind, w.name, ns);
     if (w.ready === 0) {
       state = 'down';
-      findings.push({ name: 'workload down', level: 'fail', object, detail: `${w.kind.toLowerCase()}/${w.name}: 0/${w.desired} ready${w.desired === 0 ? ' (scaled to zero)' : ''}`, hint: w.desired === 0 ? `npx zx scripts/scale.ts ${w.name} 1` : `npx zx scripts/debug.ts -n ${ns} ${w.name}`, evidence: { ...w } });
+      findings.push({
+        name: 'workload down',
+        level: 'fail',
+        object,
+        detail: `${w.kind.toLowerCase()}/${w.name}: 0/${w.desired} ready${w.desired === 0 ? ' (scaled to zero)' : ''}`,
+        hint: w.desired === 0 ? `npx zx scripts/scale.ts ${w.name} 1` : `npx zx scripts/debug.ts -n ${ns} ${w.name}`,
+        evidence: { ...w },
+      });
     } else if (w.ready < w.desired) {
       degrade();
-      findings.push({ name: 'workload degraded', level: 'fail', object, detail: `${w.kind.toLowerCase()}/${w.name}: ${w.ready}/${w.desired} ready`, hint: `npx zx scripts/debug.ts -n ${ns} ${w.name}`, evidence: { ...w } });
+      findings.push({
+        name: 'workload degraded',
+        level: 'fail',
+        object,
+        detail: `${w.kind.toLowerCase()}/${w.name}: ${w.ready}/${w.desired} ready`,
+        hint: `npx zx scripts/debug.ts -n ${ns} ${w.name}`,
+        evidence: { ...w },
+      });
     } else if (w.updated < w.desired) {
-      findings.push({ name: 'rollout in progress', level: 'warn', object, required: false, detail: `${w.kind.toLowerCase()}/${w.name}: ${w.updated}/${w.desired} updated`, evidence: { ...w } });
+      findings.push({
+        name: 'rollout in progress',
+        level: 'warn',
+        object,
+        required: false,
+        detail: `${w.kind.toLowerCase()}/${w.name}: ${w.updated}/${w.desired} updated`,
+        evidence: { ...w },
+      });
     }
   }
 
   const usage = new Map<string, { cpu: number; memory: number }>();
   for (const m of s.metrics ?? [])
-    usage.set(m.metadata.name, m.containers.reduce((t, c) => ({ cpu: t.cpu + (parseQuantity(c.usage.cpu) ?? 0), memory: t.memory + (parseQuantity(c.usage.memory) ?? 0) }), { cpu: 0, memory: 0 }));
+    usage.set(
+      m.metadata.name,
+      m.containers.reduce(
+        (t, c) => ({
+          cpu: t.cpu + (parseQuantity(c.usage.cpu) ?? 0),
+          memory: t.memory + (parseQuantity(c.usage.memory) ?? 0),
+        }),
+        { cpu: 0, memory: 0 },
+      ),
+    );
   const pods = s.pods.map((p) => podRow(p, now, usage.get(p.metadata?.name ?? '')));
   for (const [i, p] of s.pods.entries()) {
     const row = pods[i]!;
@@ -133,17 +184,47 @@ export function assessRelease(s: Snapshot, o: { now?: Date; sinceSec?: number } 
     if (reasonClass(row.status) === 'crash' || p.status?.phase === 'Failed') {
       degrade();
       const last = row.lastRestart;
-      findings.push({ name: 'pod failing', level: 'fail', object, detail: `${row.name}: ${row.status}${last ? `, last exit ${last.exitCode ?? '?'} (${last.reason})` : ''}, ${row.restarts} restarts`, hint: `npx zx scripts/debug.ts -n ${ns} ${row.name}`, evidence: { status: row.status, restarts: row.restarts, lastRestart: last } });
+      findings.push({
+        name: 'pod failing',
+        level: 'fail',
+        object,
+        detail: `${row.name}: ${row.status}${last ? `, last exit ${last.exitCode ?? '?'} (${last.reason})` : ''}, ${row.restarts} restarts`,
+        hint: `npx zx scripts/debug.ts -n ${ns} ${row.name}`,
+        evidence: { status: row.status, restarts: row.restarts, lastRestart: last },
+      });
     } else if (!completed && !isReady(p) && !p.metadata?.deletionTimestamp) {
-      findings.push({ name: 'pod not ready', level: 'warn', object, required: false, detail: `${row.name}: ${row.phase}, ${row.status}, ready ${row.ready}`, hint: `npx zx scripts/debug.ts -n ${ns} ${row.name}` });
+      findings.push({
+        name: 'pod not ready',
+        level: 'warn',
+        object,
+        required: false,
+        detail: `${row.name}: ${row.phase}, ${row.status}, ready ${row.ready}`,
+        hint: `npx zx scripts/debug.ts -n ${ns} ${row.name}`,
+      });
     }
     if (row.memoryOfLimit !== undefined && row.memoryOfLimit >= 0.9)
-      findings.push({ name: 'memory near limit', level: 'warn', object, required: false, detail: `${row.name}: ${row.memory} is ${Math.round(row.memoryOfLimit * 100)}% of its limit`, hint: 'npx zx ops/rightsize.ts' });
+      findings.push({
+        name: 'memory near limit',
+        level: 'warn',
+        object,
+        required: false,
+        detail: `${row.name}: ${row.memory} is ${Math.round(row.memoryOfLimit * 100)}% of its limit`,
+        hint: 'npx zx ops/rightsize.ts',
+      });
   }
-  if (!s.metrics) findings.push({ name: 'metrics API', level: 'info', required: false, detail: 'not served: no CPU or memory usage', hint: 'minikube addons enable metrics-server' });
+  if (!s.metrics)
+    findings.push({
+      name: 'metrics API',
+      level: 'info',
+      required: false,
+      detail: 'not served: no CPU or memory usage',
+      hint: 'minikube addons enable metrics-server',
+    });
 
   const services: ServiceRow[] = s.services.map((svc) => {
-    const slices = s.endpointSlices.filter((e) => e.metadata?.labels?.['kubernetes.io/service-name'] === svc.metadata?.name);
+    const slices = s.endpointSlices.filter(
+      (e) => e.metadata?.labels?.['kubernetes.io/service-name'] === svc.metadata?.name,
+    );
     const eps = slices.flatMap((e) => e.endpoints ?? []);
     const ready = eps.filter((e) => e.conditions?.ready !== false).length;
     return { name: svc.metadata!.name!, ready, notReady: eps.length - ready };
@@ -151,7 +232,13 @@ export function assessRelease(s: Snapshot, o: { now?: Date; sinceSec?: number } 
   for (const svc of services) {
     if (svc.ready === 0 && s.services.find((x) => x.metadata?.name === svc.name)?.spec?.selector) {
       degrade();
-      findings.push({ name: 'service without endpoints', level: 'fail', object: ref('Service', svc.name, ns), detail: `${svc.name}: no ready endpoints${svc.notReady ? ` (${svc.notReady} not ready)` : ''}`, hint: `npx zx scripts/debug.ts -n ${ns} ${svc.name}` });
+      findings.push({
+        name: 'service without endpoints',
+        level: 'fail',
+        object: ref('Service', svc.name, ns),
+        detail: `${svc.name}: no ready endpoints${svc.notReady ? ` (${svc.notReady} not ready)` : ''}`,
+        hint: `npx zx scripts/debug.ts -n ${ns} ${svc.name}`,
+      });
     }
   }
 
@@ -163,23 +250,51 @@ export function assessRelease(s: Snapshot, o: { now?: Date; sinceSec?: number } 
       const now = cur.find((c) => c.resource?.name === name)?.resource?.current?.averageUtilization;
       return `${name} ${now ?? '<unknown>'}%/${target ?? '?'}%`;
     });
-    return { name: h.metadata!.name!, target: `${h.spec?.scaleTargetRef.kind}/${h.spec?.scaleTargetRef.name}`, replicas: `${h.status?.currentReplicas ?? 0} (${h.spec?.minReplicas ?? 1}-${h.spec?.maxReplicas})`, metrics: metrics.join(', ') };
+    return {
+      name: h.metadata!.name!,
+      target: `${h.spec?.scaleTargetRef.kind}/${h.spec?.scaleTargetRef.name}`,
+      replicas: `${h.status?.currentReplicas ?? 0} (${h.spec?.minReplicas ?? 1}-${h.spec?.maxReplicas})`,
+      metrics: metrics.join(', '),
+    };
   });
   for (const h of s.hpas) {
     const active = h.status?.conditions?.find((c) => c.type === 'ScalingActive');
     if (!h.status?.currentMetrics?.length || active?.status === 'False')
-      findings.push({ name: 'HPA without metrics', level: 'warn', required: false, object: ref('HorizontalPodAutoscaler', h.metadata!.name!, ns), detail: `${h.metadata!.name}: ${active?.message ?? 'no current metrics yet'}`, hint: 'npx zx ops/autoscale.ts' });
+      findings.push({
+        name: 'HPA without metrics',
+        level: 'warn',
+        required: false,
+        object: ref('HorizontalPodAutoscaler', h.metadata!.name!, ns),
+        detail: `${h.metadata!.name}: ${active?.message ?? 'no current metrics yet'}`,
+        hint: 'npx zx ops/autoscale.ts',
+      });
   }
 
-  const pvcs = s.pvcs.map((p) => ({ name: p.metadata!.name!, phase: p.status?.phase ?? 'Unknown', capacity: p.status?.capacity?.storage ?? p.spec?.resources?.requests?.storage ?? '' }));
+  const pvcs = s.pvcs.map((p) => ({
+    name: p.metadata!.name!,
+    phase: p.status?.phase ?? 'Unknown',
+    capacity: p.status?.capacity?.storage ?? p.spec?.resources?.requests?.storage ?? '',
+  }));
   for (const p of pvcs.filter((p) => p.phase !== 'Bound')) {
     degrade();
-    findings.push({ name: 'volume not bound', level: 'fail', object: ref('PersistentVolumeClaim', p.name, ns), detail: `${p.name}: ${p.phase}`, hint: `kubectl describe pvc ${p.name} -n ${ns}` });
+    findings.push({
+      name: 'volume not bound',
+      level: 'fail',
+      object: ref('PersistentVolumeClaim', p.name, ns),
+      detail: `${p.name}: ${p.phase}`,
+      hint: `kubectl describe pvc ${p.name} -n ${ns}`,
+    });
   }
 
   const cutoff = now.getTime() - sinceSec * 1000;
   const events = s.events
-    .map((e) => ({ at: new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? 0).toISOString(), object: `${e.involvedObject.kind?.toLowerCase()}/${e.involvedObject.name}`, reason: e.reason ?? '', message: (e.message ?? '').trim(), count: e.count ?? 1 }))
+    .map((e) => ({
+      at: new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? 0).toISOString(),
+      object: `${e.involvedObject.kind?.toLowerCase()}/${e.involvedObject.name}`,
+      reason: e.reason ?? '',
+      message: (e.message ?? '').trim(),
+      count: e.count ?? 1,
+    }))
     .filter((e) => new Date(e.at).getTime() >= cutoff)
     .sort((a, b) => (a.at < b.at ? 1 : -1));
 

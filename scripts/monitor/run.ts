@@ -18,7 +18,11 @@ function record(ctx: MonitorContext, h: Health): ExitCode {
 
 async function requireNamespace(ctx: MonitorContext): Promise<void> {
   const kube = await ctx.kube();
-  if (!(await kube.read('v1', 'Namespace', ctx.namespace))) throw usageError(`namespace "${ctx.namespace}" does not exist`, `kubectl --context ${kube.contextName} get namespaces`);
+  if (!(await kube.read('v1', 'Namespace', ctx.namespace)))
+    throw usageError(
+      `namespace "${ctx.namespace}" does not exist`,
+      `kubectl --context ${kube.contextName} get namespaces`,
+    );
 }
 
 async function watch(ctx: MonitorContext): Promise<ExitCode> {
@@ -26,17 +30,26 @@ async function watch(ctx: MonitorContext): Promise<ExitCode> {
   const tty = Boolean(process.stdout.isTTY) && !process.env.CI;
   let last = '';
   let code: ExitCode = Exit.ok;
-  const w = await watchRelease(await ctx.kube(), ctx.namespace, ctx.release, (snap) => {
-    const h = assessRelease(snap, { sinceSec: ctx.opts.since });
-    code = exitFor[h.state];
-    if (tty) process.stdout.write(`\x1b[2J\x1b[H${renderHealth(h, { release: ctx.release, namespace: ctx.namespace, sinceSec: ctx.opts.since })}\n`);
-    else {
-      // A log gets a line only when the state or its problems change, not on every redraw.
-      const summary = healthSummary(h);
-      if (summary !== last) ctx.out.say(healthLine(h));
-      last = summary;
-    }
-  }, { onError: (e) => ctx.out.debug(`watch: ${String(e)}`) });
+  const w = await watchRelease(
+    await ctx.kube(),
+    ctx.namespace,
+    ctx.release,
+    (snap) => {
+      const h = assessRelease(snap, { sinceSec: ctx.opts.since });
+      code = exitFor[h.state];
+      if (tty)
+        process.stdout.write(
+          `\x1b[2J\x1b[H${renderHealth(h, { release: ctx.release, namespace: ctx.namespace, sinceSec: ctx.opts.since })}\n`,
+        );
+      else {
+        // A log gets a line only when the state or its problems change, not on every redraw.
+        const summary = healthSummary(h);
+        if (summary !== last) ctx.out.say(healthLine(h));
+        last = summary;
+      }
+    },
+    { onError: (e) => ctx.out.debug(`watch: ${String(e)}`) },
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
@@ -49,7 +62,8 @@ export async function runMonitor(ctx: MonitorContext): Promise<ExitCode> {
   if (ctx.opts.watch && ctx.json) throw usageError('--watch draws a live view: use it without --output json');
   if (ctx.opts.watch && ctx.opts.probe) throw usageError('--probe is a one-off check: use it without --watch');
   // --ai is the kit's flag, not one of monitor's options: present only when given.
-  if (ctx.opts.watch && 'ai' in ctx.opts && ctx.opts.ai) throw usageError('--ai is a one-off request: use it without --watch');
+  if (ctx.opts.watch && 'ai' in ctx.opts && ctx.opts.ai)
+    throw usageError('--ai is a one-off request: use it without --watch');
   await requireNamespace(ctx);
   if (ctx.opts.watch) return watch(ctx);
   const scanner = new Scanner(await ctx.kube());

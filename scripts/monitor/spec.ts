@@ -6,7 +6,10 @@ import { defineSettings } from '../lib/kit/settings.ts';
 export const options = {
   since: { type: 'duration', default: '10m', help: 'show warning events this recent' },
   watch: { type: 'boolean', short: 'w', help: 'keep watching; redraw on every change (Ctrl-C ends)' },
-  probe: { type: 'boolean', help: "also ask the app: backend /readyz and frontend /api/health through a port-forward to each Service" },
+  probe: {
+    type: 'boolean',
+    help: 'also ask the app: backend /readyz and frontend /api/health through a port-forward to each Service',
+  },
 } as const satisfies Record<string, OptionSpec>;
 
 export const settings = defineSettings({});

@@ -14,10 +14,20 @@ function age(sec: number): string {
 
 const stateColour = { healthy: chalk.green, degraded: chalk.yellow, down: chalk.red };
 
-export function renderHealth(h: Health, o: { release: string; namespace: string; sinceSec: number; maxPods?: number }): string {
+export function renderHealth(
+  h: Health,
+  o: { release: string; namespace: string; sinceSec: number; maxPods?: number },
+): string {
   const out: string[] = [`release ${o.release} in ${o.namespace}: ${stateColour[h.state](h.state.toUpperCase())}`, ''];
   const section = (title: string, body: string) => out.push(chalk.bold(title), body, '');
-  if (h.workloads.length) section('WORKLOADS', table(h.workloads.map((w) => ({ ...w, name: `${w.kind.toLowerCase()}/${w.name}` })), ['name', 'desired', 'ready', 'available', 'updated']));
+  if (h.workloads.length)
+    section(
+      'WORKLOADS',
+      table(
+        h.workloads.map((w) => ({ ...w, name: `${w.kind.toLowerCase()}/${w.name}` })),
+        ['name', 'desired', 'ready', 'available', 'updated'],
+      ),
+    );
   if (h.pods.length) {
     const max = o.maxPods ?? 30;
     const rows = h.pods.slice(0, max).map((p) => ({
@@ -26,21 +36,64 @@ export function renderHealth(h: Health, o: { release: string; namespace: string;
       status: p.status,
       restarts: p.restarts,
       node: p.node,
-      'last restart': p.lastRestart ? `${p.lastRestart.reason} (exit ${p.lastRestart.exitCode ?? '?'})${p.lastRestart.at ? ` ${p.lastRestart.at.slice(11, 19)}` : ''}` : '',
+      'last restart': p.lastRestart
+        ? `${p.lastRestart.reason} (exit ${p.lastRestart.exitCode ?? '?'})${p.lastRestart.at ? ` ${p.lastRestart.at.slice(11, 19)}` : ''}`
+        : '',
       age: age(p.ageSec),
       cpu: p.cpu ?? '',
-      memory: p.memory ? `${p.memory}${p.memoryOfLimit !== undefined ? ` (${Math.round(p.memoryOfLimit * 100)}%)` : ''}` : '',
+      memory: p.memory
+        ? `${p.memory}${p.memoryOfLimit !== undefined ? ` (${Math.round(p.memoryOfLimit * 100)}%)` : ''}`
+        : '',
     }));
-    section(`PODS (${h.pods.length})`, table(rows, ['name', 'ready', 'status', 'restarts', 'last restart', 'age', 'node', 'cpu', 'memory']) + (h.pods.length > max ? `\n... and ${h.pods.length - max} more (-o json lists all)` : ''));
+    section(
+      `PODS (${h.pods.length})`,
+      table(rows, ['name', 'ready', 'status', 'restarts', 'last restart', 'age', 'node', 'cpu', 'memory']) +
+        (h.pods.length > max ? `\n... and ${h.pods.length - max} more (-o json lists all)` : ''),
+    );
   }
-  if (h.services.length) section('SERVICES', table(h.services.map((s) => ({ name: s.name, 'ready endpoints': s.ready, 'not ready': s.notReady })), ['name', 'ready endpoints', 'not ready']));
-  if (h.hpas.length) section('AUTOSCALERS', table(h.hpas.map((x) => ({ ...x })), ['name', 'target', 'replicas', 'metrics']));
+  if (h.services.length)
+    section(
+      'SERVICES',
+      table(
+        h.services.map((s) => ({ name: s.name, 'ready endpoints': s.ready, 'not ready': s.notReady })),
+        ['name', 'ready endpoints', 'not ready'],
+      ),
+    );
+  if (h.hpas.length)
+    section(
+      'AUTOSCALERS',
+      table(
+        h.hpas.map((x) => ({ ...x })),
+        ['name', 'target', 'replicas', 'metrics'],
+      ),
+    );
   if (h.pvcs.length) section('VOLUMES', table(h.pvcs, ['name', 'phase', 'capacity']));
-  if (h.events.length) section(`WARNING EVENTS (last ${age(o.sinceSec)})`, table(h.events.slice(0, 10).map((e) => ({ ...e, at: e.at.slice(11, 19), message: e.message.slice(0, 100) })), ['at', 'object', 'reason', 'count', 'message']));
+  if (h.events.length)
+    section(
+      `WARNING EVENTS (last ${age(o.sinceSec)})`,
+      table(
+        h.events.slice(0, 10).map((e) => ({ ...e, at: e.at.slice(11, 19), message: e.message.slice(0, 100) })),
+        ['at', 'object', 'reason', 'count', 'message'],
+      ),
+    );
   const probes = h.findings.filter((f) => f.name.startsWith('probe '));
-  if (probes.length) section('APP (--probe)', table(probes.map((f) => ({ level: colourLevel(f.level), answer: f.detail })), ['level', 'answer']));
+  if (probes.length)
+    section(
+      'APP (--probe)',
+      table(
+        probes.map((f) => ({ level: colourLevel(f.level), answer: f.detail })),
+        ['level', 'answer'],
+      ),
+    );
   const problems = h.findings.filter((f) => f.level !== 'ok');
-  if (problems.length) out.push(chalk.bold('FINDINGS'), table(problems.map((f) => ({ level: colourLevel(f.level), detail: f.detail, next: f.hint ?? '' })), ['level', 'detail', 'next']));
+  if (problems.length)
+    out.push(
+      chalk.bold('FINDINGS'),
+      table(
+        problems.map((f) => ({ level: colourLevel(f.level), detail: f.detail, next: f.hint ?? '' })),
+        ['level', 'detail', 'next'],
+      ),
+    );
   else out.push('no problems found');
   return out.join('\n');
 }
@@ -59,5 +112,10 @@ export function healthLine(h: Health, at = new Date()): string {
 /** monitor's text output; --watch has drawn its own. */
 export function renderMonitor(result: Result, ctx: MonitorContext): void {
   if (ctx.opts.watch) return;
-  ctx.out.say(renderHealth({ ...(result.data as unknown as Health), findings: result.findings }, { release: ctx.release, namespace: ctx.namespace, sinceSec: ctx.opts.since }));
+  ctx.out.say(
+    renderHealth(
+      { ...(result.data as unknown as Health), findings: result.findings },
+      { release: ctx.release, namespace: ctx.namespace, sinceSec: ctx.opts.since },
+    ),
+  );
 }

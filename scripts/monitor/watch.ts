@@ -7,7 +7,13 @@ import type { Kube } from '../lib/kube/client.ts';
 import { collectionPath } from '../lib/kube/client.ts';
 import { releaseSelector, type PodMetricsLike, type Snapshot } from '../lib/kube/scan.ts';
 
-type Kind = { key: keyof Omit<Snapshot, 'namespace' | 'release' | 'takenAt' | 'metrics' | 'requests'>; apiVersion: string; kind: string; byRelease: boolean; fieldSelector?: string };
+type Kind = {
+  key: keyof Omit<Snapshot, 'namespace' | 'release' | 'takenAt' | 'metrics' | 'requests'>;
+  apiVersion: string;
+  kind: string;
+  byRelease: boolean;
+  fieldSelector?: string;
+};
 const kinds: Kind[] = [
   { key: 'deployments', apiVersion: 'apps/v1', kind: 'Deployment', byRelease: true },
   { key: 'statefulSets', apiVersion: 'apps/v1', kind: 'StatefulSet', byRelease: true },
@@ -24,7 +30,13 @@ export interface ReleaseWatch {
 }
 
 /** Calls onSnapshot after the first sync and after every change (debounced). */
-export async function watchRelease(kube: Kube, namespace: string, release: string, onSnapshot: (s: Snapshot) => void, o: { debounceMs?: number; metricsEverySec?: number; onError?: (e: unknown) => void } = {}): Promise<ReleaseWatch> {
+export async function watchRelease(
+  kube: Kube,
+  namespace: string,
+  release: string,
+  onSnapshot: (s: Snapshot) => void,
+  o: { debounceMs?: number; metricsEverySec?: number; onError?: (e: unknown) => void } = {},
+): Promise<ReleaseWatch> {
   const selector = releaseSelector(release);
   let metrics: PodMetricsLike[] | undefined;
   let metricsAt = 0;
@@ -34,9 +46,28 @@ export async function watchRelease(kube: Kube, namespace: string, release: strin
     const labelSelector = k.byRelease ? selector : undefined;
     const list = () =>
       kube.call(`list ${k.kind} -n ${namespace} (watch)`, () =>
-        kube.objects.list<KubernetesObject>(k.apiVersion, k.kind, namespace, undefined, undefined, undefined, k.fieldSelector, labelSelector),
+        kube.objects.list<KubernetesObject>(
+          k.apiVersion,
+          k.kind,
+          namespace,
+          undefined,
+          undefined,
+          undefined,
+          k.fieldSelector,
+          labelSelector,
+        ),
       ) as never;
-    return { k, lw: new ListWatch<KubernetesObject>(collectionPath(k.apiVersion, k.kind, namespace), new Watch(kube.kc), list, false, labelSelector, k.fieldSelector) };
+    return {
+      k,
+      lw: new ListWatch<KubernetesObject>(
+        collectionPath(k.apiVersion, k.kind, namespace),
+        new Watch(kube.kc),
+        list,
+        false,
+        labelSelector,
+        k.fieldSelector,
+      ),
+    };
   });
   const emit = async () => {
     if (stopped) return;

@@ -43,12 +43,19 @@ export function negativeNumbersAsPositionals(argv: string[]): string[] {
 
 /** Checks the positionals; every problem is a one-line usage error (exit 2). */
 export function parseScaleArgs(positionals: string[], max: number): { component: Component; replicas: number } {
-  if (positionals.length !== 2) throw usageError(`expected: frontend|backend N, got ${positionals.length ? `"${positionals.join(' ')}"` : 'nothing'}`);
+  if (positionals.length !== 2)
+    throw usageError(
+      `expected: frontend|backend N, got ${positionals.length ? `"${positionals.join(' ')}"` : 'nothing'}`,
+    );
   const [c, n] = positionals as [string, string];
-  if (!(components as readonly string[]).includes(c)) throw usageError(`cannot scale "${c}": only frontend and backend scale (PostgreSQL is a single-replica StatefulSet)`);
+  if (!(components as readonly string[]).includes(c))
+    throw usageError(
+      `cannot scale "${c}": only frontend and backend scale (PostgreSQL is a single-replica StatefulSet)`,
+    );
   if (!/^-?\d+$/.test(n)) throw usageError(`replicas must be a whole number, got "${n}"`);
   const replicas = Number(n);
-  if (replicas < 0 || replicas > max) throw usageError(`replicas must be between 0 and ${max} (TODO_SCALE_MAX), got ${replicas}`);
+  if (replicas < 0 || replicas > max)
+    throw usageError(`replicas must be between 0 and ${max} (TODO_SCALE_MAX), got ${replicas}`);
   return { component: c as Component, replicas };
 }
 
@@ -62,18 +69,31 @@ export function pdbFloor(pdb: ScaleObserved['pdb'], replicas: number): number | 
   return /^\d+$/.test(m) ? Number(m) : undefined;
 }
 
-export function planScale(o: ScaleObserved, c: Component, n: number, opts: { force: boolean; max?: number; deployment: string }): ScalePlan {
+export function planScale(
+  o: ScaleObserved,
+  c: Component,
+  n: number,
+  opts: { force: boolean; max?: number; deployment: string },
+): ScalePlan {
   const notes: string[] = [];
   const floor = pdbFloor(o.pdb, n);
   if (floor !== undefined && n < floor && !opts.force)
-    throw usageError(`refusing to scale ${c} to ${n}: its PodDisruptionBudget requires minAvailable ${o.pdb!.minAvailable}`, 'add --force to go below it (voluntary disruptions will then be blocked)');
-  if (floor !== undefined && n < floor) notes.push(`below the PodDisruptionBudget's minAvailable ${o.pdb!.minAvailable} (--force)`);
+    throw usageError(
+      `refusing to scale ${c} to ${n}: its PodDisruptionBudget requires minAvailable ${o.pdb!.minAvailable}`,
+      'add --force to go below it (voluntary disruptions will then be blocked)',
+    );
+  if (floor !== undefined && n < floor)
+    notes.push(`below the PodDisruptionBudget's minAvailable ${o.pdb!.minAvailable} (--force)`);
   const changes: Record<string, number> = {};
   let before: Record<string, number>;
   let after: Record<string, number>;
   let target: { min: number; max: number };
   if (o.hpa) {
-    if (n === 0) throw usageError(`cannot scale ${c} to 0: it is autoscaled (an HPA's minReplicas is at least 1)`, `set ${c}.autoscaling.enabled=false in the values, deploy, then scale to 0`);
+    if (n === 0)
+      throw usageError(
+        `cannot scale ${c} to 0: it is autoscaled (an HPA's minReplicas is at least 1)`,
+        `set ${c}.autoscaling.enabled=false in the values, deploy, then scale to 0`,
+      );
     const max = opts.max ?? Math.max(n, o.hpa.maxReplicas);
     if (max < n) throw usageError(`--max ${max} is below ${n}`);
     changes[`${c}.autoscaling.minReplicas`] = n;
@@ -81,20 +101,26 @@ export function planScale(o: ScaleObserved, c: Component, n: number, opts: { for
     before = { minReplicas: o.hpa.minReplicas, maxReplicas: o.hpa.maxReplicas, replicas: o.replicas };
     after = { minReplicas: n, maxReplicas: max };
     target = { min: n, max };
-    notes.push(`${c} is autoscaled: its HorizontalPodAutoscaler's minReplicas/maxReplicas are set (${o.hpa.minReplicas}/${o.hpa.maxReplicas} -> ${n}/${max}), not the Deployment's replicas`);
+    notes.push(
+      `${c} is autoscaled: its HorizontalPodAutoscaler's minReplicas/maxReplicas are set (${o.hpa.minReplicas}/${o.hpa.maxReplicas} -> ${n}/${max}), not the Deployment's replicas`,
+    );
   } else {
     changes[`${c}.replicaCount`] = n;
     before = { replicas: o.replicas };
     after = { replicas: n };
     target = { min: n, max: n };
   }
-  const unchanged = Object.entries(changes).every(([k, v]) => getPath(o.values, k) === v) && (o.hpa ? o.replicas >= n && o.replicas <= target.max : o.replicas === n);
+  const unchanged =
+    Object.entries(changes).every(([k, v]) => getPath(o.values, k) === v) &&
+    (o.hpa ? o.replicas >= n && o.replicas <= target.max : o.replicas === n);
   if (unchanged) return { actions: [], before, after, notes: [...notes, `${c} is already at ${n}`] };
   let values = o.values;
   for (const [k, v] of Object.entries(changes)) values = setPath(values, k, v);
   const owned = new Set([...((getPath(values, scaledMarker) as string[] | undefined) ?? []), ...Object.keys(changes)]);
   values = setPath(values, scaledMarker, [...owned].sort());
-  const what = Object.entries(changes).map(([k, v]) => `${k}=${v}`).join(', ');
+  const what = Object.entries(changes)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
   return {
     actions: [
       {

@@ -13,7 +13,11 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject) {
   const { kubeconfig, created, timings } = await up((m) => process.stderr.write(`[test bed] ${m}\n`));
-  process.stderr.write(`[test bed] ${created ? 'created' : 'reused'}: ${Object.entries(timings).map(([k, v]) => `${k} ${v}s`).join(', ')}\n`);
+  process.stderr.write(
+    `[test bed] ${created ? 'created' : 'reused'}: ${Object.entries(timings)
+      .map(([k, v]) => `${k} ${v}s`)
+      .join(', ')}\n`,
+  );
   project.provide('kubeconfig', kubeconfig);
   project.provide('bedPath', bedEnv().PATH!);
   return async () => {

@@ -5,4 +5,6 @@
 import { ensurePostgresStandin } from '../../scripts/lib/local-cluster/image-builds.ts';
 
 const pg = await ensurePostgresStandin();
-process.stderr.write(`postgres stand-in ${pg.ref}: ${pg.seconds > 0 ? `built in ${pg.seconds.toFixed(0)}s` : 'cached'}\n`);
+process.stderr.write(
+  `postgres stand-in ${pg.ref}: ${pg.seconds > 0 ? `built in ${pg.seconds.toFixed(0)}s` : 'cached'}\n`,
+);

@@ -19,9 +19,13 @@ function vendorDir(name: string): string {
 }
 const crdDir = vendorDir('kagent-crds-v0.9.12');
 const crds = ['agents', 'modelconfigs', 'remotemcpservers', 'toolservers', 'memories'].map((p) => `${p}.kagent.dev`);
-interface Doc { exitCode: number; actions: { what: string; target: string; status: string; detail?: string }[]; data: { objects: string[] } }
+interface Doc {
+  exitCode: number;
+  actions: { what: string; target: string; status: string; detail?: string }[];
+  data: { objects: string[] };
+}
 
-describe.runIf(fs.existsSync(crdDir))('ops/agents.ts with kagent\'s real CRDs', () => {
+describe.runIf(fs.existsSync(crdDir))("ops/agents.ts with kagent's real CRDs", () => {
   let ns = '';
   let env: NodeJS.ProcessEnv;
   const agents = (...args: string[]) => run('ops/agents.ts', ['-o', 'json', ...args], { env });
@@ -39,19 +43,31 @@ describe.runIf(fs.existsSync(crdDir))('ops/agents.ts with kagent\'s real CRDs', 
   it('without the CRDs: apply exits 1 with a one-line hint; render still works', async () => {
     const r = await agents('apply');
     assertFailure(r, 1);
-    expect(r.stderr).toMatch(/^agents: kagent's CRDs \(kagent\.dev\/v1alpha2 Agent, ModelConfig\) are not installed in this cluster\nhint: install kagent first/);
+    expect(r.stderr).toMatch(
+      /^agents: kagent's CRDs \(kagent\.dev\/v1alpha2 Agent, ModelConfig\) are not installed in this cluster\nhint: install kagent first/,
+    );
     const render = await agents('render');
     assertSuccess(render);
-    expect(render.json<Doc>().data.objects).toEqual(['modelconfig/todo-kagent-model', 'agent/todo-self-healer', 'agent/todo-monitor']);
+    expect(render.json<Doc>().data.objects).toEqual([
+      'modelconfig/todo-kagent-model',
+      'agent/todo-self-healer',
+      'agent/todo-monitor',
+    ]);
   }, 60_000);
 
   it('with the CRDs: --dry-run is validated by the API server and stores nothing; apply stores them in the release namespace; remove deletes them', async () => {
     await sh()`kubectl apply --server-side -f ${crdDir}`;
-    await Promise.all(['agents.kagent.dev', 'modelconfigs.kagent.dev'].map((name) =>
-      kube().waitFor<{ metadata: object; status?: { conditions?: { type: string; status: string }[] } }>({
-        apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', fieldSelector: `metadata.name=${name}`, timeoutSec: 60,
-        done: ([c]) => !!c?.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True'),
-      })));
+    await Promise.all(
+      ['agents.kagent.dev', 'modelconfigs.kagent.dev'].map((name) =>
+        kube().waitFor<{ metadata: object; status?: { conditions?: { type: string; status: string }[] } }>({
+          apiVersion: 'apiextensions.k8s.io/v1',
+          kind: 'CustomResourceDefinition',
+          fieldSelector: `metadata.name=${name}`,
+          timeoutSec: 60,
+          done: ([c]) => !!c?.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True'),
+        }),
+      ),
+    );
     const dry = await agents('apply', '--dry-run');
     assertSuccess(dry);
     expect(dry.json<Doc>().actions.map((a) => [a.target, a.detail])).toEqual([
@@ -61,10 +77,16 @@ describe.runIf(fs.existsSync(crdDir))('ops/agents.ts with kagent\'s real CRDs', 
     ]);
     expect(await kube().list('kagent.dev/v1alpha2', 'Agent', ns)).toEqual([]);
     assertSuccess(await agents('apply'));
-    const stored = await kube().list<{ metadata: { name: string }; spec: { declarative: { modelConfig: string; tools: { mcpServer: { name: string; namespace?: string } }[] } } }>('kagent.dev/v1alpha2', 'Agent', ns);
+    const stored = await kube().list<{
+      metadata: { name: string };
+      spec: { declarative: { modelConfig: string; tools: { mcpServer: { name: string; namespace?: string } }[] } };
+    }>('kagent.dev/v1alpha2', 'Agent', ns);
     expect(stored.map((a) => a.metadata.name).sort()).toEqual(['todo-monitor', 'todo-self-healer']);
     expect(stored[0]!.spec.declarative.modelConfig).toBe('todo-kagent-model');
-    expect(stored[0]!.spec.declarative.tools[0]!.mcpServer).toMatchObject({ name: 'kagent-tool-server', namespace: 'kagent' });
+    expect(stored[0]!.spec.declarative.tools[0]!.mcpServer).toMatchObject({
+      name: 'kagent-tool-server',
+      namespace: 'kagent',
+    });
     const removed = await agents('remove', '--yes');
     assertSuccess(removed);
     expect(await kube().list('kagent.dev/v1alpha2', 'Agent', ns)).toEqual([]);

@@ -14,7 +14,16 @@ import path from 'node:path';
 import { bedEnv, deleteNamespace, fixture, kube, tempNamespace } from '../helpers/cluster.ts';
 import { assertSuccess, run, scratchEnv } from '../helpers/run.ts';
 
-interface Doc { exitCode: number; findings: { name: string; level: string; detail: string; evidence?: Record<string, any> }[]; data: { notices: { kind: string; key: string; title: string }[]; firing: string[]; pending: string[]; silenced: string[] } }
+interface Doc {
+  exitCode: number;
+  findings: { name: string; level: string; detail: string; evidence?: Record<string, any> }[];
+  data: {
+    notices: { kind: string; key: string; title: string }[];
+    firing: string[];
+    pending: string[];
+    silenced: string[];
+  };
+}
 
 const until = (isoOrMs: string | number, plusSec: number) => {
   const due = (typeof isoOrMs === 'string' ? Date.parse(isoOrMs) : isoOrMs) + plusSec * 1000;
@@ -29,16 +38,33 @@ describe('alert on the test bed', () => {
   const received: { title: string; fields?: Record<string, string> }[] = [];
   const key = 'crash-loop:deployment/api';
   const alert = async (...args: string[]) => {
-    const r = await run('ops/alert.ts', ['-o', 'json', ...args.filter((a) => !a.startsWith('REPEAT='))], { env: { ...env, ...Object.fromEntries(args.filter((a) => a.startsWith('REPEAT=')).map((a) => ['TODO_ALERT_REPEAT', a.slice(7)])) }, timeoutMs: 60_000 });
+    const r = await run('ops/alert.ts', ['-o', 'json', ...args.filter((a) => !a.startsWith('REPEAT='))], {
+      env: {
+        ...env,
+        ...Object.fromEntries(
+          args.filter((a) => a.startsWith('REPEAT=')).map((a) => ['TODO_ALERT_REPEAT', a.slice(7)]),
+        ),
+      },
+      timeoutMs: 60_000,
+    });
     return { r, doc: r.json<Doc>() };
   };
   const about = (kind: string) => received.filter((n) => n.fields?.kind === kind && n.fields?.alert === key);
   const deployment = (crash: boolean): V1Deployment => ({
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'api', namespace: ns },
-    spec: { replicas: 1, selector: { matchLabels: { app: 'api' } }, template: {
-      metadata: { labels: { app: 'api', ...(crash ? { 'todo-ops.test/crashloop': 'true' } : {}) }, annotations: { 'todo-ops.test/crashloop-delay-ms': '300' } },
-      spec: { containers: [{ name: 'app', image: 'registry.example/app:1.0' }] },
-    } },
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'api', namespace: ns },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: 'api' } },
+      template: {
+        metadata: {
+          labels: { app: 'api', ...(crash ? { 'todo-ops.test/crashloop': 'true' } : {}) },
+          annotations: { 'todo-ops.test/crashloop-delay-ms': '300' },
+        },
+        spec: { containers: [{ name: 'app', image: 'registry.example/app:1.0' }] },
+      },
+    },
   });
 
   beforeAll(async () => {
@@ -50,14 +76,28 @@ describe('alert on the test bed', () => {
     ns = await tempNamespace('alert');
     env = {
       ...bedEnv(),
-      ...scratchEnv({ TODO_NAMESPACE: ns, TODO_RELEASE: 'none', TODO_WEBHOOK_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, TODO_WEBHOOK_FORMAT: 'json', TODO_WEBHOOK_RETRIES: '0' }),
+      ...scratchEnv({
+        TODO_NAMESPACE: ns,
+        TODO_RELEASE: 'none',
+        TODO_WEBHOOK_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+        TODO_WEBHOOK_FORMAT: 'json',
+        TODO_WEBHOOK_RETRIES: '0',
+      }),
       TODO_ALERT_RULES: 'crash-loop,readyz,backup-stale,forecast',
       TODO_ALERT_FOR: 'crash-loop=2s',
       TODO_ALERT_REPEAT: '1h',
       TODO_ALERT_HEARTBEAT: '1h',
     };
     await k.apply(deployment(true));
-    await k.waitFor({ apiVersion: 'v1', kind: 'Pod', namespace: ns, labelSelector: 'app=api', timeoutSec: 60, done: (ps: readonly any[]) => ps.some((p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff') });
+    await k.waitFor({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      namespace: ns,
+      labelSelector: 'app=api',
+      timeoutSec: 60,
+      done: (ps: readonly any[]) =>
+        ps.some((p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff'),
+    });
   }, 90_000);
   afterAll(async () => {
     server?.close();
@@ -81,13 +121,36 @@ describe('alert on the test bed', () => {
     // --agent: the newly firing alert goes to kagent; its stand-in fails the way kagent does (exit 0, error on stderr).
     const kagentLog = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-kagent-')), 'calls.jsonl');
     const plain = env;
-    env = { ...env, PATH: `${fixture('bin-standins')}:${env.PATH}`, STANDIN_LOG: kagentLog, STANDIN_FAIL: 'kagent invoke' };
+    env = {
+      ...env,
+      PATH: `${fixture('bin-standins')}:${env.PATH}`,
+      STANDIN_LOG: kagentLog,
+      STANDIN_FAIL: 'kagent invoke',
+    };
     const second = await alert('--agent');
     env = plain;
     const call = JSON.parse(fs.readFileSync(kagentLog, 'utf8')) as string[];
-    expect(call).toEqual(['kagent', 'invoke', '-a', 'todo-monitor', '-n', 'kagent', '-t', call[7], '--timeout', '300s']);
-    expect(call[7]).toMatch(new RegExp(`^alert found these problems in namespace ${ns} \\(Helm release none\\):\n- FIRING crash-loop: deployment/api is crash-looping: api-\\S+: container app is crash-looping`));
-    expect(second.doc.findings.find((f) => f.name === 'agent')).toMatchObject({ level: 'warn', detail: 'todo-monitor: failed: Error: failed to invoke agent: agent not found (stand-in)' });
+    expect(call).toEqual([
+      'kagent',
+      'invoke',
+      '-a',
+      'todo-monitor',
+      '-n',
+      'kagent',
+      '-t',
+      call[7],
+      '--timeout',
+      '300s',
+    ]);
+    expect(call[7]).toMatch(
+      new RegExp(
+        `^alert found these problems in namespace ${ns} \\(Helm release none\\):\n- FIRING crash-loop: deployment/api is crash-looping: api-\\S+: container app is crash-looping`,
+      ),
+    );
+    expect(second.doc.findings.find((f) => f.name === 'agent')).toMatchObject({
+      level: 'warn',
+      detail: 'todo-monitor: failed: Error: failed to invoke agent: agent not found (stand-in)',
+    });
     expect(second.r.status).toBe(1);
     expect(second.doc.data.firing).toEqual([key]);
     expect(about('firing')).toHaveLength(1);
@@ -115,12 +178,21 @@ describe('alert on the test bed', () => {
 
     // The cause goes away: the next run sends a resolved notice, once.
     await k.apply(deployment(false));
-    await k.waitFor<V1Deployment>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, fieldSelector: 'metadata.name=api', timeoutSec: 60, done: ([d]) => d?.status?.readyReplicas === 1 && d.status.updatedReplicas === 1 && (d.status.replicas ?? 0) === 1 });
+    await k.waitFor<V1Deployment>({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      namespace: ns,
+      fieldSelector: 'metadata.name=api',
+      timeoutSec: 60,
+      done: ([d]) => d?.status?.readyReplicas === 1 && d.status.updatedReplicas === 1 && (d.status.replicas ?? 0) === 1,
+    });
     const resolved = await alert();
     expect(resolved.r.status).toBe(0);
     expect(about('resolved')).toHaveLength(1);
     expect(about('resolved')[0]!.title).toBe('RESOLVED crash-loop: deployment/api is crash-looping');
     expect(received.filter((n) => n.fields?.kind === 'heartbeat')).toHaveLength(1);
-    expect(received.filter((n) => n.fields?.kind === 'heartbeat')[0]!.title).toMatch(/^alert heartbeat: 0 firing, 1 pending/);
+    expect(received.filter((n) => n.fields?.kind === 'heartbeat')[0]!.title).toMatch(
+      /^alert heartbeat: 0 firing, 1 pending/,
+    );
   }, 120_000);
 });

@@ -23,8 +23,18 @@ const bedValues = path.join(repoRoot, 'scripts/lib/local-cluster/values-realnode
 const release = 'bk';
 const user = 'user-backup-test';
 
-interface Doc { exitCode: number; actions: { what: string; target: string; status: string; detail?: string }[]; findings: { name: string; level: string; detail: string }[]; data: Record<string, any>; error?: { message: string } }
-interface TaskRead { id: number; title: string; completed: boolean }
+interface Doc {
+  exitCode: number;
+  actions: { what: string; target: string; status: string; detail?: string }[];
+  findings: { name: string; level: string; detail: string }[];
+  data: Record<string, any>;
+  error?: { message: string };
+}
+interface TaskRead {
+  id: number;
+  title: string;
+  completed: boolean;
+}
 
 /** The app's REST API through a port-forward to the backend Service on 127.0.0.1. */
 async function appApi(ns: string) {
@@ -35,12 +45,28 @@ async function appApi(ns: string) {
   const call = <T>(method: string, p: string, body?: object) =>
     new Promise<{ status: number; body: T }>((resolve, reject) => {
       const data = body ? JSON.stringify(body) : undefined;
-      const req = http.request({ host: '127.0.0.1', port: fwd.port, method, path: `/api/${user}${p}`, agent: false, timeout: 20_000, headers: { authorization: `Bearer ${token}`, ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}) } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : undefined) as T }));
-      });
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: fwd.port,
+          method,
+          path: `/api/${user}${p}`,
+          agent: false,
+          timeout: 20_000,
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}),
+          },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (text += d));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : undefined) as T }),
+          );
+        },
+      );
       req.on('timeout', () => req.destroy(new Error(`${method} ${p}: no answer in 20 s`)));
       req.on('error', reject);
       req.end(data);
@@ -50,7 +76,18 @@ async function appApi(ns: string) {
 
 /** SQL in the release's PostgreSQL pod of a namespace, password from the container's own env. */
 async function sql(ns: string, query: string): Promise<string> {
-  const r = await execInPod(kube(), { namespace: ns, pod: `${release}-postgresql-0`, container: 'postgresql', command: ['sh', '-c', 'PGPASSWORD="$POSTGRES_PASSWORD" exec psql -X -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"'], stdin: query, timeoutSec: 60 });
+  const r = await execInPod(kube(), {
+    namespace: ns,
+    pod: `${release}-postgresql-0`,
+    container: 'postgresql',
+    command: [
+      'sh',
+      '-c',
+      'PGPASSWORD="$POSTGRES_PASSWORD" exec psql -X -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"',
+    ],
+    stdin: query,
+    timeoutSec: 60,
+  });
   expect(r.exitCode, r.stderr).toBe(0);
   return r.stdout.trim();
 }
@@ -58,11 +95,26 @@ async function sql(ns: string, query: string): Promise<string> {
 /** Every object of the backed-up kinds in a namespace with its resourceVersion, and the tasks' rows: what "unchanged" means. */
 async function snapshotOf(ns: string): Promise<string[]> {
   const k = kube();
-  const objs = (await Promise.all(kinds.map((x) => k.list(x.apiVersion, x.kind, ns).then((l) => l.map((o) => `${x.kind}/${o.metadata!.name}@${o.metadata!.resourceVersion}`))))).flat();
+  const objs = (
+    await Promise.all(
+      kinds.map((x) =>
+        k
+          .list(x.apiVersion, x.kind, ns)
+          .then((l) => l.map((o) => `${x.kind}/${o.metadata!.name}@${o.metadata!.resourceVersion}`)),
+      ),
+    )
+  ).flat();
   return [...objs.sort(), `tasks=${await sql(ns, 'SELECT count(*) FROM task')}`];
 }
 
-const gone = (ns: string) => kube().waitFor<V1Namespace>({ apiVersion: 'v1', kind: 'Namespace', fieldSelector: `metadata.name=${ns}`, timeoutSec: 120, done: (l) => l.length === 0 });
+const gone = (ns: string) =>
+  kube().waitFor<V1Namespace>({
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    fieldSelector: `metadata.name=${ns}`,
+    timeoutSec: 120,
+    done: (l) => l.length === 0,
+  });
 
 describe('backup and restore of a release on the real node', () => {
   const ns = `backup-${process.pid}`;
@@ -77,10 +129,26 @@ describe('backup and restore of a release on the real node', () => {
     const envDir = path.join(tmp, 'env');
     fs.mkdirSync(envDir);
     fs.copyFileSync(path.join(repoRoot, 'env/testbed.env'), path.join(envDir, 'testbed.env'));
-    fs.writeFileSync(path.join(envDir, 'testbed.values.local.yaml'), 'backend:\n  autoscaling:\n    enabled: false\nfrontend:\n  autoscaling:\n    enabled: false\n');
+    fs.writeFileSync(
+      path.join(envDir, 'testbed.values.local.yaml'),
+      'backend:\n  autoscaling:\n    enabled: false\nfrontend:\n  autoscaling:\n    enabled: false\n',
+    );
     // The secrets file: where the passphrase lives.
-    fs.writeFileSync(path.join(envDir, '.env.local'), `TODO_BACKUP_PASSPHRASE=${createHash('sha256').update(tmp).digest('hex')}\n`, { mode: 0o600 });
-    env = { ...bedEnv(), ...scratchEnv({ TODO_ENV_DIR: envDir, TODO_NAMESPACE: ns, TODO_RELEASE: release, TODO_TIMEOUT: '150', TODO_DEPLOY_SETTLE: '0' }) };
+    fs.writeFileSync(
+      path.join(envDir, '.env.local'),
+      `TODO_BACKUP_PASSPHRASE=${createHash('sha256').update(tmp).digest('hex')}\n`,
+      { mode: 0o600 },
+    );
+    env = {
+      ...bedEnv(),
+      ...scratchEnv({
+        TODO_ENV_DIR: envDir,
+        TODO_NAMESPACE: ns,
+        TODO_RELEASE: release,
+        TODO_TIMEOUT: '150',
+        TODO_DEPLOY_SETTLE: '0',
+      }),
+    };
     assertSuccess(await run('scripts/deploy.ts', ['-f', bedValues], { env, timeoutMs: 300_000 }));
   }, 320_000);
   afterAll(async () => {
@@ -92,9 +160,20 @@ describe('backup and restore of a release on the real node', () => {
     const dir = path.join(tmp, 'archives');
     const fake = (name: string, daysAgo: number, rel = release) => {
       fs.mkdirSync(path.join(dir, name), { recursive: true });
-      fs.writeFileSync(path.join(dir, name, 'manifest.json'), JSON.stringify({ format: 'todo-chatbot-backup/1', release: rel, createdAt: new Date(Date.now() - daysAgo * 86_400_000).toISOString() }));
+      fs.writeFileSync(
+        path.join(dir, name, 'manifest.json'),
+        JSON.stringify({
+          format: 'todo-chatbot-backup/1',
+          release: rel,
+          createdAt: new Date(Date.now() - daysAgo * 86_400_000).toISOString(),
+        }),
+      );
     };
-    fake('d1', 1); fake('d2', 2); fake('d3', 3); fake('old', 40); fake('other-old', 40, 'other');
+    fake('d1', 1);
+    fake('d2', 2);
+    fake('d3', 3);
+    fake('old', 40);
+    fake('other-old', 40, 'other');
 
     const api = await appApi(ns);
     let writes = 0;
@@ -108,7 +187,9 @@ describe('backup and restore of a release on the real node', () => {
         else failed++;
       }
     })();
-    await new Promise<void>((resolve) => { const t = setInterval(() => writes >= 5 && (clearInterval(t), resolve()), 50); });
+    await new Promise<void>((resolve) => {
+      const t = setInterval(() => writes >= 5 && (clearInterval(t), resolve()), 50);
+    });
     const atStart = writes;
     const r = await backup('--dir', dir, '--keep', '3', '--max-age', '30d');
     const atEnd = writes;
@@ -126,13 +207,28 @@ describe('backup and restore of a release on the real node', () => {
     expect(m.database!.tables['public.message']! % 2).toBe(0);
     // Retention: beyond the newest 3 (the new one, d1, d2), and old by age too; never another release's.
     expect(fs.readdirSync(dir).sort()).toEqual([path.basename(archive), 'd1', 'd2', 'other-old'].sort());
-    expect(doc.actions.filter((a) => a.what === 'delete expired archive').map((a) => a.target).sort()).toEqual(['d3', 'old']);
+    expect(
+      doc.actions
+        .filter((a) => a.what === 'delete expired archive')
+        .map((a) => a.target)
+        .sort(),
+    ).toEqual(['d3', 'old']);
 
     // Into another namespace: the archive has no Secrets, so they are put there first (as the restore asks).
-    await kube().apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: copyNs, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } });
+    await kube().apply({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: copyNs, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } },
+    });
     for (const s of m.secrets.names) {
       const live = (await kube().read<V1Secret>('v1', 'Secret', s.name, ns))!;
-      await kube().apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: s.name, namespace: copyNs }, type: live.type, data: live.data } as V1Secret);
+      await kube().apply({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: s.name, namespace: copyNs },
+        type: live.type,
+        data: live.data,
+      } as V1Secret);
     }
     const rr = await restore(archive, '--to-namespace', copyNs);
     assertSuccess(rr);
@@ -146,8 +242,15 @@ describe('backup and restore of a release on the real node', () => {
     expect(after.body.length).toBeGreaterThanOrEqual(m.database!.tables['public.task']!);
     await api.close();
     // The copy: every conversation holds whole turns (user + assistant), and its app serves the backed-up tasks.
-    expect(await sql(copyNs, 'SELECT count(*) FROM (SELECT conversation_id FROM message GROUP BY 1 HAVING count(*) % 2 <> 0) odd')).toBe('0');
-    expect(await sql(copyNs, "SELECT count(*) FROM message WHERE role = 'user'")).toBe(await sql(copyNs, "SELECT count(*) FROM message WHERE role = 'assistant'"));
+    expect(
+      await sql(
+        copyNs,
+        'SELECT count(*) FROM (SELECT conversation_id FROM message GROUP BY 1 HAVING count(*) % 2 <> 0) odd',
+      ),
+    ).toBe('0');
+    expect(await sql(copyNs, "SELECT count(*) FROM message WHERE role = 'user'")).toBe(
+      await sql(copyNs, "SELECT count(*) FROM message WHERE role = 'assistant'"),
+    );
     const copy = await appApi(copyNs);
     const tasks = await copy.call<TaskRead[]>('GET', '/tasks');
     await copy.close();
@@ -175,17 +278,40 @@ describe('backup and restore of a release on the real node', () => {
     assertSuccess(r);
     const doc = r.json<Doc>();
     expect(doc.data.verified).toBe(true);
-    expect(doc.actions.map((a) => [a.what, a.status])).toEqual(expect.arrayContaining([['back up', 'done'], ['verify', 'done'], ['create namespace', 'done'], ['load database', 'done'], ['delete namespace', 'done']]));
+    expect(doc.actions.map((a) => [a.what, a.status])).toEqual(
+      expect.arrayContaining([
+        ['back up', 'done'],
+        ['verify', 'done'],
+        ['create namespace', 'done'],
+        ['load database', 'done'],
+        ['delete namespace', 'done'],
+      ]),
+    );
     roundTrip = doc.data.archive;
     const secretsPart = fs.readFileSync(path.join(roundTrip, 'secrets.enc'));
-    const appSecret = (await kube().read<V1Secret>('v1', 'Secret', `${release}-app-secrets`, ns))!.data!.BETTER_AUTH_SECRET!;
+    const appSecret = (await kube().read<V1Secret>('v1', 'Secret', `${release}-app-secrets`, ns))!.data!
+      .BETTER_AUTH_SECRET!;
     expect(secretsPart.includes(Buffer.from(appSecret))).toBe(false);
     expect(secretsPart.includes(Buffer.from(Buffer.from(appSecret, 'base64').toString('utf8')))).toBe(false);
     // Verify left nothing behind: no scratch namespace, not even terminating.
-    expect((await kube().list<V1Namespace>('v1', 'Namespace', undefined, 'todo-ops/scratch=backup-verify')).map((n) => n.metadata!.name)).toEqual([]);
+    expect(
+      (await kube().list<V1Namespace>('v1', 'Namespace', undefined, 'todo-ops/scratch=backup-verify')).map(
+        (n) => n.metadata!.name,
+      ),
+    ).toEqual([]);
     // The alert rule's record.
-    const stream = fs.readFileSync(path.join(env.TODO_STATE_DIR!, kube().contextName, ns, 'backup.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(stream.at(-1)).toMatchObject({ ok: true, verified: true, archive: roundTrip, bytes: expect.any(Number), durationMs: expect.any(Number) });
+    const stream = fs
+      .readFileSync(path.join(env.TODO_STATE_DIR!, kube().contextName, ns, 'backup.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(stream.at(-1)).toMatchObject({
+      ok: true,
+      verified: true,
+      archive: roundTrip,
+      bytes: expect.any(Number),
+      durationMs: expect.any(Number),
+    });
     expect(stream.at(-2)).toMatchObject({ ok: true, verified: null });
 
     // The whole namespace goes (pods without a grace period: the test waits for it to be gone).
@@ -201,14 +327,17 @@ describe('backup and restore of a release on the real node', () => {
     const back = await api.call<TaskRead[]>('GET', '/tasks');
     await api.close();
     expect(back.status).toBe(200);
-    const pick = (ts: TaskRead[]) => ts.map((t) => ({ id: t.id, title: t.title, completed: t.completed })).sort((a, b) => a.id - b.id);
+    const pick = (ts: TaskRead[]) =>
+      ts.map((t) => ({ id: t.id, title: t.title, completed: t.completed })).sort((a, b) => a.id - b.id);
     expect(pick(back.body)).toEqual(pick(before));
     expect(pick(back.body).filter((t) => made.some((x) => x.id === t.id))).toEqual([
       { id: made[0]!.id, title: 'buy milk', completed: false },
       { id: made[1]!.id, title: 'write the report', completed: true },
       { id: made[2]!.id, title: 'call the bank', completed: false },
     ]);
-    expect(await sql(ns, `SELECT count(*) FROM message WHERE conversation_id = ${chat.body.conversation_id}`)).toBe('2');
+    expect(await sql(ns, `SELECT count(*) FROM message WHERE conversation_id = ${chat.body.conversation_id}`)).toBe(
+      '2',
+    );
     // helm's records came back with the Secrets: the release is helm's again.
     const list = (await sh()`helm list -n ${ns} -o json`).json() as { name: string; status: string }[];
     expect(list.map((x) => [x.name, x.status])).toEqual([[release, 'deployed']]);
@@ -243,12 +372,18 @@ describe('backup and restore of a release on the real node', () => {
     const mf = path.join(edited, 'manifest.json');
     const m = JSON.parse(fs.readFileSync(mf, 'utf8')) as Manifest;
     const part = m.parts.find((p) => p.name === 'db.dump')!;
-    part.sha256 = createHash('sha256').update(fs.readFileSync(path.join(edited, 'db.dump'))).digest('hex');
+    part.sha256 = createHash('sha256')
+      .update(fs.readFileSync(path.join(edited, 'db.dump')))
+      .digest('hex');
     fs.writeFileSync(mf, JSON.stringify(m, null, 2));
     expect(manifestChecksum(m)).not.toBe(m.checksum);
 
     // Each refused by the check restore runs first (in-process: the same function, no process start-up each)...
-    const refusal = async (d: string) => (await openArchive(d).then(() => undefined, (e: Error) => e.message)) ?? 'accepted';
+    const refusal = async (d: string) =>
+      (await openArchive(d).then(
+        () => undefined,
+        (e: Error) => e.message,
+      )) ?? 'accepted';
     expect(await refusal(roundTrip)).toBe('accepted');
     expect(await refusal(flipped)).toMatch(/db\.dump: SHA-256 .* the manifest says/);
     expect(await refusal(truncated)).toMatch(/db\.dump: \d+ bytes, the manifest says \d+ \(truncated or changed\)/);
@@ -269,24 +404,58 @@ describe('backup and restore of a release on the real node', () => {
     const extNs = await tempNamespace('backup-ext');
     try {
       const k = kube();
-      const pw = Buffer.from((await k.read<V1Secret>('v1', 'Secret', `${release}-postgresql`, ns))!.data!.POSTGRES_PASSWORD!, 'base64').toString('utf8');
-      await k.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'ext-app-secrets', namespace: extNs }, stringData: { DATABASE_URL: `postgresql://todo:${pw}@${release}-postgresql.${ns}.svc.cluster.local:5432/todo` } } as V1Secret);
+      const pw = Buffer.from(
+        (await k.read<V1Secret>('v1', 'Secret', `${release}-postgresql`, ns))!.data!.POSTGRES_PASSWORD!,
+        'base64',
+      ).toString('utf8');
+      await k.apply({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'ext-app-secrets', namespace: extNs },
+        stringData: { DATABASE_URL: `postgresql://todo:${pw}@${release}-postgresql.${ns}.svc.cluster.local:5432/todo` },
+      } as V1Secret);
       // Its backend (never started) tells the short-lived pod where to run: the real node.
       await k.apply({
-        apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'ext-backend', namespace: extNs, labels: { 'app.kubernetes.io/instance': 'ext', 'app.kubernetes.io/component': 'backend' } },
-        spec: { replicas: 0, selector: { matchLabels: { app: 'ext' } }, template: { metadata: { labels: { app: 'ext' } }, spec: { nodeSelector: { type: 'real' }, tolerations: [{ key: 'todo-ops.test/real-node', operator: 'Exists', effect: 'NoSchedule' }], containers: [{ name: 'x', image: 'none' }] } } },
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: {
+          name: 'ext-backend',
+          namespace: extNs,
+          labels: { 'app.kubernetes.io/instance': 'ext', 'app.kubernetes.io/component': 'backend' },
+        },
+        spec: {
+          replicas: 0,
+          selector: { matchLabels: { app: 'ext' } },
+          template: {
+            metadata: { labels: { app: 'ext' } },
+            spec: {
+              nodeSelector: { type: 'real' },
+              tolerations: [{ key: 'todo-ops.test/real-node', operator: 'Exists', effect: 'NoSchedule' }],
+              containers: [{ name: 'x', image: 'none' }],
+            },
+          },
+        },
       } as never);
-      const r = await run('ops/backup.ts', ['-o', 'json'], { env: { ...env, TODO_NAMESPACE: extNs, TODO_RELEASE: 'ext' }, timeoutMs: 180_000 });
+      const r = await run('ops/backup.ts', ['-o', 'json'], {
+        env: { ...env, TODO_NAMESPACE: extNs, TODO_RELEASE: 'ext' },
+        timeoutMs: 180_000,
+      });
       assertSuccess(r);
       const doc = r.json<Doc>();
-      expect(doc.data.database).toMatchObject({ source: 'external', via: expect.stringMatching(/^short-lived pod ext-backup-[0-9a-f]{6} /) });
+      expect(doc.data.database).toMatchObject({
+        source: 'external',
+        via: expect.stringMatching(/^short-lived pod ext-backup-[0-9a-f]{6} /),
+      });
       expect(doc.data.tables['public.task']).toBe(Number(await sql(ns, 'SELECT count(*) FROM task')));
       expect(r.output).not.toContain(pw);
       expect(fs.readFileSync(path.join(doc.data.archive, 'manifest.json'), 'utf8')).not.toContain(pw);
       const left = await k.list('v1', 'Pod', extNs, 'app.kubernetes.io/component=backup');
       expect(left.filter((p) => !p.metadata?.deletionTimestamp)).toEqual([]);
       // A verify needs the release's own PostgreSQL to restore into: refused before anything is written.
-      const v = await run('ops/backup.ts', ['-o', 'json', '--verify'], { env: { ...env, TODO_NAMESPACE: extNs, TODO_RELEASE: 'ext' }, timeoutMs: 60_000 });
+      const v = await run('ops/backup.ts', ['-o', 'json', '--verify'], {
+        env: { ...env, TODO_NAMESPACE: extNs, TODO_RELEASE: 'ext' },
+        timeoutMs: 60_000,
+      });
       assertFailure(v, 2);
       expect(v.json<Doc>().error!.message).toMatch(/runs none \(external database\)/);
       expect(fs.readdirSync(path.dirname(doc.data.archive))).toEqual([path.basename(doc.data.archive)]);
@@ -297,7 +466,11 @@ describe('backup and restore of a release on the real node', () => {
 
   it('two backups at once: the second exits 5 naming the holder', async () => {
     const k = kube();
-    const releaseLock = await acquireLock(env.TODO_STATE_DIR!, { context: k.contextName, namespace: ns, release, scope: 'backup' }, 'backup');
+    const releaseLock = await acquireLock(
+      env.TODO_STATE_DIR!,
+      { context: k.contextName, namespace: ns, release, scope: 'backup' },
+      'backup',
+    );
     try {
       const r = await backup();
       assertFailure(r, 5);

@@ -5,7 +5,8 @@ import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteNamespace, fixture, kube, sh, tempNamespace, untilMetrics } from '../helpers/cluster.ts';
 
-const ready = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && !p.metadata?.deletionTimestamp;
+const ready = (p: V1Pod) =>
+  p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && !p.metadata?.deletionTimestamp;
 
 describe('test bed', () => {
   let ns: string;
@@ -18,15 +19,23 @@ describe('test bed', () => {
       replicas,
       selector: { matchLabels: { app: 'web' } },
       template: {
-        metadata: { labels: { app: 'web' }, annotations: { 'kwok.x-k8s.io/usage-cpu': '120m', 'kwok.x-k8s.io/usage-memory': '48Mi' } },
+        metadata: {
+          labels: { app: 'web' },
+          annotations: { 'kwok.x-k8s.io/usage-cpu': '120m', 'kwok.x-k8s.io/usage-memory': '48Mi' },
+        },
         spec: { containers: [{ name: 'web', image: 'registry.example/web:1.0' }] },
       },
     },
   });
   const waitReady = (n: number) =>
     k.waitFor<V1Pod>({
-      apiVersion: 'v1', kind: 'Pod', namespace: ns, labelSelector: 'app=web', timeoutSec: 60,
-      done: (pods) => pods.filter(ready).length === n && pods.filter((p) => !p.metadata?.deletionTimestamp).length === n,
+      apiVersion: 'v1',
+      kind: 'Pod',
+      namespace: ns,
+      labelSelector: 'app=web',
+      timeoutSec: 60,
+      done: (pods) =>
+        pods.filter(ready).length === n && pods.filter((p) => !p.metadata?.deletionTimestamp).length === n,
       describe: (pods) => `${pods.filter(ready).length}/${pods.length} ready`,
     });
 
@@ -52,7 +61,11 @@ describe('test bed', () => {
     const victim = before[0]!.metadata!.name!;
     await k.delete({ apiVersion: 'v1', kind: 'Pod', metadata: { name: victim, namespace: ns } });
     const after = await k.waitFor<V1Pod>({
-      apiVersion: 'v1', kind: 'Pod', namespace: ns, labelSelector: 'app=web', timeoutSec: 60,
+      apiVersion: 'v1',
+      kind: 'Pod',
+      namespace: ns,
+      labelSelector: 'app=web',
+      timeoutSec: 60,
       done: (pods) => pods.filter(ready).length === 5 && !pods.some((p) => p.metadata?.name === victim),
     });
     expect(after.map((p) => p.metadata?.name)).not.toContain(victim);
@@ -79,28 +92,50 @@ describe('test bed', () => {
 
   it('a pod made to fail shows the failure in its status (kwok chaos stage)', async () => {
     const pod: V1Pod = {
-      apiVersion: 'v1', kind: 'Pod',
+      apiVersion: 'v1',
+      kind: 'Pod',
       metadata: {
-        name: 'doomed', namespace: ns,
+        name: 'doomed',
+        namespace: ns,
         labels: { 'pod-container-running-failed.stage.kwok.x-k8s.io': 'true' },
-        annotations: { 'pod-container-running-failed.stage.kwok.x-k8s.io/exit-code': '3', 'pod-container-running-failed.stage.kwok.x-k8s.io/reason': 'Error' },
+        annotations: {
+          'pod-container-running-failed.stage.kwok.x-k8s.io/exit-code': '3',
+          'pod-container-running-failed.stage.kwok.x-k8s.io/reason': 'Error',
+        },
       },
       spec: { restartPolicy: 'Never', containers: [{ name: 'app', image: 'registry.example/app:1.0' }] },
     };
     await k.apply(pod);
     const [failed] = await k.waitFor<V1Pod>({
-      apiVersion: 'v1', kind: 'Pod', namespace: ns, labelSelector: 'pod-container-running-failed.stage.kwok.x-k8s.io=true', timeoutSec: 60,
+      apiVersion: 'v1',
+      kind: 'Pod',
+      namespace: ns,
+      labelSelector: 'pod-container-running-failed.stage.kwok.x-k8s.io=true',
+      timeoutSec: 60,
       done: (pods) => pods[0]?.status?.phase === 'Failed',
     });
     expect(failed!.status?.containerStatuses?.[0]?.state?.terminated).toMatchObject({ exitCode: 3, reason: 'Error' });
   });
 
-  it('a pod put in a crash loop accumulates restarts (the bed\'s own restart stage)', async () => {
+  it("a pod put in a crash loop accumulates restarts (the bed's own restart stage)", async () => {
     const pods = (await k.list<V1Pod>('v1', 'Pod', ns, 'app=web')).filter(ready);
     const name = pods[0]!.metadata!.name!;
-    await k.mergePatch({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns, labels: { 'todo-ops.test/crashloop': 'true' }, annotations: { 'todo-ops.test/crashloop-delay-ms': '500' } } });
+    await k.mergePatch({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name,
+        namespace: ns,
+        labels: { 'todo-ops.test/crashloop': 'true' },
+        annotations: { 'todo-ops.test/crashloop-delay-ms': '500' },
+      },
+    });
     const [looping] = await k.waitFor<V1Pod>({
-      apiVersion: 'v1', kind: 'Pod', namespace: ns, labelSelector: 'todo-ops.test/crashloop=true', timeoutSec: 60,
+      apiVersion: 'v1',
+      kind: 'Pod',
+      namespace: ns,
+      labelSelector: 'todo-ops.test/crashloop=true',
+      timeoutSec: 60,
       done: (ps) => (ps[0]?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 3,
     });
     const cs = looping!.status!.containerStatuses![0]!;

@@ -8,7 +8,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { $ } from 'zx';
 import { bedEnv, deleteNamespace, kube, sh, tempNamespace } from '../helpers/cluster.ts';
-import { chartDir, countByKind, profile, renderOk, valuesFile, type Obj, type RenderOptions } from '../fixtures/chart-helm.ts';
+import {
+  chartDir,
+  countByKind,
+  profile,
+  renderOk,
+  valuesFile,
+  type Obj,
+  type RenderOptions,
+} from '../fixtures/chart-helm.ts';
 
 const release = 'todo';
 const restricted = {
@@ -20,10 +28,20 @@ const restricted = {
 /** Every option that can be on at once (kagent off: the bed has no kagent CRDs). */
 const allOptionsOn = {
   imagePullSecrets: [{ name: 'regcred' }],
-  secrets: { create: true, betterAuthSecret: 'throwaway-auth-secret', openaiApiKey: 'sk-throwaway', demoPassword: 'demo-throwaway' },
+  secrets: {
+    create: true,
+    betterAuthSecret: 'throwaway-auth-secret',
+    openaiApiKey: 'sk-throwaway',
+    demoPassword: 'demo-throwaway',
+  },
   backend: {
     image: { registry: 'registry.example:5000/todo', tag: '3f2a9c1' },
-    config: { logLevel: 'debug', webConcurrency: 2, corsOrigins: 'https://todo.example.com', openaiBaseUrl: 'https://llm.example.com/v1' },
+    config: {
+      logLevel: 'debug',
+      webConcurrency: 2,
+      corsOrigins: 'https://todo.example.com',
+      openaiBaseUrl: 'https://llm.example.com/v1',
+    },
     extraEnv: [{ name: 'OPENAI_TIMEOUT', value: '45' }],
     autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 6, targetMemoryUtilizationPercentage: 80 },
     podAnnotations: { 'example.com/team': 'todo' },
@@ -32,8 +50,27 @@ const allOptionsOn = {
     service: { annotations: { 'example.com/svc': 'backend' } },
     nodeSelector: { 'kubernetes.io/os': 'linux' },
     tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'todo', effect: 'NoSchedule' }],
-    affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 50, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { 'app.kubernetes.io/component': 'backend' } } } }] } },
-    topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { 'app.kubernetes.io/component': 'backend' } } }],
+    affinity: {
+      podAntiAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: [
+          {
+            weight: 50,
+            podAffinityTerm: {
+              topologyKey: 'kubernetes.io/hostname',
+              labelSelector: { matchLabels: { 'app.kubernetes.io/component': 'backend' } },
+            },
+          },
+        ],
+      },
+    },
+    topologySpreadConstraints: [
+      {
+        maxSkew: 1,
+        topologyKey: 'kubernetes.io/hostname',
+        whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: { matchLabels: { 'app.kubernetes.io/component': 'backend' } },
+      },
+    ],
   },
   frontend: {
     image: { registry: 'registry.example:5000/todo', tag: '3f2a9c1' },
@@ -42,7 +79,14 @@ const allOptionsOn = {
     podDisruptionBudget: { maxUnavailable: null, minAvailable: 1 },
     extraEnv: [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=256' }],
   },
-  postgresql: { persistence: { enabled: true, storageClass: 'standard', size: '1Gi', annotations: { 'example.com/backup': 'daily' } } },
+  postgresql: {
+    persistence: {
+      enabled: true,
+      storageClass: 'standard',
+      size: '1Gi',
+      annotations: { 'example.com/backup': 'daily' },
+    },
+  },
   ingress: { enabled: true, className: 'nginx', host: 'todo.example.com', tls: { enabled: true } },
   networkPolicy: {
     enabled: true,
@@ -66,16 +110,26 @@ describe('todo-chatbot chart on the test bed', () => {
 
   /** Every object left in the namespace, except what Kubernetes puts in every namespace. */
   async function leftovers(): Promise<string[]> {
-    const types = (await sh()`kubectl api-resources --verbs=list --namespaced -o name`).stdout.split('\n')
-      .map((t) => t.trim()).filter((t) => t && !/^events(\.events\.k8s\.io)?$/.test(t));
-    const names = (await sh()`kubectl get ${types.join(',')} -n ${ns} -o name --ignore-not-found`).stdout.split('\n').filter(Boolean);
+    const types = (await sh()`kubectl api-resources --verbs=list --namespaced -o name`).stdout
+      .split('\n')
+      .map((t) => t.trim())
+      .filter((t) => t && !/^events(\.events\.k8s\.io)?$/.test(t));
+    const names = (await sh()`kubectl get ${types.join(',')} -n ${ns} -o name --ignore-not-found`).stdout
+      .split('\n')
+      .filter(Boolean);
     return names.filter((n) => n !== 'configmap/kube-root-ca.crt' && n !== 'serviceaccount/default').sort();
   }
 
   async function podTemplateHashes(component: string): Promise<Set<string>> {
-    const pods = (await sh()`kubectl get pods -n ${ns} -l app.kubernetes.io/instance=${release},app.kubernetes.io/component=${component} -o json`).stdout;
-    const items = (JSON.parse(pods) as { items: { metadata: { labels: Record<string, string>; deletionTimestamp?: string } }[] }).items;
-    return new Set(items.filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.labels['pod-template-hash']!));
+    const pods = (
+      await sh()`kubectl get pods -n ${ns} -l app.kubernetes.io/instance=${release},app.kubernetes.io/component=${component} -o json`
+    ).stdout;
+    const items = (
+      JSON.parse(pods) as { items: { metadata: { labels: Record<string, string>; deletionTimestamp?: string } }[] }
+    ).items;
+    return new Set(
+      items.filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.labels['pod-template-hash']!),
+    );
   }
 
   const secretData = async (name: string) =>
@@ -87,21 +141,61 @@ describe('todo-chatbot chart on the test bed', () => {
   });
 
   afterAll(async () => {
-    for (const r of [release, 'keep']) await $({ env: bedEnv(), quiet: true, nothrow: true })`helm uninstall ${r} -n ${ns} --wait --timeout 60s`;
+    for (const r of [release, 'keep'])
+      await $({ env: bedEnv(), quiet: true, nothrow: true })`helm uninstall ${r} -n ${ns} --wait --timeout 60s`;
     await deleteNamespace(ns);
   });
 
   describe('server-side dry run in a restricted namespace: every object accepted, no Pod Security warning', () => {
     const cases: [string, () => Promise<Obj[]>, Record<string, number>][] = [
-      ['default configuration (values.yaml + an existing Secret)', () => renderHere({ set: ['secrets.existingSecret=todo-secrets'] }), {
-        ConfigMap: 2, Deployment: 2, Ingress: 1, NetworkPolicy: 6, Pod: 2, PodDisruptionBudget: 2, Secret: 1, Service: 4, ServiceAccount: 3, StatefulSet: 1,
-      }],
-      ['all options on', () => renderHere({ values: allOptionsOn }), {
-        ConfigMap: 2, Deployment: 2, HorizontalPodAutoscaler: 2, Ingress: 1, NetworkPolicy: 6, Pod: 2, PodDisruptionBudget: 2, Secret: 2, Service: 4, ServiceAccount: 3, StatefulSet: 1,
-      }],
-      ['cloud profile (external database)', () => renderHere({ files: [profile('cloud')], set: ['secrets.existingSecret=todo-secrets'] }), {
-        ConfigMap: 2, Deployment: 2, HorizontalPodAutoscaler: 2, Ingress: 1, NetworkPolicy: 5, Pod: 2, PodDisruptionBudget: 2, Service: 2, ServiceAccount: 2,
-      }],
+      [
+        'default configuration (values.yaml + an existing Secret)',
+        () => renderHere({ set: ['secrets.existingSecret=todo-secrets'] }),
+        {
+          ConfigMap: 2,
+          Deployment: 2,
+          Ingress: 1,
+          NetworkPolicy: 6,
+          Pod: 2,
+          PodDisruptionBudget: 2,
+          Secret: 1,
+          Service: 4,
+          ServiceAccount: 3,
+          StatefulSet: 1,
+        },
+      ],
+      [
+        'all options on',
+        () => renderHere({ values: allOptionsOn }),
+        {
+          ConfigMap: 2,
+          Deployment: 2,
+          HorizontalPodAutoscaler: 2,
+          Ingress: 1,
+          NetworkPolicy: 6,
+          Pod: 2,
+          PodDisruptionBudget: 2,
+          Secret: 2,
+          Service: 4,
+          ServiceAccount: 3,
+          StatefulSet: 1,
+        },
+      ],
+      [
+        'cloud profile (external database)',
+        () => renderHere({ files: [profile('cloud')], set: ['secrets.existingSecret=todo-secrets'] }),
+        {
+          ConfigMap: 2,
+          Deployment: 2,
+          HorizontalPodAutoscaler: 2,
+          Ingress: 1,
+          NetworkPolicy: 5,
+          Pod: 2,
+          PodDisruptionBudget: 2,
+          Service: 2,
+          ServiceAccount: 2,
+        },
+      ],
     ];
     for (const [name, make, counts] of cases) {
       it(name, async () => {
@@ -157,7 +251,11 @@ describe('todo-chatbot chart on the test bed', () => {
     expect(cm.data?.LOG_LEVEL).toBe('debug');
     // Wait for the old pod to go (kwok's delete stage), then only the new template hash is left.
     const after = await k.waitFor<{ metadata?: { labels?: Record<string, string>; deletionTimestamp?: Date } }>({
-      apiVersion: 'v1', kind: 'Pod', namespace: ns, labelSelector: `app.kubernetes.io/instance=${release},app.kubernetes.io/component=backend`, timeoutSec: 60,
+      apiVersion: 'v1',
+      kind: 'Pod',
+      namespace: ns,
+      labelSelector: `app.kubernetes.io/instance=${release},app.kubernetes.io/component=backend`,
+      timeoutSec: 60,
       done: (pods) => pods.length === 1 && !before.backend.has(pods[0]!.metadata!.labels!['pod-template-hash']!),
       describe: (pods) => pods.map((p) => p.metadata?.labels?.['pod-template-hash']).join(','),
     });
@@ -184,13 +282,26 @@ describe('todo-chatbot chart on the test bed', () => {
     // hooks for real, check the API server admits them (enforce=restricted) and the scheduler
     // places them, then remove them. What they do is covered by test/unit/chart.test.ts,
     // which runs their python/node scripts against a local server.
-    const hooks = await renderHere({ files: [profile('testbed')], extra: ['--show-only', 'templates/tests/test-backend-readyz.yaml', '--show-only', 'templates/tests/test-frontend-health.yaml'] });
-    expect(hooks.map((h) => h.metadata.name).sort()).toEqual([`${release}-test-backend-readyz`, `${release}-test-frontend-health`]);
+    const hooks = await renderHere({
+      files: [profile('testbed')],
+      extra: [
+        '--show-only',
+        'templates/tests/test-backend-readyz.yaml',
+        '--show-only',
+        'templates/tests/test-frontend-health.yaml',
+      ],
+    });
+    expect(hooks.map((h) => h.metadata.name).sort()).toEqual([
+      `${release}-test-backend-readyz`,
+      `${release}-test-frontend-health`,
+    ]);
     const input = hooks.map((o) => JSON.stringify(o)).join('\n');
     await $({ env: bedEnv(), quiet: true, input })`kubectl create -n ${ns} -f -`;
     try {
-      for (const h of hooks) await sh()`kubectl wait -n ${ns} pod/${h.metadata.name} --for=jsonpath={.status.phase}=Running --timeout=60s`;
-      const node = (await sh()`kubectl get pod -n ${ns} ${release}-test-backend-readyz -o jsonpath={.spec.nodeName}`).stdout;
+      for (const h of hooks)
+        await sh()`kubectl wait -n ${ns} pod/${h.metadata.name} --for=jsonpath={.status.phase}=Running --timeout=60s`;
+      const node = (await sh()`kubectl get pod -n ${ns} ${release}-test-backend-readyz -o jsonpath={.spec.nodeName}`)
+        .stdout;
       expect(node).toMatch(/^bed-node-/);
     } finally {
       await sh()`kubectl delete pod -n ${ns} -l app.kubernetes.io/component=test --wait=true --timeout=60s`;
@@ -233,7 +344,11 @@ describe('todo-chatbot chart on the test bed', () => {
     await make('complete', { BETTER_AUTH_SECRET: 'x'.repeat(40), DEMO_PASSWORD: 'pw' });
     try {
       const install = (secret: string) =>
-        $({ env: bedEnv(), quiet: true, nothrow: true })`helm install sk ${chartDir} -n ${ns} -f ${profile('testbed')} --set secrets.create=false --set secrets.existingSecret=${secret} --dry-run=server`;
+        $({
+          env: bedEnv(),
+          quiet: true,
+          nothrow: true,
+        })`helm install sk ${chartDir} -n ${ns} -f ${profile('testbed')} --set secrets.create=false --set secrets.existingSecret=${secret} --dry-run=server`;
       const noDemo = await install('no-demo');
       expect(noDemo.exitCode).not.toBe(0);
       expect(noDemo.stderr).toContain('secrets.existingSecret no-demo has no DEMO_PASSWORD key');
@@ -248,7 +363,8 @@ describe('todo-chatbot chart on the test bed', () => {
   });
 
   it('NOTES for the minikube profile give the ingress URL (server dry run install)', async () => {
-    const r = await sh()`helm install nb ${chartDir} -n ${ns} -f ${profile('minikube')} --set secrets.existingSecret=todo-secrets --dry-run=server`;
+    const r =
+      await sh()`helm install nb ${chartDir} -n ${ns} -f ${profile('minikube')} --set secrets.existingSecret=todo-secrets --dry-run=server`;
     expect(r.stdout).toContain('http://todo.local/');
     expect(r.stdout).toContain('minikube addons enable ingress');
     expect(r.stdout).toContain('helm uninstall` keeps the PostgreSQL data (PVC data-nb-postgresql-0)');

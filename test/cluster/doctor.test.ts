@@ -18,18 +18,22 @@ interface Finding {
   hint?: string;
   required?: boolean;
 }
-const findings = (r: RunResult) => Object.fromEntries(r.json<{ findings: Finding[] }>().findings.map((f) => [f.name, f]));
+const findings = (r: RunResult) =>
+  Object.fromEntries(r.json<{ findings: Finding[] }>().findings.map((f) => [f.name, f]));
 
 /** A directory with executables that only answer the version probe with `version`. */
 function versionStandins(tools: Record<string, string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-old-tools-'));
-  for (const [name, out] of Object.entries(tools)) fs.writeFileSync(path.join(dir, name), `#!/bin/sh\necho '${out}'\n`, { mode: 0o755 });
+  for (const [name, out] of Object.entries(tools))
+    fs.writeFileSync(path.join(dir, name), `#!/bin/sh\necho '${out}'\n`, { mode: 0o755 });
   return dir;
 }
 
 describe('doctor against the test bed', () => {
   it('passes with valid JSON: cluster, nodes, metrics API and tools all ok', async () => {
-    const r = await run('scripts/doctor.ts', ['--profile', 'testbed', '--output', 'json'], { env: { ...bedEnv(), ...scratchEnv() } });
+    const r = await run('scripts/doctor.ts', ['--profile', 'testbed', '--output', 'json'], {
+      env: { ...bedEnv(), ...scratchEnv() },
+    });
     assertSuccess(r);
     const byName = findings(r);
     expect(r.json<{ ok: boolean }>().ok).toBe(true);
@@ -41,7 +45,9 @@ describe('doctor against the test bed', () => {
   });
 
   it('--context naming a context the kubeconfig lacks exits 3 with the known contexts', async () => {
-    const r = await run('scripts/doctor.ts', ['--profile', 'testbed', '--context', 'nope'], { env: { ...bedEnv(), ...scratchEnv() } });
+    const r = await run('scripts/doctor.ts', ['--profile', 'testbed', '--context', 'nope'], {
+      env: { ...bedEnv(), ...scratchEnv() },
+    });
     assertFailure(r, 3);
     expect(r.output).toContain('context "nope" not found in kubeconfig');
     expect(r.output).toMatch(/contexts: kwok-/);
@@ -54,8 +60,15 @@ describe('doctor against the test bed', () => {
     const r = await run('scripts/doctor.ts', ['--profile', 'testbed', '-o', 'json'], { env });
     assertFailure(r, 1);
     const byName = findings(r);
-    expect(byName['kubectl skew']).toMatchObject({ level: 'warn', detail: 'kubectl 1.29.4 vs server v1.33.13 (4 minor versions apart)' });
-    expect(byName['tool helm']).toMatchObject({ level: 'fail', detail: 'version 3.5.4 is older than 3.12.0', required: true });
+    expect(byName['kubectl skew']).toMatchObject({
+      level: 'warn',
+      detail: 'kubectl 1.29.4 vs server v1.33.13 (4 minor versions apart)',
+    });
+    expect(byName['tool helm']).toMatchObject({
+      level: 'fail',
+      detail: 'version 3.5.4 is older than 3.12.0',
+      required: true,
+    });
     expect(byName['tool kubectl']?.level).toBe('ok');
   });
 });
@@ -68,11 +81,20 @@ describe('the test bed enforces Pod Security', () => {
   afterAll(() => deleteNamespace(ns));
 
   it('a privileged pod is refused in a restricted namespace', async () => {
-    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'privileged', namespace: ns }, spec: { containers: [{ name: 'c', image: 'busybox:1.36', securityContext: { privileged: true } }] } };
-    const err = await kube().apply(pod).catch((e: unknown) => e);
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'privileged', namespace: ns },
+      spec: { containers: [{ name: 'c', image: 'busybox:1.36', securityContext: { privileged: true } }] },
+    };
+    const err = await kube()
+      .apply(pod)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiException);
     expect((err as ApiException<unknown>).code).toBe(403);
-    expect(JSON.parse(String((err as ApiException<unknown>).body)).message).toMatch(/violates PodSecurity "restricted:latest": privileged \(container "c" must not set securityContext.privileged=true\)/);
+    expect(JSON.parse(String((err as ApiException<unknown>).body)).message).toMatch(
+      /violates PodSecurity "restricted:latest": privileged \(container "c" must not set securityContext.privileged=true\)/,
+    );
     expect(await kube().read('v1', 'Pod', 'privileged', ns)).toBeUndefined();
   });
 });
@@ -83,7 +105,10 @@ describe('doctor on a bare control plane: the problem paths', () => {
     bed = await miniBed();
   }, 180_000);
   afterAll(() => bed?.down());
-  const doctor = (extra: NodeJS.ProcessEnv = {}) => run('scripts/doctor.ts', ['--profile', 'testbed', '-o', 'json'], { env: { ...bedEnv(), ...scratchEnv(), KUBECONFIG: bed.kubeconfig, ...extra } });
+  const doctor = (extra: NodeJS.ProcessEnv = {}) =>
+    run('scripts/doctor.ts', ['--profile', 'testbed', '-o', 'json'], {
+      env: { ...bedEnv(), ...scratchEnv(), KUBECONFIG: bed.kubeconfig, ...extra },
+    });
 
   it('no node at all, then only a NotReady node: nodes fail (exit 1) with the node named', async () => {
     const empty = await doctor();
@@ -100,8 +125,16 @@ describe('doctor on a bare control plane: the problem paths', () => {
     const r = await doctor();
     assertFailure(r, 1);
     const byName = findings(r);
-    expect(byName.nodes).toMatchObject({ level: 'warn', detail: '1/2 Ready; not Ready: sick-1', hint: 'kubectl describe node sick-1' });
-    expect(byName['metrics API']).toMatchObject({ level: 'fail', detail: 'metrics.k8s.io is not served', required: true });
+    expect(byName.nodes).toMatchObject({
+      level: 'warn',
+      detail: '1/2 Ready; not Ready: sick-1',
+      hint: 'kubectl describe node sick-1',
+    });
+    expect(byName['metrics API']).toMatchObject({
+      level: 'fail',
+      detail: 'metrics.k8s.io is not served',
+      required: true,
+    });
     expect(byName['metrics API']?.hint).toContain('metrics-server');
 
     const optional = await doctor({ TODO_REQUIRE_METRICS: 'false' });
@@ -110,7 +143,9 @@ describe('doctor on a bare control plane: the problem paths', () => {
   });
 
   it('text output names the failed checks and counts them', async () => {
-    const r = await run('scripts/doctor.ts', ['--profile', 'testbed'], { env: { ...bedEnv(), ...scratchEnv(), KUBECONFIG: bed.kubeconfig } });
+    const r = await run('scripts/doctor.ts', ['--profile', 'testbed'], {
+      env: { ...bedEnv(), ...scratchEnv(), KUBECONFIG: bed.kubeconfig },
+    });
     assertFailure(r, 1);
     expect(r.stdout).toMatch(/^metrics API\s+FAIL\s+metrics\.k8s\.io is not served/m);
     expect(r.stdout).toMatch(/1 required check\(s\) failed/);

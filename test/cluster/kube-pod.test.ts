@@ -52,20 +52,43 @@ describe('pod logs, exec and port-forward', () => {
         api: { container: 'app', current: ['starting', 'listening on :8000', 'GET /health 200'] },
         crashy: { container: 'app', current: ['starting'], previous: ['starting', 'panic: no database'] },
         // What a real kubelet sends, as a 200's body, when the container it names was removed while it read.
-        collected: { container: 'app', current: ['starting'], previous: ['unable to retrieve container logs for containerd://0123abcd'] },
+        collected: {
+          container: 'app',
+          current: ['starting'],
+          previous: ['unable to retrieve container logs for containerd://0123abcd'],
+        },
       },
       forwards: { 8000: echoPort },
     });
-    const api = standin.pod('api', { containers: [{ name: 'app', image: 'registry.example/api:1.0', ports: [{ name: 'http', containerPort: 8000 }] }] }, { app: 'api' });
+    const api = standin.pod(
+      'api',
+      {
+        containers: [
+          { name: 'app', image: 'registry.example/api:1.0', ports: [{ name: 'http', containerPort: 8000 }] },
+        ],
+      },
+      { app: 'api' },
+    );
     await k.apply(api);
     // Put in a crash loop by the bed's crashloop stage: it gets a previous (terminated) container.
     await k.apply(standin.pod('crashy', {}, { 'todo-ops.test/crashloop': 'true' }));
     await k.apply(standin.pod('collected', {}, { 'todo-ops.test/crashloop': 'true' }));
-    await k.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'api', namespace: ns }, spec: { selector: { app: 'api' }, ports: [{ name: 'web', port: 80, targetPort: 'http' as never }] } });
+    await k.apply({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'api', namespace: ns },
+      spec: { selector: { app: 'api' }, ports: [{ name: 'web', port: 80, targetPort: 'http' as never }] },
+    });
     const restarted = (p?: V1Pod) => (p?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1;
     await k.waitFor<V1Pod>({
-      apiVersion: 'v1', kind: 'Pod', namespace: ns, timeoutSec: 60,
-      done: (ps) => ready(ps.find((p) => p.metadata?.name === 'api')) && restarted(ps.find((p) => p.metadata?.name === 'crashy')) && restarted(ps.find((p) => p.metadata?.name === 'collected')),
+      apiVersion: 'v1',
+      kind: 'Pod',
+      namespace: ns,
+      timeoutSec: 60,
+      done: (ps) =>
+        ready(ps.find((p) => p.metadata?.name === 'api')) &&
+        restarted(ps.find((p) => p.metadata?.name === 'crashy')) &&
+        restarted(ps.find((p) => p.metadata?.name === 'collected')),
     });
   });
   afterAll(async () => {
@@ -75,22 +98,38 @@ describe('pod logs, exec and port-forward', () => {
   });
 
   it('logs: the current container, the last N lines', async () => {
-    expect(await podLogs(k, { namespace: ns, pod: 'api' })).toEqual({ container: 'app', text: 'starting\nlistening on :8000\nGET /health 200\n' });
-    expect((await podLogs(k, { namespace: ns, pod: 'api', container: 'app', tailLines: 1 })).text).toBe('GET /health 200\n');
+    expect(await podLogs(k, { namespace: ns, pod: 'api' })).toEqual({
+      container: 'app',
+      text: 'starting\nlistening on :8000\nGET /health 200\n',
+    });
+    expect((await podLogs(k, { namespace: ns, pod: 'api', container: 'app', tailLines: 1 })).text).toBe(
+      'GET /health 200\n',
+    );
   });
 
   it('logs: the previous container (what a crash loop printed before it died)', async () => {
-    expect(await podLogs(k, { namespace: ns, pod: 'crashy', previous: true, tailLines: 1 })).toEqual({ container: 'app', text: 'panic: no database\n' });
+    expect(await podLogs(k, { namespace: ns, pod: 'crashy', previous: true, tailLines: 1 })).toEqual({
+      container: 'app',
+      text: 'panic: no database\n',
+    });
   });
 
   it('logs: the kubelet\'s "unable to retrieve container logs" body is asked again, then an answer, never log text', async () => {
-    expect(await podLogs(k, { namespace: ns, pod: 'collected', previous: true })).toEqual({ container: 'app', text: '', unavailable: 'unable to retrieve container logs for containerd://0123abcd' });
+    expect(await podLogs(k, { namespace: ns, pod: 'collected', previous: true })).toEqual({
+      container: 'app',
+      text: '',
+      unavailable: 'unable to retrieve container logs for containerd://0123abcd',
+    });
   });
 
   it('logs: no previous container is an answer, not a throw', async () => {
     const r = await podLogs(k, { namespace: ns, pod: 'api', previous: true }).catch((e: unknown) => e);
     expect(r).not.toBeInstanceOf(Error);
-    expect(r).toEqual({ container: 'app', text: '', unavailable: 'container app of pod api has not restarted: there is no previous container' });
+    expect(r).toEqual({
+      container: 'app',
+      text: '',
+      unavailable: 'container app of pod api has not restarted: there is no previous container',
+    });
   });
 
   it('logs: a pod that does not exist is an OpsError naming it', async () => {
@@ -98,21 +137,36 @@ describe('pod logs, exec and port-forward', () => {
   });
 
   it('exec: stdout, stderr and exit code 0 from the status channel', async () => {
-    const r = await execInPod(k, { namespace: ns, pod: 'api', command: ['sh', '-c', 'echo out; echo err >&2'], timeoutSec: 30 });
+    const r = await execInPod(k, {
+      namespace: ns,
+      pod: 'api',
+      command: ['sh', '-c', 'echo out; echo err >&2'],
+      timeoutSec: 30,
+    });
     expect(r).toEqual({ exitCode: 0, stdout: 'out\n', stderr: 'err\n' });
   });
 
   it('exec: stdin in, stdout streamed into a file (the pg_dump/psql shape)', async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-exec-')), 'dump.sql');
     const out = fs.createWriteStream(file);
-    const r = await execInPod(k, { namespace: ns, pod: 'api', command: ['sh', '-c', 'read line; echo "-- dump of $line"'], stdin: 'todo\n', stdout: out, timeoutSec: 30 });
+    const r = await execInPod(k, {
+      namespace: ns,
+      pod: 'api',
+      command: ['sh', '-c', 'read line; echo "-- dump of $line"'],
+      stdin: 'todo\n',
+      stdout: out,
+      timeoutSec: 30,
+    });
     await new Promise<void>((res) => (out.writableFinished ? res() : out.once('finish', () => res())));
     expect(r.exitCode).toBe(0);
     expect(fs.readFileSync(file, 'utf8')).toBe('-- dump of todo\n');
   });
 
   it('exec: a failing command is reported with its exit status', async () => {
-    const r = await execInPod(k, { namespace: ns, pod: 'api', command: ['sh', '-c', 'exit 3'], timeoutSec: 30 }).then((x) => String(x.exitCode), (e: unknown) => e);
+    const r = await execInPod(k, { namespace: ns, pod: 'api', command: ['sh', '-c', 'exit 3'], timeoutSec: 30 }).then(
+      (x) => String(x.exitCode),
+      (e: unknown) => e,
+    );
     // A real kubelet sends NonZeroExitCode (exitCode 3); kwok's exec reports the exit as an error status.
     if (typeof r === 'string') expect(r).toBe('3');
     else {
@@ -122,7 +176,9 @@ describe('pod logs, exec and port-forward', () => {
   });
 
   it('exec: a missing pod is an OpsError saying so, not a WebSocket error', async () => {
-    const err = await execInPod(k, { namespace: ns, pod: 'ghost', command: ['true'], timeoutSec: 30 }).catch((e: unknown) => e);
+    const err = await execInPod(k, { namespace: ns, pod: 'ghost', command: ['true'], timeoutSec: 30 }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(OpsError);
     expect((err as OpsError).message).toBe(`exec in ghost -n ${ns} refused (HTTP 404): no such pod`);
   });
@@ -156,7 +212,9 @@ describe('pod logs, exec and port-forward', () => {
     const f = await portForward(k, { namespace: ns, pod: 'api', port: 9999, onError: (e) => reported(e) });
     try {
       const reply = ask(f.port, 'anyone?');
-      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no error reported within 10s')), 10_000).unref());
+      const timeout = new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('no error reported within 10s')), 10_000).unref(),
+      );
       expect((await Promise.race([error, timeout])).message).toMatch(/^port-forward to api:9999: /);
       await expect(reply).rejects.toThrow('connection closed without a reply');
     } finally {

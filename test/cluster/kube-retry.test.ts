@@ -36,13 +36,31 @@ describe('kube client retries against the real API server', () => {
       if (fault === 'reset') return void req.socket.destroy();
       if (fault !== 'pass') {
         res.writeHead(Number(fault), { 'content-type': 'application/json', 'retry-after': '0' });
-        return void res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: Number(fault), message: `injected ${fault}` }));
+        return void res.end(
+          JSON.stringify({
+            kind: 'Status',
+            apiVersion: 'v1',
+            status: 'Failure',
+            code: Number(fault),
+            message: `injected ${fault}`,
+          }),
+        );
       }
-      const up = https.request({ ...tls, hostname: base.hostname, port: base.port, path: req.url, method: req.method, headers: { ...req.headers, host: base.host } }, (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        res.flushHeaders(); // a watch's headers come before its first event
-        r.pipe(res);
-      });
+      const up = https.request(
+        {
+          ...tls,
+          hostname: base.hostname,
+          port: base.port,
+          path: req.url,
+          method: req.method,
+          headers: { ...req.headers, host: base.host },
+        },
+        (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          res.flushHeaders(); // a watch's headers come before its first event
+          r.pipe(res);
+        },
+      );
       up.on('error', () => res.destroy());
       res.on('close', () => up.destroy()); // a client that hangs up (a stopped watch) ends the upstream request too
       req.pipe(up);
@@ -50,12 +68,19 @@ describe('kube client retries against the real API server', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
     kubeconfig = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-proxy-')), 'kubeconfig');
-    fs.writeFileSync(kubeconfig, JSON.stringify({
-      apiVersion: 'v1', kind: 'Config', 'current-context': 'proxy',
-      clusters: [{ name: 'proxy', cluster: { server: `http://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true } }],
-      users: [{ name: 'proxy', user: {} }],
-      contexts: [{ name: 'proxy', context: { cluster: 'proxy', user: 'proxy' } }],
-    }));
+    fs.writeFileSync(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        'current-context': 'proxy',
+        clusters: [
+          { name: 'proxy', cluster: { server: `http://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true } },
+        ],
+        users: [{ name: 'proxy', user: {} }],
+        contexts: [{ name: 'proxy', context: { cluster: 'proxy', user: 'proxy' } }],
+      }),
+    );
   });
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
@@ -95,11 +120,18 @@ describe('kube client retries against the real API server', () => {
     reset('503', 'reset');
     const ns = await client().core.readNamespace({ name: 'default' });
     expect(ns.metadata?.name).toBe('default');
-    expect(seen).toEqual(['GET /api/v1/namespaces/default', 'GET /api/v1/namespaces/default', 'GET /api/v1/namespaces/default']);
+    expect(seen).toEqual([
+      'GET /api/v1/namespaces/default',
+      'GET /api/v1/namespaces/default',
+      'GET /api/v1/namespaces/default',
+    ]);
     reset('429');
     const deployments = await client().apps.listNamespacedDeployment({ namespace: 'kube-system' });
     expect(Array.isArray(deployments.items)).toBe(true);
-    expect(seen).toEqual(['GET /apis/apps/v1/namespaces/kube-system/deployments', 'GET /apis/apps/v1/namespaces/kube-system/deployments']);
+    expect(seen).toEqual([
+      'GET /apis/apps/v1/namespaces/kube-system/deployments',
+      'GET /apis/apps/v1/namespaces/kube-system/deployments',
+    ]);
   });
 
   it('a typed getter against an API server that is down is exit code 3, like every other call', async () => {
@@ -118,13 +150,27 @@ describe('kube client retries against the real API server', () => {
   it('a rollout wait retries its requests: a 503 on the first, then the rollout is seen through the watch', async () => {
     const ns = await tempNamespace('kube-retry');
     try {
-      await kube().apply({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: ns }, spec: { replicas: 1, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'registry.example/app:1.0' }] } } } });
+      await kube().apply({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'web', namespace: ns },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'web' } },
+          template: {
+            metadata: { labels: { app: 'web' } },
+            spec: { containers: [{ name: 'app', image: 'registry.example/app:1.0' }] },
+          },
+        },
+      });
       reset('503');
       const done = await waitForRollout(client(), { kind: 'Deployment', name: 'web', namespace: ns, timeoutSec: 60 });
       expect(done.done).toBe(true);
       // The first request (API discovery for the List) got the 503 and was sent again; then the List and a watch.
       expect(seen[1]).toBe(seen[0]);
-      expect(seen).toContainEqual(expect.stringMatching(new RegExp(`^GET /apis/apps/v1/namespaces/${ns}/deployments\\?.*watch=true`)));
+      expect(seen).toContainEqual(
+        expect.stringMatching(new RegExp(`^GET /apis/apps/v1/namespaces/${ns}/deployments\\?.*watch=true`)),
+      );
     } finally {
       await deleteNamespace(ns);
     }
@@ -138,13 +184,18 @@ describe('kube client retries against the real API server', () => {
     const dead = kubeconfig.replace(/kubeconfig$/, 'dead-rollout');
     fs.writeFileSync(dead, fs.readFileSync(kubeconfig, 'utf8').replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${port}`));
     const t0 = Date.now();
-    const err = await waitForRollout(new Kube({ kubeconfig: dead, retries: 1 }), { kind: 'Deployment', name: 'web', namespace: 'default', timeoutSec: 60 }).catch((e: unknown) => e);
+    const err = await waitForRollout(new Kube({ kubeconfig: dead, retries: 1 }), {
+      kind: 'Deployment',
+      name: 'web',
+      namespace: 'default',
+      timeoutSec: 60,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpsError);
     expect((err as OpsError).code).toBe(Exit.unreachable);
     expect(Date.now() - t0).toBeLessThan(10_000);
   });
 
-  it('gives up after the retry budget with the server\'s error', async () => {
+  it("gives up after the retry budget with the server's error", async () => {
     reset('503', '503', '503', '503', '503');
     await expect(client().version()).rejects.toMatchObject({ code: 503 });
     expect(seen).toHaveLength(4); // 1 try + 3 retries
@@ -160,6 +211,8 @@ describe('kube client retries against the real API server', () => {
     const err = await new Kube({ kubeconfig: dead, retries: 1 }).version().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpsError);
     expect((err as OpsError).code).toBe(Exit.unreachable);
-    expect((err as OpsError).message).toMatch(/cannot reach the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
+    expect((err as OpsError).message).toMatch(
+      /cannot reach the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/,
+    );
   });
 });

@@ -19,7 +19,13 @@ const usageKey = 'kwok.x-k8s.io/usage-memory';
 interface Doc {
   exitCode: number;
   findings: { name: string; level: string; detail: string }[];
-  data: { samples: number; requests: number; forecastsFile: string; report?: string; forecasts: ForecastsDoc['forecasts'] };
+  data: {
+    samples: number;
+    requests: number;
+    forecastsFile: string;
+    report?: string;
+    forecasts: ForecastsDoc['forecasts'];
+  };
 }
 
 describe('predict on the test bed', () => {
@@ -30,10 +36,18 @@ describe('predict on the test bed', () => {
 
   /** Sets the backend's memory use and waits until the metrics API reports it. */
   async function useMemory(mi: number): Promise<void> {
-    await kube().mergePatch({ apiVersion: 'v1', kind: 'Pod', metadata: { name: pod, namespace: ns, annotations: { [usageKey]: `${mi}Mi` } } });
+    await kube().mergePatch({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: pod, namespace: ns, annotations: { [usageKey]: `${mi}Mi` } },
+    });
     await untilMetrics(ns, `${mi}Mi for ${pod}`, (items) => {
-      const mem = items.find((p) => p.metadata.name === pod)?.containers.find((c) => c.name === 'backend')?.usage.memory;
-      return !!mem && Math.abs(Number.parseInt(mem, 10) * (mem.endsWith('Ki') ? 1024 : mem.endsWith('Mi') ? Mi : 1) - mi * Mi) < Mi;
+      const mem = items.find((p) => p.metadata.name === pod)?.containers.find((c) => c.name === 'backend')
+        ?.usage.memory;
+      return (
+        !!mem &&
+        Math.abs(Number.parseInt(mem, 10) * (mem.endsWith('Ki') ? 1024 : mem.endsWith('Mi') ? Mi : 1) - mi * Mi) < Mi
+      );
     });
   }
 
@@ -54,11 +68,25 @@ describe('predict on the test bed', () => {
 
   beforeAll(async () => {
     ns = await tempNamespace('predict');
-    env = { ...bedEnv(), ...scratchEnv(), TODO_RELEASE: release, TODO_PREDICT_MIN_SAMPLES: '4', TODO_PREDICT_MIN_SPAN: '5s' };
+    env = {
+      ...bedEnv(),
+      ...scratchEnv(),
+      TODO_RELEASE: release,
+      TODO_PREDICT_MIN_SAMPLES: '4',
+      TODO_PREDICT_MIN_SPAN: '5s',
+    };
     const values = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'predict-')), 'values.yaml');
-    fs.writeFileSync(values, `backend:\n  autoscaling:\n    enabled: false\n  podAnnotations:\n    ${usageKey}: 100Mi\n`);
+    fs.writeFileSync(
+      values,
+      `backend:\n  autoscaling:\n    enabled: false\n  podAnnotations:\n    ${usageKey}: 100Mi\n`,
+    );
     await sh()`helm install ${release} ${chartDir} -n ${ns} -f ${profile('testbed')} -f ${values} --wait --timeout 120s`;
-    const pods = await kube().list<{ metadata: { name: string } }>('v1', 'Pod', ns, `app.kubernetes.io/instance=${release},app.kubernetes.io/component=backend`);
+    const pods = await kube().list<{ metadata: { name: string } }>(
+      'v1',
+      'Pod',
+      ns,
+      `app.kubernetes.io/instance=${release},app.kubernetes.io/component=backend`,
+    );
     pod = pods[0]!.metadata.name;
     await useMemory(100);
   });
@@ -75,7 +103,9 @@ describe('predict on the test bed', () => {
     expect(mem).toMatchObject({ etaSeconds: null, level: 'ok', samples: 1 });
     expect(mem.detail).toMatch(/^not enough data: 1 samples/);
     // Every running container of the release is sampled: backend, frontend, postgresql.
-    expect(new Set(doc.data.forecasts.filter((f) => f.kind === 'memory').map((f) => f.object.container))).toEqual(new Set(['backend', 'frontend', 'postgresql']));
+    expect(new Set(doc.data.forecasts.filter((f) => f.kind === 'memory').map((f) => f.object.container))).toEqual(
+      new Set(['backend', 'frontend', 'postgresql']),
+    );
   });
 
   it('a rising memory use is forecast to reach the limit, with samples, span and R²; forecasts.json has the contract', async () => {
@@ -100,19 +130,47 @@ describe('predict on the test bed', () => {
     const file = JSON.parse(fs.readFileSync(doc.data.forecastsFile, 'utf8')) as ForecastsDoc;
     expect(file.forecasts.find((f) => f.key === `memory/${ns}/${pod}/backend`)).toEqual(mem);
     // The flat ones stay quiet.
-    expect(doc.data.forecasts.filter((f) => f.kind === 'memory' && f.object.container !== 'backend').every((f) => f.level === 'ok')).toBe(true);
+    expect(
+      doc.data.forecasts
+        .filter((f) => f.kind === 'memory' && f.object.container !== 'backend')
+        .every((f) => f.level === 'ok'),
+    ).toBe(true);
     const html = fs.readFileSync(report, 'utf8');
     expect(html).toContain(`pod/${pod} (backend)`);
   });
 
   // rightsize reads the samples predict recorded above, as it does under cron.
   describe('rightsize from those samples', () => {
-    const rightsize = (...args: string[]) => run('ops/rightsize.ts', ['--profile', 'testbed', '-n', ns, ...args], { env: { ...env, TODO_RIGHTSIZE_MIN_SAMPLES: '3', TODO_RIGHTSIZE_MIN_SPAN: '5s', TODO_RIGHTSIZE_SETTLE: '1' } });
-    interface RsDoc { exitCode: number; actions: { what: string; status: string; reason: string }[]; data: { rows: { workload: string; container: string; resource: string; current?: number; recommended?: number; severity: string; change: boolean; reason: string }[]; paths: string[]; valuesChanged?: string[] } }
-    const helmValues = async () => JSON.parse((await sh()`helm get values ${release} -n ${ns} -o json`).stdout) as Record<string, any>;
-    const backendResources = async () => (await kube().read<any>('apps/v1', 'Deployment', `${release}-backend`, ns))!.spec.template.spec.containers.find((c: { name: string }) => c.name === 'backend').resources;
+    const rightsize = (...args: string[]) =>
+      run('ops/rightsize.ts', ['--profile', 'testbed', '-n', ns, ...args], {
+        env: { ...env, TODO_RIGHTSIZE_MIN_SAMPLES: '3', TODO_RIGHTSIZE_MIN_SPAN: '5s', TODO_RIGHTSIZE_SETTLE: '1' },
+      });
+    interface RsDoc {
+      exitCode: number;
+      actions: { what: string; status: string; reason: string }[];
+      data: {
+        rows: {
+          workload: string;
+          container: string;
+          resource: string;
+          current?: number;
+          recommended?: number;
+          severity: string;
+          change: boolean;
+          reason: string;
+        }[];
+        paths: string[];
+        valuesChanged?: string[];
+      };
+    }
+    const helmValues = async () =>
+      JSON.parse((await sh()`helm get values ${release} -n ${ns} -o json`).stdout) as Record<string, any>;
+    const backendResources = async () =>
+      (await kube().read<any>('apps/v1', 'Deployment', `${release}-backend`, ns))!.spec.template.spec.containers.find(
+        (c: { name: string }) => c.name === 'backend',
+      ).resources;
 
-    it('--apply --dry-run: recommends from the peak (the backend at 240Mi of 256Mi is under-provisioned: exit 1), keeps the HPA\'s CPU request, plans the upgrade, changes nothing', async () => {
+    it("--apply --dry-run: recommends from the peak (the backend at 240Mi of 256Mi is under-provisioned: exit 1), keeps the HPA's CPU request, plans the upgrade, changes nothing", async () => {
       const before = await sh()`helm history ${release} -n ${ns} -o json`;
       const r = await rightsize('--apply', '--dry-run', '-o', 'json');
       assertFailure(r, 1);
@@ -122,7 +180,8 @@ describe('predict on the test bed', () => {
       const request = doc.data.rows.find((x) => x.container === 'backend' && x.resource === 'requests.memory')!;
       expect(request).toMatchObject({ current: 32 * Mi, recommended: 276 * Mi, change: true }); // 240Mi + 15%
       const hpaCpu = doc.data.rows.find((x) => x.container === 'frontend' && x.resource === 'requests.cpu')!;
-      if (hpaCpu.severity !== 'ok') expect(hpaCpu.reason).toMatch(/NOT changed: HPA pred-frontend scales on cpu utilisation/);
+      if (hpaCpu.severity !== 'ok')
+        expect(hpaCpu.reason).toMatch(/NOT changed: HPA pred-frontend scales on cpu utilisation/);
       expect(doc.data.paths).toContain('backend.resources.limits.memory');
       expect(doc.data.paths).not.toContain('frontend.resources.requests.cpu');
       expect(doc.actions).toEqual([expect.objectContaining({ what: 'helm upgrade', status: 'planned' })]);
@@ -139,8 +198,13 @@ describe('predict on the test bed', () => {
       const after = await helmValues();
       // Only resources values changed, exactly the paths the plan listed.
       expect(doc.data.valuesChanged!.sort()).toEqual(doc.data.paths);
-      expect(doc.data.paths.every((p) => /^(backend|frontend|postgresql)\.resources\.(requests|limits)\.(cpu|memory)$/.test(p))).toBe(true);
-      const withoutResources = (v: Record<string, any>) => JSON.parse(JSON.stringify(v, (k, x) => (k === 'resources' ? undefined : x)));
+      expect(
+        doc.data.paths.every((p) =>
+          /^(backend|frontend|postgresql)\.resources\.(requests|limits)\.(cpu|memory)$/.test(p),
+        ),
+      ).toBe(true);
+      const withoutResources = (v: Record<string, any>) =>
+        JSON.parse(JSON.stringify(v, (k, x) => (k === 'resources' ? undefined : x)));
       expect(withoutResources(after)).toEqual(withoutResources(before));
       const live = await backendResources();
       expect(live.limits.memory).toBe('360Mi');
@@ -152,15 +216,38 @@ describe('predict on the test bed', () => {
 
   // autoscale on the same release: the frontend has the testbed profile's HPA, the backend none.
   describe('autoscale', () => {
-    const autoscale = (...args: string[]) => run('ops/autoscale.ts', ['--profile', 'testbed', '-n', ns, ...args], { env: { ...env, TODO_AUTOSCALE_MIN_SAMPLES: '3', TODO_AUTOSCALE_MIN_SPAN: '5s' } });
-    interface AsDoc { findings: { name: string; level: string; detail: string }[]; actions: { what: string; status: string; reason: string }[]; data: { changes: Record<string, unknown>; requests: number } }
-    type Hpa = { metadata?: { name?: string }; status?: { conditions?: { type: string; status: string }[]; currentMetrics?: { resource?: { name: string; current: { averageUtilization?: number } } }[] } };
-    const hpaWithMetrics = (name: string) => kube().waitFor<Hpa & { apiVersion?: string; kind?: string }>({
-      apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', namespace: ns, fieldSelector: `metadata.name=${name}`, timeoutSec: 90,
-      // Metrics now, not left from an earlier sync: after rightsize's rollout a new pod may not report yet (ScalingActive False).
-      done: ([h]) => (h?.status?.conditions?.some((c) => c.type === 'ScalingActive' && c.status === 'True') ?? false) && (h?.status?.currentMetrics?.some((m) => m.resource?.name === 'cpu' && m.resource.current.averageUtilization !== undefined) ?? false),
-      describe: ([h]) => `HPA ${name}: ${JSON.stringify(h?.status?.currentMetrics ?? 'no metrics yet')}`,
-    });
+    const autoscale = (...args: string[]) =>
+      run('ops/autoscale.ts', ['--profile', 'testbed', '-n', ns, ...args], {
+        env: { ...env, TODO_AUTOSCALE_MIN_SAMPLES: '3', TODO_AUTOSCALE_MIN_SPAN: '5s' },
+      });
+    interface AsDoc {
+      findings: { name: string; level: string; detail: string }[];
+      actions: { what: string; status: string; reason: string }[];
+      data: { changes: Record<string, unknown>; requests: number };
+    }
+    type Hpa = {
+      metadata?: { name?: string };
+      status?: {
+        conditions?: { type: string; status: string }[];
+        currentMetrics?: { resource?: { name: string; current: { averageUtilization?: number } } }[];
+      };
+    };
+    const hpaWithMetrics = (name: string) =>
+      kube().waitFor<Hpa & { apiVersion?: string; kind?: string }>({
+        apiVersion: 'autoscaling/v2',
+        kind: 'HorizontalPodAutoscaler',
+        namespace: ns,
+        fieldSelector: `metadata.name=${name}`,
+        timeoutSec: 90,
+        // Metrics now, not left from an earlier sync: after rightsize's rollout a new pod may not report yet (ScalingActive False).
+        done: ([h]) =>
+          (h?.status?.conditions?.some((c) => c.type === 'ScalingActive' && c.status === 'True') ?? false) &&
+          (h?.status?.currentMetrics?.some(
+            (m) => m.resource?.name === 'cpu' && m.resource.current.averageUtilization !== undefined,
+          ) ??
+            false),
+        describe: ([h]) => `HPA ${name}: ${JSON.stringify(h?.status?.currentMetrics ?? 'no metrics yet')}`,
+      });
 
     /**
      * Until the metrics API reports every running pod of the release. After rightsize's rollout the HPA's
@@ -168,7 +255,8 @@ describe('predict on the test bed', () => {
      */
     async function podsReporting(): Promise<void> {
       const pods = (await kube().list<V1Pod>('v1', 'Pod', ns, `app.kubernetes.io/instance=${release}`))
-        .filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp).map((p) => p.metadata!.name!);
+        .filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp)
+        .map((p) => p.metadata!.name!);
       await untilMetrics(ns, pods.join(', '), (items) => pods.every((p) => items.some((m) => m.metadata.name === p)));
     }
 
@@ -180,15 +268,25 @@ describe('predict on the test bed', () => {
       assertSuccess(r);
       const doc = r.json<AsDoc>();
       expect(doc.findings.find((f) => f.name === 'frontend hpa metrics')).toMatchObject({ level: 'ok' });
-      expect(doc.findings.find((f) => f.name === 'frontend hpa metrics')!.detail).toMatch(/^HPA pred-frontend: CPU \d+% of requests \(target \d+%\), 1 replicas \(1-3\)$/);
-      expect(doc.findings.find((f) => f.name === 'backend hpa')).toMatchObject({ level: 'info', detail: `deployment/${release}-backend is not autoscaled (backend.autoscaling.enabled is false): 1 fixed replicas` });
+      expect(doc.findings.find((f) => f.name === 'frontend hpa metrics')!.detail).toMatch(
+        /^HPA pred-frontend: CPU \d+% of requests \(target \d+%\), 1 replicas \(1-3\)$/,
+      );
+      expect(doc.findings.find((f) => f.name === 'backend hpa')).toMatchObject({
+        level: 'info',
+        detail: `deployment/${release}-backend is not autoscaled (backend.autoscaling.enabled is false): 1 fixed replicas`,
+      });
       expect(doc.data.changes['backend.autoscaling.enabled']).toBe(true);
       expect(doc.data.requests).toBe(4); // Deployments, HPAs, pods, metrics: one List each
       expect(doc.actions).toEqual([expect.objectContaining({ what: 'helm upgrade', status: 'done' })]);
       await hpaWithMetrics(`${release}-backend`);
-      const values = JSON.parse((await sh()`helm get values ${release} -n ${ns} -o json`).stdout) as { backend: { autoscaling: Record<string, unknown> }; global: { todoOpsScaled: string[] } };
+      const values = JSON.parse((await sh()`helm get values ${release} -n ${ns} -o json`).stdout) as {
+        backend: { autoscaling: Record<string, unknown> };
+        global: { todoOpsScaled: string[] };
+      };
       expect(values.backend.autoscaling).toMatchObject({ enabled: true, minReplicas: 1 });
-      expect(values.global.todoOpsScaled).toEqual(expect.arrayContaining(['backend.autoscaling.minReplicas', 'backend.autoscaling.maxReplicas']));
+      expect(values.global.todoOpsScaled).toEqual(
+        expect.arrayContaining(['backend.autoscaling.minReplicas', 'backend.autoscaling.maxReplicas']),
+      );
     });
   });
 });

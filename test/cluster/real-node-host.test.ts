@@ -16,44 +16,71 @@ const name = `${process.env.TODO_OPS_BED_NAME ?? 'todo-ops-bed'}-hostcheck`.slic
 const dir = path.join(cacheRoot, 'bed', name);
 const env = { TODO_OPS_BED_NAME: name, TODO_OPS_BED_IMAGES: 'pause', TODO_OPS_BED_DIR: dir };
 const cgroupName = `todo-ops-bed_${name}`;
-const kubectl = (args: string[]) => $({ env: { ...process.env, KUBECONFIG: path.join(dir, 'kubeconfig'), PATH: `${binDir}:${process.env.PATH}` }, quiet: true })`kubectl ${args}`;
+const kubectl = (args: string[]) =>
+  $({
+    env: { ...process.env, KUBECONFIG: path.join(dir, 'kubeconfig'), PATH: `${binDir}:${process.env.PATH}` },
+    quiet: true,
+  })`kubectl ${args}`;
 
-const tunables = ['vm/overcommit_memory', 'vm/panic_on_oom', 'kernel/panic', 'kernel/panic_on_oops', 'kernel/keys/root_maxkeys', 'kernel/keys/root_maxbytes'];
+const tunables = [
+  'vm/overcommit_memory',
+  'vm/panic_on_oom',
+  'kernel/panic',
+  'kernel/panic_on_oops',
+  'kernel/keys/root_maxkeys',
+  'kernel/keys/root_maxbytes',
+];
 
 /** What the host looks like: everything the bed must not change. */
 async function hostView() {
   const ipt = async (table: string) => (await $({ quiet: true })`iptables -w -t ${table} -S`).stdout;
   return {
-    links: (await $({ quiet: true })`ip -o link show`).stdout.split('\n').filter(Boolean).map((l) => l.split(':')[1]!.trim().split('@')[0]).sort(),
+    links: (await $({ quiet: true })`ip -o link show`).stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(':')[1]!.trim().split('@')[0])
+      .sort(),
     routes: (await $({ quiet: true })`ip route show`).stdout,
     iptables: { filter: await ipt('filter'), nat: await ipt('nat'), mangle: await ipt('mangle') },
     sysctls: Object.fromEntries(tunables.map((t) => [t, fs.readFileSync(`/proc/sys/${t}`, 'utf8').trim()])),
-    bedMounts: fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(dir)),
+    bedMounts: fs
+      .readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(dir)),
   };
 }
 
 function netnsMembers(netns: string): number[] {
-  return fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e)).filter((e) => {
-    try {
-      return fs.readlinkSync(`/proc/${e}/ns/net`) === netns;
-    } catch {
-      return false;
-    }
-  }).map(Number);
+  return fs
+    .readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .filter((e) => {
+      try {
+        return fs.readlinkSync(`/proc/${e}/ns/net`) === netns;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 /** Processes whose command line names the bed's directory (containerd, kubelet, relays, control plane). */
 function namingBed(): number[] {
-  return fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid).filter((e) => {
-    try {
-      return fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(dir);
-    } catch {
-      return false;
-    }
-  }).map(Number);
+  return fs
+    .readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid)
+    .filter((e) => {
+      try {
+        return fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(dir);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
-const cgroups = () => fs.readdirSync('/sys/fs/cgroup').filter((c) => fs.existsSync(path.join('/sys/fs/cgroup', c, cgroupName)));
+const cgroups = () =>
+  fs.readdirSync('/sys/fs/cgroup').filter((c) => fs.existsSync(path.join('/sys/fs/cgroup', c, cgroupName)));
 
 describe('a bed leaves the host as it found it', () => {
   let before: Awaited<ReturnType<typeof hostView>>;
@@ -79,8 +106,20 @@ describe('a bed leaves the host as it found it', () => {
     netns = state.netns;
     expect(netnsMembers(netns).length).toBeGreaterThan(5);
     expect(cgroups().length).toBeGreaterThan(3);
-    await kubectl(['run', 'sleeper', '-n', 'default', '--image', pauseRef, '--image-pull-policy', 'Never',
-      '--overrides', JSON.stringify({ spec: { nodeSelector: { type: 'real' }, tolerations: [{ key: 'todo-ops.test/real-node', operator: 'Exists' }] } })]);
+    await kubectl([
+      'run',
+      'sleeper',
+      '-n',
+      'default',
+      '--image',
+      pauseRef,
+      '--image-pull-policy',
+      'Never',
+      '--overrides',
+      JSON.stringify({
+        spec: { nodeSelector: { type: 'real' }, tolerations: [{ key: 'todo-ops.test/real-node', operator: 'Exists' }] },
+      }),
+    ]);
     await kubectl(['wait', '-n', 'default', '--for=condition=Ready', 'pod/sleeper', '--timeout=90s']);
     // Inside: the bridge and the pod's veth; outside: nothing new.
     const links = await run('test/bed/exec.ts', ['ip', '-o', 'link', 'show'], { env });

@@ -26,13 +26,24 @@ describe('the chart on the real node', () => {
   const k = kube();
   let installSeconds = 0;
   const podsOf = async (component: string) =>
-    (await k.list<V1Pod>('v1', 'Pod', ns, `app.kubernetes.io/instance=${release},app.kubernetes.io/component=${component}`)).filter((p) => !p.metadata?.deletionTimestamp);
+    (
+      await k.list<V1Pod>(
+        'v1',
+        'Pod',
+        ns,
+        `app.kubernetes.io/instance=${release},app.kubernetes.io/component=${component}`,
+      )
+    ).filter((p) => !p.metadata?.deletionTimestamp);
   const svc = (component: string) => `${release}-${component}.${ns}.svc.cluster.local`;
   /** curl from inside the bed (cluster DNS answers there); returns status, headers and body. */
-  const curl = async (url: string, opts: { method?: string; headers?: Record<string, string>; body?: unknown } = {}) => {
+  const curl = async (
+    url: string,
+    opts: { method?: string; headers?: Record<string, string>; body?: unknown } = {},
+  ) => {
     const args = ['curl', '-sS', '-m', '60', '-D', '-', '-X', opts.method ?? 'GET'];
     for (const [h, v] of Object.entries(opts.headers ?? {})) args.push('-H', `${h}: ${v}`);
-    if (opts.body !== undefined) args.push('-H', 'content-type: application/json', '--data-binary', JSON.stringify(opts.body));
+    if (opts.body !== undefined)
+      args.push('-H', 'content-type: application/json', '--data-binary', JSON.stringify(opts.body));
     const out = (await insideExec([...args, url], { timeout: '90s' })).stdout;
     const split = out.indexOf('\r\n\r\n');
     const head = out.slice(0, split);
@@ -73,9 +84,15 @@ describe('the chart on the real node', () => {
     const metrics = (await sh()`kubectl get --raw /api/v1/nodes/${realNodeName}/proxy/metrics/probes`).stdout;
     for (const c of ['frontend', 'backend', 'postgresql'])
       for (const probe of ['Readiness', 'Startup'])
-        expect(metrics, `${c} ${probe}`).toMatch(new RegExp(`prober_probe_total\\{container="${c}",namespace="${ns}",pod="[^"]+",pod_uid="[^"]+",probe_type="${probe}",result="successful"\\} [1-9]`));
+        expect(metrics, `${c} ${probe}`).toMatch(
+          new RegExp(
+            `prober_probe_total\\{container="${c}",namespace="${ns}",pod="[^"]+",pod_uid="[^"]+",probe_type="${probe}",result="successful"\\} [1-9]`,
+          ),
+        );
     // The data directory is the bound local volume, initialised by the image's entrypoint as the pod's uid.
-    const pvc = (await sh()`kubectl get pvc -n ${ns} data-${release}-postgresql-0 -o jsonpath=${'{.status.phase} {.spec.storageClassName}'}`).stdout;
+    const pvc = (
+      await sh()`kubectl get pvc -n ${ns} data-${release}-postgresql-0 -o jsonpath=${'{.status.phase} {.spec.storageClassName}'}`
+    ).stdout;
     expect(pvc).toBe('Bound bed-local');
   });
 
@@ -96,26 +113,43 @@ describe('the chart on the real node', () => {
 
   it("a chat request through the frontend's Service creates a task that the backend's tasks API returns", async () => {
     // The sign-in password the chart generated into the app Secret (DEMO_PASSWORD).
-    const password = Buffer.from((await sh()`kubectl get secret -n ${ns} ${release}-secrets -o jsonpath={.data.DEMO_PASSWORD}`).stdout, 'base64').toString();
+    const password = Buffer.from(
+      (await sh()`kubectl get secret -n ${ns} ${release}-secrets -o jsonpath={.data.DEMO_PASSWORD}`).stdout,
+      'base64',
+    ).toString();
     expect(password).not.toBe('');
-    const refused = await curl(`http://${svc('frontend')}:3000/api/auth/sign-in`, { method: 'POST', body: { email: 'bed@example.com', password: 'wrong' } });
+    const refused = await curl(`http://${svc('frontend')}:3000/api/auth/sign-in`, {
+      method: 'POST',
+      body: { email: 'bed@example.com', password: 'wrong' },
+    });
     expect(refused.status).toBe(401);
-    const signIn = await curl(`http://${svc('frontend')}:3000/api/auth/sign-in`, { method: 'POST', body: { email: 'bed@example.com', password } });
+    const signIn = await curl(`http://${svc('frontend')}:3000/api/auth/sign-in`, {
+      method: 'POST',
+      body: { email: 'bed@example.com', password },
+    });
     expect(signIn.status, signIn.body).toBe(200);
     const token = /set-cookie: todo_token=([^;]+)/i.exec(signIn.head)?.[1];
     expect(token).toBeTruthy();
     const title = `buy milk ${Date.now()}`;
-    const chat = await curl(`http://${svc('frontend')}:3000/api/chat`, { method: 'POST', headers: { cookie: `todo_token=${token}` }, body: { message: `add ${title}` } });
+    const chat = await curl(`http://${svc('frontend')}:3000/api/chat`, {
+      method: 'POST',
+      headers: { cookie: `todo_token=${token}` },
+      body: { message: `add ${title}` },
+    });
     expect(chat.status, chat.body).toBe(200);
     const reply = JSON.parse(chat.body) as { conversation_id: number; tool_calls: { tool: string }[] };
     expect(reply.conversation_id).toBeGreaterThan(0);
     expect(reply.tool_calls.map((t) => t.tool)).toContain('add_task');
     // Straight to the backend's Service with the same JWT: the task is in PostgreSQL.
     const userId = (JSON.parse(Buffer.from(token!.split('.')[1]!, 'base64url').toString()) as { sub: string }).sub;
-    const tasks = await curl(`http://${svc('backend')}:8000/api/${userId}/tasks`, { headers: { authorization: `Bearer ${token}` } });
+    const tasks = await curl(`http://${svc('backend')}:8000/api/${userId}/tasks`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(tasks.status, tasks.body).toBe(200);
     expect((JSON.parse(tasks.body) as { title: string }[]).map((t) => t.title)).toContain(title);
-    const rows = (await sh()`kubectl exec -n ${ns} ${release}-postgresql-0 -- psql -U todo -d todo -tAc ${`select count(*) from task where title = '${title}'`}`).stdout.trim();
+    const rows = (
+      await sh()`kubectl exec -n ${ns} ${release}-postgresql-0 -- psql -U todo -d todo -tAc ${`select count(*) from task where title = '${title}'`}`
+    ).stdout.trim();
     expect(rows).toBe('1');
   });
 
@@ -124,54 +158,95 @@ describe('the chart on the real node', () => {
     expect(logs).toContain('PostgreSQL init process complete; ready for start up.');
     expect(logs).toContain('database system is ready to accept connections');
     const id = (await sh()`kubectl exec -n ${ns} ${release}-postgresql-0 -- id -u`).stdout.trim();
-    const uid = (await sh()`kubectl get pod -n ${ns} ${release}-postgresql-0 -o jsonpath={.spec.securityContext.runAsUser}`).stdout;
+    const uid = (
+      await sh()`kubectl get pod -n ${ns} ${release}-postgresql-0 -o jsonpath={.spec.securityContext.runAsUser}`
+    ).stdout;
     expect(id).toBe(uid);
-    const stdin = await $({ env: bedEnv(), quiet: true, input: 'select 40 + 2;\n' })`kubectl exec -i -n ${ns} ${release}-postgresql-0 -- psql -U todo -d todo -tA`;
+    const stdin = await $({
+      env: bedEnv(),
+      quiet: true,
+      input: 'select 40 + 2;\n',
+    })`kubectl exec -i -n ${ns} ${release}-postgresql-0 -- psql -U todo -d todo -tA`;
     expect(stdin.stdout.trim()).toBe('42');
   });
 
   it('PostgreSQL keeps its data when its pod is replaced (local volume), and the entrypoint does not initialise again', async () => {
-    const before = (await sh()`kubectl exec -n ${ns} ${release}-postgresql-0 -- psql -U todo -d todo -tAc ${'select count(*) from task'}`).stdout.trim();
+    const before = (
+      await sh()`kubectl exec -n ${ns} ${release}-postgresql-0 -- psql -U todo -d todo -tAc ${'select count(*) from task'}`
+    ).stdout.trim();
     expect(Number(before)).toBeGreaterThan(0);
     const oldUid = (await sh()`kubectl get pod -n ${ns} ${release}-postgresql-0 -o jsonpath={.metadata.uid}`).stdout;
     await sh()`kubectl delete pod -n ${ns} ${release}-postgresql-0 --wait=true --timeout=60s`;
     await k.waitFor<V1Pod>({
-      apiVersion: 'v1', kind: 'Pod', namespace: ns, labelSelector: `app.kubernetes.io/instance=${release},app.kubernetes.io/component=postgresql`, timeoutSec: 120,
+      apiVersion: 'v1',
+      kind: 'Pod',
+      namespace: ns,
+      labelSelector: `app.kubernetes.io/instance=${release},app.kubernetes.io/component=postgresql`,
+      timeoutSec: 120,
       done: (ps) => ps.some((p) => p.metadata?.uid !== oldUid && ready(p)),
     });
     const logs = (await sh()`kubectl logs -n ${ns} ${release}-postgresql-0`).stdout;
     expect(logs).toContain('Database directory appears to contain a database; Skipping initialization');
-    const after = (await sh()`kubectl exec -n ${ns} ${release}-postgresql-0 -- psql -U todo -d todo -tAc ${'select count(*) from task'}`).stdout.trim();
+    const after = (
+      await sh()`kubectl exec -n ${ns} ${release}-postgresql-0 -- psql -U todo -d todo -tAc ${'select count(*) from task'}`
+    ).stdout.trim();
     expect(after).toBe(before);
     // The backend finds it again through the Service (readiness runs SELECT 1).
     await sh()`kubectl wait -n ${ns} --for=condition=Ready pod -l app.kubernetes.io/instance=${release},app.kubernetes.io/component=backend --timeout=90s`;
   });
 
   it('the PostgreSQL image initialises as any non-root uid with a read-only root filesystem (as the hardened chart will run it)', async () => {
-    await k.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'pg-any-uid', namespace: ns }, stringData: { password: 'bed-only-password' } });
     await k.apply({
-      apiVersion: 'v1', kind: 'Pod',
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'pg-any-uid', namespace: ns },
+      stringData: { password: 'bed-only-password' },
+    });
+    await k.apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
       metadata: { name: 'pg-any-uid', namespace: ns, labels: { test: 'pg-any-uid' } },
       spec: {
         ...onRealNode,
-        securityContext: { runAsUser: 23456, runAsGroup: 23456, fsGroup: 23456, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
-        containers: [{
-          name: 'postgresql', image: 'docker.io/library/postgres:16.10-bookworm', imagePullPolicy: 'Never',
-          env: [
-            { name: 'POSTGRES_USER', value: 'alice' },
-            { name: 'POSTGRES_DB', value: 'notes' },
-            { name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: 'pg-any-uid', key: 'password' } } },
-            { name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata' },
-          ],
-          readinessProbe: { exec: { command: ['sh', '-c', 'exec pg_isready -q -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"'] }, periodSeconds: 1 },
-          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-          volumeMounts: [
-            { name: 'data', mountPath: '/var/lib/postgresql/data' },
-            { name: 'run', mountPath: '/var/run/postgresql' },
-            { name: 'tmp', mountPath: '/tmp' },
-          ],
-        }],
-        volumes: [{ name: 'data', emptyDir: {} }, { name: 'run', emptyDir: { medium: 'Memory' } }, { name: 'tmp', emptyDir: {} }],
+        securityContext: {
+          runAsUser: 23456,
+          runAsGroup: 23456,
+          fsGroup: 23456,
+          runAsNonRoot: true,
+          seccompProfile: { type: 'RuntimeDefault' },
+        },
+        containers: [
+          {
+            name: 'postgresql',
+            image: 'docker.io/library/postgres:16.10-bookworm',
+            imagePullPolicy: 'Never',
+            env: [
+              { name: 'POSTGRES_USER', value: 'alice' },
+              { name: 'POSTGRES_DB', value: 'notes' },
+              { name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: 'pg-any-uid', key: 'password' } } },
+              { name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata' },
+            ],
+            readinessProbe: {
+              exec: { command: ['sh', '-c', 'exec pg_isready -q -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"'] },
+              periodSeconds: 1,
+            },
+            securityContext: {
+              allowPrivilegeEscalation: false,
+              readOnlyRootFilesystem: true,
+              capabilities: { drop: ['ALL'] },
+            },
+            volumeMounts: [
+              { name: 'data', mountPath: '/var/lib/postgresql/data' },
+              { name: 'run', mountPath: '/var/run/postgresql' },
+              { name: 'tmp', mountPath: '/tmp' },
+            ],
+          },
+        ],
+        volumes: [
+          { name: 'data', emptyDir: {} },
+          { name: 'run', emptyDir: { medium: 'Memory' } },
+          { name: 'tmp', emptyDir: {} },
+        ],
       },
     });
     await sh()`kubectl wait -n ${ns} --for=condition=Ready pod/pg-any-uid --timeout=90s`;
@@ -179,18 +254,28 @@ describe('the chart on the real node', () => {
     // scram-sha-256 with the password, as the backend connects.
     const podIP = (await sh()`kubectl get pod -n ${ns} pg-any-uid -o jsonpath={.status.podIP}`).stdout;
     const psql = (password: string) =>
-      $({ env: bedEnv(), quiet: true, nothrow: true })`kubectl exec -n ${ns} pg-any-uid -- env PGPASSWORD=${password} psql -h ${podIP} -U alice -d notes -tAc ${'select current_user, current_database(), (select rolsuper from pg_roles where rolname = current_user)'}`;
+      $({
+        env: bedEnv(),
+        quiet: true,
+        nothrow: true,
+      })`kubectl exec -n ${ns} pg-any-uid -- env PGPASSWORD=${password} psql -h ${podIP} -U alice -d notes -tAc ${'select current_user, current_database(), (select rolsuper from pg_roles where rolname = current_user)'}`;
     const who = await psql('bed-only-password');
     expect(who.stdout.trim(), who.stderr).toBe('alice|notes|t');
     const wrong = await psql('wrong');
     expect(wrong.exitCode).not.toBe(0);
     expect(wrong.stderr).toMatch(/password authentication failed/);
-    const files = (await sh()`kubectl exec -n ${ns} pg-any-uid -- stat -c ${'%u %a'} /var/lib/postgresql/data/pgdata`).stdout.trim();
+    const files = (
+      await sh()`kubectl exec -n ${ns} pg-any-uid -- stat -c ${'%u %a'} /var/lib/postgresql/data/pgdata`
+    ).stdout.trim();
     expect(files).toBe('23456 700');
   });
 
   it('kubectl port-forward to a Service answers on 127.0.0.1', async () => {
-    const child = spawn('kubectl', ['port-forward', '-n', ns, `svc/${release}-frontend`, ':3000', '--address', '127.0.0.1'], { env: bedEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      'kubectl',
+      ['port-forward', '-n', ns, `svc/${release}-frontend`, ':3000', '--address', '127.0.0.1'],
+      { env: bedEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     try {
       const port = await new Promise<number>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('port-forward did not start in 30s')), 30_000);
@@ -213,21 +298,32 @@ describe('the chart on the real node', () => {
 
   it('a container that exits non-zero restarts, with its real exit code, reason and previous log', async () => {
     await k.apply({
-      apiVersion: 'v1', kind: 'Pod',
+      apiVersion: 'v1',
+      kind: 'Pod',
       metadata: { name: 'crasher', namespace: ns, labels: { test: 'crasher' } },
       spec: {
         ...onRealNode,
-        containers: [{
-          name: 'app', image: 'docker.io/library/postgres:16.10-bookworm', imagePullPolicy: 'Never',
-          command: ['bash', '-c', 'echo "run $(date +%s%N) of $HOSTNAME"; exit 3'],
-          securityContext: { runAsUser: 10001, runAsNonRoot: true, allowPrivilegeEscalation: false },
-        }],
+        containers: [
+          {
+            name: 'app',
+            image: 'docker.io/library/postgres:16.10-bookworm',
+            imagePullPolicy: 'Never',
+            command: ['bash', '-c', 'echo "run $(date +%s%N) of $HOSTNAME"; exit 3'],
+            securityContext: { runAsUser: 10001, runAsNonRoot: true, allowPrivilegeEscalation: false },
+          },
+        ],
       },
     });
     const [p] = await k.waitFor<V1Pod>({
-      apiVersion: 'v1', kind: 'Pod', namespace: ns, labelSelector: 'test=crasher', timeoutSec: 90,
+      apiVersion: 'v1',
+      kind: 'Pod',
+      namespace: ns,
+      labelSelector: 'test=crasher',
+      timeoutSec: 90,
       // Backing off after a restart: the container that just exited is the one kept as "previous".
-      done: (ps) => (ps[0]?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1 && ps[0]?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff',
+      done: (ps) =>
+        (ps[0]?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1 &&
+        ps[0]?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff',
       describe: (ps) => JSON.stringify(ps[0]?.status?.containerStatuses?.[0] ?? {}),
     });
     const cs = p!.status!.containerStatuses![0]!;
@@ -238,7 +334,8 @@ describe('the chart on the real node', () => {
     const deadline = Date.now() + 60_000;
     let previous = '';
     while (!/^run \d+ of crasher\n$/.test(previous) && Date.now() < deadline) {
-      previous = (await $({ env: bedEnv(), quiet: true, nothrow: true })`kubectl logs -n ${ns} crasher --previous`).stdout;
+      previous = (await $({ env: bedEnv(), quiet: true, nothrow: true })`kubectl logs -n ${ns} crasher --previous`)
+        .stdout;
       if (!/^run \d+ of crasher\n$/.test(previous)) await new Promise((r) => setTimeout(r, 500));
     }
     expect(previous).toMatch(/^run \d+ of crasher\n$/);
@@ -251,13 +348,26 @@ describe('the chart on the real node', () => {
     await sh()`helm upgrade ${release} ${chartDir} -n ${ns} -f ${bedValues} --reuse-values --set backend.resources.limits.memory=40Mi --set backend.resources.requests.memory=40Mi`;
     try {
       const pods = await k.waitFor<V1Pod>({
-        apiVersion: 'v1', kind: 'Pod', namespace: ns, labelSelector: `app.kubernetes.io/instance=${release},app.kubernetes.io/component=backend`, timeoutSec: 120,
-        done: (ps) => ps.some((p) => [p.status?.containerStatuses?.[0]?.lastState?.terminated, p.status?.containerStatuses?.[0]?.state?.terminated].some((t) => t?.reason === 'OOMKilled')),
-        describe: (ps) => ps.map((p) => `${p.metadata?.name}: ${JSON.stringify(p.status?.containerStatuses?.[0] ?? {})}`).join('\n'),
+        apiVersion: 'v1',
+        kind: 'Pod',
+        namespace: ns,
+        labelSelector: `app.kubernetes.io/instance=${release},app.kubernetes.io/component=backend`,
+        timeoutSec: 120,
+        done: (ps) =>
+          ps.some((p) =>
+            [
+              p.status?.containerStatuses?.[0]?.lastState?.terminated,
+              p.status?.containerStatuses?.[0]?.state?.terminated,
+            ].some((t) => t?.reason === 'OOMKilled'),
+          ),
+        describe: (ps) =>
+          ps.map((p) => `${p.metadata?.name}: ${JSON.stringify(p.status?.containerStatuses?.[0] ?? {})}`).join('\n'),
       });
       const oom = pods.find((p) => !before.includes(p.metadata!.name!))!;
       expect(oom.spec!.containers[0]!.resources!.limits!.memory).toBe('40Mi');
-      const t = oom.status!.containerStatuses![0]!.lastState?.terminated ?? oom.status!.containerStatuses![0]!.state?.terminated;
+      const t =
+        oom.status!.containerStatuses![0]!.lastState?.terminated ??
+        oom.status!.containerStatuses![0]!.state?.terminated;
       expect(t).toMatchObject({ reason: 'OOMKilled', exitCode: 137 });
       // maxUnavailable 0: the old pod is still the Service's ready endpoint.
       const old = pods.find((p) => before.includes(p.metadata!.name!))!;
@@ -271,29 +381,48 @@ describe('the chart on the real node', () => {
 
   it("a readiness probe that fails keeps the pod out of the Service's endpoints, until it passes", async () => {
     const pod = (name: string, readyAtStart: boolean) => ({
-      apiVersion: 'v1', kind: 'Pod',
+      apiVersion: 'v1',
+      kind: 'Pod',
       metadata: { name, namespace: ns, labels: { app: 'probe' } },
       spec: {
         ...onRealNode,
         terminationGracePeriodSeconds: 1,
-        containers: [{
-          name: 'app', image: 'docker.io/library/postgres:16.10-bookworm', imagePullPolicy: 'Never',
-          command: ['bash', '-c', `${readyAtStart ? 'touch /tmp/ready; ' : ''}exec sleep infinity`],
-          readinessProbe: { exec: { command: ['test', '-e', '/tmp/ready'] }, periodSeconds: 1, failureThreshold: 1 },
-          securityContext: { runAsUser: 10001, runAsNonRoot: true, allowPrivilegeEscalation: false },
-        }],
+        containers: [
+          {
+            name: 'app',
+            image: 'docker.io/library/postgres:16.10-bookworm',
+            imagePullPolicy: 'Never',
+            command: ['bash', '-c', `${readyAtStart ? 'touch /tmp/ready; ' : ''}exec sleep infinity`],
+            readinessProbe: { exec: { command: ['test', '-e', '/tmp/ready'] }, periodSeconds: 1, failureThreshold: 1 },
+            securityContext: { runAsUser: 10001, runAsNonRoot: true, allowPrivilegeEscalation: false },
+          },
+        ],
       },
     });
-    await k.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'probe', namespace: ns }, spec: { selector: { app: 'probe' }, ports: [{ port: 80 }] } });
+    await k.apply({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'probe', namespace: ns },
+      spec: { selector: { app: 'probe' }, ports: [{ port: 80 }] },
+    });
     await k.apply(pod('probe-ready', true));
     await k.apply(pod('probe-failing', false));
     const ip = async (name: string) => {
-      await k.waitFor<V1Pod>({ apiVersion: 'v1', kind: 'Pod', namespace: ns, labelSelector: 'app=probe', timeoutSec: 60, done: (ps) => ps.some((x) => x.metadata?.name === name && x.status?.containerStatuses?.[0]?.started) });
+      await k.waitFor<V1Pod>({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        namespace: ns,
+        labelSelector: 'app=probe',
+        timeoutSec: 60,
+        done: (ps) => ps.some((x) => x.metadata?.name === name && x.status?.containerStatuses?.[0]?.started),
+      });
       return (await k.list<V1Pod>('v1', 'Pod', ns, 'app=probe')).find((x) => x.metadata?.name === name)!.status!.podIP!;
     };
     const [readyIP, failingIP] = [await ip('probe-ready'), await ip('probe-failing')];
     const addresses = (which: 'addresses' | 'notReadyAddresses') =>
-      sh()`kubectl get endpoints -n ${ns} probe -o jsonpath=${`{.subsets[*].${which}[*].ip}`}`.then((r) => r.stdout.split(' ').filter(Boolean).sort());
+      sh()`kubectl get endpoints -n ${ns} probe -o jsonpath=${`{.subsets[*].${which}[*].ip}`}`.then((r) =>
+        r.stdout.split(' ').filter(Boolean).sort(),
+      );
     await sh()`kubectl wait -n ${ns} --for=jsonpath={.subsets[0].notReadyAddresses[0].ip}=${failingIP} endpoints/probe --timeout=60s`;
     await sh()`kubectl wait -n ${ns} --for=condition=Ready pod/probe-ready --timeout=60s`;
     expect(await addresses('addresses')).toEqual([readyIP]);

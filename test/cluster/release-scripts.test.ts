@@ -32,7 +32,12 @@ describe('deploy, scale and config on the test bed', () => {
   let env: NodeJS.ProcessEnv;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-rel-'));
   const outputs: string[] = [];
-  const go = async (script: string, args: string[], extra: NodeJS.ProcessEnv = {}, input?: string): Promise<RunResult> => {
+  const go = async (
+    script: string,
+    args: string[],
+    extra: NodeJS.ProcessEnv = {},
+    input?: string,
+  ): Promise<RunResult> => {
     const r = await run(`scripts/${script}.ts`, args, { env: { ...env, ...extra }, input, timeoutMs: 170_000 });
     outputs.push(r.output);
     return r;
@@ -50,23 +55,61 @@ describe('deploy, scale and config on the test bed', () => {
   const snapshot = async () => {
     const k = kube();
     const revisions = (await k.list('v1', 'Secret', ns, `owner=helm,name=${release}`)).length;
-    const kinds = [['apps/v1', 'Deployment'], ['apps/v1', 'StatefulSet'], ['autoscaling/v2', 'HorizontalPodAutoscaler'], ['policy/v1', 'PodDisruptionBudget'], ['v1', 'Secret'], ['v1', 'ConfigMap'], ['v1', 'Service']] as const;
+    const kinds = [
+      ['apps/v1', 'Deployment'],
+      ['apps/v1', 'StatefulSet'],
+      ['autoscaling/v2', 'HorizontalPodAutoscaler'],
+      ['policy/v1', 'PodDisruptionBudget'],
+      ['v1', 'Secret'],
+      ['v1', 'ConfigMap'],
+      ['v1', 'Service'],
+    ] as const;
     const versions: string[] = [];
     // A Deployment's pod-template revision, and its replicas unless an HPA owns them (the HPA
     // changes those, and so the generation, on its own).
-    const rollouts = (d: { metadata?: { annotations?: Record<string, string> } }) => Number(d.metadata?.annotations?.['deployment.kubernetes.io/revision']);
-    const hpaTargets = new Set((await k.list<{ apiVersion?: string; kind?: string; spec?: { scaleTargetRef: { name: string } } }>('autoscaling/v2', 'HorizontalPodAutoscaler', ns)).map((h) => h.spec!.scaleTargetRef.name));
-    const deployment = (o: { metadata?: { name?: string; annotations?: Record<string, string> }; spec?: { replicas?: number } }) =>
-      `rollout ${rollouts(o)}, replicas ${hpaTargets.has(o.metadata!.name!) ? '(HPA)' : o.spec?.replicas}`;
+    const rollouts = (d: { metadata?: { annotations?: Record<string, string> } }) =>
+      Number(d.metadata?.annotations?.['deployment.kubernetes.io/revision']);
+    const hpaTargets = new Set(
+      (
+        await k.list<{ apiVersion?: string; kind?: string; spec?: { scaleTargetRef: { name: string } } }>(
+          'autoscaling/v2',
+          'HorizontalPodAutoscaler',
+          ns,
+        )
+      ).map((h) => h.spec!.scaleTargetRef.name),
+    );
+    const deployment = (o: {
+      metadata?: { name?: string; annotations?: Record<string, string> };
+      spec?: { replicas?: number };
+    }) => `rollout ${rollouts(o)}, replicas ${hpaTargets.has(o.metadata!.name!) ? '(HPA)' : o.spec?.replicas}`;
     for (const [v, kind] of kinds)
       for (const o of await k.list(v, kind, ns))
         // Workloads, HPAs and PDBs: their spec (their status moves on its own); the rest: resourceVersion.
-        versions.push(`${kind}/${o.metadata?.name}@${kind === 'Deployment' ? deployment(o as never) : ['StatefulSet', 'HorizontalPodAutoscaler', 'PodDisruptionBudget'].includes(kind) ? o.metadata?.generation : o.metadata?.resourceVersion}`);
+        versions.push(
+          `${kind}/${o.metadata?.name}@${kind === 'Deployment' ? deployment(o as never) : ['StatefulSet', 'HorizontalPodAutoscaler', 'PodDisruptionBudget'].includes(kind) ? o.metadata?.generation : o.metadata?.resourceVersion}`,
+        );
     const deps = await k.list<V1Deployment>('apps/v1', 'Deployment', ns);
-    return { revisions, versions: versions.sort(), generations: Object.fromEntries(deps.map((d) => [d.metadata!.name!, rollouts(d)])) };
+    return {
+      revisions,
+      versions: versions.sort(),
+      generations: Object.fromEntries(deps.map((d) => [d.metadata!.name!, rollouts(d)])),
+    };
   };
-  const history = async () => (await sh()`helm history ${release} -n ${ns} -o json`).json() as { revision: number; status: string; description: string }[];
-  const pods = async (component: string) => (await kube().list<V1Pod>('v1', 'Pod', ns, `app.kubernetes.io/instance=${release},app.kubernetes.io/component=${component}`)).filter((p) => !p.metadata?.deletionTimestamp);
+  const history = async () =>
+    (await sh()`helm history ${release} -n ${ns} -o json`).json() as {
+      revision: number;
+      status: string;
+      description: string;
+    }[];
+  const pods = async (component: string) =>
+    (
+      await kube().list<V1Pod>(
+        'v1',
+        'Pod',
+        ns,
+        `app.kubernetes.io/instance=${release},app.kubernetes.io/component=${component}`,
+      )
+    ).filter((p) => !p.metadata?.deletionTimestamp);
   const liveSecret = async () => (await kube().read<V1Secret>('v1', 'Secret', secretName, ns))!;
 
   beforeAll(async () => {
@@ -75,8 +118,20 @@ describe('deploy, scale and config on the test bed', () => {
     fs.copyFileSync(path.join(repoRoot, 'env/testbed.env'), path.join(envDir, 'testbed.env'));
     // The profile's local values overlay (what config set writes, deploy reads): frontend without
     // an HPA and with a PDB floor; backend autoscaled (the profile's HPA).
-    fs.writeFileSync(path.join(envDir, 'testbed.values.local.yaml'), 'frontend:\n  autoscaling:\n    enabled: false\n  podDisruptionBudget:\n    minAvailable: 2\n    maxUnavailable: null\n');
-    env = { ...bedEnv(), ...scratchEnv({ TODO_ENV_DIR: envDir, TODO_NAMESPACE: ns, TODO_RELEASE: release, TODO_TIMEOUT: '40', TODO_DEPLOY_SETTLE: '4' }) };
+    fs.writeFileSync(
+      path.join(envDir, 'testbed.values.local.yaml'),
+      'frontend:\n  autoscaling:\n    enabled: false\n  podDisruptionBudget:\n    minAvailable: 2\n    maxUnavailable: null\n',
+    );
+    env = {
+      ...bedEnv(),
+      ...scratchEnv({
+        TODO_ENV_DIR: envDir,
+        TODO_NAMESPACE: ns,
+        TODO_RELEASE: release,
+        TODO_TIMEOUT: '40',
+        TODO_DEPLOY_SETTLE: '4',
+      }),
+    };
   });
   afterAll(() => deleteNamespace(ns));
 
@@ -84,7 +139,11 @@ describe('deploy, scale and config on the test bed', () => {
     const r = await deploy('-o', 'json');
     assertSuccess(r);
     const doc = r.json<Doc>();
-    expect(doc.actions.map((a) => `${a.what}:${a.status}`)).toEqual(['create namespace:done', 'create secret:done', 'helm install:done']);
+    expect(doc.actions.map((a) => `${a.what}:${a.status}`)).toEqual([
+      'create namespace:done',
+      'create secret:done',
+      'helm install:done',
+    ]);
     expect(doc.data.history.map((h: { revision: number }) => h.revision)).toEqual([1]);
     const nsObj = await kube().read<{ metadata: { labels: Record<string, string> } }>('v1', 'Namespace', ns);
     expect(nsObj!.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
@@ -96,7 +155,9 @@ describe('deploy, scale and config on the test bed', () => {
     expect(Buffer.from(s.data!.DEMO_PASSWORD!, 'base64').toString()).toBe(demo);
     expect(r.output).not.toContain(auth);
     expect(r.output).not.toContain(demo);
-    expect(doc.findings.find((f) => f.name === 'secret DEMO_PASSWORD')!.detail).toMatch(/^not in the env files: generated \(sha256:[0-9a-f]{6}\); written to .*\.env\.local$/);
+    expect(doc.findings.find((f) => f.name === 'secret DEMO_PASSWORD')!.detail).toMatch(
+      /^not in the env files: generated \(sha256:[0-9a-f]{6}\); written to .*\.env\.local$/,
+    );
     // The release reads the Secret by name; no secret value in helm's values.
     const values = (await sh()`helm get values ${release} -n ${ns} -o json`).stdout;
     expect(JSON.parse(values).secrets).toEqual({ existingSecret: secretName, create: false });
@@ -139,12 +200,20 @@ describe('deploy, scale and config on the test bed', () => {
 
   it('a crash-looping configuration fails naming the pod and CrashLoopBackOff, and the release is back on the previous revision, serving', async () => {
     const good = (await history()).at(-1)!.revision;
-    const crash = file('crash.yaml', 'backend:\n  config:\n    logLevel: debug\n  podLabels:\n    todo-ops.test/crashloop: "true"\n  podAnnotations:\n    todo-ops.test/crashloop-delay-ms: "300"\n    todo-ops.test/exit-code: "3"\n');
+    const crash = file(
+      'crash.yaml',
+      'backend:\n  config:\n    logLevel: debug\n  podLabels:\n    todo-ops.test/crashloop: "true"\n  podAnnotations:\n    todo-ops.test/crashloop-delay-ms: "300"\n    todo-ops.test/exit-code: "3"\n',
+    );
     const r = await deploy('-f', crash, '-o', 'json');
     assertFailure(r, 4);
     const doc = r.json<Doc>();
-    expect(doc.findings.find((f) => f.name === 'rollout')!.detail).toMatch(new RegExp(`pod ${release}-backend-\\S+: CrashLoopBackOff.*last exit code 3`));
-    expect(doc.actions.find((a) => a.what === 'helm rollback')).toMatchObject({ status: 'done', detail: `serving revision ${good} again` });
+    expect(doc.findings.find((f) => f.name === 'rollout')!.detail).toMatch(
+      new RegExp(`pod ${release}-backend-\\S+: CrashLoopBackOff.*last exit code 3`),
+    );
+    expect(doc.actions.find((a) => a.what === 'helm rollback')).toMatchObject({
+      status: 'done',
+      detail: `serving revision ${good} again`,
+    });
     const h = await history();
     expect(h.at(-1)!.description).toBe(`Rollback to ${good}`);
     await sh()`kubectl -n ${ns} rollout status deployment/${release}-backend --timeout=60s`;
@@ -157,16 +226,21 @@ describe('deploy, scale and config on the test bed', () => {
     const r = await deploy('-f', path.join(tmp, 'crash.yaml'), '--no-rollback', '-o', 'json');
     assertFailure(r, 4);
     const doc = r.json<Doc>();
-    expect(doc.findings.find((f) => f.name === 'rollback')!.detail).toBe('not rolled back (--no-rollback): the failed revision stays');
+    expect(doc.findings.find((f) => f.name === 'rollback')!.detail).toBe(
+      'not rolled back (--no-rollback): the failed revision stays',
+    );
     expect(doc.actions.map((a) => a.what)).not.toContain('helm rollback');
     expect((await history()).length).toBe(revs + 1);
     assertSuccess(await deploy('-f', path.join(tmp, 'debug.yaml')));
     expect((await history()).length).toBe(revs + 2);
   });
 
-  it('an unschedulable configuration names the scheduler\'s message, and is rolled back', async () => {
+  it("an unschedulable configuration names the scheduler's message, and is rolled back", async () => {
     const good = (await history()).at(-1)!.revision;
-    const huge = file('huge.yaml', 'backend:\n  config:\n    logLevel: debug\n  resources:\n    requests:\n      cpu: "64"\n    limits:\n      cpu: "64"\n');
+    const huge = file(
+      'huge.yaml',
+      'backend:\n  config:\n    logLevel: debug\n  resources:\n    requests:\n      cpu: "64"\n    limits:\n      cpu: "64"\n',
+    );
     const r = await go('deploy', ['-f', huge], { TODO_TIMEOUT: '12' });
     assertFailure(r, 4);
     expect(r.stdout, r.stderr).toMatch(/Unschedulable: 0\/\d+ nodes are available: .*Insufficient cpu/);
@@ -191,7 +265,11 @@ describe('deploy, scale and config on the test bed', () => {
     const doc = r.json<Doc>();
     expect(doc.data.seconds).toBeGreaterThan(0);
     expect(doc.actions[0]!.detail).toMatch(/2\/2 Ready in [\d.]+s/);
-    expect((await pods('frontend')).filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))).toHaveLength(2);
+    expect(
+      (await pods('frontend')).filter((p) =>
+        p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      ),
+    ).toHaveLength(2);
     const before = await snapshot();
     const again = await deploy('-f', path.join(tmp, 'debug.yaml'));
     assertSuccess(again);
@@ -203,7 +281,9 @@ describe('deploy, scale and config on the test bed', () => {
     const before = await snapshot();
     const pdb = await scale('frontend', '1');
     assertFailure(pdb, 2);
-    expect(pdb.stderr).toMatch(/^scale: refusing to scale frontend to 1: its PodDisruptionBudget requires minAvailable 2$/m);
+    expect(pdb.stderr).toMatch(
+      /^scale: refusing to scale frontend to 1: its PodDisruptionBudget requires minAvailable 2$/m,
+    );
     const zero = await scale('frontend', '0', '--force');
     assertFailure(zero, 2);
     expect(zero.stderr).toContain('without --yes');
@@ -216,13 +296,25 @@ describe('deploy, scale and config on the test bed', () => {
   it('scale with an HPA sets its min/max and says so, both ways', async () => {
     const up = await scale('backend', '3');
     assertSuccess(up);
-    expect(up.stdout).toMatch(/backend is autoscaled: its HorizontalPodAutoscaler's minReplicas\/maxReplicas are set \(1\/3 -> 3\/3\)/);
-    const hpa = await kube().read<{ kind?: string; spec: { minReplicas: number; maxReplicas: number } }>('autoscaling/v2', 'HorizontalPodAutoscaler', `${release}-backend`, ns);
+    expect(up.stdout).toMatch(
+      /backend is autoscaled: its HorizontalPodAutoscaler's minReplicas\/maxReplicas are set \(1\/3 -> 3\/3\)/,
+    );
+    const hpa = await kube().read<{ kind?: string; spec: { minReplicas: number; maxReplicas: number } }>(
+      'autoscaling/v2',
+      'HorizontalPodAutoscaler',
+      `${release}-backend`,
+      ns,
+    );
     expect(hpa!.spec).toMatchObject({ minReplicas: 3, maxReplicas: 3 });
     expect((await pods('backend')).length).toBe(3);
     const down = await scale('backend', '1', '--max', '2');
     assertSuccess(down);
-    const hpa2 = await kube().read<{ kind?: string; spec: { minReplicas: number; maxReplicas: number } }>('autoscaling/v2', 'HorizontalPodAutoscaler', `${release}-backend`, ns);
+    const hpa2 = await kube().read<{ kind?: string; spec: { minReplicas: number; maxReplicas: number } }>(
+      'autoscaling/v2',
+      'HorizontalPodAutoscaler',
+      `${release}-backend`,
+      ns,
+    );
     expect(hpa2!.spec).toMatchObject({ minReplicas: 1, maxReplicas: 2 });
   });
 
@@ -236,7 +328,12 @@ describe('deploy, scale and config on the test bed', () => {
     assertSuccess(set);
     expect(set.output).not.toContain(key);
     const diff = await config('diff', '-o', 'json');
-    expect(diff.json<Doc>().data.differences.map((d: { key: string }) => d.key).sort()).toEqual(['OPENAI_API_KEY', 'backend.config.openaiModel']);
+    expect(
+      diff
+        .json<Doc>()
+        .data.differences.map((d: { key: string }) => d.key)
+        .sort(),
+    ).toEqual(['OPENAI_API_KEY', 'backend.config.openaiModel']);
     expect(diff.output).not.toContain(key);
     assertSuccess(await config('unset', 'backend.config.openaiModel', 'OPENAI_API_KEY'));
     expect((await config('diff', '-o', 'json')).json<Doc>().data.differences).toEqual([]);
@@ -246,7 +343,11 @@ describe('deploy, scale and config on the test bed', () => {
     assertSuccess(await deploy()); // the baseline the last assertion compares with
     const revision = (await history()).at(-1)!.revision;
     const old = Buffer.from((await liveSecret()).data!.BETTER_AUTH_SECRET!, 'base64').toString();
-    const podsBefore = { frontend: (await pods('frontend')).map((p) => p.metadata!.name), backend: (await pods('backend')).map((p) => p.metadata!.name), postgresql: (await pods('postgresql')).map((p) => p.metadata!.name) };
+    const podsBefore = {
+      frontend: (await pods('frontend')).map((p) => p.metadata!.name),
+      backend: (await pods('backend')).map((p) => p.metadata!.name),
+      postgresql: (await pods('postgresql')).map((p) => p.metadata!.name),
+    };
     // Sample every process's command line while rotate runs.
     const seen = new Set<string>();
     let sampling = true;
@@ -269,17 +370,28 @@ describe('deploy, scale and config on the test bed', () => {
     const now = Buffer.from((await liveSecret()).data!.BETTER_AUTH_SECRET!, 'base64').toString();
     expect(now).not.toBe(old);
     expect(fs.readFileSync(path.join(envDir, '.env.local'), 'utf8')).toContain(`BETTER_AUTH_SECRET=${now}`);
-    expect(r.stdout).toMatch(/helm upgrade release\/rel\b.*rolls deployment\/rel-backend, deployment\/rel-frontend \(their pods read BETTER_AUTH_SECRET\)/);
+    expect(r.stdout).toMatch(
+      /helm upgrade release\/rel\b.*rolls deployment\/rel-backend, deployment\/rel-frontend \(their pods read BETTER_AUTH_SECRET\)/,
+    );
     expect(r.stdout).not.toMatch(/statefulset/);
     expect((await history()).at(-1)!.revision).toBe(revision + 1); // helm upgrade keeps the newest 10 revisions: count by number
-    const after = { frontend: (await pods('frontend')).map((p) => p.metadata!.name), backend: (await pods('backend')).map((p) => p.metadata!.name), postgresql: (await pods('postgresql')).map((p) => p.metadata!.name) };
+    const after = {
+      frontend: (await pods('frontend')).map((p) => p.metadata!.name),
+      backend: (await pods('backend')).map((p) => p.metadata!.name),
+      postgresql: (await pods('postgresql')).map((p) => p.metadata!.name),
+    };
     expect(after.frontend.some((p) => podsBefore.frontend.includes(p))).toBe(false);
     expect(after.backend.some((p) => podsBefore.backend.includes(p))).toBe(false);
     expect(after.postgresql).toEqual(podsBefore.postgresql);
     // Nowhere: every output of this file, every command line seen, ConfigMaps, helm's records.
     const cms = JSON.stringify(await kube().list('v1', 'ConfigMap', ns));
     const helmAll = (await sh()`helm get all ${release} -n ${ns}`).stdout;
-    for (const [where, text] of [['outputs', outputs.join('\n')], ['process list', [...seen].join('\n')], ['ConfigMaps', cms], ['helm get all', helmAll]] as const) {
+    for (const [where, text] of [
+      ['outputs', outputs.join('\n')],
+      ['process list', [...seen].join('\n')],
+      ['ConfigMaps', cms],
+      ['helm get all', helmAll],
+    ] as const) {
       expect(text.includes(old), `old value found in ${where}`).toBe(false);
       expect(text.includes(now), `new value found in ${where}`).toBe(false);
     }
@@ -305,16 +417,51 @@ describe('deploy, scale and config on the test bed', () => {
     };
     const cases: [string, () => Promise<RunResult>, number, RegExp][] = [
       ['unknown profile', () => go('deploy', ['--profile', 'nope']), 2, /^deploy: unknown profile "nope"/],
-      ['bad image reference', () => deploy('--image', 'backend=Not A Ref!:1'), 2, /^deploy: image "Not A Ref!:1": bad repository "Not A Ref!"/],
-      ['scale backend -1', () => scale('backend', '-1'), 2, /^scale: replicas must be between 0 and 10 \(TODO_SCALE_MAX\), got -1$/],
+      [
+        'bad image reference',
+        () => deploy('--image', 'backend=Not A Ref!:1'),
+        2,
+        /^deploy: image "Not A Ref!:1": bad repository "Not A Ref!"/,
+      ],
+      [
+        'scale backend -1',
+        () => scale('backend', '-1'),
+        2,
+        /^scale: replicas must be between 0 and 10 \(TODO_SCALE_MAX\), got -1$/,
+      ],
       ['scale backend abc', () => scale('backend', 'abc'), 2, /^scale: replicas must be a whole number, got "abc"$/],
-      ['scale backend 100000', () => scale('backend', '100000'), 2, /^scale: replicas must be between 0 and 10 \(TODO_SCALE_MAX\), got 100000$/],
+      [
+        'scale backend 100000',
+        () => scale('backend', '100000'),
+        2,
+        /^scale: replicas must be between 0 and 10 \(TODO_SCALE_MAX\), got 100000$/,
+      ],
       ['scale database 2', () => scale('database', '2'), 2, /^scale: cannot scale "database"/],
       ['config set NOPE=1', () => config('set', 'NOPE=1'), 2, /^config: unknown key NOPE/],
-      ['config set BETTER_AUTH_SECRET= (empty)', () => config('set', 'BETTER_AUTH_SECRET='), 2, /^config: BETTER_AUTH_SECRET: empty value refused$/],
-      ['a values file with a schema error', () => deploy('-f', file('schema.yaml', 'backend:\n  replicaCount: lots\n')), 2, /^deploy: the chart refuses these values: .*replicaCount/],
-      ['an env file with a syntax error', () => go('deploy', [], { TODO_ENV_DIR: badEnvDir() }), 2, /^deploy: .*\.env\.local:2: not KEY=VALUE/],
-      ['a kube context that does not exist', () => deploy('--context', 'no-such-context'), 3, /^deploy: context "no-such-context" not found in kubeconfig$/],
+      [
+        'config set BETTER_AUTH_SECRET= (empty)',
+        () => config('set', 'BETTER_AUTH_SECRET='),
+        2,
+        /^config: BETTER_AUTH_SECRET: empty value refused$/,
+      ],
+      [
+        'a values file with a schema error',
+        () => deploy('-f', file('schema.yaml', 'backend:\n  replicaCount: lots\n')),
+        2,
+        /^deploy: the chart refuses these values: .*replicaCount/,
+      ],
+      [
+        'an env file with a syntax error',
+        () => go('deploy', [], { TODO_ENV_DIR: badEnvDir() }),
+        2,
+        /^deploy: .*\.env\.local:2: not KEY=VALUE/,
+      ],
+      [
+        'a kube context that does not exist',
+        () => deploy('--context', 'no-such-context'),
+        3,
+        /^deploy: context "no-such-context" not found in kubeconfig$/,
+      ],
     ];
     for (const [name, runIt, code, line] of cases)
       it(name, async () => {
@@ -326,7 +473,11 @@ describe('deploy, scale and config on the test bed', () => {
       });
 
     it('a concurrent second run on the same release: exit 5', async () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', zxCli, 'test/fixtures/locker.ts'], { cwd: repoRoot, env: { ...env, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', zxCli, 'test/fixtures/locker.ts'], {
+        cwd: repoRoot,
+        env: { ...env, NO_COLOR: '1' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
       let out = '';
       await new Promise<void>((resolve, reject) => {
         child.stdout.on('data', (d) => ((out += d), /holding the lock/.test(out) && resolve()));
@@ -358,26 +509,51 @@ describe('deploy, scale and config on the test bed', () => {
           for (const s of sockets) s.destroy();
           return;
         }
-        const up = https.request({ ...tls, hostname: base.hostname, port: base.port, path: req.url, method: req.method, headers: { ...req.headers, host: base.host } }, (u) => {
-          res.writeHead(u.statusCode ?? 502, u.headers);
-          u.pipe(res);
-        });
+        const up = https.request(
+          {
+            ...tls,
+            hostname: base.hostname,
+            port: base.port,
+            path: req.url,
+            method: req.method,
+            headers: { ...req.headers, host: base.host },
+          },
+          (u) => {
+            res.writeHead(u.statusCode ?? 502, u.headers);
+            u.pipe(res);
+          },
+        );
         up.on('error', () => res.destroy());
         req.pipe(up);
       });
       server.on('connection', (s) => (sockets.add(s), s.on('close', () => sockets.delete(s))));
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       const kc = path.join(tmp, 'proxy-kubeconfig');
-      fs.writeFileSync(kc, JSON.stringify({
-        apiVersion: 'v1', kind: 'Config', 'current-context': 'proxy',
-        clusters: [{ name: 'proxy', cluster: { server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, 'insecure-skip-tls-verify': true } }],
-        users: [{ name: 'proxy', user: {} }],
-        contexts: [{ name: 'proxy', context: { cluster: 'proxy', user: 'proxy' } }],
-      }));
+      fs.writeFileSync(
+        kc,
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Config',
+          'current-context': 'proxy',
+          clusters: [
+            {
+              name: 'proxy',
+              cluster: {
+                server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+                'insecure-skip-tls-verify': true,
+              },
+            },
+          ],
+          users: [{ name: 'proxy', user: {} }],
+          contexts: [{ name: 'proxy', context: { cluster: 'proxy', user: 'proxy' } }],
+        }),
+      );
       const r = await go('deploy', ['-f', path.join(tmp, 'crash.yaml')], { KUBECONFIG: kc });
       server.close();
       assertFailure(r, 3);
-      expect(r.stderr.split('\n')[0]).toMatch(/^deploy: .*(cannot reach the Kubernetes API|unreachable|connection refused)/);
+      expect(r.stderr.split('\n')[0]).toMatch(
+        /^deploy: .*(cannot reach the Kubernetes API|unreachable|connection refused)/,
+      );
       expect(r.stderr).not.toMatch(/^\s+at /m);
       expect(await snapshot()).toEqual(before);
     });

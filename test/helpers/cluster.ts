@@ -39,12 +39,20 @@ type PodMetricsItems = NonNullable<Awaited<ReturnType<Kube['podMetrics']>>>['ite
  * Until the metrics API's pod list for `namespace` satisfies `done`; returns that list. The metrics API
  * cannot be watched, so this asks once a second, bounded by `timeoutSec`, and says what it last saw.
  */
-export async function untilMetrics(namespace: string, what: string, done: (items: PodMetricsItems) => boolean, timeoutSec = 90): Promise<PodMetricsItems> {
+export async function untilMetrics(
+  namespace: string,
+  what: string,
+  done: (items: PodMetricsItems) => boolean,
+  timeoutSec = 90,
+): Promise<PodMetricsItems> {
   const deadline = Date.now() + timeoutSec * 1000;
   for (;;) {
     const items = (await kube().podMetrics(namespace))?.items ?? [];
     if (done(items)) return items;
-    if (Date.now() > deadline) throw new Error(`the metrics API did not report ${what} within ${timeoutSec}s (it lists: ${items.map((m) => m.metadata.name).join(', ') || 'nothing'})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `the metrics API did not report ${what} within ${timeoutSec}s (it lists: ${items.map((m) => m.metadata.name).join(', ') || 'nothing'})`,
+      );
     await new Promise((r) => setTimeout(r, 1000));
   }
 }

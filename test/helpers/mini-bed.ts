@@ -10,7 +10,9 @@ import { $ } from 'zx';
 import { parse } from 'dotenv';
 import { binDir, bedDir } from '../../scripts/lib/local-cluster/cluster.ts';
 
-const kubeVersion = parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../scripts/lib/local-cluster/versions.env'))).KUBE_VERSION!;
+const kubeVersion = parse(
+  fs.readFileSync(path.resolve(import.meta.dirname, '../../scripts/lib/local-cluster/versions.env')),
+).KUBE_VERSION!;
 
 export interface MiniBed {
   kubeconfig: string;
@@ -24,12 +26,34 @@ export async function miniBed(name = `todo-ops-mini-${process.pid}`): Promise<Mi
   const dir = path.join(path.dirname(bedDir), name);
   fs.mkdirSync(dir, { recursive: true });
   const kubeconfig = path.join(dir, 'kubeconfig');
-  const env = { ...process.env, PATH: `${binDir}${path.delimiter}${process.env.PATH}`, KWOK_WORKDIR: path.join(dir, 'kwok'), KUBECONFIG: kubeconfig };
+  const env = {
+    ...process.env,
+    PATH: `${binDir}${path.delimiter}${process.env.PATH}`,
+    KWOK_WORKDIR: path.join(dir, 'kwok'),
+    KUBECONFIG: kubeconfig,
+  };
   const bin = (n: string) => path.join(binDir, n);
   const cfg = path.join(dir, 'kwokctl.yaml');
-  fs.writeFileSync(cfg, YAML.stringify({ apiVersion: 'config.kwok.x-k8s.io/v1alpha1', kind: 'KwokctlConfiguration', options: { runtime: 'binary', kubeVersion, bindAddress: '127.0.0.1', kubeApiserverBinary: bin('kube-apiserver'), etcdBinary: bin('etcd') } }));
-  await $({ env, quiet: true })`kwokctl --name ${name} --config ${cfg} create cluster --components etcd,kube-apiserver --kubeconfig ${kubeconfig} --wait 2m`;
-  const kubectl = async (args: string[], input?: string) => (await $({ env, quiet: true, input })`kubectl ${args}`).stdout;
+  fs.writeFileSync(
+    cfg,
+    YAML.stringify({
+      apiVersion: 'config.kwok.x-k8s.io/v1alpha1',
+      kind: 'KwokctlConfiguration',
+      options: {
+        runtime: 'binary',
+        kubeVersion,
+        bindAddress: '127.0.0.1',
+        kubeApiserverBinary: bin('kube-apiserver'),
+        etcdBinary: bin('etcd'),
+      },
+    }),
+  );
+  await $({
+    env,
+    quiet: true,
+  })`kwokctl --name ${name} --config ${cfg} create cluster --components etcd,kube-apiserver --kubeconfig ${kubeconfig} --wait 2m`;
+  const kubectl = async (args: string[], input?: string) =>
+    (await $({ env, quiet: true, input })`kubectl ${args}`).stdout;
   return {
     kubeconfig,
     env,
@@ -43,8 +67,26 @@ export async function miniBed(name = `todo-ops-mini-${process.pid}`): Promise<Mi
 
 /** A Node object; `ready` sets its Ready condition through the status subresource. */
 export async function addNode(bed: MiniBed, name: string, ready: boolean): Promise<void> {
-  await bed.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name } } }));
+  await bed.kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name } } }),
+  );
   const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  const cond = { type: 'Ready', status: ready ? 'True' : 'False', reason: ready ? 'KubeletReady' : 'KubeletNotReady', message: ready ? 'ok' : 'container runtime is down', lastHeartbeatTime: now, lastTransitionTime: now };
-  await bed.kubectl(['patch', 'node', name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { conditions: [cond] } })]);
+  const cond = {
+    type: 'Ready',
+    status: ready ? 'True' : 'False',
+    reason: ready ? 'KubeletReady' : 'KubeletNotReady',
+    message: ready ? 'ok' : 'container runtime is down',
+    lastHeartbeatTime: now,
+    lastTransitionTime: now,
+  };
+  await bed.kubectl([
+    'patch',
+    'node',
+    name,
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    JSON.stringify({ status: { conditions: [cond] } }),
+  ]);
 }

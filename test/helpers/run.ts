@@ -47,8 +47,13 @@ function loader(env: NodeJS.ProcessEnv): string[] {
 let validator: ReturnType<Ajv['compile']> | undefined;
 /** Asserts a document is a result envelope (scripts/lib/kit/result.schema.json). */
 export function assertEnvelope(doc: unknown): void {
-  validator ??= new Ajv({ allErrors: true, strict: true }).compile(JSON.parse(fs.readFileSync(path.join(repoRoot, 'scripts/lib/kit/result.schema.json'), 'utf8')));
-  if (!validator(doc)) throw new Error(`not a result envelope: ${JSON.stringify(validator.errors, null, 2)}\n${JSON.stringify(doc, null, 2).slice(0, 2000)}`);
+  validator ??= new Ajv({ allErrors: true, strict: true }).compile(
+    JSON.parse(fs.readFileSync(path.join(repoRoot, 'scripts/lib/kit/result.schema.json'), 'utf8')),
+  );
+  if (!validator(doc))
+    throw new Error(
+      `not a result envelope: ${JSON.stringify(validator.errors, null, 2)}\n${JSON.stringify(doc, null, 2).slice(0, 2000)}`,
+    );
 }
 
 /** Runs `zx <script> args` (with tsx, so Node 20 loads .ts) and captures everything. */

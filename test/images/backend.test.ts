@@ -33,8 +33,21 @@ describeImage({
     it('serves the MCP endpoint from the same process (initialize answers with the todo server)', async () => {
       const r = await fetch(`${get().base}/mcp`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${bearer('images-test')}` },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'images-test', version: '0' } } }),
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          authorization: `Bearer ${bearer('images-test')}`,
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: {
+            protocolVersion: '2025-03-26',
+            capabilities: {},
+            clientInfo: { name: 'images-test', version: '0' },
+          },
+        }),
       });
       // The MCP initialize handshake itself must succeed: any other status (401, 406, 405...) is a failure.
       expect(r.status).toBe(200);
@@ -48,7 +61,9 @@ describeImage({
       expect(files).toContain('app/app/__main__.py');
       expect(files).toContain('app/requirements.txt');
       expect(files.filter((f) => /^app\/tests\/|^app\/requirements-dev\.txt$|^app\/\.venv\//.test(f))).toEqual([]);
-      expect(files.filter((f) => /^opt\/venv\/lib\/python[\d.]+\/site-packages\/(pip|setuptools)\//.test(f))).toEqual([]);
+      expect(files.filter((f) => /^opt\/venv\/lib\/python[\d.]+\/site-packages\/(pip|setuptools)\//.test(f))).toEqual(
+        [],
+      );
       expect(files.some((f) => /^opt\/venv\/lib\/python[\d.]+\/site-packages\/fastapi\/$/.test(f))).toBe(true);
     });
   },

@@ -6,7 +6,15 @@
 // the backend test built are reused and this takes seconds when they are warm.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertSuccess, run, scratchEnv } from '../helpers/run.ts';
-import { containersEnv, ensureStandins, inspectImage, exec, repoRoot, buildah, type Standins } from '../../scripts/lib/local-cluster/image-builds.ts';
+import {
+  containersEnv,
+  ensureStandins,
+  inspectImage,
+  exec,
+  repoRoot,
+  buildah,
+  type Standins,
+} from '../../scripts/lib/local-cluster/image-builds.ts';
 
 describe('scripts/build-images.ts with the real buildah', () => {
   let standins: Standins;
@@ -18,7 +26,18 @@ describe('scripts/build-images.ts with the real buildah', () => {
   it('builds the backend image, tags it, labels it with the commit and prints its reference as JSON', async () => {
     const r = await run(
       'scripts/build-images.ts',
-      ['--builder', 'buildah', '--only', 'backend', '--tag', tag, '--build-arg', `PYTHON_IMAGE=${standins.python}`, '-o', 'json'],
+      [
+        '--builder',
+        'buildah',
+        '--only',
+        'backend',
+        '--tag',
+        tag,
+        '--build-arg',
+        `PYTHON_IMAGE=${standins.python}`,
+        '-o',
+        'json',
+      ],
       { env: scratchEnv({ ...containersEnv(), TODO_IMAGE_REGISTRY: '' }), timeoutMs: 1_500_000 },
     );
     assertSuccess(r);

@@ -11,7 +11,12 @@ describeImage({
   name: 'frontend',
   uid: 10001,
   health: '/api/health',
-  env: { HOSTNAME: '127.0.0.1', BACKEND_URL: 'http://127.0.0.1:9', BETTER_AUTH_SECRET: 'images-test-secret-not-a-real-one-0123456789', DEMO_PASSWORD: 'images-test-password' },
+  env: {
+    HOSTNAME: '127.0.0.1',
+    BACKEND_URL: 'http://127.0.0.1:9',
+    BETTER_AUTH_SECRET: 'images-test-secret-not-a-real-one-0123456789',
+    DEMO_PASSWORD: 'images-test-password',
+  },
   budgetMB: 200,
   // No sigtermExit: `buildah run` reports 1 after next's server closes on
   // SIGTERM (it does stop, well within the wait; the graceful check holds).
@@ -30,7 +35,13 @@ describeImage({
     it('ships only the standalone output: no sources, dev dependencies or build cache', () => {
       const { files } = get();
       expect(files).toContain('app/server.js');
-      expect(files.filter((f) => /^app\/(src|tests)\/|^app\/\.next\/cache\/.+|^app\/node_modules\/(typescript|vitest|playwright-core)\//.test(f))).toEqual([]);
+      expect(
+        files.filter((f) =>
+          /^app\/(src|tests)\/|^app\/\.next\/cache\/.+|^app\/node_modules\/(typescript|vitest|playwright-core)\//.test(
+            f,
+          ),
+        ),
+      ).toEqual([]);
       expect(files.filter((f) => /(^|\/)node_modules\//.test(f) && !f.startsWith('app/node_modules/'))).toEqual([]);
     });
   },

@@ -6,8 +6,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  buildApp, buildah, compressedSize, descendants, ensureStandins, inspectImage, layerSizes, listFiles, recordTiming,
-  startImage, waitHealthy, withRootfs, type AppName, type ImageInfo, type Running,
+  buildApp,
+  buildah,
+  compressedSize,
+  descendants,
+  ensureStandins,
+  inspectImage,
+  layerSizes,
+  listFiles,
+  recordTiming,
+  startImage,
+  waitHealthy,
+  withRootfs,
+  type AppName,
+  type ImageInfo,
+  type Running,
 } from '../../scripts/lib/local-cluster/image-builds.ts';
 import { freePort } from '../../scripts/lib/local-cluster/net.ts';
 
@@ -29,10 +42,19 @@ const MB = 1024 * 1024;
 
 const forbiddenInRuntime: [string, RegExp][] = [
   ['a compiler', /(^|\/)(gcc|cc|c\+\+|g\+\+|clang|tcc|cpp|x86_64-linux-gnu-gcc[^/]*)$|(^|\/)(gcc|clang)(-\d+)?$/],
-  ['a package manager', /(^|\/)usr\/(local\/)?bin\/(apt|apt-get|dpkg|pip\d*(\.\d+)?|npm|npx|yarn|corepack)$|(^|\/)(site-packages|node_modules)\/(pip|setuptools|npm)\/$/],
+  [
+    'a package manager',
+    /(^|\/)usr\/(local\/)?bin\/(apt|apt-get|dpkg|pip\d*(\.\d+)?|npm|npx|yarn|corepack)$|(^|\/)(site-packages|node_modules)\/(pip|setuptools|npm)\/$/,
+  ],
   ['a shell', /^(usr\/)?bin\/(sh|bash|dash)$/],
-  ['a package-manager cache', /^var\/cache\/apt\/.+|^var\/lib\/apt\/lists\/.+|^root\/\.(npm|cache)\/|(^|\/)\.npm\/_cacache\/|(^|\/)\.cache\/pip\//],
-  ['a test file', /(^|\/)(tests?|__tests__)\/$|(\.(test|spec)\.[cm]?[jt]sx?$)|(^app\/.*(^|\/)test_[^/]*\.py$)|((^|\/)conftest\.py$)/],
+  [
+    'a package-manager cache',
+    /^var\/cache\/apt\/.+|^var\/lib\/apt\/lists\/.+|^root\/\.(npm|cache)\/|(^|\/)\.npm\/_cacache\/|(^|\/)\.cache\/pip\//,
+  ],
+  [
+    'a test file',
+    /(^|\/)(tests?|__tests__)\/$|(\.(test|spec)\.[cm]?[jt]sx?$)|(^app\/.*(^|\/)test_[^/]*\.py$)|((^|\/)conftest\.py$)/,
+  ],
   ['an .env file', /(^|\/)\.env(\.[^/]*)?$/],
   ['source control', /(^|\/)\.git\//],
 ];
@@ -112,14 +134,31 @@ export function describeImage(spec: ImageSpec): void {
 
       it(`the app process runs as uid ${spec.uid}`, () => {
         const procs = appProcesses(running!);
-        expect(procs.some((p) => p.argv.includes(info.cmd.at(-1)!)), JSON.stringify(procs)).toBe(true);
+        expect(
+          procs.some((p) => p.argv.includes(info.cmd.at(-1)!)),
+          JSON.stringify(procs),
+        ).toBe(true);
         for (const p of procs) expect(p.uid, p.argv.join(' ')).toBe(spec.uid);
       });
 
       it("the image's own HEALTHCHECK command passes against it", async () => {
         const ctr = (await buildah(['from', '--pull=never', ref])).stdout.trim().split('\n').pop()!;
         try {
-          const r = await buildah(['run', '--isolation', 'chroot', '--network', 'host', '--env', `PORT=${port}`, ctr, '--', ...info.healthcheck!.slice(1)], { check: false, timeoutMs: 30_000 });
+          const r = await buildah(
+            [
+              'run',
+              '--isolation',
+              'chroot',
+              '--network',
+              'host',
+              '--env',
+              `PORT=${port}`,
+              ctr,
+              '--',
+              ...info.healthcheck!.slice(1),
+            ],
+            { check: false, timeoutMs: 30_000 },
+          );
           expect(r.code, r.stderr).toBe(0);
         } finally {
           await buildah(['rm', ctr], { check: false });

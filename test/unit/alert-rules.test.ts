@@ -8,45 +8,132 @@ import { emptyDoc, stepAlerts, type AlertsDoc, type StateSettings } from '../../
 
 const t0 = new Date('2026-01-01T00:00:00Z');
 const at = (s: number) => new Date(t0.getTime() + s * 1000);
-const rs: RuleSettings = { rules: ['crash-loop', 'replicas-mismatch', 'pods-not-ready', 'restarts-rising', 'readyz', 'backup-stale', 'forecast'], restartsThreshold: 3, restartsWindowSec: 900, backupMaxAgeSec: 26 * 3600 };
-const input = (o: Partial<RuleInput>): RuleInput => ({ now: t0, namespace: 'ns', findings: [], pods: [], deployments: [], statefulSets: [], restartSamples: {}, ...o });
-const ss: StateSettings = { forSec: { 'crash-loop': 60, 'replicas-mismatch': 300, 'pods-not-ready': 300, 'restarts-rising': 0, readyz: 120, 'backup-stale': 0, forecast: 0 }, repeatSec: 3600, heartbeatSec: 0 };
-const crash = { rule: 'crash-loop' as const, key: 'crash-loop:deployment/api', object: 'deployment/api', level: 'fail' as const, summary: 'deployment/api is crash-looping', detail: 'api-1: exit 1' };
+const rs: RuleSettings = {
+  rules: ['crash-loop', 'replicas-mismatch', 'pods-not-ready', 'restarts-rising', 'readyz', 'backup-stale', 'forecast'],
+  restartsThreshold: 3,
+  restartsWindowSec: 900,
+  backupMaxAgeSec: 26 * 3600,
+};
+const input = (o: Partial<RuleInput>): RuleInput => ({
+  now: t0,
+  namespace: 'ns',
+  findings: [],
+  pods: [],
+  deployments: [],
+  statefulSets: [],
+  restartSamples: {},
+  ...o,
+});
+const ss: StateSettings = {
+  forSec: {
+    'crash-loop': 60,
+    'replicas-mismatch': 300,
+    'pods-not-ready': 300,
+    'restarts-rising': 0,
+    readyz: 120,
+    'backup-stale': 0,
+    forecast: 0,
+  },
+  repeatSec: 3600,
+  heartbeatSec: 0,
+};
+const crash = {
+  rule: 'crash-loop' as const,
+  key: 'crash-loop:deployment/api',
+  object: 'deployment/api',
+  level: 'fail' as const,
+  summary: 'deployment/api is crash-looping',
+  detail: 'api-1: exit 1',
+};
 
 describe('alert rules', () => {
-  const pod = (name: string, restarts: number) => ({ metadata: { name, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'api-7d9c', uid: 'u', controller: true }] }, status: { containerStatuses: [{ name: 'app', image: 'x', imageID: '', ready: false, restartCount: restarts }] } });
-  const deployments = [{ metadata: { name: 'api' }, spec: { replicas: 2, selector: {}, template: {} }, status: { readyReplicas: 1 } }];
+  const pod = (name: string, restarts: number) => ({
+    metadata: {
+      name,
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'api-7d9c', uid: 'u', controller: true }],
+    },
+    status: { containerStatuses: [{ name: 'app', image: 'x', imageID: '', ready: false, restartCount: restarts }] },
+  });
+  const deployments = [
+    { metadata: { name: 'api' }, spec: { replicas: 2, selector: {}, template: {} }, status: { readyReplicas: 1 } },
+  ];
 
   it('a crash-loop finding becomes one condition per workload; a replicas shortfall another', () => {
-    const findings = [{ name: 'crash loop', level: 'fail' as const, detail: 'api-1: crash', object: { kind: 'Pod', name: 'api-1' } }, { name: 'crash loop', level: 'fail' as const, detail: 'api-2: crash', object: { kind: 'Pod', name: 'api-2' } }];
+    const findings = [
+      { name: 'crash loop', level: 'fail' as const, detail: 'api-1: crash', object: { kind: 'Pod', name: 'api-1' } },
+      { name: 'crash loop', level: 'fail' as const, detail: 'api-2: crash', object: { kind: 'Pod', name: 'api-2' } },
+    ];
     const o = evaluateRules(input({ findings, pods: [pod('api-1', 0), pod('api-2', 0)], deployments }), rs);
     expect(o.conditions.map((c) => c.key)).toEqual(['crash-loop:deployment/api', 'replicas-mismatch:deployment/api']);
     expect(o.conditions[0]!.detail).toBe('api-1: crash\napi-2: crash');
   });
 
   it('restarts rising: counted across samples within the window; a replaced pod does not count as negative', () => {
-    const restartSamples = { 'deployment/api': [{ at: at(-600).toISOString(), restarts: 5 }, { at: at(-300).toISOString(), restarts: 0 }] };
-    const o = evaluateRules(input({ pods: [pod('api-1', 3)], deployments: [], restartSamples }), { ...rs, rules: ['restarts-rising'] });
+    const restartSamples = {
+      'deployment/api': [
+        { at: at(-600).toISOString(), restarts: 5 },
+        { at: at(-300).toISOString(), restarts: 0 },
+      ],
+    };
+    const o = evaluateRules(input({ pods: [pod('api-1', 3)], deployments: [], restartSamples }), {
+      ...rs,
+      rules: ['restarts-rising'],
+    });
     // Without its Deployment the pod counts under its ReplicaSet: a first sample, nothing to compare with yet.
     expect(o.conditions).toEqual([]);
     expect(Object.keys(o.restartSamples)).toEqual(['replicaset/api-7d9c']);
-    const p = evaluateRules(input({ pods: [pod('api-1', 3)], deployments: [{ metadata: { name: 'api' } }], restartSamples }), { ...rs, rules: ['restarts-rising'] });
-    expect(p.conditions).toEqual([expect.objectContaining({ key: 'restarts-rising:deployment/api', summary: expect.stringContaining('3 restarts') })]);
+    const p = evaluateRules(
+      input({ pods: [pod('api-1', 3)], deployments: [{ metadata: { name: 'api' } }], restartSamples }),
+      { ...rs, rules: ['restarts-rising'] },
+    );
+    expect(p.conditions).toEqual([
+      expect.objectContaining({
+        key: 'restarts-rising:deployment/api',
+        summary: expect.stringContaining('3 restarts'),
+      }),
+    ]);
     expect(p.restartSamples['deployment/api']).toHaveLength(3);
   });
 
   it('backups: inactive without a stream; fires when the last good (ok, not failed verification) backup is too old', () => {
     expect(evaluateRules(input({}), rs).inactive.map((x) => x.rule)).toEqual(['readyz', 'backup-stale', 'forecast']);
-    const b = (h: number, ok: boolean, verified: boolean | null) => ({ at: at(-h * 3600).toISOString(), ok, verified, archive: `a${h}`, bytes: 1, durationMs: 1 });
-    expect(evaluateRules(input({ backups: [b(1, true, false), b(2, false, null), b(20, true, null)] }), rs).conditions).toEqual([]);
+    const b = (h: number, ok: boolean, verified: boolean | null) => ({
+      at: at(-h * 3600).toISOString(),
+      ok,
+      verified,
+      archive: `a${h}`,
+      bytes: 1,
+      durationMs: 1,
+    });
+    expect(
+      evaluateRules(input({ backups: [b(1, true, false), b(2, false, null), b(20, true, null)] }), rs).conditions,
+    ).toEqual([]);
     const stale = evaluateRules(input({ backups: [b(1, true, false), b(30, true, true)] }), rs).conditions;
-    expect(stale).toEqual([expect.objectContaining({ rule: 'backup-stale', summary: expect.stringContaining('1.3d old') })]);
+    expect(stale).toEqual([
+      expect.objectContaining({ rule: 'backup-stale', summary: expect.stringContaining('1.3d old') }),
+    ]);
   });
 
   it('forecasts: warn and fail levels fire, ok does not', () => {
-    const f = (key: string, level: 'ok' | 'warn' | 'fail') => ({ key, kind: 'memory' as const, object: { kind: 'Pod', name: 'api-1', namespace: 'ns' }, etaSeconds: 3600, r2: 0.9, samples: 12, spanSeconds: 3600, level, detail: `${key} fills` });
-    const o = evaluateRules(input({ forecasts: { at: t0.toISOString(), forecasts: [f('m1', 'ok'), f('m2', 'warn'), f('m3', 'fail')] } }), rs);
-    expect(o.conditions.map((c) => [c.key, c.level])).toEqual([['forecast:m2', 'warn'], ['forecast:m3', 'fail']]);
+    const f = (key: string, level: 'ok' | 'warn' | 'fail') => ({
+      key,
+      kind: 'memory' as const,
+      object: { kind: 'Pod', name: 'api-1', namespace: 'ns' },
+      etaSeconds: 3600,
+      r2: 0.9,
+      samples: 12,
+      spanSeconds: 3600,
+      level,
+      detail: `${key} fills`,
+    });
+    const o = evaluateRules(
+      input({ forecasts: { at: t0.toISOString(), forecasts: [f('m1', 'ok'), f('m2', 'warn'), f('m3', 'fail')] } }),
+      rs,
+    );
+    expect(o.conditions.map((c) => [c.key, c.level])).toEqual([
+      ['forecast:m2', 'warn'],
+      ['forecast:m3', 'fail'],
+    ]);
   });
 });
 
@@ -79,7 +166,10 @@ describe('alert state', () => {
   });
 
   it('a silence holds the notices back until it expires; then the firing alert is announced; an expired silence is dropped', () => {
-    let doc: AlertsDoc = { ...emptyDoc(), silences: [{ match: 'crash-loop', until: at(7200).toISOString(), created: t0.toISOString() }] };
+    let doc: AlertsDoc = {
+      ...emptyDoc(),
+      silences: [{ match: 'crash-loop', until: at(7200).toISOString(), created: t0.toISOString() }],
+    };
     const step = (s: number, conds = [crash]) => {
       const o = stepAlerts(doc, conds, at(s), { ...ss, forSec: { ...ss.forSec, 'crash-loop': 0 } });
       doc = o.doc;
@@ -108,7 +198,11 @@ describe('alert state', () => {
 
 describe('alert settings', () => {
   it('TODO_ALERT_FOR merges over the defaults and rejects unknown rules and bad durations', () => {
-    expect(forMap('crash-loop=30s, readyz=5m', 'K')).toMatchObject({ 'crash-loop': 30, readyz: 300, 'replicas-mismatch': 300 });
+    expect(forMap('crash-loop=30s, readyz=5m', 'K')).toMatchObject({
+      'crash-loop': 30,
+      readyz: 300,
+      'replicas-mismatch': 300,
+    });
     expect(() => forMap('crashloop=1m', 'K')).toThrow('K: unknown rule "crashloop"');
     expect(() => forMap('readyz=soon', 'K')).toThrow(/K readyz must be like 90/);
   });

@@ -4,24 +4,61 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  addonsToEnable, appAccess, childProblem, chooseTarget, continueCommand, doctorVerdict, imagesPresent, kubectlAiFinding, minikubeRunning, selectSteps, stepExitCode,
+  addonsToEnable,
+  appAccess,
+  childProblem,
+  chooseTarget,
+  continueCommand,
+  doctorVerdict,
+  imagesPresent,
+  kubectlAiFinding,
+  minikubeRunning,
+  selectSteps,
+  stepExitCode,
 } from '../../scripts/bootstrap/steps.ts';
 import type { Finding } from '../../scripts/lib/kit/result.ts';
 import { assertFailure, assertSuccess, repoRoot, run, scratchEnv } from '../helpers/run.ts';
 
-const tool = (name: string, level: Finding['level'], required = true): Finding => ({ name: `tool ${name}`, level, detail: level === 'ok' ? '1.0.0' : 'not found on PATH', hint: `install ${name}`, required });
+const tool = (name: string, level: Finding['level'], required = true): Finding => ({
+  name: `tool ${name}`,
+  level,
+  detail: level === 'ok' ? '1.0.0' : 'not found on PATH',
+  hint: `install ${name}`,
+  required,
+});
 
 describe('bootstrap: which steps run', () => {
   it('all but cron by default; --with-cron adds it; --from starts later; --skip leaves out; --only picks', () => {
-    expect(selectSteps({ only: [], skip: [], withCron: false })).toEqual(['doctor', 'cluster', 'images', 'secrets', 'deploy', 'verify', 'ai', 'summary']);
+    expect(selectSteps({ only: [], skip: [], withCron: false })).toEqual([
+      'doctor',
+      'cluster',
+      'images',
+      'secrets',
+      'deploy',
+      'verify',
+      'ai',
+      'summary',
+    ]);
     expect(selectSteps({ only: [], skip: [], withCron: true })).toContain('cron');
-    expect(selectSteps({ from: 'deploy', only: [], skip: ['ai'], withCron: false })).toEqual(['deploy', 'verify', 'summary']);
-    expect(selectSteps({ only: ['verify', 'doctor', 'cron'], skip: [], withCron: false })).toEqual(['doctor', 'verify', 'cron']);
+    expect(selectSteps({ from: 'deploy', only: [], skip: ['ai'], withCron: false })).toEqual([
+      'deploy',
+      'verify',
+      'summary',
+    ]);
+    expect(selectSteps({ only: ['verify', 'doctor', 'cron'], skip: [], withCron: false })).toEqual([
+      'doctor',
+      'verify',
+      'cron',
+    ]);
   });
   it('an unknown step, or --from with --only, is a usage error naming it', () => {
-    expect(() => selectSteps({ from: 'deply', only: [], skip: [], withCron: false })).toThrow(/--from: unknown step "deply"/);
+    expect(() => selectSteps({ from: 'deply', only: [], skip: [], withCron: false })).toThrow(
+      /--from: unknown step "deply"/,
+    );
     expect(() => selectSteps({ only: [], skip: ['x'], withCron: false })).toThrow(/--skip: unknown step "x"/);
-    expect(() => selectSteps({ from: 'deploy', only: ['verify'], skip: [], withCron: false })).toThrow(/do not go together/);
+    expect(() => selectSteps({ from: 'deploy', only: ['verify'], skip: [], withCron: false })).toThrow(
+      /do not go together/,
+    );
   });
   it('target: an explicit one wins; else minikube when installed, else the local test cluster', () => {
     expect(chooseTarget('current', true)).toEqual({ target: 'current', why: '--target' });
@@ -31,12 +68,23 @@ describe('bootstrap: which steps run', () => {
 });
 
 describe('bootstrap: the command that continues', () => {
-  it('keeps the user\'s flags, pins the target, replaces --from/--only and drops --dry-run', () => {
+  it("keeps the user's flags, pins the target, replaces --from/--only and drops --dry-run", () => {
     const all = ['doctor', 'cluster', 'images', 'secrets', 'deploy', 'verify', 'ai', 'summary'] as const;
-    expect(continueCommand('scripts/bootstrap.ts', ['-n', 'my ns', '--from=cluster', '--skip', 'ai', '--dry-run'], 'minikube', 'deploy', [...all]))
-      .toBe("npx zx scripts/bootstrap.ts --target minikube -n 'my ns' --skip ai --from deploy");
-    expect(continueCommand('scripts/bootstrap.ts', ['--target', 'local', '--only', 'deploy,verify'], 'local', 'verify', ['deploy', 'verify']))
-      .toBe('npx zx scripts/bootstrap.ts --target local --only verify');
+    expect(
+      continueCommand(
+        'scripts/bootstrap.ts',
+        ['-n', 'my ns', '--from=cluster', '--skip', 'ai', '--dry-run'],
+        'minikube',
+        'deploy',
+        [...all],
+      ),
+    ).toBe("npx zx scripts/bootstrap.ts --target minikube -n 'my ns' --skip ai --from deploy");
+    expect(
+      continueCommand('scripts/bootstrap.ts', ['--target', 'local', '--only', 'deploy,verify'], 'local', 'verify', [
+        'deploy',
+        'verify',
+      ]),
+    ).toBe('npx zx scripts/bootstrap.ts --target local --only verify');
   });
   it('passes on 1, 3 and 5 as they are; anything else is 4', () => {
     expect([1, 3, 5, 2, 6, undefined].map(stepExitCode)).toEqual([1, 3, 5, 4, 4, 4]);
@@ -44,22 +92,57 @@ describe('bootstrap: the command that continues', () => {
 });
 
 describe('bootstrap: reading the children', () => {
-  it("doctor: a missing required tool stops; an unreachable cluster does only when no cluster step starts one; local brings kubectl and helm", () => {
-    const unreachable: Finding = { name: 'cluster', level: 'fail', detail: 'cannot reach', hint: 'start it', required: true };
+  it('doctor: a missing required tool stops; an unreachable cluster does only when no cluster step starts one; local brings kubectl and helm', () => {
+    const unreachable: Finding = {
+      name: 'cluster',
+      level: 'fail',
+      detail: 'cannot reach',
+      hint: 'start it',
+      required: true,
+    };
     const env = (findings: Finding[], exitCode: 0 | 1 | 2 | 3 = 1) => ({ exitCode, findings });
-    expect(doctorVerdict(env([tool('kubectl', 'ok'), tool('helm', 'fail')]), true, 'minikube').problem).toBe('helm: not found on PATH');
-    expect(doctorVerdict(env([tool('kubectl', 'ok'), tool('helm', 'fail'), tool('kagent', 'info', false)]), true, 'local').problem).toBeUndefined();
+    expect(doctorVerdict(env([tool('kubectl', 'ok'), tool('helm', 'fail')]), true, 'minikube').problem).toBe(
+      'helm: not found on PATH',
+    );
+    expect(
+      doctorVerdict(env([tool('kubectl', 'ok'), tool('helm', 'fail'), tool('kagent', 'info', false)]), true, 'local')
+        .problem,
+    ).toBeUndefined();
     expect(doctorVerdict(env([tool('minikube', 'fail')]), true, 'local').problem).toBe('minikube: not found on PATH');
     expect(doctorVerdict(env([tool('helm', 'ok'), unreachable], 3), true, 'minikube')).toEqual({});
-    expect(doctorVerdict(env([tool('helm', 'ok'), unreachable], 3), false, 'current')).toEqual({ problem: 'cluster: cannot reach', hint: 'start it' });
-    expect(doctorVerdict({ exitCode: 2, findings: [], error: { message: 'unknown key X' } }, true, 'minikube').problem).toBe('unknown key X');
+    expect(doctorVerdict(env([tool('helm', 'ok'), unreachable], 3), false, 'current')).toEqual({
+      problem: 'cluster: cannot reach',
+      hint: 'start it',
+    });
+    expect(
+      doctorVerdict({ exitCode: 2, findings: [], error: { message: 'unknown key X' } }, true, 'minikube').problem,
+    ).toBe('unknown key X');
   });
   it("a child's problem in one line: its error, its failed action, its failed required finding", () => {
     const base = { findings: [] as Finding[], actions: [] as never[] };
     expect(childProblem({ ...base, exitCode: 0 })).toBeUndefined();
-    expect(childProblem({ ...base, exitCode: 3, error: { message: 'cannot reach the API' } })).toBe('cannot reach the API');
-    expect(childProblem({ ...base, exitCode: 4, actions: [{ what: 'helm upgrade', target: 'release/x', reason: '', status: 'failed', detail: 'timed out' }] as never[] })).toBe('helm upgrade release/x failed: timed out');
-    expect(childProblem({ ...base, exitCode: 1, findings: [{ name: 'info', level: 'fail', detail: 'ignored', required: false }, { name: 'chat round trip', level: 'fail', detail: 'POST /chat answered 500' }] })).toBe('chat round trip: POST /chat answered 500');
+    expect(childProblem({ ...base, exitCode: 3, error: { message: 'cannot reach the API' } })).toBe(
+      'cannot reach the API',
+    );
+    expect(
+      childProblem({
+        ...base,
+        exitCode: 4,
+        actions: [
+          { what: 'helm upgrade', target: 'release/x', reason: '', status: 'failed', detail: 'timed out' },
+        ] as never[],
+      }),
+    ).toBe('helm upgrade release/x failed: timed out');
+    expect(
+      childProblem({
+        ...base,
+        exitCode: 1,
+        findings: [
+          { name: 'info', level: 'fail', detail: 'ignored', required: false },
+          { name: 'chat round trip', level: 'fail', detail: 'POST /chat answered 500' },
+        ],
+      }),
+    ).toBe('chat round trip: POST /chat answered 500');
   });
   it("kubectl-ai: doctor's own finding by that name first, else its tool line", () => {
     const own: Finding = { name: 'kubectl-ai', level: 'ok', detail: 'configured for gemini' };
@@ -77,17 +160,33 @@ describe('bootstrap: reading minikube', () => {
     expect(minikubeRunning('🤷  Profile "minikube" not found.')).toBe(false);
   });
   it('addons: those not enabled; unreadable output enables all', () => {
-    expect(addonsToEnable('{"ingress":{"Status":"enabled"},"metrics-server":{"Status":"disabled"}}', ['ingress', 'metrics-server'])).toEqual(['metrics-server']);
+    expect(
+      addonsToEnable('{"ingress":{"Status":"enabled"},"metrics-server":{"Status":"disabled"}}', [
+        'ingress',
+        'metrics-server',
+      ]),
+    ).toEqual(['metrics-server']);
     expect(addonsToEnable('garbage', ['ingress', 'metrics-server'])).toEqual(['ingress', 'metrics-server']);
   });
   it('images: every ref listed, as given or under docker.io/library', () => {
     const refs = ['todo-chatbot-frontend:abc1234', 'todo-chatbot-backend:abc1234'];
-    expect(imagesPresent(refs, 'docker.io/library/todo-chatbot-frontend:abc1234\ndocker.io/library/todo-chatbot-backend:abc1234\n')).toBe(true);
+    expect(
+      imagesPresent(
+        refs,
+        'docker.io/library/todo-chatbot-frontend:abc1234\ndocker.io/library/todo-chatbot-backend:abc1234\n',
+      ),
+    ).toBe(true);
     expect(imagesPresent(refs, 'docker.io/library/todo-chatbot-frontend:abc1234\n')).toBe(false);
     expect(imagesPresent([], 'x')).toBe(false);
   });
   it('the app: ingress host first, then minikube service, and always the port-forward', () => {
-    const a = appAccess({ target: 'minikube', namespace: 'todo', release: 'todo-chatbot', minikubeUrl: 'http://192.168.49.2:30080', ingressHosts: ['todo.local'] });
+    const a = appAccess({
+      target: 'minikube',
+      namespace: 'todo',
+      release: 'todo-chatbot',
+      minikubeUrl: 'http://192.168.49.2:30080',
+      ingressHosts: ['todo.local'],
+    });
     expect(a.url).toBe('http://todo.local/');
     expect(a.how.join('\n')).toContain('minikube service: http://192.168.49.2:30080');
     const l = appAccess({ target: 'local', namespace: 'ns', release: 'r', kubeconfig: '/k', ingressHosts: [] });
@@ -97,18 +196,30 @@ describe('bootstrap: reading minikube', () => {
 
 describe('bootstrap as a process, no cluster', () => {
   it('--list shows every step and marks those this run does', async () => {
-    const r = await run('scripts/bootstrap.ts', ['--target', 'current', '--from', 'deploy', '--list'], { env: scratchEnv() });
+    const r = await run('scripts/bootstrap.ts', ['--target', 'current', '--from', 'deploy', '--list'], {
+      env: scratchEnv(),
+    });
     assertSuccess(r);
     expect(r.stdout).toMatch(/^ {4}doctor /m);
     expect(r.stdout).toMatch(/^ {2}\* deploy /m);
     expect(r.stdout).toMatch(/^ {4}cron /m);
   });
   it('--dry-run -o json: every step planned with what it would run, nothing run', async () => {
-    const r = await run('scripts/bootstrap.ts', ['--target', 'current', '--skip', 'ai', '--dry-run', '-o', 'json'], { env: scratchEnv() });
+    const r = await run('scripts/bootstrap.ts', ['--target', 'current', '--skip', 'ai', '--dry-run', '-o', 'json'], {
+      env: scratchEnv(),
+    });
     assertSuccess(r);
     const doc = r.json<{ dryRun: boolean; actions: { what: string; status: string; detail: string }[] }>();
     expect(doc.dryRun).toBe(true);
-    expect(doc.actions.map((a) => a.what)).toEqual(['step doctor', 'step cluster', 'step images', 'step secrets', 'step deploy', 'step verify', 'step summary']);
+    expect(doc.actions.map((a) => a.what)).toEqual([
+      'step doctor',
+      'step cluster',
+      'step images',
+      'step secrets',
+      'step deploy',
+      'step verify',
+      'step summary',
+    ]);
     expect(doc.actions.every((a) => a.status === 'planned')).toBe(true);
     expect(doc.actions.find((a) => a.what === 'step deploy')!.detail).toBe('npx zx scripts/deploy.ts --output json');
   });
@@ -119,13 +230,22 @@ describe('bootstrap as a process, no cluster', () => {
   });
   it('ai with TODO_KAGENT_ENABLED=true runs ops/agents.ts apply as a child: its failure stops the chain with its reason and the command to continue', async () => {
     const offline = { KUBECONFIG: path.join(repoRoot, 'test/fixtures/kubeconfig-offline.yaml') };
-    const r = await run('scripts/bootstrap.ts', ['--target', 'current', '--only', 'ai', '-o', 'json'], { env: scratchEnv({ TODO_KAGENT_ENABLED: 'true', ...offline }) });
+    const r = await run('scripts/bootstrap.ts', ['--target', 'current', '--only', 'ai', '-o', 'json'], {
+      env: scratchEnv({ TODO_KAGENT_ENABLED: 'true', ...offline }),
+    });
     expect(r.status).not.toBe(0);
-    const doc = r.json<{ findings: { name: string; level: string; detail: string; hint?: string }[]; data: { steps: { name: string; status: string; detail: string; results: { script: string; exitCode: number }[] }[] } }>();
+    const doc = r.json<{
+      findings: { name: string; level: string; detail: string; hint?: string }[];
+      data: {
+        steps: { name: string; status: string; detail: string; results: { script: string; exitCode: number }[] }[];
+      };
+    }>();
     const [ai] = doc.data.steps;
     expect(ai).toMatchObject({ name: 'ai', status: 'failed', detail: expect.stringMatching(/^ops\/agents\.ts: /) });
     expect(ai!.results.map((e) => e.script)).toEqual(['agents']);
     expect(ai!.results[0]!.exitCode).toBe(r.status);
-    expect(doc.findings.find((f) => f.name === 'step ai')!.hint).toBe('continue with: npx zx scripts/bootstrap.ts --target current --only ai');
+    expect(doc.findings.find((f) => f.name === 'step ai')!.hint).toBe(
+      'continue with: npx zx scripts/bootstrap.ts --target current --only ai',
+    );
   });
 });

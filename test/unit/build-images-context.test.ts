@@ -39,8 +39,14 @@ function contextListing(dir: string): string[] {
 
 const forbidden: [string, RegExp][] = [
   ['tests', /(^|\/)(tests?|__tests__|e2e)\//],
-  ['test files', /(\.(test|spec)\.[cm]?[jt]sx?$)|((^|\/)test_[^/]*\.py$)|((^|\/)[^/]*_test\.py$)|((^|\/)conftest\.py$)|(^requirements-dev\.txt$)|(^vitest(\.[^/]*)?\.config\.[cm]?[jt]s$)/],
-  ['caches', /(^|\/)(\.cache|\.npm|__pycache__|\.pytest_cache|\.mypy_cache|\.ruff_cache|\.next|coverage|\.turbo)\/|\.py[cod]$|\.tsbuildinfo$/],
+  [
+    'test files',
+    /(\.(test|spec)\.[cm]?[jt]sx?$)|((^|\/)test_[^/]*\.py$)|((^|\/)[^/]*_test\.py$)|((^|\/)conftest\.py$)|(^requirements-dev\.txt$)|(^vitest(\.[^/]*)?\.config\.[cm]?[jt]s$)/,
+  ],
+  [
+    'caches',
+    /(^|\/)(\.cache|\.npm|__pycache__|\.pytest_cache|\.mypy_cache|\.ruff_cache|\.next|coverage|\.turbo)\/|\.py[cod]$|\.tsbuildinfo$/,
+  ],
   ['node_modules', /(^|\/)node_modules\//],
   ['virtualenvs', /(^|\/)\.?venv\//],
   ['.env files', /(^|\/)\.env(\.[^/]*)?$/],
@@ -50,16 +56,64 @@ const forbidden: [string, RegExp][] = [
 
 /** Paths that must be dropped whether or not they exist today. */
 const probes = [
-  '.git/HEAD', '.git/objects/ab/cdef', '.env', '.env.local', '.env.production', 'src/.env', 'nested/dir/.env.test',
-  'node_modules/next/package.json', 'src/node_modules/x/index.js', 'tests/unit/a.test.ts', 'tests/e2e/app.e2e.test.ts',
-  'src/lib/auth.test.ts', 'src/components/__tests__/x.tsx', 'coverage/lcov.info', '.next/cache/webpack/x', '.npm/_cacache/x',
-  '.venv/bin/python', 'venv/lib/site.py', 'app/__pycache__/main.cpython-311.pyc', 'app/main.pyc', '.pytest_cache/v/cache',
-  '.mypy_cache/3.11/x.json', '.ruff_cache/x', 'tests/conftest.py', 'app/tests/test_x.py', 'app/test_y.py', 'data/todo.db', 'todo.db-wal',
+  '.git/HEAD',
+  '.git/objects/ab/cdef',
+  '.env',
+  '.env.local',
+  '.env.production',
+  'src/.env',
+  'nested/dir/.env.test',
+  'node_modules/next/package.json',
+  'src/node_modules/x/index.js',
+  'tests/unit/a.test.ts',
+  'tests/e2e/app.e2e.test.ts',
+  'src/lib/auth.test.ts',
+  'src/components/__tests__/x.tsx',
+  'coverage/lcov.info',
+  '.next/cache/webpack/x',
+  '.npm/_cacache/x',
+  '.venv/bin/python',
+  'venv/lib/site.py',
+  'app/__pycache__/main.cpython-311.pyc',
+  'app/main.pyc',
+  '.pytest_cache/v/cache',
+  '.mypy_cache/3.11/x.json',
+  '.ruff_cache/x',
+  'tests/conftest.py',
+  'app/tests/test_x.py',
+  'app/test_y.py',
+  'data/todo.db',
+  'todo.db-wal',
 ];
 
 describe.each([
-  ['frontend', ['package.json', 'package-lock.json', '.npmrc', 'next.config.ts', 'tsconfig.json', 'Dockerfile', 'src/app/layout.tsx', 'src/app/api/health/route.ts', 'scripts/copy-standalone-assets.mjs', 'public/robots.txt']],
-  ['backend', ['requirements.txt', 'pyproject.toml', 'Dockerfile', 'app/__init__.py', 'app/__main__.py', 'app/main.py', 'app/settings.py']],
+  [
+    'frontend',
+    [
+      'package.json',
+      'package-lock.json',
+      '.npmrc',
+      'next.config.ts',
+      'tsconfig.json',
+      'Dockerfile',
+      'src/app/layout.tsx',
+      'src/app/api/health/route.ts',
+      'scripts/copy-standalone-assets.mjs',
+      'public/robots.txt',
+    ],
+  ],
+  [
+    'backend',
+    [
+      'requirements.txt',
+      'pyproject.toml',
+      'Dockerfile',
+      'app/__init__.py',
+      'app/__main__.py',
+      'app/main.py',
+      'app/settings.py',
+    ],
+  ],
 ] as const)('%s build context', (name, required) => {
   const dir = path.join(repoRoot, `${name}-docker`);
   const listing = contextListing(dir);

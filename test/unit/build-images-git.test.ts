@@ -10,7 +10,11 @@ import { OpsError } from '../../scripts/lib/kit/errors.ts';
 
 function repo(): { dir: string; git: (...args: string[]) => string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'git-state-'));
-  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: dir, encoding: 'utf8' }).trim();
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {
+      cwd: dir,
+      encoding: 'utf8',
+    }).trim();
   git('init', '-q', '-b', 'main');
   return { dir, git };
 }

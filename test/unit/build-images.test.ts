@@ -5,7 +5,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { assertFailure, assertOutput, assertSuccess, refuteOutput, repoRoot, run, scratchEnv, type RunResult } from '../helpers/run.ts';
+import {
+  assertFailure,
+  assertOutput,
+  assertSuccess,
+  refuteOutput,
+  repoRoot,
+  run,
+  scratchEnv,
+  type RunResult,
+} from '../helpers/run.ts';
 
 type Tool = 'docker' | 'minikube' | 'buildah';
 const standins = path.join(repoRoot, 'test/fixtures/bin-standins');
@@ -30,7 +39,10 @@ function bed(tools: Tool[], extra: NodeJS.ProcessEnv = {}): Bed {
   const bin = path.join(dir, 'bin');
   fs.mkdirSync(bin);
   for (const t of ['git', 'bash', 'node']) {
-    const real = process.env.PATH!.split(':').map((d) => path.join(d, t)).find((p) => fs.existsSync(p));
+    const real = process.env
+      .PATH!.split(':')
+      .map((d) => path.join(d, t))
+      .find((p) => fs.existsSync(p));
     if (!real) throw new Error(`${t} not on PATH`);
     fs.symlinkSync(real, path.join(bin, t));
   }
@@ -50,7 +62,15 @@ function bed(tools: Tool[], extra: NodeJS.ProcessEnv = {}): Bed {
     GIT_CONFIG_VALUE_0: 'https://ci-bot:s3cret-token@git.example.com/org/todo-chatbot.git',
     ...extra,
   };
-  const calls = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[]) : []);
+  const calls = () =>
+    fs.existsSync(log)
+      ? fs
+          .readFileSync(log, 'utf8')
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as string[])
+      : [];
   const probe = (c: string[]) => c[1] === 'version' || c[1] === '--version' || c[1] === 'info';
   return { env, calls, builds: () => calls().filter((c) => !probe(c)) };
 }
@@ -59,10 +79,27 @@ const created = 'CREATED=1970-01-01T00:00:00Z';
 /** REVISION is the commit (+ -dirty): other engineers commit while tests run, so match its shape. */
 const revision = expect.stringMatching(/^REVISION=[0-9a-f]{40}(-dirty)?$/);
 const source = 'SOURCE=https://git.example.com/org/todo-chatbot';
-const labelArgs = (flag: string, tag: string, wrap = (a: unknown) => a) => [flag, wrap(source), flag, wrap(revision), flag, wrap(`VERSION=${tag}`), flag, wrap(created)];
+const labelArgs = (flag: string, tag: string, wrap = (a: unknown) => a) => [
+  flag,
+  wrap(source),
+  flag,
+  wrap(revision),
+  flag,
+  wrap(`VERSION=${tag}`),
+  flag,
+  wrap(created),
+];
 
 const dockerCmd = (dir: string, ref: string, tag: string, extra: string[] = []) => [
-  'docker', 'build', '--file', path.join(dir, 'Dockerfile'), '--tag', ref, ...labelArgs('--build-arg', tag), ...extra, dir,
+  'docker',
+  'build',
+  '--file',
+  path.join(dir, 'Dockerfile'),
+  '--tag',
+  ref,
+  ...labelArgs('--build-arg', tag),
+  ...extra,
+  dir,
 ];
 // buildah also gets the OCI labels as --label (its layer cache can keep a stale ARG-built LABEL).
 const ociLabel = (a: unknown) =>
@@ -70,12 +107,31 @@ const ociLabel = (a: unknown) =>
     ? a.replace(/^(SOURCE|VERSION|CREATED)=/, (_m, k: string) => `org.opencontainers.image.${k.toLowerCase()}=`)
     : expect.stringMatching(/^org\.opencontainers\.image\.revision=[0-9a-f]{40}(-dirty)?$/);
 const buildahCmd = (dir: string, ref: string, tag: string) => [
-  'buildah', 'bud', '--layers', '--format', 'docker', '--file', path.join(dir, 'Dockerfile'), '--tag', ref,
-  ...labelArgs('--build-arg', tag), ...labelArgs('--label', tag, ociLabel), dir,
+  'buildah',
+  'bud',
+  '--layers',
+  '--format',
+  'docker',
+  '--file',
+  path.join(dir, 'Dockerfile'),
+  '--tag',
+  ref,
+  ...labelArgs('--build-arg', tag),
+  ...labelArgs('--label', tag, ociLabel),
+  dir,
 ];
-const minikubeArg = (a: unknown) => (typeof a === 'string' ? `build-arg=${a}` : expect.stringMatching(/^build-arg=REVISION=[0-9a-f]{40}(-dirty)?$/));
+const minikubeArg = (a: unknown) =>
+  typeof a === 'string' ? `build-arg=${a}` : expect.stringMatching(/^build-arg=REVISION=[0-9a-f]{40}(-dirty)?$/);
 const minikubeCmd = (dir: string, ref: string, tag: string, profile = 'minikube') => [
-  'minikube', 'image', 'build', '--profile', profile, '--tag', ref, ...labelArgs('--build-opt', tag, minikubeArg), dir,
+  'minikube',
+  'image',
+  'build',
+  '--profile',
+  profile,
+  '--tag',
+  ref,
+  ...labelArgs('--build-opt', tag, minikubeArg),
+  dir,
 ];
 
 interface Doc {
@@ -97,15 +153,26 @@ describe('build-images: choosing the builder', () => {
     const b = bed(['minikube', 'docker'], { TODO_PROFILE: 'minikube' });
     const r = await run(script, ['--tag', 't1', '-o', 'json'], { env: b.env });
     assertSuccess(r);
-    expect(json(r)).toMatchObject({ ok: true, builder: 'minikube', tag: 't1', images: { frontend: 'todo-chatbot-frontend:t1', backend: 'todo-chatbot-backend:t1' } });
-    expect(b.builds()).toEqual([minikubeCmd(fe, 'todo-chatbot-frontend:t1', 't1'), minikubeCmd(be, 'todo-chatbot-backend:t1', 't1')]);
+    expect(json(r)).toMatchObject({
+      ok: true,
+      builder: 'minikube',
+      tag: 't1',
+      images: { frontend: 'todo-chatbot-frontend:t1', backend: 'todo-chatbot-backend:t1' },
+    });
+    expect(b.builds()).toEqual([
+      minikubeCmd(fe, 'todo-chatbot-frontend:t1', 't1'),
+      minikubeCmd(be, 'todo-chatbot-backend:t1', 't1'),
+    ]);
   });
 
   it('cluster target with a docker daemon: docker build, with the registry prefix', async () => {
     const b = bed(['docker', 'buildah'], { TODO_IMAGE_REGISTRY: 'registry.example.com/team/' });
     const r = await run(script, ['--tag', 't2', '-o', 'json'], { env: b.env });
     assertSuccess(r);
-    const refs = { frontend: 'registry.example.com/team/todo-chatbot-frontend:t2', backend: 'registry.example.com/team/todo-chatbot-backend:t2' };
+    const refs = {
+      frontend: 'registry.example.com/team/todo-chatbot-frontend:t2',
+      backend: 'registry.example.com/team/todo-chatbot-backend:t2',
+    };
     expect(json(r)).toMatchObject({ builder: 'docker', images: refs });
     expect(b.calls()).toContainEqual(['docker', 'info', '--format', '{{.ServerVersion}}']);
     expect(b.builds()).toEqual([dockerCmd(fe, refs.frontend, 't2'), dockerCmd(be, refs.backend, 't2')]);
@@ -141,7 +208,9 @@ describe('build-images: choosing the builder', () => {
     const b = bed([]);
     const r = await run(script, [], { env: b.env });
     assertFailure(r, 2);
-    expect(r.stderr.split('\n')[0]).toBe('build-images: no image builder: docker not found on PATH; buildah not found on PATH');
+    expect(r.stderr.split('\n')[0]).toBe(
+      'build-images: no image builder: docker not found on PATH; buildah not found on PATH',
+    );
     assertOutput(r, /^hint: install docker/m);
     expect(b.calls()).toEqual([]);
   });
@@ -150,7 +219,10 @@ describe('build-images: choosing the builder', () => {
     const b = bed(['docker'], { STANDIN_FAIL: 'docker info' });
     const r = await run(script, ['-o', 'json'], { env: b.env });
     assertFailure(r, 2);
-    expect(json(r)).toMatchObject({ ok: false, error: expect.stringContaining('docker present but its daemon is unreachable') });
+    expect(json(r)).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('docker present but its daemon is unreachable'),
+    });
     expect(b.builds()).toEqual([]);
   });
 
@@ -177,7 +249,10 @@ describe('build-images: tags, flags and results', () => {
 
     const text = await run(script, ['--dry-run', '--tag', 'd1'], { env: b.env });
     assertSuccess(text);
-    assertOutput(text, `  docker build --file ${fe}/Dockerfile --tag todo-chatbot-frontend:d1 --build-arg ${source} --build-arg REVISION=`);
+    assertOutput(
+      text,
+      `  docker build --file ${fe}/Dockerfile --tag todo-chatbot-frontend:d1 --build-arg ${source} --build-arg REVISION=`,
+    );
     refuteOutput(text, 's3cret');
     assertOutput(text, /^frontend {2}todo-chatbot-frontend:d1$/m);
     expect(b.builds()).toHaveLength(2); // still only the real run's two builds
@@ -190,7 +265,9 @@ describe('build-images: tags, flags and results', () => {
     const doc = json(r);
     expect(doc.tag).toMatch(/^[0-9a-f]{7,40}(-dirty)?$/);
     const revisionArg = doc.commands![0]!.find((a) => a.startsWith('REVISION='))!;
-    expect(revisionArg.slice('REVISION='.length)).toMatch(new RegExp(`^${doc.tag.replace('-dirty', '')}[0-9a-f]*${doc.tag.endsWith('-dirty') ? '-dirty' : ''}$`));
+    expect(revisionArg.slice('REVISION='.length)).toMatch(
+      new RegExp(`^${doc.tag.replace('-dirty', '')}[0-9a-f]*${doc.tag.endsWith('-dirty') ? '-dirty' : ''}$`),
+    );
     expect(doc.images.frontend).toBe(`todo-chatbot-frontend:${doc.tag}`);
 
     const latest = await run(script, ['--tag', 'latest'], { env: b.env });
@@ -200,8 +277,14 @@ describe('build-images: tags, flags and results', () => {
 
   it('--build-arg is passed through; bad values of the flags are usage errors', async () => {
     const b = bed(['docker']);
-    assertSuccess(await run(script, ['--tag', 'a1', '--only', 'frontend', '--build-arg', 'NODE_IMAGE=node:24.21.0-bookworm-slim'], { env: b.env }));
-    expect(b.builds()).toEqual([dockerCmd(fe, 'todo-chatbot-frontend:a1', 'a1', ['--build-arg', 'NODE_IMAGE=node:24.21.0-bookworm-slim'])]);
+    assertSuccess(
+      await run(script, ['--tag', 'a1', '--only', 'frontend', '--build-arg', 'NODE_IMAGE=node:24.21.0-bookworm-slim'], {
+        env: b.env,
+      }),
+    );
+    expect(b.builds()).toEqual([
+      dockerCmd(fe, 'todo-chatbot-frontend:a1', 'a1', ['--build-arg', 'NODE_IMAGE=node:24.21.0-bookworm-slim']),
+    ]);
     for (const [args, message] of [
       [['--only', 'database'], '--only must be one of frontend, backend, got "database"'],
       [['--builder', 'podman'], '--builder must be one of auto, docker, minikube, buildah, got "podman"'],
@@ -215,7 +298,7 @@ describe('build-images: tags, flags and results', () => {
     expect(b.builds()).toHaveLength(1);
   });
 
-  it('a failed build exits 4 with the builder\'s last error line and no image references', async () => {
+  it("a failed build exits 4 with the builder's last error line and no image references", async () => {
     const b = bed(['docker'], { STANDIN_FAIL: 'docker build' });
     const r = await run(script, ['--tag', 'f1', '-o', 'json'], { env: b.env });
     assertFailure(r, 4);
@@ -242,14 +325,32 @@ describe('build-images: the decisions, in-process', () => {
   it('buildCommand gives each builder its own exact argv; OCI labels mirror the label build args', async () => {
     const { buildCommand, ociLabels } = await import('../../scripts/build-images/builders.ts');
     const args = ['REVISION=abc1234', 'VERSION=abc1234', 'NODE_IMAGE=node:24'];
-    expect(ociLabels(args)).toEqual(['org.opencontainers.image.revision=abc1234', 'org.opencontainers.image.version=abc1234']);
+    expect(ociLabels(args)).toEqual([
+      'org.opencontainers.image.revision=abc1234',
+      'org.opencontainers.image.version=abc1234',
+    ]);
     expect(buildCommand({ builder: 'minikube', bin: 'minikube' }, '/src/be', 'b:t', args, 'dev')).toEqual([
-      'minikube', 'image', 'build', '--profile', 'dev', '--tag', 'b:t', '--build-opt', 'build-arg=REVISION=abc1234', '--build-opt', 'build-arg=VERSION=abc1234', '--build-opt', 'build-arg=NODE_IMAGE=node:24', '/src/be',
+      'minikube',
+      'image',
+      'build',
+      '--profile',
+      'dev',
+      '--tag',
+      'b:t',
+      '--build-opt',
+      'build-arg=REVISION=abc1234',
+      '--build-opt',
+      'build-arg=VERSION=abc1234',
+      '--build-opt',
+      'build-arg=NODE_IMAGE=node:24',
+      '/src/be',
     ]);
     expect(buildCommand({ builder: 'buildah', bin: 'buildah' }, '/src/be', 'b:t', args, 'dev')).toContain('--label');
   });
   it('chooseBuilder: an unknown TODO_BUILDER is a usage error naming the choices', async () => {
     const { chooseBuilder } = await import('../../scripts/build-images/builders.ts');
-    await expect(chooseBuilder({ setting: 'kaniko', target: 'cluster', warn: () => undefined })).rejects.toThrow('--builder must be one of auto, docker, minikube, buildah, got "kaniko"');
+    await expect(chooseBuilder({ setting: 'kaniko', target: 'cluster', warn: () => undefined })).rejects.toThrow(
+      '--builder must be one of auto, docker, minikube, buildah, got "kaniko"',
+    );
   });
 });

@@ -26,7 +26,17 @@ describe('support bundle', () => {
   it('tarGz: every file under root/, a regular file with its content, all with one mtime', async () => {
     const at = new Date('2026-11-27T12:00:00Z');
     const long = `logs/${'p'.repeat(60)}/${'c'.repeat(60)}.previous.log`;
-    const got = await entries(await tarGz('root', [{ path: 'README.txt', content: 'hello\n' }, { path: long, content: 'é'.repeat(700) }, { path: 'empty', content: '' }], at));
+    const got = await entries(
+      await tarGz(
+        'root',
+        [
+          { path: 'README.txt', content: 'hello\n' },
+          { path: long, content: 'é'.repeat(700) },
+          { path: 'empty', content: '' },
+        ],
+        at,
+      ),
+    );
     expect(got.map((e) => [e.header.name, e.header.type, e.header.mode, e.header.mtime.getTime(), e.content])).toEqual([
       ['root/README.txt', 'file', 0o644, at.getTime(), 'hello\n'],
       [`root/${long}`, 'file', 0o644, at.getTime(), 'é'.repeat(700)],
@@ -45,28 +55,72 @@ describe('support bundle', () => {
   });
 
   it('helm values: secret-looking keys redacted (and registered), identifiers kept', () => {
-    const v = { secrets: { create: true, demoPassword: 'demo-pass-4711' }, externalDatabase: { url: 'postgresql://u:pw-0815@db/todo', host: 'db' }, postgresql: { auth: { username: 'todo', password: 'pg-pass-9911' } }, backend: { replicaCount: 2 } };
-    expect(redactValues(v)).toEqual({ secrets: { create: true, demoPassword: '<redacted>' }, externalDatabase: { url: '<redacted>', host: 'db' }, postgresql: { auth: { username: 'todo', password: '<redacted>' } }, backend: { replicaCount: 2 } });
+    const v = {
+      secrets: { create: true, demoPassword: 'demo-pass-4711' },
+      externalDatabase: { url: 'postgresql://u:pw-0815@db/todo', host: 'db' },
+      postgresql: { auth: { username: 'todo', password: 'pg-pass-9911' } },
+      backend: { replicaCount: 2 },
+    };
+    expect(redactValues(v)).toEqual({
+      secrets: { create: true, demoPassword: '<redacted>' },
+      externalDatabase: { url: '<redacted>', host: 'db' },
+      postgresql: { auth: { username: 'todo', password: '<redacted>' } },
+      backend: { replicaCount: 2 },
+    });
     expect(scrub('log: pg-pass-9911 demo-pass-4711 todo')).toBe('log: *** *** todo');
   });
 
   it('yaml: timestamps as the API writes them, not as empty objects', () => {
-    expect(yaml([{ metadata: { creationTimestamp: new Date('2026-11-27T12:00:00Z') } }, { a: 1 }])).toBe("metadata:\n  creationTimestamp: 2026-11-27T12:00:00.000Z\n---\na: 1\n");
+    expect(yaml([{ metadata: { creationTimestamp: new Date('2026-11-27T12:00:00Z') } }, { a: 1 }])).toBe(
+      'metadata:\n  creationTimestamp: 2026-11-27T12:00:00.000Z\n---\na: 1\n',
+    );
   });
 
   it('env: a plain value under a secret-looking name is redacted', () => {
-    expect(redactEnv({ env: [{ name: 'API_TOKEN', value: 'tok-123456' }, { name: 'LOG_LEVEL', value: 'info' }] })).toEqual({ env: [{ name: 'API_TOKEN', value: '<redacted>' }, { name: 'LOG_LEVEL', value: 'info' }] });
+    expect(
+      redactEnv({
+        env: [
+          { name: 'API_TOKEN', value: 'tok-123456' },
+          { name: 'LOG_LEVEL', value: 'info' },
+        ],
+      }),
+    ).toEqual({
+      env: [
+        { name: 'API_TOKEN', value: '<redacted>' },
+        { name: 'LOG_LEVEL', value: 'info' },
+      ],
+    });
     const at = new Date('2026-11-27T12:00:00Z');
-    expect(yaml([redactEnv({ metadata: { creationTimestamp: at } })])).toBe('metadata:\n  creationTimestamp: 2026-11-27T12:00:00.000Z\n');
+    expect(yaml([redactEnv({ metadata: { creationTimestamp: at } })])).toBe(
+      'metadata:\n  creationTimestamp: 2026-11-27T12:00:00.000Z\n',
+    );
   });
 
   it('Secrets: keys and sizes only; values registered (plain and base64) so no file can carry them', async () => {
-    const s = { metadata: { name: 'app', namespace: 'todo' }, type: 'Opaque', data: { DB_PASSWORD: Buffer.from('s3cr3t-value-42').toString('base64'), DB_USER: Buffer.from('todo').toString('base64') } };
+    const s = {
+      metadata: { name: 'app', namespace: 'todo' },
+      type: 'Opaque',
+      data: {
+        DB_PASSWORD: Buffer.from('s3cr3t-value-42').toString('base64'),
+        DB_USER: Buffer.from('todo').toString('base64'),
+      },
+    };
     registerSecretValues(s);
-    expect(redactSecret(s)).toEqual({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'app', namespace: 'todo' }, type: 'Opaque', data: { DB_PASSWORD: '<redacted: 15 bytes>', DB_USER: '<redacted: 4 bytes>' } });
+    expect(redactSecret(s)).toEqual({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'app', namespace: 'todo' },
+      type: 'Opaque',
+      data: { DB_PASSWORD: '<redacted: 15 bytes>', DB_USER: '<redacted: 4 bytes>' },
+    });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-bundle-'));
     const file = path.join(dir, 'out', 'b.tar.gz');
-    await writeBundle(file, 'root', [{ path: 'logs/p/c.log', content: `password is s3cr3t-value-42; b64 ${Buffer.from('s3cr3t-value-42').toString('base64')}; user todo\n` }]);
+    await writeBundle(file, 'root', [
+      {
+        path: 'logs/p/c.log',
+        content: `password is s3cr3t-value-42; b64 ${Buffer.from('s3cr3t-value-42').toString('base64')}; user todo\n`,
+      },
+    ]);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     execFileSync('tar', ['-xzf', file], { cwd: dir });
     expect(fs.readFileSync(path.join(dir, 'root/logs/p/c.log'), 'utf8')).toBe('password is ***; b64 ***; user todo\n');

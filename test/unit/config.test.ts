@@ -41,13 +41,20 @@ describe('config loading', () => {
   });
 
   it('.env.local overrides the profile and the environment overrides both', async () => {
-    const dir = envDir({ 'dev.env': 'TODO_NAMESPACE=from-profile\nTODO_REQUIRE_METRICS=false\n', '.env.local': 'TODO_NAMESPACE=from-local\n' });
+    const dir = envDir({
+      'dev.env': 'TODO_NAMESPACE=from-profile\nTODO_REQUIRE_METRICS=false\n',
+      '.env.local': 'TODO_NAMESPACE=from-local\n',
+    });
     const noCluster = { TODO_ENV_DIR: dir, KUBECONFIG: '/nonexistent' };
     const a = await run('scripts/doctor.ts', ['--profile', 'dev', '-o', 'json'], { env: scratchEnv(noCluster) });
     expect(a.json<{ namespace: string }>().namespace).toBe('from-local');
-    const b = await run('scripts/doctor.ts', ['--profile', 'dev', '-o', 'json'], { env: scratchEnv({ ...noCluster, TODO_NAMESPACE: 'from-env' }) });
+    const b = await run('scripts/doctor.ts', ['--profile', 'dev', '-o', 'json'], {
+      env: scratchEnv({ ...noCluster, TODO_NAMESPACE: 'from-env' }),
+    });
     expect(b.json<{ namespace: string }>().namespace).toBe('from-env');
-    const c = await run('scripts/doctor.ts', ['--profile', 'dev', '-o', 'json', '-n', 'from-flag'], { env: scratchEnv({ ...noCluster, TODO_NAMESPACE: 'from-env' }) });
+    const c = await run('scripts/doctor.ts', ['--profile', 'dev', '-o', 'json', '-n', 'from-flag'], {
+      env: scratchEnv({ ...noCluster, TODO_NAMESPACE: 'from-env' }),
+    });
     expect(c.json<{ namespace: string }>().namespace).toBe('from-flag');
   });
 
@@ -60,12 +67,18 @@ describe('config loading', () => {
 
   it('--verbose shows the config with secrets as (set), never their values', async () => {
     const secret = 'x9-very-secret-value-42';
-    const r = await run('scripts/doctor.ts', ['--verbose', '-o', 'json'], { env: scratchEnv({ BETTER_AUTH_SECRET: secret, KUBECONFIG: '/nonexistent' }) });
+    const r = await run('scripts/doctor.ts', ['--verbose', '-o', 'json'], {
+      env: scratchEnv({ BETTER_AUTH_SECRET: secret, KUBECONFIG: '/nonexistent' }),
+    });
     expect(r.stderr).toContain('"BETTER_AUTH_SECRET":"(set)"');
     expect(r.stderr).toContain('"OPENAI_API_KEY":"(unset)"');
     expect(r.output).not.toContain(secret);
     // The line shows what the run uses: flags applied (it was printed before them once).
-    const flagged = await run('scripts/doctor.ts', ['--verbose', '-n', 'from-flag', '--context', 'ctx-flag', '-o', 'json'], { env: scratchEnv({ KUBECONFIG: '/nonexistent' }) });
+    const flagged = await run(
+      'scripts/doctor.ts',
+      ['--verbose', '-n', 'from-flag', '--context', 'ctx-flag', '-o', 'json'],
+      { env: scratchEnv({ KUBECONFIG: '/nonexistent' }) },
+    );
     expect(flagged.stderr).toMatch(/config: .*"TODO_NAMESPACE":"from-flag".*"TODO_CONTEXT":"ctx-flag"/);
   });
 });

@@ -8,11 +8,27 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cronBlock, mergeCrontab, ourLines, schedule, withoutBlock, type CronEnvironment } from '../../scripts/cron/table.ts';
+import {
+  cronBlock,
+  mergeCrontab,
+  ourLines,
+  schedule,
+  withoutBlock,
+  type CronEnvironment,
+} from '../../scripts/cron/table.ts';
 import { rotate } from '../../scripts/cron/job.ts';
 import { assertFailure, assertSuccess, run, scratchEnv } from '../helpers/run.ts';
 
-const e: CronEnvironment = { node: '/usr/bin/node', nodeFlags: ['--import', 'tsx'], repo: '/srv/ops', logDir: '/var/state/logs/testbed-todo', logMax: 1000, logKeep: 2, env: { PATH: '/usr/bin:/bin', TODO_PROFILE: 'testbed' }, id: 'testbed/todo' };
+const e: CronEnvironment = {
+  node: '/usr/bin/node',
+  nodeFlags: ['--import', 'tsx'],
+  repo: '/srv/ops',
+  logDir: '/var/state/logs/testbed-todo',
+  logMax: 1000,
+  logKeep: 2,
+  env: { PATH: '/usr/bin:/bin', TODO_PROFILE: 'testbed' },
+  id: 'testbed/todo',
+};
 
 describe('cron table', () => {
   it('schedules: five fields with ranges, steps and lists, or off; anything else names the field', () => {
@@ -25,7 +41,19 @@ describe('cron table', () => {
   });
 
   it('schedules: whatever crontab takes, names, nicknames and @reboot included', () => {
-    for (const s of ['@daily', '@reboot', '@hourly', '@midnight', '@annually', '0 3 * * MON', '0 9 * * mon-fri/2', '0 0 1 JAN,Jul *', '0 0 * * 7', '*/15 0-6,22-23 1-31/2 * SUN']) expect(schedule(s, 'K')).toBe(s);
+    for (const s of [
+      '@daily',
+      '@reboot',
+      '@hourly',
+      '@midnight',
+      '@annually',
+      '0 3 * * MON',
+      '0 9 * * mon-fri/2',
+      '0 0 1 JAN,Jul *',
+      '0 0 * * 7',
+      '*/15 0-6,22-23 1-31/2 * SUN',
+    ])
+      expect(schedule(s, 'K')).toBe(s);
   });
 
   it('schedules: refused where crontab refuses them, seconds fields and Quartz syntax included', () => {
@@ -43,10 +71,18 @@ describe('cron table', () => {
 
   it('the block: absolute paths, the environment on the line, a log per job; missing scripts and off jobs left out', () => {
     const b = cronBlock(e, { TODO_CRON_PREDICT: 'off' }, (s) => s !== 'ops/backup.ts');
-    expect(b.jobs.map((j) => [j.job, j.schedule])).toEqual([['self-heal', '* * * * *'], ['alert', '* * * * *']]);
-    expect(b.skipped).toEqual([{ job: 'backup', why: 'ops/backup.ts is not in this checkout' }, { job: 'predict', why: 'TODO_CRON_PREDICT=off' }]);
+    expect(b.jobs.map((j) => [j.job, j.schedule])).toEqual([
+      ['self-heal', '* * * * *'],
+      ['alert', '* * * * *'],
+    ]);
+    expect(b.skipped).toEqual([
+      { job: 'backup', why: 'ops/backup.ts is not in this checkout' },
+      { job: 'predict', why: 'TODO_CRON_PREDICT=off' },
+    ]);
     expect(b.lines[0]).toMatch(/^# BEGIN todo-chatbot-ops testbed\/todo /);
-    expect(b.lines[1]).toBe("* * * * * cd '/srv/ops' && PATH='/usr/bin:/bin' TODO_PROFILE='testbed' '/usr/bin/node' '--import' 'tsx' '/srv/ops/scripts/cron/job.ts' '/var/state/logs/testbed-todo/self-heal.log' '1000' '2' '--' '/usr/bin/node' '--import' 'tsx' '/srv/ops/node_modules/zx/build/cli.js' '/srv/ops/ops/self-heal.ts' '-o' 'json'");
+    expect(b.lines[1]).toBe(
+      "* * * * * cd '/srv/ops' && PATH='/usr/bin:/bin' TODO_PROFILE='testbed' '/usr/bin/node' '--import' 'tsx' '/srv/ops/scripts/cron/job.ts' '/var/state/logs/testbed-todo/self-heal.log' '1000' '2' '--' '/usr/bin/node' '--import' 'tsx' '/srv/ops/node_modules/zx/build/cli.js' '/srv/ops/ops/self-heal.ts' '-o' 'json'",
+    );
     expect(b.lines.at(-1)).toBe('# END todo-chatbot-ops testbed/todo');
   });
 
@@ -57,8 +93,14 @@ describe('cron table', () => {
     expect(mergeCrontab(once, e.id, mine)).toBe(once);
     expect(once.startsWith(user)).toBe(true);
     expect(ourLines(once, e.id)).toHaveLength(4);
-    const other = mergeCrontab(once, 'cloud/todo', ['# BEGIN todo-chatbot-ops cloud/todo (x)', '* * * * * true', '# END todo-chatbot-ops cloud/todo']);
-    expect(withoutBlock(other, e.id).join('\n')).toBe(`${user}\n\n# BEGIN todo-chatbot-ops cloud/todo (x)\n* * * * * true\n# END todo-chatbot-ops cloud/todo`);
+    const other = mergeCrontab(once, 'cloud/todo', [
+      '# BEGIN todo-chatbot-ops cloud/todo (x)',
+      '* * * * * true',
+      '# END todo-chatbot-ops cloud/todo',
+    ]);
+    expect(withoutBlock(other, e.id).join('\n')).toBe(
+      `${user}\n\n# BEGIN todo-chatbot-ops cloud/todo (x)\n* * * * * true\n# END todo-chatbot-ops cloud/todo`,
+    );
     expect(mergeCrontab(once, e.id, [])).toBe(user);
   });
 
@@ -105,7 +147,9 @@ describe.runIf(root)('scripts/cron.ts with the real crontab, as a throwaway user
     const dry = await cron('install', '--dry-run', '-o', 'json');
     assertSuccess(dry);
     expect(crontab()).not.toContain('todo-chatbot-ops');
-    expect(dry.json<{ actions: { status: string }[] }>().actions).toEqual([expect.objectContaining({ what: 'install crontab entries', status: 'planned' })]);
+    expect(dry.json<{ actions: { status: string }[] }>().actions).toEqual([
+      expect.objectContaining({ what: 'install crontab entries', status: 'planned' }),
+    ]);
     for (let i = 0; i < 2; i++) assertSuccess(await cron('install', '-o', 'json'));
     const text = crontab();
     expect(text.split('\n').filter((l) => l.startsWith('# BEGIN todo-chatbot-ops testbed/heal-cron'))).toHaveLength(1);
@@ -114,9 +158,14 @@ describe.runIf(root)('scripts/cron.ts with the real crontab, as a throwaway user
     const doc = second.json<{ actions: unknown[]; findings: { name: string; detail: string }[] }>();
     expect(doc.actions).toEqual([]);
     const present = ['backup', 'predict'].filter((j) => fs.existsSync(path.resolve(`ops/${j}.ts`)));
-    for (const j of ['backup', 'predict'].filter((x) => !present.includes(x))) expect(doc.findings).toContainEqual(expect.objectContaining({ name: `cron ${j}`, detail: `not scheduled: ops/${j}.ts is not in this checkout` }));
+    for (const j of ['backup', 'predict'].filter((x) => !present.includes(x)))
+      expect(doc.findings).toContainEqual(
+        expect.objectContaining({ name: `cron ${j}`, detail: `not scheduled: ops/${j}.ts is not in this checkout` }),
+      );
     const list = await cron('list', '-o', 'json');
-    expect(list.json<{ data: { lines: string[] } }>().data.lines.filter((l) => / ops\/|\/ops\//.test(l))).toHaveLength(2 + present.length);
+    expect(list.json<{ data: { lines: string[] } }>().data.lines.filter((l) => / ops\/|\/ops\//.test(l))).toHaveLength(
+      2 + present.length,
+    );
   }, 60_000);
 
   it('an installed line runs as cron runs it (that user, no environment): the job starts and its log is written', async (t) => {
@@ -140,7 +189,9 @@ describe.runIf(root)('scripts/cron.ts with the real crontab, as a throwaway user
     assertSuccess(await cron('remove'));
     expect(crontab()).toBe('MAILTO=""\n# the user\'s own job\n15 4 * * * /bin/true\n');
     assertFailure(await cron('reinstall'), 2);
-    const bad = await run('scripts/cron.ts', ['install', '--user', user], { env: { ...env, TODO_CRON_ALERT: '*/0 * * * *' } });
+    const bad = await run('scripts/cron.ts', ['install', '--user', user], {
+      env: { ...env, TODO_CRON_ALERT: '*/0 * * * *' },
+    });
     assertFailure(bad, 2);
     expect(bad.stderr).toContain('TODO_CRON_ALERT: bad minute "*/0"');
   }, 60_000);

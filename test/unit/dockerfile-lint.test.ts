@@ -13,7 +13,8 @@ interface Problem {
 }
 
 const flagsOf = (ins: Instruction): Map<string, string | null> => {
-  const f = (ins as unknown as { getFlags?: () => { getName(): string; getValue(): string | null }[] }).getFlags?.() ?? [];
+  const f =
+    (ins as unknown as { getFlags?: () => { getName(): string; getValue(): string | null }[] }).getFlags?.() ?? [];
   return new Map(f.map((x) => [x.getName(), x.getValue()]));
 };
 const args = (ins: Instruction) => ins.getArguments().map((a) => a.getValue());
@@ -29,9 +30,13 @@ function splitRef(ref: string): { name: string; tag?: string; digest?: string } 
 function lintDockerfile(text: string): Problem[] {
   const df = DockerfileParser.parse(text);
   const problems: Problem[] = [];
-  const add = (rule: string, ins: Instruction | undefined, message: string) => problems.push({ rule, line: (ins?.getRange().start.line ?? -1) + 1, message });
-  const globals = new Map(df.getInitialARGs().map((a) => [a.getProperty()?.getName() ?? '', a.getProperty()?.getValue() ?? '']));
-  const expand = (s: string) => s.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a: string, b: string) => globals.get(a ?? b) ?? '');
+  const add = (rule: string, ins: Instruction | undefined, message: string) =>
+    problems.push({ rule, line: (ins?.getRange().start.line ?? -1) + 1, message });
+  const globals = new Map(
+    df.getInitialARGs().map((a) => [a.getProperty()?.getName() ?? '', a.getProperty()?.getValue() ?? '']),
+  );
+  const expand = (s: string) =>
+    s.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a: string, b: string) => globals.get(a ?? b) ?? '');
 
   const froms = df.getFROMs();
   if (!froms.length) return [{ rule: 'from', line: 0, message: 'no FROM' }];
@@ -55,7 +60,12 @@ function lintDockerfile(text: string): Problem[] {
   const kw = (k: string) => finalStage.filter((i) => i.getKeyword() === k);
 
   for (const ins of all) {
-    if (ins.getKeyword() === 'ADD' && args(ins).slice(0, -1).some((a) => /^(https?|git|ssh):\/\/|^git@/.test(a)))
+    if (
+      ins.getKeyword() === 'ADD' &&
+      args(ins)
+        .slice(0, -1)
+        .some((a) => /^(https?|git|ssh):\/\/|^git@/.test(a))
+    )
       add('no-add-url', ins, 'ADD of a URL: download in a RUN with a checksum, or COPY');
     if (ins.getKeyword() === 'RUN') {
       const body = ins.getArgumentsContent() ?? '';
@@ -69,14 +79,22 @@ function lintDockerfile(text: string): Problem[] {
   const uid = user.split(':')[0]!;
   if (!user) add('non-root', lastFrom, 'the final stage sets no USER (runs as root)');
   else if (uid === 'root' || uid === '0') add('non-root', users[users.length - 1], `the final stage runs as ${user}`);
-  else if (!/^\d+$/.test(uid)) add('non-root', users[users.length - 1], `USER ${user} is not numeric: Kubernetes runAsNonRoot cannot verify a name`);
+  else if (!/^\d+$/.test(uid))
+    add(
+      'non-root',
+      users[users.length - 1],
+      `USER ${user} is not numeric: Kubernetes runAsNonRoot cannot verify a name`,
+    );
 
   const workdirs = kw('WORKDIR');
   const appDir = workdirs.length ? (args(workdirs[workdirs.length - 1]!)[0] ?? '') : '';
   for (const ins of [...kw('COPY'), ...kw('ADD')]) {
     const dest = args(ins).at(-1) ?? '';
-    const isApp = !dest.startsWith('/') || (appDir !== '' && appDir !== '/' && (dest === appDir || dest.startsWith(`${appDir.replace(/\/$/, '')}/`)));
-    if (isApp && !flagsOf(ins).has('chown')) add('copy-chown', ins, `${ins.getKeyword()} to ${dest} (app files) without --chown`);
+    const isApp =
+      !dest.startsWith('/') ||
+      (appDir !== '' && appDir !== '/' && (dest === appDir || dest.startsWith(`${appDir.replace(/\/$/, '')}/`)));
+    if (isApp && !flagsOf(ins).has('chown'))
+      add('copy-chown', ins, `${ins.getKeyword()} to ${dest} (app files) without --chown`);
   }
 
   const hc = kw('HEALTHCHECK');
@@ -114,7 +132,8 @@ describe.each(Object.entries(dockerfiles))('%s Dockerfile', (_name, { file, uid,
   });
 
   it('labels the image with the OCI source, revision, version and created build args, and documents the probe path', () => {
-    for (const k of ['source', 'revision', 'version', 'created']) expect(text).toMatch(new RegExp(`org\\.opencontainers\\.image\\.${k}="\\$\\{${k.toUpperCase()}\\}"`));
+    for (const k of ['source', 'revision', 'version', 'created'])
+      expect(text).toMatch(new RegExp(`org\\.opencontainers\\.image\\.${k}="\\$\\{${k.toUpperCase()}\\}"`));
     expect(text).toMatch(new RegExp(`Probe path: GET ${probe.replace('/', '\\/')}`));
     expect(text).toMatch(/^# What an app must follow to be built by this Dockerfile/m);
   });
@@ -137,16 +156,28 @@ CMD ["node", "server.js"]
   it.each([
     ['untagged FROM', good.replace('FROM scratch', 'FROM debian'), 'from-pinned'],
     ['latest FROM', good.replace('FROM scratch', 'FROM debian:latest'), 'from-pinned'],
-    ['ARG without default', good.replace('ARG BASE=docker.io/library/node:24.21.0-bookworm-slim', 'ARG BASE'), 'from-pinned'],
+    [
+      'ARG without default',
+      good.replace('ARG BASE=docker.io/library/node:24.21.0-bookworm-slim', 'ARG BASE'),
+      'from-pinned',
+    ],
     ['ADD of a URL', good.replace('RUN npm ci', 'ADD https://example.com/x.tgz /x.tgz'), 'no-add-url'],
     ['apt lists kept', good.replace('RUN npm ci', 'RUN apt-get update && apt-get install -y curl'), 'apt-lists'],
-    ['apt lists removed in another RUN', good.replace('RUN npm ci', 'RUN apt-get update && apt-get install -y curl\nRUN rm -rf /var/lib/apt/lists/*'), 'apt-lists'],
+    [
+      'apt lists removed in another RUN',
+      good.replace('RUN npm ci', 'RUN apt-get update && apt-get install -y curl\nRUN rm -rf /var/lib/apt/lists/*'),
+      'apt-lists',
+    ],
     ['no USER', good.replace('USER 1001\n', ''), 'non-root'],
     ['USER root', good.replace('USER 1001', 'USER root'), 'non-root'],
     ['USER 0:0', good.replace('USER 1001', 'USER 0:0'), 'non-root'],
     ['USER by name', good.replace('USER 1001', 'USER node'), 'non-root'],
     ['COPY without --chown', good.replace('--chown=1001:1001 ', ''), 'copy-chown'],
-    ['relative COPY without --chown', good.replace('CMD ["node", "server.js"]', 'COPY server.js ./\nCMD ["node", "server.js"]'), 'copy-chown'],
+    [
+      'relative COPY without --chown',
+      good.replace('CMD ["node", "server.js"]', 'COPY server.js ./\nCMD ["node", "server.js"]'),
+      'copy-chown',
+    ],
     ['no HEALTHCHECK, no probe path', good.replace(/HEALTHCHECK.*\n/, ''), 'healthcheck'],
     ['HEALTHCHECK NONE', good.replace(/HEALTHCHECK.*\n/, 'HEALTHCHECK NONE\n'), 'healthcheck'],
     ['shell-form CMD', good.replace('CMD ["node", "server.js"]', 'CMD node server.js'), 'exec-form'],
@@ -154,7 +185,9 @@ CMD ["node", "server.js"]
     expect(rules(text)).toEqual([rule]);
   });
   it('a documented probe path stands in for HEALTHCHECK; the system COPY needs no --chown', () => {
-    const t = good.replace(/HEALTHCHECK.*\n/, '# Probe path: GET /healthz (the chart probes it)\n').replace('FROM scratch\n', 'FROM scratch\nCOPY --from=build /rootfs/ /\n');
+    const t = good
+      .replace(/HEALTHCHECK.*\n/, '# Probe path: GET /healthz (the chart probes it)\n')
+      .replace('FROM scratch\n', 'FROM scratch\nCOPY --from=build /rootfs/ /\n');
     expect(rules(t)).toEqual([]);
   });
 });

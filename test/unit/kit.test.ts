@@ -20,7 +20,14 @@ const options = {
   only: { type: 'list', help: 'kinds' },
   force: { type: 'boolean', help: 'force' },
 } as const;
-const spec = (over: Partial<ScriptSpec<any, any>> = {}): ScriptSpec<any, any> => ({ name: 'demo', summary: 'demo script', touches: 'changes', options, run: async () => undefined, ...over });
+const spec = (over: Partial<ScriptSpec<any, any>> = {}): ScriptSpec<any, any> => ({
+  name: 'demo',
+  summary: 'demo script',
+  touches: 'changes',
+  options,
+  run: async () => undefined,
+  ...over,
+});
 
 function usage(fn: () => unknown): string {
   try {
@@ -35,8 +42,27 @@ function usage(fn: () => unknown): string {
 
 describe('typed options', () => {
   it('converts each type and applies defaults', () => {
-    const { flags } = parseFlags(spec(), ['--replicas', '3', '--since', '2h', '--component', 'backend', '--only', 'pods,services', '--only', 'events']);
-    expect(flags).toMatchObject({ replicas: 3, since: 7200, component: 'backend', only: ['pods', 'services', 'events'], force: false, 'dry-run': false, output: 'text' });
+    const { flags } = parseFlags(spec(), [
+      '--replicas',
+      '3',
+      '--since',
+      '2h',
+      '--component',
+      'backend',
+      '--only',
+      'pods,services',
+      '--only',
+      'events',
+    ]);
+    expect(flags).toMatchObject({
+      replicas: 3,
+      since: 7200,
+      component: 'backend',
+      only: ['pods', 'services', 'events'],
+      force: false,
+      'dry-run': false,
+      output: 'text',
+    });
     const d = parseFlags(spec(), []).flags;
     expect(d).toMatchObject({ replicas: 1, since: 600, only: [] }); // a default is converted like a given value (seconds, as typed)
     expect(d.component).toBeUndefined();
@@ -46,7 +72,9 @@ describe('typed options', () => {
     expect(usage(() => parseFlags(spec(), ['--replicas', 'abc']))).toBe('--replicas must be a whole number, got "abc"');
     expect(usage(() => parseFlags(spec(), ['--replicas=-1']))).toBe('--replicas must be between 0 and 50, got -1');
     expect(usage(() => parseFlags(spec(), ['--since', 'soon']))).toMatch(/^--since must be like 90, 90s, 5m, 1h or 2d/);
-    expect(usage(() => parseFlags(spec(), ['--component', 'database']))).toBe('--component must be one of frontend, backend, got "database"');
+    expect(usage(() => parseFlags(spec(), ['--component', 'database']))).toBe(
+      '--component must be one of frontend, backend, got "database"',
+    );
     expect(usage(() => parseFlags(spec(), ['--nope']))).toBe("unknown option '--nope'");
   });
   it('what a script touches decides its flags; a flag that does nothing is not offered', () => {
@@ -61,8 +89,10 @@ describe('typed options', () => {
     expect(helpText(spec({ destructive: true }))).toMatch(/-y, --yes/);
     expect(usage(() => parseFlags(spec({ touches: 'reads' }), ['--dry-run']))).toBe("unknown option '--dry-run'");
   });
-  it('--help shows defaults, bounds and the script\'s own settings', () => {
-    const help = helpText(spec({ settings: defineSettings({ TODO_DEMO_MAX: setting(int(1, 9), 3, 'at most this many') }) }));
+  it("--help shows defaults, bounds and the script's own settings", () => {
+    const help = helpText(
+      spec({ settings: defineSettings({ TODO_DEMO_MAX: setting(int(1, 9), 3, 'at most this many') }) }),
+    );
     expect(help).toMatch(/--replicas N\s+replicas \(0-50; default 1\)/);
     expect(help).toMatch(/--since DURATION\s+how far back \(default 10m\)/);
     expect(help).toMatch(/--component frontend\|backend/);
@@ -93,18 +123,26 @@ describe('config from its inputs', () => {
     expect(demo.TODO_DEMO_MAX).toBe(5);
     expect(demo).not.toHaveProperty('TODO_BUILD_IMAGES_SOMETHING');
     const bad = envDir({ 'p.env': 'TODO_DEMO_MAX=12\n' });
-    expect(() => loadConfig({ profile: 'p', env: {}, envDir: bad, settings })).toThrow(/TODO_DEMO_MAX must be between 1 and 9, got 12 \(in .*p\.env\)/);
+    expect(() => loadConfig({ profile: 'p', env: {}, envDir: bad, settings })).toThrow(
+      /TODO_DEMO_MAX must be between 1 and 9, got 12 \(in .*p\.env\)/,
+    );
     // Without the script's declaration the same key is unknown.
-    expect(() => loadConfig({ profile: 'p', env: {}, envDir: envDir({ 'p.env': 'TODO_DEMOX=1\n' }) })).toThrow(/unknown key TODO_DEMOX/);
+    expect(() => loadConfig({ profile: 'p', env: {}, envDir: envDir({ 'p.env': 'TODO_DEMOX=1\n' }) })).toThrow(
+      /unknown key TODO_DEMOX/,
+    );
   });
   it("keys named after an existing script are that script's, wherever they appear", () => {
     // doctor exists: TODO_DOCTOR_* belongs to it and is not rejected by another script's run.
     expect(() => loadConfig({ profile: 'p', env: { TODO_DOCTOR_SOMETHING: 'x' }, envDir: envDir(base) })).not.toThrow();
-    expect(() => loadConfig({ profile: 'p', env: { TODO_DOCTOT_SOMETHING: 'x' }, envDir: envDir(base) })).toThrow(/unknown setting TODO_DOCTOT_SOMETHING/);
+    expect(() => loadConfig({ profile: 'p', env: { TODO_DOCTOT_SOMETHING: 'x' }, envDir: envDir(base) })).toThrow(
+      /unknown setting TODO_DOCTOT_SOMETHING/,
+    );
   });
   it('an env file line that is not KEY=VALUE is an error with file and line, not silently dropped', () => {
     const dir = envDir({ 'p.env': 'TODO_NAMESPACE=ns1\nTODO_RELEASE rel\n' });
-    expect(() => loadConfig({ profile: 'p', env: {}, envDir: dir })).toThrow(/p\.env:2: not KEY=VALUE: "TODO_RELEASE rel"/);
+    expect(() => loadConfig({ profile: 'p', env: {}, envDir: dir })).toThrow(
+      /p\.env:2: not KEY=VALUE: "TODO_RELEASE rel"/,
+    );
     const quote = envDir({ 'p.env': 'TODO_NAMESPACE="ns1\n' });
     expect(() => loadConfig({ profile: 'p', env: {}, envDir: quote })).toThrow(/unterminated " quote/);
   });
@@ -124,12 +162,28 @@ describe('result and exit code', () => {
     expect(deriveExitCode(r)).toBe(3);
   });
   it('the schema refuses what it should (so the envelope check in every test can fail)', () => {
-    const ok = { script: 's', ok: true, exitCode: 0, profile: 'p', context: null, namespace: 'n', release: 'r', dryRun: false, startedAt: new Date().toISOString(), durationMs: 1, findings: [], actions: [], data: {} };
+    const ok = {
+      script: 's',
+      ok: true,
+      exitCode: 0,
+      profile: 'p',
+      context: null,
+      namespace: 'n',
+      release: 'r',
+      dryRun: false,
+      startedAt: new Date().toISOString(),
+      durationMs: 1,
+      findings: [],
+      actions: [],
+      data: {},
+    };
     expect(() => assertEnvelope(ok)).not.toThrow();
     expect(() => assertEnvelope({ ...ok, exitCode: 1 })).toThrow(/not a result envelope/); // ok with a non-zero code
     expect(() => assertEnvelope({ ...ok, ok: false, exitCode: 7 })).toThrow();
     expect(() => assertEnvelope({ ...ok, findings: [{ name: 'x', level: 'bad', detail: '' }] })).toThrow();
-    expect(() => assertEnvelope({ ...ok, actions: [{ what: 'x', target: 't', reason: 'r', status: 'maybe' }] })).toThrow();
+    expect(() =>
+      assertEnvelope({ ...ok, actions: [{ what: 'x', target: 't', reason: 'r', status: 'maybe' }] }),
+    ).toThrow();
     const { data: _omit, ...noData } = ok;
     expect(() => assertEnvelope(noData)).toThrow();
   });
@@ -147,7 +201,9 @@ describe('plan, then act', () => {
   it('without a terminal and without --yes a destructive plan is refused with exit 2 before anything runs', async () => {
     const ctx = ctxFor({});
     const applied: string[] = [];
-    const err = await applyPlan(ctx, [patch, del], async (a) => void applied.push(a.target), { isTTY: false }).catch((e: OpsError) => e);
+    const err = await applyPlan(ctx, [patch, del], async (a) => void applied.push(a.target), { isTTY: false }).catch(
+      (e: OpsError) => e,
+    );
     expect(err).toBeInstanceOf(OpsError);
     expect((err as OpsError).code).toBe(Exit.usage);
     expect((err as OpsError).message).toBe('refusing to delete pod/a without --yes (no terminal to ask)');
@@ -163,10 +219,15 @@ describe('plan, then act', () => {
     const questions: string[] = [];
     const no = async (q: string) => (questions.push(q), false);
     const applied: string[] = [];
-    await expect(applyPlan(ctxFor({}), [del], async (a) => void applied.push(a.target), { isTTY: true, ask: no })).rejects.toThrow('cancelled: nothing was changed');
+    await expect(
+      applyPlan(ctxFor({}), [del], async (a) => void applied.push(a.target), { isTTY: true, ask: no }),
+    ).rejects.toThrow('cancelled: nothing was changed');
     expect(questions).toEqual(['demo: about to delete pod/a. Continue? [y/N] ']);
     expect(applied).toEqual([]);
-    await applyPlan(ctxFor({}), [del], async (a) => void applied.push(a.target), { isTTY: true, ask: async () => true });
+    await applyPlan(ctxFor({}), [del], async (a) => void applied.push(a.target), {
+      isTTY: true,
+      ask: async () => true,
+    });
     expect(applied).toEqual(['pod/a']);
   });
   it('--dry-run records the plan and applies nothing, unless the script asks for a server-side dry run', async () => {
@@ -175,7 +236,9 @@ describe('plan, then act', () => {
     await applyPlan(ctx, [patch, del], async (a, dry) => void calls.push([a.target, dry]));
     expect(calls).toEqual([]);
     expect(ctx.result.actions.map((a) => a.status)).toEqual(['planned', 'planned']);
-    await applyPlan(ctx, [patch], async (a, dry) => (calls.push([a.target, dry]), 'server accepted'), { serverDryRun: true });
+    await applyPlan(ctx, [patch], async (a, dry) => (calls.push([a.target, dry]), 'server accepted'), {
+      serverDryRun: true,
+    });
     expect(calls).toEqual([['deployment/x', true]]);
     expect(ctx.result.actions[2]).toMatchObject({ status: 'planned', detail: 'server accepted' });
   });
@@ -184,7 +247,11 @@ describe('plan, then act', () => {
     await applyPlan(ctx, [patch, del, safeDel], async (a) => {
       if (a.target === 'pod/a') throw new Error('forbidden: pods "a" is forbidden');
     });
-    expect(ctx.result.actions.map((a) => [a.target, a.status])).toEqual([['deployment/x', 'done'], ['pod/a', 'failed'], ['pod/b', 'skipped']]);
+    expect(ctx.result.actions.map((a) => [a.target, a.status])).toEqual([
+      ['deployment/x', 'done'],
+      ['pod/a', 'failed'],
+      ['pod/b', 'skipped'],
+    ]);
     expect(ctx.result.actions[1]!.detail).toBe('forbidden: pods "a" is forbidden');
     expect(deriveExitCode(ctx.result)).toBe(4);
   });

@@ -23,7 +23,10 @@ interface Proc {
 }
 
 function start(args: string[], env: NodeJS.ProcessEnv): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...env } });
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...env },
+  });
   let out = '';
   const waiters = new Set<() => void>();
   const onData = (d: Buffer) => {
@@ -32,7 +35,9 @@ function start(args: string[], env: NodeJS.ProcessEnv): Proc {
   };
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
-  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
   let ended = false;
   void closed.then(() => {
     ended = true;
@@ -69,8 +74,12 @@ describe('release lock through the CLI (test/fixtures/locker.ts)', () => {
     await first.waitFor(/holding the lock/);
     const second = locker(env);
     expect(await second.closed).toEqual({ code: 5, signal: null });
-    expect(second.out()).toContain(`locker: another locker run (pid ${first.child.pid}) holds the lock on release todo-chatbot in namespace todo (context offline), since 20`);
-    expect(second.out()).toMatch(/hint: wait for it to finish, or stop it \(kill \d+\); lock file: .*\/offline\/todo\/locks\/todo-chatbot\.lock/);
+    expect(second.out()).toContain(
+      `locker: another locker run (pid ${first.child.pid}) holds the lock on release todo-chatbot in namespace todo (context offline), since 20`,
+    );
+    expect(second.out()).toMatch(
+      /hint: wait for it to finish, or stop it \(kill \d+\); lock file: .*\/offline\/todo\/locks\/todo-chatbot\.lock/,
+    );
     first.child.stdin.end();
     expect((await first.closed).code).toBe(0);
     expect(fs.existsSync(lockFile(env.TODO_STATE_DIR!, releaseKey))).toBe(false);
@@ -145,7 +154,14 @@ describe('release lock through the CLI (test/fixtures/locker.ts)', () => {
         fs.closeSync(fd);
       }
       // Each run either says it holds the lock, or exits (waitFor rejects when it exits first).
-      const outcomes = await Promise.all(runs.map((p) => p.waitFor(/holding the lock/).then(() => 'won', async () => `exit ${(await p.closed).code}`)));
+      const outcomes = await Promise.all(
+        runs.map((p) =>
+          p.waitFor(/holding the lock/).then(
+            () => 'won',
+            async () => `exit ${(await p.closed).code}`,
+          ),
+        ),
+      );
       const winners = runs.filter((_, i) => outcomes[i] === 'won');
       expect(winners.length, `round ${round}: ${outcomes.join(', ')}`).toBe(1);
       holder = winners[0]!;
@@ -194,7 +210,11 @@ describe('lock takeover race at one instant (test/fixtures/lock-racer.ts)', () =
       const winners = runs.filter((_, i) => lines[i]!.startsWith('won'));
       expect(winners.length, `round ${round}:\n${lines.join('\n')}`).toBe(1);
       holder = winners[0]!;
-      for (const [i, p] of runs.entries()) if (p !== holder) expect(lines[i]).toBe(`busy 5 another racer run (pid ${holder.child.pid}) holds the lock on release todo-chatbot in namespace todo (context race), since ${JSON.parse(fs.readFileSync(file, 'utf8')).since}`);
+      for (const [i, p] of runs.entries())
+        if (p !== holder)
+          expect(lines[i]).toBe(
+            `busy 5 another racer run (pid ${holder.child.pid}) holds the lock on release todo-chatbot in namespace todo (context race), since ${JSON.parse(fs.readFileSync(file, 'utf8')).since}`,
+          );
       for (const p of runs) if (p !== holder) p.child.stdin.end();
       await Promise.all(runs.filter((p) => p !== holder).map((p) => p.closed));
     }
@@ -211,7 +231,18 @@ describe('lock in-process', () => {
     const file = lockFile(dir, releaseKey);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     // Our own parent's pid is alive, but its start time is not the one recorded: a reused pid.
-    fs.writeFileSync(file, JSON.stringify({ script: 'deploy', pid: process.ppid, host: os.hostname(), since: '2026-01-01T00:00:00Z', gen: 'g1', start: '1', key: releaseKey }));
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        script: 'deploy',
+        pid: process.ppid,
+        host: os.hostname(),
+        since: '2026-01-01T00:00:00Z',
+        gen: 'g1',
+        start: '1',
+        key: releaseKey,
+      }),
+    );
     const release = await acquireLock(dir, releaseKey, 'test');
     expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toMatchObject({ script: 'test', pid: process.pid });
     release();
@@ -224,12 +255,15 @@ describe('lock in-process', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-lock-'));
     const file = lockFile(dir, releaseKey);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    const record = (script: string, pid: number, gen: string) => JSON.stringify({ script, pid, host: os.hostname(), since: '2026-01-01T00:00:00Z', gen, key: releaseKey });
+    const record = (script: string, pid: number, gen: string) =>
+      JSON.stringify({ script, pid, host: os.hostname(), since: '2026-01-01T00:00:00Z', gen, key: releaseKey });
     fs.writeFileSync(file, record('deploy', 999_999_999, 'g3')); // stale
     fs.writeFileSync(`${file}.take-g3-1`, record('scale', 999_999_998, 'g4')); // its taker died before the rename
     fs.writeFileSync(`${file}.take-g3-2`, record('config', process.ppid, 'g5')); // a live taker, midway
     const err = await acquireLock(dir, releaseKey, 'restore').catch((e: unknown) => e);
-    expect((err as OpsError).message).toMatch(new RegExp(`^another config run \\(pid ${process.ppid}\\) holds the lock`));
+    expect((err as OpsError).message).toMatch(
+      new RegExp(`^another config run \\(pid ${process.ppid}\\) holds the lock`),
+    );
     fs.writeFileSync(`${file}.take-g3-2`, record('config', 999_999_997, 'g5')); // that one died too: the next marker, take-g3-3
     const release = await acquireLock(dir, releaseKey, 'restore');
     expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toMatchObject({ script: 'restore', pid: process.pid });
@@ -245,11 +279,23 @@ describe('lock in-process', () => {
     own();
     rel();
     const file = lockFile(dir, releaseKey);
-    fs.writeFileSync(file, JSON.stringify({ script: 'restore', pid: 999_999_999, host: 'elsewhere', since: '2026-01-01T00:00:00Z', gen: 'g2', key: releaseKey }));
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        script: 'restore',
+        pid: 999_999_999,
+        host: 'elsewhere',
+        since: '2026-01-01T00:00:00Z',
+        gen: 'g2',
+        key: releaseKey,
+      }),
+    );
     const err = await acquireLock(dir, releaseKey, 'deploy').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpsError);
     expect((err as OpsError).code).toBe(5);
-    expect((err as OpsError).message).toBe('another restore run (pid 999999999 on elsewhere) holds the lock on release todo-chatbot in namespace todo (context offline), since 2026-01-01T00:00:00Z');
+    expect((err as OpsError).message).toBe(
+      'another restore run (pid 999999999 on elsewhere) holds the lock on release todo-chatbot in namespace todo (context offline), since 2026-01-01T00:00:00Z',
+    );
     expect((err as OpsError).hint).toContain(`if that run is gone, remove ${file}`);
   });
 
@@ -257,6 +303,11 @@ describe('lock in-process', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-lock-'));
     fs.writeFileSync(path.join(dir, 'file'), '');
     const err = await acquireLock(path.join(dir, 'file'), releaseKey, 'deploy').catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 2, message: expect.stringMatching(/^cannot write state at .*\/file\/offline\/todo\/locks: a parent is not a directory \(ENOTDIR\)$/) });
+    expect(err).toMatchObject({
+      code: 2,
+      message: expect.stringMatching(
+        /^cannot write state at .*\/file\/offline\/todo\/locks: a parent is not a directory \(ENOTDIR\)$/,
+      ),
+    });
   });
 });

@@ -59,9 +59,20 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-const notifier = (url: string, o: Partial<NotifierOptions> = {}) => new Notifier({ url, format: 'json', timeoutMs: 2000, retries: 2, dedupWindowMs: 3_600_000, backoffMs: 10, ...o });
-const sample = { title: 'backend degraded', text: '2 of 3 pods ready', level: 'warn' as const, script: 'monitor', release: 'todo-chatbot', namespace: 'todo', context: 'kind-dev', fields: { ready: '2/3', restarts: 4 } };
-const tmpState = () => openState(fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-notify-')), { context: 'kind-dev', namespace: 'todo' });
+const notifier = (url: string, o: Partial<NotifierOptions> = {}) =>
+  new Notifier({ url, format: 'json', timeoutMs: 2000, retries: 2, dedupWindowMs: 3_600_000, backoffMs: 10, ...o });
+const sample = {
+  title: 'backend degraded',
+  text: '2 of 3 pods ready',
+  level: 'warn' as const,
+  script: 'monitor',
+  release: 'todo-chatbot',
+  namespace: 'todo',
+  context: 'kind-dev',
+  fields: { ready: '2/3', restarts: 4 },
+};
+const tmpState = () =>
+  openState(fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-notify-')), { context: 'kind-dev', namespace: 'todo' });
 
 describe('notify: bodies', () => {
   it('delivers a Slack-compatible body: text fallback, blocks with title, fields and where', async () => {
@@ -74,8 +85,17 @@ describe('notify: bodies', () => {
       text: '[WARN] backend degraded',
       blocks: [
         { type: 'section', text: { type: 'mrkdwn', text: ':warning: *backend degraded*\n2 of 3 pods ready' } },
-        { type: 'section', fields: [{ type: 'mrkdwn', text: '*ready*\n2/3' }, { type: 'mrkdwn', text: '*restarts*\n4' }] },
-        { type: 'context', elements: [{ type: 'mrkdwn', text: 'monitor · release todo-chatbot · namespace todo · context kind-dev' }] },
+        {
+          type: 'section',
+          fields: [
+            { type: 'mrkdwn', text: '*ready*\n2/3' },
+            { type: 'mrkdwn', text: '*restarts*\n4' },
+          ],
+        },
+        {
+          type: 'context',
+          elements: [{ type: 'mrkdwn', text: 'monitor · release todo-chatbot · namespace todo · context kind-dev' }],
+        },
       ],
     });
   });
@@ -83,7 +103,17 @@ describe('notify: bodies', () => {
   it('delivers a plain JSON body: the notification as it is, with an ISO time', async () => {
     const r = await receiver(ok);
     await notifier(r.url).send({ ...sample, dedupKey: 'k1' });
-    expect(r.got[0]!.body).toMatchObject({ title: 'backend degraded', text: '2 of 3 pods ready', level: 'warn', script: 'monitor', release: 'todo-chatbot', namespace: 'todo', context: 'kind-dev', fields: { ready: '2/3', restarts: 4 }, dedupKey: 'k1' });
+    expect(r.got[0]!.body).toMatchObject({
+      title: 'backend degraded',
+      text: '2 of 3 pods ready',
+      level: 'warn',
+      script: 'monitor',
+      release: 'todo-chatbot',
+      namespace: 'todo',
+      context: 'kind-dev',
+      fields: { ready: '2/3', restarts: 4 },
+      dedupKey: 'k1',
+    });
     expect(r.got[0]!.body.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
 
@@ -100,12 +130,18 @@ describe('notify: delivery', () => {
     const port = await closedPort();
     const url = `http://127.0.0.1:${port}/hooks/downSecretPath42`;
     const logs: string[] = [];
-    const err = await notifier(url, { log: (m) => logs.push(m) }).send(sample).catch((e: unknown) => e);
+    const err = await notifier(url, { log: (m) => logs.push(m) })
+      .send(sample)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpsError);
     expect((err as OpsError).code).toBe(4);
-    expect((err as OpsError).message).toBe(`webhook 127.0.0.1:${port} failed after 3 attempts: connection refused (ECONNREFUSED)`);
+    expect((err as OpsError).message).toBe(
+      `webhook 127.0.0.1:${port} failed after 3 attempts: connection refused (ECONNREFUSED)`,
+    );
     expect(logs.filter((l) => l.includes('attempt')).length).toBe(3);
-    expect(JSON.stringify([err, (err as OpsError).message, (err as OpsError).hint, logs])).not.toContain('downSecretPath42');
+    expect(JSON.stringify([err, (err as OpsError).message, (err as OpsError).hint, logs])).not.toContain(
+      'downSecretPath42',
+    );
   });
 
   it('a slow receiver: the attempt times out, the retry succeeds', async () => {
@@ -121,8 +157,12 @@ describe('notify: delivery', () => {
 
   it('a receiver that never answers: every attempt times out, exit 4 says so', async () => {
     const r = await receiver(never);
-    const err = await notifier(r.url, { timeoutMs: 200, retries: 1 }).send(sample).catch((e: unknown) => e);
-    expect((err as OpsError).message).toBe(`webhook 127.0.0.1:${r.port} failed after 2 attempts: no answer within 0.2s`);
+    const err = await notifier(r.url, { timeoutMs: 200, retries: 1 })
+      .send(sample)
+      .catch((e: unknown) => e);
+    expect((err as OpsError).message).toBe(
+      `webhook 127.0.0.1:${r.port} failed after 2 attempts: no answer within 0.2s`,
+    );
     expect(r.got.length).toBe(2);
   });
 
@@ -139,12 +179,16 @@ describe('notify: delivery', () => {
     expect(await notifier(r.url, { backoffMs: 60_000 }).send(sample)).toMatchObject({ status: 'sent', attempts: 2 });
   });
 
-  it('400 is not retried: exit 4 with the receiver\'s reason', async () => {
+  it("400 is not retried: exit 4 with the receiver's reason", async () => {
     const r = await receiver(status(400, 'invalid_payload'));
-    const err = await notifier(r.url).send(sample).catch((e: unknown) => e);
+    const err = await notifier(r.url)
+      .send(sample)
+      .catch((e: unknown) => e);
     expect(r.got.length).toBe(1);
     expect((err as OpsError).code).toBe(4);
-    expect((err as OpsError).message).toBe(`webhook 127.0.0.1:${r.port} refused the notification: HTTP 400 (invalid_payload)`);
+    expect((err as OpsError).message).toBe(
+      `webhook 127.0.0.1:${r.port} refused the notification: HTTP 400 (invalid_payload)`,
+    );
   });
 
   it('no URL: notifications are off', async () => {
@@ -169,7 +213,10 @@ describe('notify: dedup', () => {
     // Expired keys are dropped from the stored window.
     now = new Date('2026-05-01T11:45:00Z');
     await make().send({ ...sample, dedupKey: 'other' });
-    expect(Object.keys(state.readJson<Record<string, string>>('notify-dedup')!).sort()).toEqual(['backend-degraded', 'other']);
+    expect(Object.keys(state.readJson<Record<string, string>>('notify-dedup')!).sort()).toEqual([
+      'backend-degraded',
+      'other',
+    ]);
   });
 
   it('a failed send does not count: the next try with the same key goes out', async () => {
@@ -183,12 +230,30 @@ describe('notify: dedup', () => {
 describe('notify: settings and the URL as a secret', () => {
   it('declares TODO_WEBHOOK_* in the shared config; the URL is a secret, checked without echoing it', () => {
     const envDir = path.join(import.meta.dirname, '../../env');
-    const cfg = loadConfig({ profile: 'testbed', envDir, env: { TODO_WEBHOOK_URL: 'https://hooks.example.com/x/y/zzzzzz', TODO_WEBHOOK_FORMAT: 'json', TODO_WEBHOOK_TIMEOUT: '5s', TODO_WEBHOOK_RETRIES: '1' } });
+    const cfg = loadConfig({
+      profile: 'testbed',
+      envDir,
+      env: {
+        TODO_WEBHOOK_URL: 'https://hooks.example.com/x/y/zzzzzz',
+        TODO_WEBHOOK_FORMAT: 'json',
+        TODO_WEBHOOK_TIMEOUT: '5s',
+        TODO_WEBHOOK_RETRIES: '1',
+      },
+    });
     expect(cfg.secretKeys).toContain('TODO_WEBHOOK_URL');
-    expect(cfg).toMatchObject({ TODO_WEBHOOK_FORMAT: 'json', TODO_WEBHOOK_TIMEOUT: 5, TODO_WEBHOOK_RETRIES: 1, TODO_WEBHOOK_DEDUP: 3600 });
+    expect(cfg).toMatchObject({
+      TODO_WEBHOOK_FORMAT: 'json',
+      TODO_WEBHOOK_TIMEOUT: 5,
+      TODO_WEBHOOK_RETRIES: 1,
+      TODO_WEBHOOK_DEDUP: 3600,
+    });
     expect(notifierFromConfig(cfg).target).toBe('hooks.example.com');
-    expect(() => loadConfig({ profile: 'testbed', envDir, env: { TODO_WEBHOOK_URL: 'ftp://secret-host/abc' } })).toThrow(/^TODO_WEBHOOK_URL must be an http\(s\) URL \(in the environment\)$/);
-    expect(() => loadConfig({ profile: 'testbed', envDir, env: { TODO_WEBHOOK_RETRIES: '99' } })).toThrow(/TODO_WEBHOOK_RETRIES must be between 0 and 10/);
+    expect(() =>
+      loadConfig({ profile: 'testbed', envDir, env: { TODO_WEBHOOK_URL: 'ftp://secret-host/abc' } }),
+    ).toThrow(/^TODO_WEBHOOK_URL must be an http\(s\) URL \(in the environment\)$/);
+    expect(() => loadConfig({ profile: 'testbed', envDir, env: { TODO_WEBHOOK_RETRIES: '99' } })).toThrow(
+      /TODO_WEBHOOK_RETRIES must be between 0 and 10/,
+    );
   });
 
   it('a script that notifies never shows the URL, with --verbose, in text or JSON, delivered or not', async () => {
@@ -200,20 +265,31 @@ describe('notify: settings and the URL as a secret', () => {
     expect(sent.output).toContain(`notification sent to 127.0.0.1:${r.port} after 1 attempt(s)`);
     expect(sent.output).toContain(`webhook POST http://127.0.0.1:${r.port}/… (slack, attempt 1/2)`);
     expect(sent.output).toContain('TODO_WEBHOOK_URL":"(set)'); // the --verbose config line
-    const down = await run('test/fixtures/notifier.ts', ['--verbose', '-o', 'json'], { env: scratchEnv({ ...base, TODO_WEBHOOK_URL: `http://127.0.0.1:${await closedPort()}${secretPath}` }) });
+    const down = await run('test/fixtures/notifier.ts', ['--verbose', '-o', 'json'], {
+      env: scratchEnv({ ...base, TODO_WEBHOOK_URL: `http://127.0.0.1:${await closedPort()}${secretPath}` }),
+    });
     assertFailure(down, 4);
-    expect(down.json<{ error: { message: string } }>().error.message).toMatch(/^webhook 127\.0\.0\.1:\d+ failed after 2 attempts: connection refused \(ECONNREFUSED\)$/);
-    const refused = await run('test/fixtures/notifier.ts', [], { env: scratchEnv({ ...base, TODO_WEBHOOK_URL: (await receiver(status(403, `no such hook ${secretPath}`))).url }) });
+    expect(down.json<{ error: { message: string } }>().error.message).toMatch(
+      /^webhook 127\.0\.0\.1:\d+ failed after 2 attempts: connection refused \(ECONNREFUSED\)$/,
+    );
+    const refused = await run('test/fixtures/notifier.ts', [], {
+      env: scratchEnv({ ...base, TODO_WEBHOOK_URL: (await receiver(status(403, `no such hook ${secretPath}`))).url }),
+    });
     assertFailure(refused, 4);
     expect(refused.output).toContain('refused the notification: HTTP 403 (no such hook ***)'); // the receiver echoed the path: scrubbed
     for (const out of [sent.output, down.output, refused.output]) {
-      for (const leak of ['T0SECRET', 'B0SECRET', 'xoxSecretToken123', encodeURIComponent(secretPath)]) expect(out).not.toContain(leak);
+      for (const leak of ['T0SECRET', 'B0SECRET', 'xoxSecretToken123', encodeURIComponent(secretPath)])
+        expect(out).not.toContain(leak);
     }
   });
 
   it('scrub() hides the URL wherever it turns up once a notifier is made', () => {
     const url = 'https://hooks.example.com/services/TSCRUB/BSCRUB/anotherSecret';
     notifier(url);
-    expect(scrub(`POST ${url} failed; path /services/TSCRUB/BSCRUB/anotherSecret; b64 ${Buffer.from(url).toString('base64')}`)).toBe('POST *** failed; path ***; b64 ***');
+    expect(
+      scrub(
+        `POST ${url} failed; path /services/TSCRUB/BSCRUB/anotherSecret; b64 ${Buffer.from(url).toString('base64')}`,
+      ),
+    ).toBe('POST *** failed; path ***; b64 ***');
   });
 });

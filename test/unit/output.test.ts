@@ -8,7 +8,13 @@ describe('output helpers', () => {
     expect(scrub('token=s3cr3t-value; again s3cr3t-value')).toBe('token=***; again ***');
   });
   it('aligns table columns and upper-cases headers', () => {
-    const t = table([{ a: 'x', b: 1 }, { a: 'longer', b: 22 }], ['a', 'b']).split('\n');
+    const t = table(
+      [
+        { a: 'x', b: 1 },
+        { a: 'longer', b: 22 },
+      ],
+      ['a', 'b'],
+    ).split('\n');
     expect(t[0]).toMatch(/^A\s+B$/);
     expect(t[1]!.indexOf('1')).toBe(t[2]!.indexOf('22'));
   });
@@ -24,11 +30,15 @@ describe('progress on long waits', () => {
     const { Output } = await import('../../scripts/lib/kit/output.ts');
     const { vi } = await import('vitest');
     const lines: string[] = [];
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (lines.push(String(chunk)), true));
+    const spy = vi
+      .spyOn(process.stderr, 'write')
+      .mockImplementation((chunk: string | Uint8Array) => (lines.push(String(chunk)), true));
     try {
       const out = new Output('text', false, false);
       expect(await out.progress('waiting for rollout', async () => 42)).toBe(42);
-      await expect(out.progress('waiting for pods', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+      await expect(out.progress('waiting for pods', async () => Promise.reject(new Error('boom')))).rejects.toThrow(
+        'boom',
+      );
     } finally {
       spy.mockRestore();
     }

@@ -4,7 +4,15 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { planDeploy, podSecurityLabels, type DeployDesired } from '../../scripts/deploy/plan.ts';
 import { negativeNumbersAsPositionals, parseScaleArgs, pdbFloor, planScale } from '../../scripts/scale/plan.ts';
-import { classifyKey, diffConfig, parseAssignments, planRotate, readsSecretKey, assignmentValue, checkUnset } from '../../scripts/config/plan.ts';
+import {
+  classifyKey,
+  diffConfig,
+  parseAssignments,
+  planRotate,
+  readsSecretKey,
+  assignmentValue,
+  checkUnset,
+} from '../../scripts/config/plan.ts';
 import { desiredSecretData, fingerprint, secretChanges } from '../../scripts/lib/release/secrets.ts';
 import { parseImageFlags, parseImageRef } from '../../scripts/lib/release/images.ts';
 import { changedPaths, coerceValue, mergeValues, schemaAt } from '../../scripts/lib/release/values.ts';
@@ -47,16 +55,33 @@ describe('release-plan helpers', () => {
   });
 
   it('the Secret data holds the set keys only; changes are reported by fingerprint', () => {
-    expect(desiredSecretData({ BETTER_AUTH_SECRET: 'a', DEMO_PASSWORD: 'b', OPENAI_API_KEY: '', DATABASE_URL: 'u' })).toEqual({ BETTER_AUTH_SECRET: 'a', DEMO_PASSWORD: 'b', DATABASE_URL: 'u' });
-    const ch = secretChanges({ BETTER_AUTH_SECRET: 'a', OPENAI_API_KEY: 'k' }, { BETTER_AUTH_SECRET: 'z', DEMO_PASSWORD: 'b' });
-    expect(ch.map((c) => [c.key, c.change])).toEqual([['BETTER_AUTH_SECRET', 'changed'], ['DEMO_PASSWORD', 'added'], ['OPENAI_API_KEY', 'removed']]);
+    expect(
+      desiredSecretData({ BETTER_AUTH_SECRET: 'a', DEMO_PASSWORD: 'b', OPENAI_API_KEY: '', DATABASE_URL: 'u' }),
+    ).toEqual({ BETTER_AUTH_SECRET: 'a', DEMO_PASSWORD: 'b', DATABASE_URL: 'u' });
+    const ch = secretChanges(
+      { BETTER_AUTH_SECRET: 'a', OPENAI_API_KEY: 'k' },
+      { BETTER_AUTH_SECRET: 'z', DEMO_PASSWORD: 'b' },
+    );
+    expect(ch.map((c) => [c.key, c.change])).toEqual([
+      ['BETTER_AUTH_SECRET', 'changed'],
+      ['DEMO_PASSWORD', 'added'],
+      ['OPENAI_API_KEY', 'removed'],
+    ]);
     expect(JSON.stringify(ch)).not.toMatch(/"(a|z|b|k)"/);
     expect(secretChanges({ A: '1' }, { A: '1' })).toEqual([]);
   });
 
   it('image references: registry, repository and tag; no tag, latest and bad names are refused', () => {
-    expect(parseImageRef('todo-chatbot-backend:3f2a1bc')).toEqual({ registry: '', repository: 'todo-chatbot-backend', tag: '3f2a1bc' });
-    expect(parseImageRef('registry.example.com:5000/team/todo-chatbot-backend:v1.2')).toEqual({ registry: 'registry.example.com:5000/team', repository: 'todo-chatbot-backend', tag: 'v1.2' });
+    expect(parseImageRef('todo-chatbot-backend:3f2a1bc')).toEqual({
+      registry: '',
+      repository: 'todo-chatbot-backend',
+      tag: '3f2a1bc',
+    });
+    expect(parseImageRef('registry.example.com:5000/team/todo-chatbot-backend:v1.2')).toEqual({
+      registry: 'registry.example.com:5000/team',
+      repository: 'todo-chatbot-backend',
+      tag: 'v1.2',
+    });
     expect(parseImageRef('localhost/app:1')).toEqual({ registry: 'localhost', repository: 'app', tag: '1' });
     expect(() => parseImageRef('app')).toThrow(/no tag/);
     expect(() => parseImageRef('app:latest')).toThrow(/bad tag/);
@@ -76,8 +101,12 @@ describe('release-plan helpers', () => {
     expect(schemaAt(valuesSchema, 'backend.config.logLevel')).toBeTruthy();
     expect(schemaAt(valuesSchema, 'backend.nope')).toBeUndefined();
     expect(coerceValue(schemaAt(valuesSchema, 'backend.replicaCount') as never, 'backend.replicaCount', '3')).toBe(3);
-    expect(() => coerceValue(schemaAt(valuesSchema, 'backend.replicaCount') as never, 'backend.replicaCount', 'abc')).toThrow(/integer/);
-    expect(() => coerceValue(schemaAt(valuesSchema, 'backend.replicaCount') as never, 'backend.replicaCount', '-1')).toThrow(/at least 0/);
+    expect(() =>
+      coerceValue(schemaAt(valuesSchema, 'backend.replicaCount') as never, 'backend.replicaCount', 'abc'),
+    ).toThrow(/integer/);
+    expect(() =>
+      coerceValue(schemaAt(valuesSchema, 'backend.replicaCount') as never, 'backend.replicaCount', '-1'),
+    ).toThrow(/at least 0/);
   });
 
   it('manifest diff: per object, hooks left out, changed lines shown', () => {
@@ -86,9 +115,18 @@ describe('release-plan helpers', () => {
     const d = diffManifests(a, dep('web') + dep('api', 'app:2') + dep('new'));
     expect(d.added).toEqual(['Deployment/new']);
     expect(d.changed.map((c) => c.object)).toEqual(['Deployment/api']);
-    expect(d.changed[0]!.lines).toEqual(['          - name: c', '-           image: app:1', '+           image: app:2', '  ']);
+    expect(d.changed[0]!.lines).toEqual([
+      '          - name: c',
+      '-           image: app:1',
+      '+           image: app:2',
+      '  ',
+    ]);
     // Changes far apart are separate hunks, one context line each side.
-    const labelled = (app: string, image: string) => dep('api', image).replace('spec:\n  template:', `spec:\n  selector:\n    matchLabels:\n      app: ${app}\n  template:`);
+    const labelled = (app: string, image: string) =>
+      dep('api', image).replace(
+        'spec:\n  template:',
+        `spec:\n  selector:\n    matchLabels:\n      app: ${app}\n  template:`,
+      );
     expect(diffManifests(labelled('a', 'app:1'), labelled('b', 'app:2')).changed[0]!.lines).toEqual([
       '      matchLabels:',
       '-       app: a',
@@ -111,7 +149,12 @@ describe('release-plan helpers', () => {
   });
 
   it('deploy keeps exactly the replica values scale recorded', () => {
-    expect(carriedScaleValues({ backend: { replicaCount: 3, image: { tag: 'x' } }, global: { todoOpsScaled: ['backend.replicaCount'] } })).toEqual({
+    expect(
+      carriedScaleValues({
+        backend: { replicaCount: 3, image: { tag: 'x' } },
+        global: { todoOpsScaled: ['backend.replicaCount'] },
+      }),
+    ).toEqual({
       backend: { replicaCount: 3 },
       global: { todoOpsScaled: ['backend.replicaCount'] },
     });
@@ -122,20 +165,49 @@ describe('release-plan helpers', () => {
 
 describe('helm release records', () => {
   it('a record (Secret data: base64 of base64 of gzip of JSON) decodes to its manifest, values and history entry', () => {
-    const rec = { version: 3, info: { status: 'deployed', description: 'Upgrade complete', last_deployed: '2026-11-27T12:00:00Z' }, chart: { metadata: { name: 'todo-chatbot', version: '0.1.0', appVersion: '0.1.0' } }, config: { a: 1 }, manifest: 'kind: X' };
+    const rec = {
+      version: 3,
+      info: { status: 'deployed', description: 'Upgrade complete', last_deployed: '2026-11-27T12:00:00Z' },
+      chart: { metadata: { name: 'todo-chatbot', version: '0.1.0', appVersion: '0.1.0' } },
+      config: { a: 1 },
+      manifest: 'kind: X',
+    };
     const data = Buffer.from(zlib.gzipSync(JSON.stringify(rec)).toString('base64')).toString('base64');
     const d = decodeHelmRecord(data);
     expect(d).toEqual(rec);
-    expect(historyOf([d])).toEqual([{ revision: 3, updated: '2026-11-27T12:00:00Z', status: 'deployed', chart: 'todo-chatbot-0.1.0', app_version: '0.1.0', description: 'Upgrade complete' }]);
+    expect(historyOf([d])).toEqual([
+      {
+        revision: 3,
+        updated: '2026-11-27T12:00:00Z',
+        status: 'deployed',
+        chart: 'todo-chatbot-0.1.0',
+        app_version: '0.1.0',
+        description: 'Upgrade complete',
+      },
+    ]);
   });
 });
 
 describe('planDeploy', () => {
   const desired = (o: Partial<DeployDesired> = {}): DeployDesired => ({
-    release: 'r', namespace: 'ns', secretName: 'r-app-secrets', secretData: { BETTER_AUTH_SECRET: 'a', DEMO_PASSWORD: 'b' },
-    values: { x: 1 }, manifest: dep('r-api'), namespaceLabels: podSecurityLabels(), ...o,
+    release: 'r',
+    namespace: 'ns',
+    secretName: 'r-app-secrets',
+    secretData: { BETTER_AUTH_SECRET: 'a', DEMO_PASSWORD: 'b' },
+    values: { x: 1 },
+    manifest: dep('r-api'),
+    namespaceLabels: podSecurityLabels(),
+    ...o,
   });
-  const installed = { namespaceExists: true, liveSecret: { BETTER_AUTH_SECRET: 'a', DEMO_PASSWORD: 'b' }, history: [{ revision: 1, status: 'superseded' }, { revision: 2, status: 'deployed' }], deployed: { manifest: dep('r-api'), values: { x: 1 } } };
+  const installed = {
+    namespaceExists: true,
+    liveSecret: { BETTER_AUTH_SECRET: 'a', DEMO_PASSWORD: 'b' },
+    history: [
+      { revision: 1, status: 'superseded' },
+      { revision: 2, status: 'deployed' },
+    ],
+    deployed: { manifest: dep('r-api'), values: { x: 1 } },
+  };
 
   it('nothing changed: no action at all (no revision, no restart)', () => {
     const p = planDeploy(installed, desired());
@@ -147,7 +219,9 @@ describe('planDeploy', () => {
   it('a fresh install: namespace with Pod Security labels, Secret, helm install', () => {
     const p = planDeploy({ namespaceExists: false, history: [] }, desired());
     expect(p.actions.map((a) => a.what)).toEqual(['create namespace', 'create secret', 'helm install']);
-    expect((p.actions[0]!.params as { labels: Record<string, string> }).labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    expect(
+      (p.actions[0]!.params as { labels: Record<string, string> }).labels['pod-security.kubernetes.io/enforce'],
+    ).toBe('restricted');
     expect(p.previousRevision).toBeUndefined();
     expect(JSON.stringify(p.actions)).not.toMatch(/"a"|"b"/);
   });
@@ -165,7 +239,16 @@ describe('planDeploy', () => {
   });
 
   it('a failed latest revision is upgraded even when the manifest matches', () => {
-    const p = planDeploy({ ...installed, history: [{ revision: 1, status: 'deployed' }, { revision: 2, status: 'failed' }] }, desired());
+    const p = planDeploy(
+      {
+        ...installed,
+        history: [
+          { revision: 1, status: 'deployed' },
+          { revision: 2, status: 'failed' },
+        ],
+      },
+      desired(),
+    );
     expect(p.actions.map((a) => a.what)).toEqual(['helm upgrade']);
     expect(p.previousRevision).toBe(1);
   });
@@ -185,7 +268,8 @@ describe('scale planning', () => {
       [['backend', '100000'], /between 0 and 10/],
       [['database', '2'], /only frontend and backend/],
       [['backend'], /expected: frontend\|backend N/],
-    ] as const) expect(() => parseScaleArgs([...args], 10)).toThrow(msg);
+    ] as const)
+      expect(() => parseScaleArgs([...args], 10)).toThrow(msg);
   });
 
   const base = { replicas: 1, ready: 1, values: { backend: { replicaCount: 1 } } };
@@ -193,30 +277,52 @@ describe('scale planning', () => {
     const p = planScale(base, 'backend', 3, { force: false, deployment: 'r-backend' });
     expect(p.before).toEqual({ replicas: 1 });
     expect(p.after).toEqual({ replicas: 3 });
-    expect(p.actions[0]!.params!.values).toMatchObject({ backend: { replicaCount: 3 }, global: { todoOpsScaled: ['backend.replicaCount'] } });
+    expect(p.actions[0]!.params!.values).toMatchObject({
+      backend: { replicaCount: 3 },
+      global: { todoOpsScaled: ['backend.replicaCount'] },
+    });
     expect(planScale(base, 'backend', 0, { force: false, deployment: 'r-backend' }).actions[0]!.destructive).toBe(true);
-    expect(planScale({ ...base, replicas: 3, values: { backend: { replicaCount: 3 } } }, 'backend', 3, { force: false, deployment: 'd' }).actions).toEqual([]);
+    expect(
+      planScale({ ...base, replicas: 3, values: { backend: { replicaCount: 3 } } }, 'backend', 3, {
+        force: false,
+        deployment: 'd',
+      }).actions,
+    ).toEqual([]);
   });
 
   it('with an HPA: its min/max, and says so; never 0', () => {
-    const p = planScale({ ...base, hpa: { minReplicas: 1, maxReplicas: 3 } }, 'backend', 5, { force: false, deployment: 'd' });
+    const p = planScale({ ...base, hpa: { minReplicas: 1, maxReplicas: 3 } }, 'backend', 5, {
+      force: false,
+      deployment: 'd',
+    });
     expect(p.after).toEqual({ minReplicas: 5, maxReplicas: 5 });
     expect(p.notes[0]).toMatch(/autoscaled/);
-    expect(() => planScale({ ...base, hpa: { minReplicas: 1, maxReplicas: 3 } }, 'backend', 0, { force: false, deployment: 'd' })).toThrow(/autoscaled/);
+    expect(() =>
+      planScale({ ...base, hpa: { minReplicas: 1, maxReplicas: 3 } }, 'backend', 0, { force: false, deployment: 'd' }),
+    ).toThrow(/autoscaled/);
   });
 
   it('a PodDisruptionBudget minAvailable refuses without --force', () => {
     expect(pdbFloor({ minAvailable: 2 }, 1)).toBe(2);
     expect(pdbFloor({ minAvailable: '50%' }, 4)).toBe(2);
     expect(pdbFloor({ maxUnavailable: 1 }, 1)).toBeUndefined();
-    expect(() => planScale({ ...base, replicas: 3, pdb: { minAvailable: 2 } }, 'backend', 1, { force: false, deployment: 'd' })).toThrow(/minAvailable 2/);
-    expect(planScale({ ...base, replicas: 3, pdb: { minAvailable: 2 } }, 'backend', 1, { force: true, deployment: 'd' }).actions).toHaveLength(1);
+    expect(() =>
+      planScale({ ...base, replicas: 3, pdb: { minAvailable: 2 } }, 'backend', 1, { force: false, deployment: 'd' }),
+    ).toThrow(/minAvailable 2/);
+    expect(
+      planScale({ ...base, replicas: 3, pdb: { minAvailable: 2 } }, 'backend', 1, { force: true, deployment: 'd' })
+        .actions,
+    ).toHaveLength(1);
   });
 });
 
 describe('config planning', () => {
   it('keys: env settings and chart values; anything else refused before any change', () => {
-    expect(classifyKey('OPENAI_API_KEY', suiteSettings, valuesSchema)).toMatchObject({ kind: 'env', secret: true, appSecret: true });
+    expect(classifyKey('OPENAI_API_KEY', suiteSettings, valuesSchema)).toMatchObject({
+      kind: 'env',
+      secret: true,
+      appSecret: true,
+    });
     expect(classifyKey('backend.config.logLevel', suiteSettings, valuesSchema)).toMatchObject({ kind: 'value' });
     expect(() => classifyKey('NOPE', suiteSettings, valuesSchema)).toThrow(/unknown key NOPE/);
     expect(() => classifyKey('backend.nope', suiteSettings, valuesSchema)).toThrow(/unknown key backend.nope/);
@@ -234,7 +340,12 @@ describe('config planning', () => {
   });
 
   it('diff: secrets by fingerprint, values only where the local files set them', () => {
-    const d = diffConfig({ localSecrets: { BETTER_AUTH_SECRET: 'a', DEMO_PASSWORD: 'new' }, liveSecret: { BETTER_AUTH_SECRET: 'a', DEMO_PASSWORD: 'old' }, localValues: { backend: { config: { logLevel: 'debug' } } }, deployedValues: { backend: { config: { logLevel: 'info' }, image: { tag: 'x' } } } });
+    const d = diffConfig({
+      localSecrets: { BETTER_AUTH_SECRET: 'a', DEMO_PASSWORD: 'new' },
+      liveSecret: { BETTER_AUTH_SECRET: 'a', DEMO_PASSWORD: 'old' },
+      localValues: { backend: { config: { logLevel: 'debug' } } },
+      deployedValues: { backend: { config: { logLevel: 'info' }, image: { tag: 'x' } } },
+    });
     expect(d).toEqual([
       { key: 'DEMO_PASSWORD', local: fingerprint('new'), deployed: fingerprint('old') },
       { key: 'backend.config.logLevel', local: '"debug"', deployed: '"info"' },
@@ -242,14 +353,39 @@ describe('config planning', () => {
   });
 
   it('rotate: only generated secrets; the Secret before the env file; exactly the readers rolled, through one helm upgrade when the chart is in step', () => {
-    expect(() => planRotate('OPENAI_API_KEY', { file: 'f', secretName: 's', readers: [], newValue: 'n' })).toThrow(/cannot be generated/);
-    const p = planRotate('DEMO_PASSWORD', { file: 'f', secretName: 's', readers: [{ kind: 'Deployment', name: 'fe' }], oldValue: 'o', newValue: 'n' });
-    expect(p.map((a) => `${a.what} ${a.target}`)).toEqual(['update secret secret/s', 'write f', 'restart deployment/fe']);
+    expect(() => planRotate('OPENAI_API_KEY', { file: 'f', secretName: 's', readers: [], newValue: 'n' })).toThrow(
+      /cannot be generated/,
+    );
+    const p = planRotate('DEMO_PASSWORD', {
+      file: 'f',
+      secretName: 's',
+      readers: [{ kind: 'Deployment', name: 'fe' }],
+      oldValue: 'o',
+      newValue: 'n',
+    });
+    expect(p.map((a) => `${a.what} ${a.target}`)).toEqual([
+      'update secret secret/s',
+      'write f',
+      'restart deployment/fe',
+    ]);
     // When the chart here renders the deployed revision: one recorded upgrade rolls the readers.
-    const viaHelm = planRotate('DEMO_PASSWORD', { file: 'f', secretName: 's', readers: [{ kind: 'Deployment', name: 'fe' }, { kind: 'Deployment', name: 'be' }], newValue: 'n', release: 'rel' });
-    expect(viaHelm.map((a) => `${a.what} ${a.target}: ${a.reason}`).slice(2)).toEqual(['helm upgrade release/rel: records the rotation; rolls deployment/fe, deployment/be (their pods read DEMO_PASSWORD)']);
+    const viaHelm = planRotate('DEMO_PASSWORD', {
+      file: 'f',
+      secretName: 's',
+      readers: [
+        { kind: 'Deployment', name: 'fe' },
+        { kind: 'Deployment', name: 'be' },
+      ],
+      newValue: 'n',
+      release: 'rel',
+    });
+    expect(viaHelm.map((a) => `${a.what} ${a.target}: ${a.reason}`).slice(2)).toEqual([
+      'helm upgrade release/rel: records the rotation; rolls deployment/fe, deployment/be (their pods read DEMO_PASSWORD)',
+    ]);
     // No reader: nothing to roll, no revision.
-    expect(planRotate('DEMO_PASSWORD', { file: 'f', secretName: 's', readers: [], newValue: 'n', release: 'rel' })).toHaveLength(2);
+    expect(
+      planRotate('DEMO_PASSWORD', { file: 'f', secretName: 's', readers: [], newValue: 'n', release: 'rel' }),
+    ).toHaveLength(2);
     const spec = { containers: [{ env: [{ valueFrom: { secretKeyRef: { name: 's', key: 'DEMO_PASSWORD' } } }] }] };
     expect(readsSecretKey(spec, 's', 'DEMO_PASSWORD')).toBe(true);
     expect(readsSecretKey(spec, 's', 'OPENAI_API_KEY')).toBe(false);

@@ -25,10 +25,14 @@ const canUnshare = (() => {
 async function withTmpfs(opts: string, script: string, env: NodeJS.ProcessEnv) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-mnt-'));
   const fixture = `"${process.execPath}" --import tsx node_modules/zx/build/cli.js test/fixtures/state-writer.ts`;
-  const r = await promisify(execFile)('unshare', ['-m', 'sh', '-c', `mount -t tmpfs -o ${opts} tmpfs "$DIR" || exit 99\n${script.replaceAll('WRITER', fixture)}`], {
-    cwd: repoRoot,
-    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...env, DIR: dir, TODO_STATE_DIR: dir },
-  }).catch((e: { code: number; stdout: string; stderr: string }) => e);
+  const r = await promisify(execFile)(
+    'unshare',
+    ['-m', 'sh', '-c', `mount -t tmpfs -o ${opts} tmpfs "$DIR" || exit 99\n${script.replaceAll('WRITER', fixture)}`],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...env, DIR: dir, TODO_STATE_DIR: dir },
+    },
+  ).catch((e: { code: number; stdout: string; stderr: string }) => e);
   return { status: 'code' in r ? r.code : 0, output: `${r.stdout}${r.stderr}` };
 }
 
@@ -36,7 +40,10 @@ describe('state: layout', () => {
   it('keeps one directory per context and namespace, with safe, distinct names', () => {
     const root = tmpRoot();
     const a = openState(root, { context: 'arn:aws:eks:eu-west-1:123456789012:cluster/prod', namespace: 'todo' });
-    const b = openState(root, { context: 'arn:aws:eks:eu-west-1:123456789012:cluster/prod', namespace: 'todo-staging' });
+    const b = openState(root, {
+      context: 'arn:aws:eks:eu-west-1:123456789012:cluster/prod',
+      namespace: 'todo-staging',
+    });
     expect(path.relative(root, a.dir)).toBe('arn%3Aaws%3Aeks%3Aeu-west-1%3A123456789012%3Acluster%2Fprod/todo');
     expect(fs.statSync(b.dir).isDirectory()).toBe(true);
     a.append('samples', { n: 1 });
@@ -105,12 +112,21 @@ describe('state: JSON documents', () => {
     const st = openState(root, scope);
     st.writeJson('doc', { gen: 0, pad: '' });
     // The writer is a separate process: real concurrency with the reads below.
-    const writer = spawn(process.execPath, ['--import', 'tsx', '-e', `
+    const writer = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `
       const { openState } = await import(${JSON.stringify(path.join(repoRoot, 'scripts/lib/kit/state.ts'))});
       const st = openState(${JSON.stringify(root)}, ${JSON.stringify(scope)});
       console.log('writing');
       for (let gen = 1; gen <= 200; gen++) st.writeJson('doc', { gen, pad: 'y'.repeat(20_000 + gen) });
-    `], { stdio: ['ignore', 'pipe', 'inherit'] });
+    `,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     await new Promise<void>((resolve) => writer.stdout.once('data', () => resolve()));
     const closed = new Promise((r) => writer.on('close', r));
     let reads = 0;
@@ -132,15 +148,17 @@ describe('state: JSON documents', () => {
 });
 
 describe('state: retention', () => {
-  it('prunes by age, then by size keeping the newest, and removes a dead writer\'s temporary file', () => {
+  it("prunes by age, then by size keeping the newest, and removes a dead writer's temporary file", () => {
     const st = openState(tmpRoot(), scope);
     const now = new Date('2026-03-01T00:00:00Z');
-    for (let d = 30; d >= 0; d--) st.append('samples', { day: d, at: new Date(now.getTime() - d * 86_400_000).toISOString() });
+    for (let d = 30; d >= 0; d--)
+      st.append('samples', { day: d, at: new Date(now.getTime() - d * 86_400_000).toISOString() });
     fs.writeFileSync(path.join(st.dir, '.samples.jsonl.999999999.0a1b2c3d.tmp'), 'debris');
     const [byAge] = st.prune({ maxAgeDays: 7, now });
     expect(byAge).toMatchObject({ stream: 'samples', kept: 8, dropped: 23 });
     expect(st.history<{ day: number }>('samples', { limit: 100 }).map((r) => r.day)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
-    const lineBytes = Buffer.byteLength(fs.readFileSync(path.join(st.dir, 'samples.jsonl'), 'utf8').split('\n')[0]!) + 1;
+    const lineBytes =
+      Buffer.byteLength(fs.readFileSync(path.join(st.dir, 'samples.jsonl'), 'utf8').split('\n')[0]!) + 1;
     const [bySize] = st.prune({ maxBytes: lineBytes * 3 + 5, now });
     expect(bySize).toMatchObject({ kept: 3, dropped: 5 });
     expect(bySize!.bytes).toBeLessThanOrEqual(lineBytes * 3 + 5);
@@ -170,28 +188,43 @@ describe('state: unusable directory', () => {
     // Through a script: the same line, the hint, exit 2, no stack trace.
     const r = await run('test/fixtures/state-writer.ts', [], { env: scratchEnv({ TODO_STATE_DIR: bad }) });
     assertFailure(r, 2);
-    expect(r.stderr).toMatch(new RegExp(`^state-writer: cannot write state at ${bad}/offline/todo: a parent is not a directory \\(ENOTDIR\\)\nhint: set TODO_STATE_DIR to a writable directory`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^state-writer: cannot write state at ${bad}/offline/todo: a parent is not a directory \\(ENOTDIR\\)\nhint: set TODO_STATE_DIR to a writable directory`,
+      ),
+    );
     refuteOutput(r, /\n\s+at /);
   });
 
   it.skipIf(!canUnshare)('a read-only file system is a configuration error (exit 2) naming the path', async () => {
     const r = await withTmpfs('ro,size=64k', 'WRITER', scratchEnv());
     expect(r.status, r.output).toBe(2);
-    expect(r.output).toMatch(/^state-writer: cannot write state at \/tmp\/todo-ops-mnt-\w+\/offline\/todo: read-only file system \(EROFS\)$/m);
+    expect(r.output).toMatch(
+      /^state-writer: cannot write state at \/tmp\/todo-ops-mnt-\w+\/offline\/todo: read-only file system \(EROFS\)$/m,
+    );
     expect(r.output).not.toMatch(/\n\s+at /);
   });
 
-  it.skipIf(!canUnshare)('a full disk fails the write with exit 4 naming the file; the history written so far stays readable', async () => {
-    // 64 KiB of tmpfs, records of 1 KiB: the disk fills around the 60th.
-    const r = await withTmpfs('size=64k', 'WRITER --records 200 --size 1000; echo "exit=$?"; WRITER --history', scratchEnv());
-    expect(r.status, r.output).toBe(0);
-    expect(r.output).toMatch(/^state-writer: cannot write state at \/tmp\/todo-ops-mnt-\w+\/offline\/todo\/samples\.jsonl: no space left on device \(ENOSPC\)$/m);
-    expect(r.output).toMatch(/^hint: free space where TODO_STATE_DIR is/m);
-    expect(r.output).toContain('exit=4');
-    expect(r.output).not.toMatch(/\n\s+at /);
-    const m = /history: (\d+) records, newest n=(\d+)/.exec(r.output);
-    expect(m, r.output).not.toBeNull();
-    expect(Number(m![1])).toBeGreaterThan(30);
-    expect(Number(m![2])).toBe(Number(m![1])); // records 1..k, in order, none torn
-  });
+  it.skipIf(!canUnshare)(
+    'a full disk fails the write with exit 4 naming the file; the history written so far stays readable',
+    async () => {
+      // 64 KiB of tmpfs, records of 1 KiB: the disk fills around the 60th.
+      const r = await withTmpfs(
+        'size=64k',
+        'WRITER --records 200 --size 1000; echo "exit=$?"; WRITER --history',
+        scratchEnv(),
+      );
+      expect(r.status, r.output).toBe(0);
+      expect(r.output).toMatch(
+        /^state-writer: cannot write state at \/tmp\/todo-ops-mnt-\w+\/offline\/todo\/samples\.jsonl: no space left on device \(ENOSPC\)$/m,
+      );
+      expect(r.output).toMatch(/^hint: free space where TODO_STATE_DIR is/m);
+      expect(r.output).toContain('exit=4');
+      expect(r.output).not.toMatch(/\n\s+at /);
+      const m = /history: (\d+) records, newest n=(\d+)/.exec(r.output);
+      expect(m, r.output).not.toBeNull();
+      expect(Number(m![1])).toBeGreaterThan(30);
+      expect(Number(m![2])).toBe(Number(m![1])); // records 1..k, in order, none torn
+    },
+  );
 });

@@ -32,9 +32,19 @@ export function authSecretRef(deploy: V1Deployment): { name: string; key: string
 
 /** The release's backend Deployment: by the chart's component label, else by name. */
 async function backendDeployment(kube: Kube, namespace: string, release: string): Promise<V1Deployment> {
-  const list = await kube.apps.listNamespacedDeployment({ namespace, labelSelector: `app.kubernetes.io/instance=${release},app.kubernetes.io/component=backend` });
-  const found = list.items[0] ?? (await kube.apps.readNamespacedDeployment({ namespace, name: `${release}-backend` }).catch(() => undefined));
-  if (!found) throw new OpsError(`no backend Deployment for release ${release} in namespace ${namespace}`, Exit.problem, `npx zx scripts/deploy.ts -n ${namespace}`);
+  const list = await kube.apps.listNamespacedDeployment({
+    namespace,
+    labelSelector: `app.kubernetes.io/instance=${release},app.kubernetes.io/component=backend`,
+  });
+  const found =
+    list.items[0] ??
+    (await kube.apps.readNamespacedDeployment({ namespace, name: `${release}-backend` }).catch(() => undefined));
+  if (!found)
+    throw new OpsError(
+      `no backend Deployment for release ${release} in namespace ${namespace}`,
+      Exit.problem,
+      `npx zx scripts/deploy.ts -n ${namespace}`,
+    );
   return found;
 }
 
@@ -42,13 +52,30 @@ async function backendDeployment(kube: Kube, namespace: string, release: string)
  * A bearer token for `user`, signed with the secret the running backend verifies with.
  * `backend`: its Deployment when the caller already listed it (a scan lists each kind once).
  */
-export async function appToken(kube: Kube, namespace: string, release: string, user: string, ttlSec = 900, backend?: V1Deployment): Promise<string> {
+export async function appToken(
+  kube: Kube,
+  namespace: string,
+  release: string,
+  user: string,
+  ttlSec = 900,
+  backend?: V1Deployment,
+): Promise<string> {
   const deploy = backend ?? (await backendDeployment(kube, namespace, release));
   const ref = authSecretRef(deploy);
-  if (!ref) throw new OpsError(`the backend of ${release} reads no BETTER_AUTH_SECRET from a Secret`, Exit.problem, 'check the chart values: secrets.create / secrets.existingSecret');
+  if (!ref)
+    throw new OpsError(
+      `the backend of ${release} reads no BETTER_AUTH_SECRET from a Secret`,
+      Exit.problem,
+      'check the chart values: secrets.create / secrets.existingSecret',
+    );
   const secret = await kube.core.readNamespacedSecret({ namespace, name: ref.name }).catch(() => undefined);
   const raw = secret?.data?.[ref.key];
-  if (!raw) throw new OpsError(`Secret ${ref.name} has no key ${ref.key}`, Exit.problem, `npx zx scripts/debug.ts -n ${namespace}`);
+  if (!raw)
+    throw new OpsError(
+      `Secret ${ref.name} has no key ${ref.key}`,
+      Exit.problem,
+      `npx zx scripts/debug.ts -n ${namespace}`,
+    );
   const value = Buffer.from(raw, 'base64').toString('utf8');
   addSecret(value);
   const token = signJwt(value, user, ttlSec);

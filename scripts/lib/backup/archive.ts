@@ -50,7 +50,10 @@ export interface Manifest {
   checksum: string;
 }
 
-export const manifestChecksum = (m: Manifest): string => createHash('sha256').update(JSON.stringify({ ...m, checksum: '' })).digest('hex');
+export const manifestChecksum = (m: Manifest): string =>
+  createHash('sha256')
+    .update(JSON.stringify({ ...m, checksum: '' }))
+    .digest('hex');
 
 /** A file's size and SHA-256, read in chunks (archives can be large). */
 async function hashFile(file: string): Promise<{ bytes: number; sha256: string }> {
@@ -88,7 +91,9 @@ export class ArchiveWriter {
     fs.writeFileSync(this.file(part), data, { mode: 0o600 });
   }
   /** Checksums every part, writes the manifest, fsyncs, and renames into place. */
-  async finish(m: Omit<Manifest, 'parts' | 'checksum' | 'format'>): Promise<{ dir: string; manifest: Manifest; bytes: number }> {
+  async finish(
+    m: Omit<Manifest, 'parts' | 'checksum' | 'format'>,
+  ): Promise<{ dir: string; manifest: Manifest; bytes: number }> {
     const parts: Part[] = [];
     for (const name of fs.readdirSync(this.tmp).sort()) parts.push({ name, ...(await hashFile(this.file(name))) });
     const manifest: Manifest = { format: FORMAT, ...m, parts, checksum: '' };
@@ -98,7 +103,11 @@ export class ArchiveWriter {
     fsyncPath(this.tmp);
     fs.renameSync(this.tmp, this.final);
     fsyncPath(this.dest);
-    return { dir: this.final, manifest, bytes: parts.reduce((n, p) => n + p.bytes, 0) + fs.statSync(path.join(this.final, 'manifest.json')).size };
+    return {
+      dir: this.final,
+      manifest,
+      bytes: parts.reduce((n, p) => n + p.bytes, 0) + fs.statSync(path.join(this.final, 'manifest.json')).size,
+    };
   }
   discard(): void {
     fs.rmSync(this.tmp, { recursive: true, force: true });
@@ -147,8 +156,14 @@ export function readManifest(dir: string): Manifest {
   } catch {
     throw new OpsError(`${file} is not valid JSON: the archive is damaged`, Exit.problem);
   }
-  if (m.format !== FORMAT) throw new OpsError(`${file}: format ${JSON.stringify(m.format)}, expected ${FORMAT}`, Exit.problem);
-  if (m.checksum !== manifestChecksum(m)) throw new OpsError(`${file} was changed after the backup: its own checksum does not match`, Exit.problem, 'the archive cannot be trusted; restore another one');
+  if (m.format !== FORMAT)
+    throw new OpsError(`${file}: format ${JSON.stringify(m.format)}, expected ${FORMAT}`, Exit.problem);
+  if (m.checksum !== manifestChecksum(m))
+    throw new OpsError(
+      `${file} was changed after the backup: its own checksum does not match`,
+      Exit.problem,
+      'the archive cannot be trusted; restore another one',
+    );
   return m;
 }
 
@@ -162,8 +177,16 @@ export async function checkParts(dir: string, m: Manifest): Promise<CheckProblem
       continue;
     }
     const got = await hashFile(file);
-    if (got.bytes !== p.bytes) problems.push({ part: p.name, problem: `${got.bytes} bytes, the manifest says ${p.bytes} (truncated or changed)` });
-    else if (got.sha256 !== p.sha256) problems.push({ part: p.name, problem: `SHA-256 ${got.sha256.slice(0, 12)}…, the manifest says ${p.sha256.slice(0, 12)}…` });
+    if (got.bytes !== p.bytes)
+      problems.push({
+        part: p.name,
+        problem: `${got.bytes} bytes, the manifest says ${p.bytes} (truncated or changed)`,
+      });
+    else if (got.sha256 !== p.sha256)
+      problems.push({
+        part: p.name,
+        problem: `SHA-256 ${got.sha256.slice(0, 12)}…, the manifest says ${p.sha256.slice(0, 12)}…`,
+      });
   }
   const named = new Set([...m.parts.map((p) => p.name), 'manifest.json']);
   for (const f of fs.readdirSync(dir)) if (!named.has(f)) problems.push({ part: f, problem: 'not in the manifest' });
@@ -175,7 +198,11 @@ export async function openArchive(dir: string): Promise<Manifest> {
   const m = readManifest(dir);
   const problems = await checkParts(dir, m);
   if (problems.length)
-    throw new OpsError(`archive ${path.basename(dir)} refused: ${problems.map((p) => `${p.part}: ${p.problem}`).join('; ')}`, Exit.problem, 'nothing was changed; restore another archive');
+    throw new OpsError(
+      `archive ${path.basename(dir)} refused: ${problems.map((p) => `${p.part}: ${p.problem}`).join('; ')}`,
+      Exit.problem,
+      'nothing was changed; restore another archive',
+    );
   return m;
 }
 
@@ -193,14 +220,18 @@ export function encrypt(plain: Buffer, passphrase: string): Buffer {
 }
 
 export function decrypt(data: Buffer, passphrase: string): Buffer {
-  if (data.length < 48 || !data.subarray(0, 4).equals(MAGIC)) throw new OpsError('secrets.enc is not an encrypted secrets part', Exit.problem);
+  if (data.length < 48 || !data.subarray(0, 4).equals(MAGIC))
+    throw new OpsError('secrets.enc is not an encrypted secrets part', Exit.problem);
   const key = scryptSync(passphrase, data.subarray(4, 20), 32);
   const d = createDecipheriv('aes-256-gcm', key, data.subarray(20, 32));
   d.setAuthTag(data.subarray(32, 48));
   try {
     return Buffer.concat([d.update(data.subarray(48)), d.final()]);
   } catch {
-    throw usageError('cannot decrypt secrets.enc: wrong TODO_BACKUP_PASSPHRASE', 'set the passphrase the backup was made with in the secrets file (env/.env.local)');
+    throw usageError(
+      'cannot decrypt secrets.enc: wrong TODO_BACKUP_PASSPHRASE',
+      'set the passphrase the backup was made with in the secrets file (env/.env.local)',
+    );
   }
 }
 
@@ -219,7 +250,8 @@ export function listArchives(dest: string): ArchiveInfo[] {
     if (name.startsWith('.')) continue;
     try {
       const m = JSON.parse(fs.readFileSync(path.join(dest, name, 'manifest.json'), 'utf8')) as Manifest;
-      if (m.format === FORMAT) out.push({ name, dir: path.join(dest, name), createdAt: m.createdAt, release: m.release });
+      if (m.format === FORMAT)
+        out.push({ name, dir: path.join(dest, name), createdAt: m.createdAt, release: m.release });
     } catch {
       /* not an archive */
     }
@@ -241,5 +273,10 @@ export interface Retention {
  */
 export function expired(archives: readonly ArchiveInfo[], release: string, r: Retention, now: Date): ArchiveInfo[] {
   const mine = archives.filter((a) => a.release === release).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-  return mine.filter((a, i) => i > 0 && ((r.keep > 0 && i >= r.keep) || (r.maxAgeSec > 0 && now.getTime() - Date.parse(a.createdAt) > r.maxAgeSec * 1000)));
+  return mine.filter(
+    (a, i) =>
+      i > 0 &&
+      ((r.keep > 0 && i >= r.keep) ||
+        (r.maxAgeSec > 0 && now.getTime() - Date.parse(a.createdAt) > r.maxAgeSec * 1000)),
+  );
 }

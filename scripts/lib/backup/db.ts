@@ -36,17 +36,27 @@ export interface DbTarget {
   cleanup(): Promise<void>;
 }
 
-export const dbSelector = (release: string) => `app.kubernetes.io/instance=${release},app.kubernetes.io/component=postgresql`;
+export const dbSelector = (release: string) =>
+  `app.kubernetes.io/instance=${release},app.kubernetes.io/component=postgresql`;
 
 /** The release's PostgreSQL pod (ready), or undefined when the release runs none. */
 export async function inClusterDb(kube: Kube, namespace: string, release: string): Promise<DbTarget | undefined> {
   const pods = await kube.list<V1Pod>('v1', 'Pod', namespace, dbSelector(release));
   if (!pods.length) return undefined;
   const pod = pods.find(isServing);
-  if (!pod) throw new OpsError(`the PostgreSQL pod of ${release} in ${namespace} is not ready`, Exit.actionFailed, `npx zx scripts/debug.ts -n ${namespace}`);
+  if (!pod)
+    throw new OpsError(
+      `the PostgreSQL pod of ${release} in ${namespace} is not ready`,
+      Exit.actionFailed,
+      `npx zx scripts/debug.ts -n ${namespace}`,
+    );
   const name = pod.metadata!.name!;
   return {
-    namespace, pod: name, container: 'postgresql', source: 'in-cluster', via: `exec in pod ${name}`,
+    namespace,
+    pod: name,
+    container: 'postgresql',
+    source: 'in-cluster',
+    via: `exec in pod ${name}`,
     connect: 'export PGPASSWORD="$POSTGRES_PASSWORD"; set -- -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB";',
     stdinPrefix: '',
     cleanup: async () => undefined,
@@ -54,9 +64,18 @@ export async function inClusterDb(kube: Kube, namespace: string, release: string
 }
 
 /** Waits until the DB pod of a restored release is ready, then returns it. */
-export async function waitInClusterDb(kube: Kube, namespace: string, release: string, timeoutSec: number): Promise<DbTarget> {
+export async function waitInClusterDb(
+  kube: Kube,
+  namespace: string,
+  release: string,
+  timeoutSec: number,
+): Promise<DbTarget> {
   await kube.waitFor<V1Pod>({
-    apiVersion: 'v1', kind: 'Pod', namespace, labelSelector: dbSelector(release), timeoutSec,
+    apiVersion: 'v1',
+    kind: 'Pod',
+    namespace,
+    labelSelector: dbSelector(release),
+    timeoutSec,
     done: (pods) => pods.some(isServing),
     describe: (pods) => pods.map((p) => `${p.metadata?.name}: ${p.status?.phase}`).join(', ') || 'no pod yet',
   });
@@ -68,32 +87,83 @@ export async function waitInClusterDb(kube: Kube, namespace: string, release: st
  * which reaches the external database) to run the client tools against an
  * external DATABASE_URL; deleted by cleanup().
  */
-export async function externalDb(kube: Kube, o: { namespace: string; release: string; url: string; image: string; scheduling: Record<string, unknown>; timeoutSec: number }): Promise<DbTarget> {
+export async function externalDb(
+  kube: Kube,
+  o: {
+    namespace: string;
+    release: string;
+    url: string;
+    image: string;
+    scheduling: Record<string, unknown>;
+    timeoutSec: number;
+  },
+): Promise<DbTarget> {
   const name = `${o.release}-backup-${randomBytes(3).toString('hex')}`;
   await kube.apply({
-    apiVersion: 'v1', kind: 'Pod',
-    metadata: { name, namespace: o.namespace, labels: { 'app.kubernetes.io/instance': o.release, 'app.kubernetes.io/component': 'backup' } },
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name,
+      namespace: o.namespace,
+      labels: { 'app.kubernetes.io/instance': o.release, 'app.kubernetes.io/component': 'backup' },
+    },
     spec: {
       ...o.scheduling,
-      restartPolicy: 'Never', automountServiceAccountToken: false, enableServiceLinks: false, activeDeadlineSeconds: 6 * 3600,
-      securityContext: { runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, seccompProfile: { type: 'RuntimeDefault' } },
-      containers: [{
-        name: 'pg', image: o.image, imagePullPolicy: 'IfNotPresent', command: ['sleep', '21600'],
-        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true },
-        resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '256Mi' } },
-      }],
+      restartPolicy: 'Never',
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      activeDeadlineSeconds: 6 * 3600,
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 999,
+        runAsGroup: 999,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      containers: [
+        {
+          name: 'pg',
+          image: o.image,
+          imagePullPolicy: 'IfNotPresent',
+          command: ['sleep', '21600'],
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            capabilities: { drop: ['ALL'] },
+            readOnlyRootFilesystem: true,
+          },
+          resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '256Mi' } },
+        },
+      ],
     },
   } as never);
   const cleanup = async () => {
-    await kube.delete({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: o.namespace } }).catch(() => undefined);
+    await kube
+      .delete({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: o.namespace } })
+      .catch(() => undefined);
   };
   try {
-    await kube.waitFor<V1Pod>({ apiVersion: 'v1', kind: 'Pod', namespace: o.namespace, fieldSelector: `metadata.name=${name}`, timeoutSec: o.timeoutSec, done: ([p]) => p?.status?.phase === 'Running', describe: ([p]) => `pod ${name}: ${p?.status?.phase ?? 'not created'}` });
+    await kube.waitFor<V1Pod>({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      namespace: o.namespace,
+      fieldSelector: `metadata.name=${name}`,
+      timeoutSec: o.timeoutSec,
+      done: ([p]) => p?.status?.phase === 'Running',
+      describe: ([p]) => `pod ${name}: ${p?.status?.phase ?? 'not created'}`,
+    });
   } catch (e) {
     await cleanup();
     throw e;
   }
-  return { namespace: o.namespace, pod: name, container: 'pg', source: 'external', via: `short-lived pod ${name} (${o.image})`, connect: 'IFS= read -r u; set -- -d "$u";', stdinPrefix: `${o.url}\n`, cleanup };
+  return {
+    namespace: o.namespace,
+    pod: name,
+    container: 'pg',
+    source: 'external',
+    via: `short-lived pod ${name} (${o.image})`,
+    connect: 'IFS= read -r u; set -- -d "$u";',
+    stdinPrefix: `${o.url}\n`,
+    cleanup,
+  };
 }
 
 /** Rows of every user table, one line each: rows:<schema>.<table>=<n>. */
@@ -113,12 +183,21 @@ const sh = (db: DbTarget, cmd: string) => ['sh', '-c', `${db.connect} ${cmd}`];
 
 /** Runs SQL through psql in the target; throws with psql's own error on failure. */
 async function psql(kube: Kube, db: DbTarget, sql: string, timeoutSec: number): Promise<string> {
-  const r = await execInPod(kube, { namespace: db.namespace, pod: db.pod, container: db.container, command: sh(db, 'exec psql -X -At -v ON_ERROR_STOP=1 "$@"'), stdin: db.stdinPrefix + sql + '\n', timeoutSec });
-  if (r.exitCode !== 0) throw new OpsError(`psql in ${db.pod} exited ${r.exitCode}: ${lastLine(r.stderr)}`, Exit.actionFailed);
+  const r = await execInPod(kube, {
+    namespace: db.namespace,
+    pod: db.pod,
+    container: db.container,
+    command: sh(db, 'exec psql -X -At -v ON_ERROR_STOP=1 "$@"'),
+    stdin: db.stdinPrefix + sql + '\n',
+    timeoutSec,
+  });
+  if (r.exitCode !== 0)
+    throw new OpsError(`psql in ${db.pod} exited ${r.exitCode}: ${lastLine(r.stderr)}`, Exit.actionFailed);
   return r.stdout;
 }
 
-export const countRows = async (kube: Kube, db: DbTarget, timeoutSec: number) => parseCounts(await psql(kube, db, countSql, timeoutSec));
+export const countRows = async (kube: Kube, db: DbTarget, timeoutSec: number) =>
+  parseCounts(await psql(kube, db, countSql, timeoutSec));
 
 const lastLine = (s: string) => s.trim().split('\n').filter(Boolean).at(-1) ?? '(no output)';
 
@@ -151,8 +230,19 @@ export async function dumpTo(kube: Kube, db: DbTarget, file: string, timeoutSec:
     onLine?.();
   });
   input.write(db.stdinPrefix);
-  input.write(`BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\nSELECT 'snap:' || pg_export_snapshot();\nSELECT 'ver:' || current_setting('server_version');\n${countSql}\nSELECT 'end:counts';\n`);
-  const holder = execInPod(kube, { namespace: db.namespace, pod: db.pod, container: db.container, command: sh(db, 'exec psql -X -At -v ON_ERROR_STOP=1 "$@"'), stdin: input, stdout: out, stderr: err.stream, timeoutSec });
+  input.write(
+    `BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\nSELECT 'snap:' || pg_export_snapshot();\nSELECT 'ver:' || current_setting('server_version');\n${countSql}\nSELECT 'end:counts';\n`,
+  );
+  const holder = execInPod(kube, {
+    namespace: db.namespace,
+    pod: db.pod,
+    container: db.container,
+    command: sh(db, 'exec psql -X -At -v ON_ERROR_STOP=1 "$@"'),
+    stdin: input,
+    stdout: out,
+    stderr: err.stream,
+    timeoutSec,
+  });
   let holderDone = false;
   const holderResult = holder.finally(() => {
     holderDone = true;
@@ -163,7 +253,13 @@ export async function dumpTo(kube: Kube, db: DbTarget, file: string, timeoutSec:
     await new Promise<void>((resolve, reject) => {
       onLine = () => {
         if (/^end:counts$/m.test(text)) resolve();
-        else if (holderDone) reject(new OpsError(`psql in ${db.pod} ended before the snapshot was taken: ${lastLine(err.text())}`, Exit.actionFailed));
+        else if (holderDone)
+          reject(
+            new OpsError(
+              `psql in ${db.pod} ended before the snapshot was taken: ${lastLine(err.text())}`,
+              Exit.actionFailed,
+            ),
+          );
       };
       holderResult.catch(reject);
       onLine();
@@ -173,13 +269,27 @@ export async function dumpTo(kube: Kube, db: DbTarget, file: string, timeoutSec:
     const sink = new PassThrough();
     const written = pipeline(sink, fs.createWriteStream(file, { mode: 0o600 }));
     const dumpErr = tail();
-    const r = await execInPod(kube, { namespace: db.namespace, pod: db.pod, container: db.container, command: sh(db, `exec pg_dump -Fc --snapshot=${snap} "$@"`), ...(db.stdinPrefix ? { stdin: db.stdinPrefix } : {}), stdout: sink, stderr: dumpErr.stream, timeoutSec });
+    const r = await execInPod(kube, {
+      namespace: db.namespace,
+      pod: db.pod,
+      container: db.container,
+      command: sh(db, `exec pg_dump -Fc --snapshot=${snap} "$@"`),
+      ...(db.stdinPrefix ? { stdin: db.stdinPrefix } : {}),
+      stdout: sink,
+      stderr: dumpErr.stream,
+      timeoutSec,
+    });
     if (!sink.writableEnded) sink.end();
     await written;
-    if (r.exitCode !== 0) throw new OpsError(`pg_dump in ${db.pod} exited ${r.exitCode}: ${lastLine(dumpErr.text())}`, Exit.actionFailed);
+    if (r.exitCode !== 0)
+      throw new OpsError(`pg_dump in ${db.pod} exited ${r.exitCode}: ${lastLine(dumpErr.text())}`, Exit.actionFailed);
     input.end('COMMIT;\n');
     await holderResult;
-    return { tables: parseCounts(text), serverVersion: /^ver:(.+)$/m.exec(text)?.[1] ?? '', bytes: fs.statSync(file).size };
+    return {
+      tables: parseCounts(text),
+      serverVersion: /^ver:(.+)$/m.exec(text)?.[1] ?? '',
+      bytes: fs.statSync(file).size,
+    };
   } finally {
     if (!input.writableEnded) input.end();
     await holderResult.catch(() => undefined);
@@ -187,14 +297,30 @@ export async function dumpTo(kube: Kube, db: DbTarget, file: string, timeoutSec:
 }
 
 /** Streams a custom-format dump into pg_restore, all in one transaction (a failed load leaves the database as it was). */
-export async function restoreFrom(kube: Kube, db: DbTarget, file: string, o: { clean: boolean; timeoutSec: number }): Promise<void> {
+export async function restoreFrom(
+  kube: Kube,
+  db: DbTarget,
+  file: string,
+  o: { clean: boolean; timeoutSec: number },
+): Promise<void> {
   const prefix = db.stdinPrefix;
-  const stdin = Readable.from((async function* () {
-    if (prefix) yield Buffer.from(prefix);
-    yield* fs.createReadStream(file);
-  })());
+  const stdin = Readable.from(
+    (async function* () {
+      if (prefix) yield Buffer.from(prefix);
+      yield* fs.createReadStream(file);
+    })(),
+  );
   const err = tail();
   const flags = `--no-owner --no-privileges --exit-on-error --single-transaction${o.clean ? ' --clean --if-exists' : ''}`;
-  const r = await execInPod(kube, { namespace: db.namespace, pod: db.pod, container: db.container, command: sh(db, `exec pg_restore ${flags} "$@"`), stdin, stderr: err.stream, timeoutSec: o.timeoutSec });
-  if (r.exitCode !== 0) throw new OpsError(`pg_restore in ${db.pod} exited ${r.exitCode}: ${lastLine(err.text())}`, Exit.actionFailed);
+  const r = await execInPod(kube, {
+    namespace: db.namespace,
+    pod: db.pod,
+    container: db.container,
+    command: sh(db, `exec pg_restore ${flags} "$@"`),
+    stdin,
+    stderr: err.stream,
+    timeoutSec: o.timeoutSec,
+  });
+  if (r.exitCode !== 0)
+    throw new OpsError(`pg_restore in ${db.pod} exited ${r.exitCode}: ${lastLine(err.text())}`, Exit.actionFailed);
 }

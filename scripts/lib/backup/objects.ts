@@ -8,7 +8,13 @@ import zlib from 'node:zlib';
 export interface Obj {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; [k: string]: unknown };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    [k: string]: unknown;
+  };
   [k: string]: unknown;
 }
 
@@ -37,21 +43,46 @@ function skipped(o: Obj): boolean {
   const m = o.metadata as { ownerReferences?: unknown[] };
   if (m.ownerReferences?.length) return true;
   if (o.kind === 'ServiceAccount' && o.metadata.name === 'default') return true;
-  if (o.kind === 'ConfigMap' && (o.metadata.name === 'kube-root-ca.crt' || o.metadata.name === 'openshift-service-ca.crt')) return true;
+  if (
+    o.kind === 'ConfigMap' &&
+    (o.metadata.name === 'kube-root-ca.crt' || o.metadata.name === 'openshift-service-ca.crt')
+  )
+    return true;
   if (o.kind === 'Secret' && (o as { type?: string }).type === 'kubernetes.io/service-account-token') return true;
   return false;
 }
 
-const runtimeAnnotations = [/^kubectl\.kubernetes\.io\/last-applied-configuration$/, /^deployment\.kubernetes\.io\/revision$/, /^pv\.kubernetes\.io\//, /^volume\.(beta\.)?kubernetes\.io\//, /^autoscaling\.alpha\.kubernetes\.io\//];
+const runtimeAnnotations = [
+  /^kubectl\.kubernetes\.io\/last-applied-configuration$/,
+  /^deployment\.kubernetes\.io\/revision$/,
+  /^pv\.kubernetes\.io\//,
+  /^volume\.(beta\.)?kubernetes\.io\//,
+  /^autoscaling\.alpha\.kubernetes\.io\//,
+];
 
 /** A copy without the fields the API server, controllers and the scheduler wrote. */
 export function clean(o: Obj): Obj {
   const c = structuredClone(o);
   const { name, namespace, labels, annotations } = c.metadata;
-  const ann = Object.fromEntries(Object.entries(annotations ?? {}).filter(([k]) => !runtimeAnnotations.some((r) => r.test(k))));
-  c.metadata = { name, ...(namespace ? { namespace } : {}), ...(labels ? { labels } : {}), ...(Object.keys(ann).length ? { annotations: ann } : {}) };
+  const ann = Object.fromEntries(
+    Object.entries(annotations ?? {}).filter(([k]) => !runtimeAnnotations.some((r) => r.test(k))),
+  );
+  c.metadata = {
+    name,
+    ...(namespace ? { namespace } : {}),
+    ...(labels ? { labels } : {}),
+    ...(Object.keys(ann).length ? { annotations: ann } : {}),
+  };
   delete c.status;
-  const spec = c.spec as { clusterIP?: string; clusterIPs?: string[]; healthCheckNodePort?: number; ports?: { nodePort?: number }[]; volumeName?: string } | undefined;
+  const spec = c.spec as
+    | {
+        clusterIP?: string;
+        clusterIPs?: string[];
+        healthCheckNodePort?: number;
+        ports?: { nodePort?: number }[];
+        volumeName?: string;
+      }
+    | undefined;
   if (c.kind === 'Service' && spec) {
     // Allocated by the cluster: a restore elsewhere gets its own (a headless Service stays headless).
     if (spec.clusterIP !== 'None') {
@@ -68,7 +99,13 @@ export function clean(o: Obj): Obj {
 
 /** Namespaced objects of the kinds above, skipped ones left out, cleaned, in restore order. */
 export function selectObjects(listed: readonly Obj[]): Obj[] {
-  return listed.filter((o) => !skipped(o)).map(clean).sort((a, b) => (kindOrder.get(a.kind) ?? 99) - (kindOrder.get(b.kind) ?? 99) || a.metadata.name.localeCompare(b.metadata.name));
+  return listed
+    .filter((o) => !skipped(o))
+    .map(clean)
+    .sort(
+      (a, b) =>
+        (kindOrder.get(a.kind) ?? 99) - (kindOrder.get(b.kind) ?? 99) || a.metadata.name.localeCompare(b.metadata.name),
+    );
 }
 
 export const countByKind = (objs: readonly Obj[]): Record<string, number> => {
@@ -92,7 +129,8 @@ export function remap(objs: readonly Obj[], from: string, to: string): Obj[] {
   return objs.map((o) => {
     const c = structuredClone(o) as Obj & { data?: Record<string, string> };
     c.metadata.namespace = to;
-    if (c.metadata.annotations?.['meta.helm.sh/release-namespace'] === from) c.metadata.annotations['meta.helm.sh/release-namespace'] = to;
+    if (c.metadata.annotations?.['meta.helm.sh/release-namespace'] === from)
+      c.metadata.annotations['meta.helm.sh/release-namespace'] = to;
     if (isHelmRecord(c) && c.data?.release) {
       const rec = decodeHelmRecord(c.data.release) as ReturnType<typeof decodeHelmRecord> & { namespace?: string };
       rec.namespace = to;
@@ -105,10 +143,16 @@ export function remap(objs: readonly Obj[], from: string, to: string): Obj[] {
 
 /** The Deployments' replicas, so a restore can hold the app at 0 while the database loads and give them back after. */
 export function deploymentReplicas(objs: readonly Obj[]): Record<string, number> {
-  return Object.fromEntries(objs.filter((o) => o.kind === 'Deployment').map((o) => [o.metadata.name, ((o.spec as { replicas?: number })?.replicas ?? 1)]));
+  return Object.fromEntries(
+    objs
+      .filter((o) => o.kind === 'Deployment')
+      .map((o) => [o.metadata.name, (o.spec as { replicas?: number })?.replicas ?? 1]),
+  );
 }
 
 /** A copy with every Deployment at 0 replicas. */
 export function heldAtZero(objs: readonly Obj[]): Obj[] {
-  return objs.map((o) => (o.kind === 'Deployment' ? { ...structuredClone(o), spec: { ...(o.spec as object), replicas: 0 } } : o));
+  return objs.map((o) =>
+    o.kind === 'Deployment' ? { ...structuredClone(o), spec: { ...(o.spec as object), replicas: 0 } } : o,
+  );
 }

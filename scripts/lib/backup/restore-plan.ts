@@ -34,30 +34,58 @@ export type RestoreStep =
  */
 export function planRestore(o: RestoreObserved): PlannedAction<RestoreStep>[] {
   if (o.hasDump && o.db && o.db.rows > 0 && !o.force)
-    throw usageError(`the database of ${o.release} in ${o.target} holds ${o.db.rows} rows in ${o.db.tables} tables: refusing to overwrite it`, 'add --force to replace its contents with the archive\'s, or restore into another namespace with --to-namespace');
+    throw usageError(
+      `the database of ${o.release} in ${o.target} holds ${o.db.rows} rows in ${o.db.tables} tables: refusing to overwrite it`,
+      "add --force to replace its contents with the archive's, or restore into another namespace with --to-namespace",
+    );
   const out: PlannedAction<RestoreStep>[] = [];
-  if (!o.namespaceExists) out.push({ what: 'create namespace', target: o.target, reason: o.verify ? 'scratch namespace for the verification' : 'not there', params: { kind: 'namespace' } });
+  if (!o.namespaceExists)
+    out.push({
+      what: 'create namespace',
+      target: o.target,
+      reason: o.verify ? 'scratch namespace for the verification' : 'not there',
+      params: { kind: 'namespace' },
+    });
   out.push({
-    what: 'apply objects', target: `${o.objects} objects in ${o.target}`,
-    reason: o.existing.length ? `replaces ${o.existing.length} existing (${o.existing.slice(0, 5).join(', ')}${o.existing.length > 5 ? ', …' : ''})` : 'restore the archive\'s objects (Deployments held at 0 replicas until the data is in)',
+    what: 'apply objects',
+    target: `${o.objects} objects in ${o.target}`,
+    reason: o.existing.length
+      ? `replaces ${o.existing.length} existing (${o.existing.slice(0, 5).join(', ')}${o.existing.length > 5 ? ', …' : ''})`
+      : "restore the archive's objects (Deployments held at 0 replicas until the data is in)",
     ...(o.existing.length ? { destructive: true } : {}),
     params: { kind: 'objects' },
   });
   if (o.hasDump)
     out.push({
-      what: 'load database', target: `${o.release} in ${o.target}`,
+      what: 'load database',
+      target: `${o.release} in ${o.target}`,
       reason: o.db && o.db.rows > 0 ? `--force: replaces ${o.db.rows} rows` : 'pg_restore in one transaction',
       ...(o.db && o.db.rows > 0 ? { destructive: true } : {}),
       params: { kind: 'database' },
     });
-  if (o.verify) out.push({ what: 'delete namespace', target: o.target, reason: 'the verification\'s scratch namespace', params: { kind: 'cleanup' } });
+  if (o.verify)
+    out.push({
+      what: 'delete namespace',
+      target: o.target,
+      reason: "the verification's scratch namespace",
+      params: { kind: 'cleanup' },
+    });
   else if (Object.keys(o.deployments).length)
-    out.push({ what: 'start app', target: Object.entries(o.deployments).map(([n, r]) => `${n}=${r}`).join(', '), reason: 'the archive\'s replicas, once the data is in', params: { kind: 'start', replicas: o.deployments } });
+    out.push({
+      what: 'start app',
+      target: Object.entries(o.deployments)
+        .map(([n, r]) => `${n}=${r}`)
+        .join(', '),
+      reason: "the archive's replicas, once the data is in",
+      params: { kind: 'start', replicas: o.deployments },
+    });
   return out;
 }
 
 /** Differences between what the manifest promises and what the restore produced: empty when they agree. */
 export function compareCounts(expected: Record<string, number>, got: Record<string, number>, what: string): string[] {
   const keys = [...new Set([...Object.keys(expected), ...Object.keys(got)])].sort();
-  return keys.filter((k) => (expected[k] ?? 0) !== (got[k] ?? 0)).map((k) => `${what} ${k}: ${got[k] ?? 0}, the manifest says ${expected[k] ?? 0}`);
+  return keys
+    .filter((k) => (expected[k] ?? 0) !== (got[k] ?? 0))
+    .map((k) => `${what} ${k}: ${got[k] ?? 0}, the manifest says ${expected[k] ?? 0}`);
 }

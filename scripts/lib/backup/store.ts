@@ -12,10 +12,16 @@ export async function backupDir(ctx: Context, configured: string): Promise<strin
 /** The namespace's objects of every kind we keep: one List per kind. */
 export async function listObjects(ctx: Context, namespace: string): Promise<Obj[]> {
   const kube = await ctx.kube();
-  const lists = await Promise.all(kinds.map(async (k) => (await kube.list<Obj>(k.apiVersion, k.kind, namespace).catch((e) => {
-    // A kind the cluster does not serve (an old API) is simply absent.
-    if ((e as { code?: number })?.code === 404) return [] as Obj[];
-    throw e;
-  })).map((o) => ({ ...o, apiVersion: k.apiVersion, kind: k.kind }))));
+  const lists = await Promise.all(
+    kinds.map(async (k) =>
+      (
+        await kube.list<Obj>(k.apiVersion, k.kind, namespace).catch((e) => {
+          // A kind the cluster does not serve (an old API) is simply absent.
+          if ((e as { code?: number })?.code === 404) return [] as Obj[];
+          throw e;
+        })
+      ).map((o) => ({ ...o, apiVersion: k.apiVersion, kind: k.kind })),
+    ),
+  );
   return lists.flat();
 }

@@ -34,7 +34,10 @@ function failingContainers(p: V1Pod): { container: string; previous: boolean; se
  * container; terminated ones: their own), most telling first, at most `max`.
  * Never a healthy pod's.
  */
-export function logRequests(pods: readonly V1Pod[], max: number): { pod: string; container: string; previous: boolean }[] {
+export function logRequests(
+  pods: readonly V1Pod[],
+  max: number,
+): { pod: string; container: string; previous: boolean }[] {
   return pods
     .flatMap((p) => failingContainers(p).map((c) => ({ pod: podName(p), ...c })))
     .sort((a, b) => b.severity - a.severity || a.pod.localeCompare(b.pod))
@@ -61,15 +64,30 @@ export function diagnose(input: DiagnoseInput): Finding[] {
   }
   for (const analyze of objectAnalyzers) findings.push(...analyze(scope));
   if (!findings.length)
-    findings.push({ name: 'no problems', level: 'ok', detail: `nothing wrong in namespace ${ns}: ${live.length} pods, ${input.deployments.length + input.statefulSets.length} workloads, ${input.services.length} services checked` });
+    findings.push({
+      name: 'no problems',
+      level: 'ok',
+      detail: `nothing wrong in namespace ${ns}: ${live.length} pods, ${input.deployments.length + input.statefulSets.length} workloads, ${input.services.length} services checked`,
+    });
   return findings;
 }
 
 export type TargetKind = 'Pod' | 'Deployment' | 'StatefulSet' | 'Job' | 'Service';
 const aliases: Record<string, TargetKind> = {
-  pod: 'Pod', pods: 'Pod', po: 'Pod', deployment: 'Deployment', deployments: 'Deployment', deploy: 'Deployment',
-  statefulset: 'StatefulSet', statefulsets: 'StatefulSet', sts: 'StatefulSet', job: 'Job', jobs: 'Job',
-  service: 'Service', services: 'Service', svc: 'Service',
+  pod: 'Pod',
+  pods: 'Pod',
+  po: 'Pod',
+  deployment: 'Deployment',
+  deployments: 'Deployment',
+  deploy: 'Deployment',
+  statefulset: 'StatefulSet',
+  statefulsets: 'StatefulSet',
+  sts: 'StatefulSet',
+  job: 'Job',
+  jobs: 'Job',
+  service: 'Service',
+  services: 'Service',
+  svc: 'Service',
 };
 
 /**
@@ -77,13 +95,24 @@ const aliases: Record<string, TargetKind> = {
  * statefulset, job or service of that name, in that order. Undefined when
  * there is none; a string when the kind itself is unknown.
  */
-export function resolveTarget(input: Pick<DiagnoseInput, 'pods' | 'deployments' | 'statefulSets' | 'jobs' | 'services'>, arg: string): { kind: TargetKind; name: string } | undefined | string {
+export function resolveTarget(
+  input: Pick<DiagnoseInput, 'pods' | 'deployments' | 'statefulSets' | 'jobs' | 'services'>,
+  arg: string,
+): { kind: TargetKind; name: string } | undefined | string {
   const slash = arg.indexOf('/');
   const kind = slash > 0 ? aliases[arg.slice(0, slash).toLowerCase()] : undefined;
-  if (slash > 0 && !kind) return `unknown kind "${arg.slice(0, slash)}": use pod, deployment, statefulset, job or service`;
+  if (slash > 0 && !kind)
+    return `unknown kind "${arg.slice(0, slash)}": use pod, deployment, statefulset, job or service`;
   const name = slash > 0 ? arg.slice(slash + 1) : arg;
-  const lists: [TargetKind, { metadata?: { name?: string } }[]][] = [['Pod', input.pods], ['Deployment', input.deployments], ['StatefulSet', input.statefulSets], ['Job', input.jobs], ['Service', input.services]];
-  for (const [k, list] of lists) if ((!kind || kind === k) && list.some((o) => o.metadata?.name === name)) return { kind: k, name };
+  const lists: [TargetKind, { metadata?: { name?: string } }[]][] = [
+    ['Pod', input.pods],
+    ['Deployment', input.deployments],
+    ['StatefulSet', input.statefulSets],
+    ['Job', input.jobs],
+    ['Service', input.services],
+  ];
+  for (const [k, list] of lists)
+    if ((!kind || kind === k) && list.some((o) => o.metadata?.name === name)) return { kind: k, name };
   return undefined;
 }
 
@@ -92,36 +121,69 @@ export function relatedObjects(input: DiagnoseInput, target: { kind: TargetKind;
   const key = (kind: string, name: string | undefined) => `${kind}/${name}`;
   const set = new Set<string>([key(target.kind, target.name)]);
   const live = input.pods.filter((p) => !p.metadata?.deletionTimestamp);
-  const workloads: { kind: string; name?: string; labels: Record<string, string>; template: Record<string, string> }[] = [
-    ...input.deployments.map((d) => ({ kind: 'Deployment', name: d.metadata?.name, labels: d.spec?.selector?.matchLabels ?? {}, template: d.spec?.template?.metadata?.labels ?? {} })),
-    ...input.statefulSets.map((d) => ({ kind: 'StatefulSet', name: d.metadata?.name, labels: d.spec?.selector?.matchLabels ?? {}, template: d.spec?.template?.metadata?.labels ?? {} })),
-    ...input.jobs.map((d) => ({ kind: 'Job', name: d.metadata?.name, labels: d.spec?.selector?.matchLabels ?? {}, template: d.spec?.template?.metadata?.labels ?? {} })),
-  ];
+  const workloads: { kind: string; name?: string; labels: Record<string, string>; template: Record<string, string> }[] =
+    [
+      ...input.deployments.map((d) => ({
+        kind: 'Deployment',
+        name: d.metadata?.name,
+        labels: d.spec?.selector?.matchLabels ?? {},
+        template: d.spec?.template?.metadata?.labels ?? {},
+      })),
+      ...input.statefulSets.map((d) => ({
+        kind: 'StatefulSet',
+        name: d.metadata?.name,
+        labels: d.spec?.selector?.matchLabels ?? {},
+        template: d.spec?.template?.metadata?.labels ?? {},
+      })),
+      ...input.jobs.map((d) => ({
+        kind: 'Job',
+        name: d.metadata?.name,
+        labels: d.spec?.selector?.matchLabels ?? {},
+        template: d.spec?.template?.metadata?.labels ?? {},
+      })),
+    ];
   let pods: V1Pod[];
   const services = new Set<string>();
   if (target.kind === 'Pod') {
     const pod = live.find((p) => p.metadata?.name === target.name);
     pods = pod ? [pod] : [];
-    for (const w of workloads) if (pod && Object.keys(w.labels).length && selects(w.labels, pod.metadata?.labels)) set.add(key(w.kind, w.name));
+    for (const w of workloads)
+      if (pod && Object.keys(w.labels).length && selects(w.labels, pod.metadata?.labels)) set.add(key(w.kind, w.name));
   } else if (target.kind === 'Service') {
     const sel = input.services.find((s) => s.metadata?.name === target.name)?.spec?.selector;
     pods = sel && Object.keys(sel).length ? live.filter((p) => selects(sel, p.metadata?.labels)) : [];
     services.add(target.name);
   } else {
     const w = workloads.find((x) => x.kind === target.kind && x.name === target.name)!;
-    pods = Object.keys(w.labels).length ? live.filter((p) => selects(w.labels, p.metadata?.labels) || p.metadata?.ownerReferences?.some((o) => o.kind === target.kind && o.name === target.name)) : [];
-    for (const s of input.services) if (s.spec?.selector && Object.keys(s.spec.selector).length && selects(s.spec.selector, w.template)) services.add(s.metadata!.name!);
+    pods = Object.keys(w.labels).length
+      ? live.filter(
+          (p) =>
+            selects(w.labels, p.metadata?.labels) ||
+            p.metadata?.ownerReferences?.some((o) => o.kind === target.kind && o.name === target.name),
+        )
+      : [];
+    for (const s of input.services)
+      if (s.spec?.selector && Object.keys(s.spec.selector).length && selects(s.spec.selector, w.template))
+        services.add(s.metadata!.name!);
   }
   for (const p of pods) {
     set.add(key('Pod', p.metadata?.name));
-    for (const v of p.spec?.volumes ?? []) if (v.persistentVolumeClaim) set.add(key('PersistentVolumeClaim', v.persistentVolumeClaim.claimName));
-    for (const s of input.services) if (s.spec?.selector && Object.keys(s.spec.selector).length && selects(s.spec.selector, p.metadata?.labels)) services.add(s.metadata!.name!);
+    for (const v of p.spec?.volumes ?? [])
+      if (v.persistentVolumeClaim) set.add(key('PersistentVolumeClaim', v.persistentVolumeClaim.claimName));
+    for (const s of input.services)
+      if (s.spec?.selector && Object.keys(s.spec.selector).length && selects(s.spec.selector, p.metadata?.labels))
+        services.add(s.metadata!.name!);
   }
   for (const s of services) set.add(key('Service', s));
   for (const ing of input.ingresses) {
-    const names = [ing.spec?.defaultBackend?.service?.name, ...(ing.spec?.rules ?? []).flatMap((r) => (r.http?.paths ?? []).map((x) => x.backend.service?.name))];
+    const names = [
+      ing.spec?.defaultBackend?.service?.name,
+      ...(ing.spec?.rules ?? []).flatMap((r) => (r.http?.paths ?? []).map((x) => x.backend.service?.name)),
+    ];
     if (names.some((n) => n && services.has(n))) set.add(key('Ingress', ing.metadata?.name));
   }
-  for (const h of input.hpas) if (set.has(key(h.spec?.scaleTargetRef.kind ?? '', h.spec?.scaleTargetRef.name))) set.add(key('HorizontalPodAutoscaler', h.metadata?.name));
+  for (const h of input.hpas)
+    if (set.has(key(h.spec?.scaleTargetRef.kind ?? '', h.spec?.scaleTargetRef.name)))
+      set.add(key('HorizontalPodAutoscaler', h.metadata?.name));
   return set;
 }

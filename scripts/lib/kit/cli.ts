@@ -47,7 +47,11 @@ type ValueOf<O extends OptionSpec> = O['type'] extends 'boolean'
         ? C
         : string;
 export type OptionValues<O extends Record<string, OptionSpec>> = {
-  [K in keyof O]: O[K] extends { default: unknown } ? ValueOf<O[K]> : O[K]['type'] extends 'boolean' | 'list' ? ValueOf<O[K]> : ValueOf<O[K]> | undefined;
+  [K in keyof O]: O[K] extends { default: unknown }
+    ? ValueOf<O[K]>
+    : O[K]['type'] extends 'boolean' | 'list'
+      ? ValueOf<O[K]>
+      : ValueOf<O[K]> | undefined;
 };
 
 /**
@@ -81,7 +85,10 @@ export interface Wiring {
   ai?: AiHook;
 }
 
-export interface ScriptSpec<O extends Record<string, OptionSpec> = Record<string, OptionSpec>, S extends Settings = Settings> {
+export interface ScriptSpec<
+  O extends Record<string, OptionSpec> = Record<string, OptionSpec>,
+  S extends Settings = Settings,
+> {
   name: string;
   summary: string;
   /** extra lines after the summary in --help */
@@ -106,22 +113,41 @@ export interface ScriptSpec<O extends Record<string, OptionSpec> = Record<string
 }
 
 const common: Record<string, OptionSpec> = {
-  profile: { type: 'string', short: 'p', arg: 'NAME', help: 'env profile: env/NAME.env (default $TODO_PROFILE or minikube)' },
+  profile: {
+    type: 'string',
+    short: 'p',
+    arg: 'NAME',
+    help: 'env profile: env/NAME.env (default $TODO_PROFILE or minikube)',
+  },
   output: { type: 'enum', short: 'o', choices: ['text', 'json'], default: 'text', help: 'output format' },
   verbose: { type: 'boolean', short: 'v', help: 'print the commands and API calls made' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
 const clusterOpts: Record<string, OptionSpec> = {
-  context: { type: 'string', arg: 'NAME', help: 'kube context (default $TODO_CONTEXT, else the kubeconfig current context)' },
+  context: {
+    type: 'string',
+    arg: 'NAME',
+    help: 'kube context (default $TODO_CONTEXT, else the kubeconfig current context)',
+  },
   namespace: { type: 'string', short: 'n', arg: 'NS', help: 'namespace (default $TODO_NAMESPACE or todo)' },
   kubeconfig: { type: 'string', arg: 'FILE', help: 'kubeconfig file (default $KUBECONFIG or ~/.kube/config)' },
 };
-const dryRunOpt: Record<string, OptionSpec> = { 'dry-run': { type: 'boolean', help: 'print the plan; change nothing' } };
-const yesOpt: Record<string, OptionSpec> = { yes: { type: 'boolean', short: 'y', help: 'do destructive actions without asking' } };
-const aiOpt: Record<string, OptionSpec> = {
-  ai: { type: 'string', arg: 'REQUEST', help: 'also ask kubectl-ai, in plain words (optional: see README; the result and exit code stay this script\'s own)' },
+const dryRunOpt: Record<string, OptionSpec> = {
+  'dry-run': { type: 'boolean', help: 'print the plan; change nothing' },
 };
-const aiYesOpt: Record<string, OptionSpec> = { yes: { type: 'boolean', short: 'y', help: 'let --ai\'s kubectl-ai change the cluster (its --skip-permissions)' } };
+const yesOpt: Record<string, OptionSpec> = {
+  yes: { type: 'boolean', short: 'y', help: 'do destructive actions without asking' },
+};
+const aiOpt: Record<string, OptionSpec> = {
+  ai: {
+    type: 'string',
+    arg: 'REQUEST',
+    help: "also ask kubectl-ai, in plain words (optional: see README; the result and exit code stay this script's own)",
+  },
+};
+const aiYesOpt: Record<string, OptionSpec> = {
+  yes: { type: 'boolean', short: 'y', help: "let --ai's kubectl-ai change the cluster (its --skip-permissions)" },
+};
 
 export class Context<O extends Record<string, OptionSpec> = Record<string, OptionSpec>, S extends Settings = Settings> {
   readonly spec: ScriptSpec<O, S>;
@@ -144,7 +170,13 @@ export class Context<O extends Record<string, OptionSpec> = Record<string, Optio
   private helmClient?: Helm;
   private stateStore?: State;
 
-  constructor(spec: ScriptSpec<O, S>, cfg: Config<S>, out: Output, flags: Record<string, unknown>, positionals: string[]) {
+  constructor(
+    spec: ScriptSpec<O, S>,
+    cfg: Config<S>,
+    out: Output,
+    flags: Record<string, unknown>,
+    positionals: string[],
+  ) {
     this.spec = spec;
     this.cfg = cfg;
     this.out = out;
@@ -169,7 +201,12 @@ export class Context<O extends Record<string, OptionSpec> = Record<string, Optio
   async kube(): Promise<Kube> {
     if (!this.kubeClient) {
       const { Kube } = await import('../kube/client.ts');
-      this.kubeClient = new Kube({ context: this.context || undefined, kubeconfig: this.kubeconfig, log: (m) => this.out.debug(m), fieldManager: `todo-chatbot-ops/${this.spec.name}` });
+      this.kubeClient = new Kube({
+        context: this.context || undefined,
+        kubeconfig: this.kubeconfig,
+        log: (m) => this.out.debug(m),
+        fieldManager: `todo-chatbot-ops/${this.spec.name}`,
+      });
     }
     return this.kubeClient;
   }
@@ -177,7 +214,12 @@ export class Context<O extends Record<string, OptionSpec> = Record<string, Optio
   async helm(): Promise<Helm> {
     if (!this.helmClient) {
       const { Helm } = await import('../release/helm.ts');
-      this.helmClient = new Helm({ context: this.context || undefined, kubeconfig: this.kubeconfig, namespace: this.namespace, log: (m) => this.out.debug(m) });
+      this.helmClient = new Helm({
+        context: this.context || undefined,
+        kubeconfig: this.kubeconfig,
+        namespace: this.namespace,
+        log: (m) => this.out.debug(m),
+      });
     }
     return this.helmClient;
   }
@@ -219,16 +261,22 @@ function convert(name: string, o: OptionSpec, raw: unknown): unknown {
         throw usageError((e as Error).message);
       }
     case 'enum':
-      if (!o.choices!.includes(String(raw))) throw usageError(`${flag} must be one of ${o.choices!.join(', ')}, got "${String(raw)}"`);
+      if (!o.choices!.includes(String(raw)))
+        throw usageError(`${flag} must be one of ${o.choices!.join(', ')}, got "${String(raw)}"`);
       return raw;
     case 'list':
-      return (raw as string[]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+      return (raw as string[])
+        .flatMap((v) => v.split(','))
+        .map((v) => v.trim())
+        .filter(Boolean);
     default:
       return raw;
   }
 }
 
-function allOptions<O extends Record<string, OptionSpec>, S extends Settings>(spec: ScriptSpec<O, S>): Record<string, OptionSpec> {
+function allOptions<O extends Record<string, OptionSpec>, S extends Settings>(
+  spec: ScriptSpec<O, S>,
+): Record<string, OptionSpec> {
   const t = spec.touches;
   return {
     ...(t === 'nothing' ? {} : clusterOpts),
@@ -265,39 +313,72 @@ function entryPath<O extends Record<string, OptionSpec>, S extends Settings>(spe
 
 export function helpText<O extends Record<string, OptionSpec>, S extends Settings>(spec: ScriptSpec<O, S>): string {
   const opts = allOptions(spec);
-  const placeholder = (o: OptionSpec) => o.arg ?? (o.type === 'enum' ? o.choices!.join('|') : o.type === 'int' ? 'N' : o.type === 'duration' ? 'DURATION' : o.type === 'boolean' ? '' : 'VALUE');
-  const flag = ([name, o]: [string, OptionSpec]) => `${o.short ? `-${o.short}, ` : '    '}--${name}${placeholder(o) ? ` ${placeholder(o)}` : ''}`;
+  const placeholder = (o: OptionSpec) =>
+    o.arg ??
+    (o.type === 'enum'
+      ? o.choices!.join('|')
+      : o.type === 'int'
+        ? 'N'
+        : o.type === 'duration'
+          ? 'DURATION'
+          : o.type === 'boolean'
+            ? ''
+            : 'VALUE');
+  const flag = ([name, o]: [string, OptionSpec]) =>
+    `${o.short ? `-${o.short}, ` : '    '}--${name}${placeholder(o) ? ` ${placeholder(o)}` : ''}`;
   const help = (o: OptionSpec) => {
     const extra: string[] = [];
     if (o.type === 'int' && (o.min !== undefined || o.max !== undefined)) extra.push(`${o.min ?? '…'}-${o.max ?? '…'}`);
     if (o.type === 'list') extra.push('comma-separated or repeated');
-    if (o.default !== undefined && o.default !== false) extra.push(`default ${Array.isArray(o.default) ? o.default.join(',') : String(o.default)}`);
+    if (o.default !== undefined && o.default !== false)
+      extra.push(`default ${Array.isArray(o.default) ? o.default.join(',') : String(o.default)}`);
     return extra.length ? `${o.help} (${extra.join('; ')})` : o.help;
   };
   const width = Math.max(...Object.entries(opts).map((e) => flag(e).length));
-  const lines = [`${spec.name}: ${spec.summary}`, '', `Usage: npx zx ${entryPath(spec)} [options]${spec.positionals ? ` ${spec.positionals}` : ''}`];
+  const lines = [
+    `${spec.name}: ${spec.summary}`,
+    '',
+    `Usage: npx zx ${entryPath(spec)} [options]${spec.positionals ? ` ${spec.positionals}` : ''}`,
+  ];
   if (spec.description) lines.push('', spec.description.trim());
   lines.push('', 'Options:', ...Object.entries(opts).map((e) => `  ${flag(e).padEnd(width)}  ${help(e[1])}`));
   const settings = Object.entries((spec.settings ?? {}) as Settings);
   if (settings.length) {
     const w = Math.max(...settings.map(([k]) => k.length));
-    lines.push('', 'Settings (env files or environment):', ...settings.map(([k, s]) => `  ${k.padEnd(w)}  ${s.help} (default ${JSON.stringify(s.default)})`));
+    lines.push(
+      '',
+      'Settings (env files or environment):',
+      ...settings.map(([k, s]) => `  ${k.padEnd(w)}  ${s.help} (default ${JSON.stringify(s.default)})`),
+    );
   }
   if (spec.examples?.length) lines.push('', 'Examples:', ...spec.examples.map((e) => `  ${e}`));
   lines.push('', exitCodeHelp);
   return lines.join('\n');
 }
 
-export function parseFlags<O extends Record<string, OptionSpec>, S extends Settings>(spec: ScriptSpec<O, S>, argv: string[]): { flags: Record<string, unknown>; positionals: string[] } {
+export function parseFlags<O extends Record<string, OptionSpec>, S extends Settings>(
+  spec: ScriptSpec<O, S>,
+  argv: string[],
+): { flags: Record<string, unknown>; positionals: string[] } {
   const opts = allOptions(spec);
   const parserOptions = Object.fromEntries(
-    Object.entries(opts).map(([k, o]) => [k, { type: o.type === 'boolean' ? ('boolean' as const) : ('string' as const), multiple: o.type === 'list', ...(o.short ? { short: o.short } : {}) }]),
+    Object.entries(opts).map(([k, o]) => [
+      k,
+      {
+        type: o.type === 'boolean' ? ('boolean' as const) : ('string' as const),
+        multiple: o.type === 'list',
+        ...(o.short ? { short: o.short } : {}),
+      },
+    ]),
   );
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: parserOptions, allowPositionals: true, strict: true });
   } catch (e) {
-    throw usageError((e as Error).message.split('. ')[0]!.replace(/^Unknown option/, 'unknown option'), `see: npx zx ${entryPath(spec)} --help`);
+    throw usageError(
+      (e as Error).message.split('. ')[0]!.replace(/^Unknown option/, 'unknown option'),
+      `see: npx zx ${entryPath(spec)} --help`,
+    );
   }
   const flags: Record<string, unknown> = {};
   const raw = parsed.values as Record<string, unknown>;
@@ -305,7 +386,13 @@ export function parseFlags<O extends Record<string, OptionSpec>, S extends Setti
   for (const [k, o] of Object.entries(opts)) {
     if (raw[k] !== undefined) flags[k] = convert(k, o, raw[k]);
     // A default is written as the user would type it ('10m'): converted like a given value.
-    else if (o.default !== undefined) flags[k] = o.type === 'list' ? [...(o.default as string[])] : o.type === 'duration' || o.type === 'int' ? convert(k, o, o.default) : o.default;
+    else if (o.default !== undefined)
+      flags[k] =
+        o.type === 'list'
+          ? [...(o.default as string[])]
+          : o.type === 'duration' || o.type === 'int'
+            ? convert(k, o, o.default)
+            : o.default;
     else if (o.type === 'boolean') flags[k] = false;
     else if (o.type === 'list') flags[k] = [];
   }
@@ -317,10 +404,18 @@ export function parseFlags<O extends Record<string, OptionSpec>, S extends Setti
  * returns. Entries call the suite's `main` (scripts/lib/main.ts), which passes
  * the wiring.
  */
-export async function runScript<O extends Record<string, OptionSpec>, S extends Settings = Settings>(spec: ScriptSpec<O, S>, wiring: Wiring, argv = scriptArgv().args): Promise<never> {
+export async function runScript<O extends Record<string, OptionSpec>, S extends Settings = Settings>(
+  spec: ScriptSpec<O, S>,
+  wiring: Wiring,
+  argv = scriptArgv().args,
+): Promise<never> {
   const startedAt = new Date();
   // Until --output is parsed, errors are text; a bad --output is itself a text error.
-  let out = new Output(argv.some((a, i) => (a === '-o' || a === '--output') && argv[i + 1] === 'json') || argv.includes('--output=json') ? 'json' : 'text');
+  let out = new Output(
+    argv.some((a, i) => (a === '-o' || a === '--output') && argv[i + 1] === 'json') || argv.includes('--output=json')
+      ? 'json'
+      : 'text',
+  );
   let ctx: Context<O, S> | undefined;
   let cfg: Config<S> | undefined;
   let releaseLock: (() => void) | undefined;
@@ -351,33 +446,50 @@ export async function runScript<O extends Record<string, OptionSpec>, S extends 
     }
     out = new Output(flags.output as Format, flags.verbose === true);
     const aiRequest = spec.ai && typeof flags.ai === 'string' ? flags.ai : undefined;
-    if (aiRequest !== undefined && !aiRequest.trim()) throw usageError('--ai needs a request in plain words, e.g. --ai "why are the pods failing"');
-    cfg = loadConfig({ profile: flags.profile as string | undefined, settings: { ...wiring.settings, ...spec.settings } }) as Config<S>;
+    if (aiRequest !== undefined && !aiRequest.trim())
+      throw usageError('--ai needs a request in plain words, e.g. --ai "why are the pods failing"');
+    cfg = loadConfig({
+      profile: flags.profile as string | undefined,
+      settings: { ...wiring.settings, ...spec.settings },
+    }) as Config<S>;
     for (const k of cfg.secretKeys) addSecret(cfg[k] as string);
     ctx = new Context(spec, cfg, out, flags, positionals);
     // After the flags: what is printed is what the run uses.
-    out.debug(`config: ${JSON.stringify({ ...redacted(cfg), TODO_NAMESPACE: ctx.namespace, TODO_CONTEXT: ctx.context })}`);
+    out.debug(
+      `config: ${JSON.stringify({ ...redacted(cfg), TODO_NAMESPACE: ctx.namespace, TODO_CONTEXT: ctx.context })}`,
+    );
     if (spec.lock) {
       const kube = await ctx.kube();
-      releaseLock = await acquireLock(cfg.TODO_STATE_DIR, {
-        context: kube.contextName,
-        namespace: ctx.namespace,
-        release: ctx.release,
-        ...(spec.lock === 'script' ? { scope: spec.name } : {}),
-      }, spec.name);
+      releaseLock = await acquireLock(
+        cfg.TODO_STATE_DIR,
+        {
+          context: kube.contextName,
+          namespace: ctx.namespace,
+          release: ctx.release,
+          ...(spec.lock === 'script' ? { scope: spec.name } : {}),
+        },
+        spec.name,
+      );
     }
     let aiAction: Action | undefined;
     const ai = aiRequest !== undefined ? wiring.ai : undefined;
     const aiStep = async (c: Context<O, S>) => {
       aiAction = await ai!.step(c, await (spec.ai!.context?.(c) ?? ai!.resultText(c.result)));
-      if (aiAction.status !== 'done') out.warn(`--ai: ${aiAction.detail} (the ${spec.name} result does not depend on it)`);
+      if (aiAction.status !== 'done')
+        out.warn(`--ai: ${aiAction.detail} (the ${spec.name} result does not depend on it)`);
     };
     const aiFirst = ai !== undefined && spec.ai!.first?.(ctx) === true;
     if (aiFirst) await aiStep(ctx);
     const returned = await spec.run(ctx);
     if (ai !== undefined && !aiFirst) await aiStep(ctx);
     // The AI step is reported, never decisive: the deterministic path decides the exit code.
-    const code = returned ?? deriveExitCode({ findings: ctx.result.findings, exitCode: ctx.result.exitCode, actions: ctx.result.actions.filter((a) => a !== aiAction) });
+    const code =
+      returned ??
+      deriveExitCode({
+        findings: ctx.result.findings,
+        exitCode: ctx.result.exitCode,
+        actions: ctx.result.actions.filter((a) => a !== aiAction),
+      });
     if (out.format === 'json') out.json(envelope(code));
     else {
       (spec.render ?? ((r: Result, c: Context<O, S>) => renderResult(r, c.out, c.dryRun)))(ctx.result, ctx);

@@ -12,7 +12,17 @@ import path from 'node:path';
 import { parse } from 'dotenv';
 import { OpsError, Exit } from './errors.ts';
 import { notifySettings } from './notify.ts';
-import { bool, defineSettings, dnsName, durationSeconds, oneOf, setting, str, type Setting, type Settings } from './settings.ts';
+import {
+  bool,
+  defineSettings,
+  dnsName,
+  durationSeconds,
+  oneOf,
+  setting,
+  str,
+  type Setting,
+  type Settings,
+} from './settings.ts';
 
 export { duration } from './settings.ts';
 export const repoRoot = path.resolve(import.meta.dirname, '../../..');
@@ -24,7 +34,11 @@ const coreSettings = defineSettings({
   TODO_NAMESPACE: setting(dnsName, 'todo', 'namespace the app is deployed to'),
   TODO_RELEASE: setting(dnsName, 'todo-chatbot', 'Helm release name'),
   TODO_CONTEXT: setting(str, '', 'kube context (empty: the kubeconfig current context)'),
-  TODO_TARGET: setting(oneOf('minikube', 'cluster'), 'minikube', 'minikube builds images into the node; cluster uses a registry'),
+  TODO_TARGET: setting(
+    oneOf('minikube', 'cluster'),
+    'minikube',
+    'minikube builds images into the node; cluster uses a registry',
+  ),
   TODO_CHART: setting(str, 'charts/todo-chatbot', 'chart path, relative to the repo'),
   TODO_VALUES: setting(str, '', 'extra values file for the profile, relative to the repo'),
   TODO_IMAGE_REGISTRY: setting(str, '', 'registry prefix for images (empty for minikube)'),
@@ -63,21 +77,40 @@ function scriptPrefixes(): string[] {
   return ['scripts', 'ops'].flatMap((d) => {
     const dir = path.join(repoRoot, d);
     if (!fs.existsSync(dir)) return [];
-    return fs.readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => `TODO_${f.slice(0, -3).toUpperCase().replace(/-/g, '_')}_`);
+    return fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => `TODO_${f.slice(0, -3).toUpperCase().replace(/-/g, '_')}_`);
   });
 }
 
-export function loadConfig<S extends Settings = Record<never, Setting>>(opts: LoadOptions & { settings?: S } = {}): Config<S> {
+export function loadConfig<S extends Settings = Record<never, Setting>>(
+  opts: LoadOptions & { settings?: S } = {},
+): Config<S> {
   const env = opts.env ?? process.env;
   const dir = opts.envDir ?? envDir(env);
   // An empty value means "not set", as in a shell `TODO_PROFILE= cmd`.
   const profile = opts.profile || env.TODO_PROFILE || 'minikube';
   const schema: Settings = { ...kitSettings, ...opts.settings };
-  if (!/^[a-z0-9-]+$/.test(profile)) throw new OpsError(`bad profile name "${profile}"`, Exit.usage, 'profile names are lower-case letters, digits and dashes');
+  if (!/^[a-z0-9-]+$/.test(profile))
+    throw new OpsError(
+      `bad profile name "${profile}"`,
+      Exit.usage,
+      'profile names are lower-case letters, digits and dashes',
+    );
   const profileFile = path.join(dir, `${profile}.env`);
   if (!fs.existsSync(profileFile)) {
-    const known = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /^[a-z0-9-]+\.env$/.test(f)).map((f) => f.slice(0, -4)) : [];
-    throw new OpsError(`unknown profile "${profile}": ${profileFile} does not exist`, Exit.usage, `profiles: ${known.join(', ') || 'none'}`);
+    const known = fs.existsSync(dir)
+      ? fs
+          .readdirSync(dir)
+          .filter((f) => /^[a-z0-9-]+\.env$/.test(f))
+          .map((f) => f.slice(0, -4))
+      : [];
+    throw new OpsError(
+      `unknown profile "${profile}": ${profileFile} does not exist`,
+      Exit.usage,
+      `profiles: ${known.join(', ') || 'none'}`,
+    );
   }
   let others: string[] | undefined;
   const ownedElsewhere = (k: string) => (others ??= scriptPrefixes()).some((p) => k.startsWith(p));
@@ -100,7 +133,11 @@ export function loadConfig<S extends Settings = Record<never, Setting>>(opts: Lo
         throw new OpsError(`unknown key ${k} in ${file}`, Exit.usage, known());
       }
       if (file === profileFile && schema[k]!.secret && value)
-        throw new OpsError(`${k} is a secret and must not be set in the committed ${file}`, Exit.usage, `put it in ${path.join(dir, '.env.local')}`);
+        throw new OpsError(
+          `${k} is a secret and must not be set in the committed ${file}`,
+          Exit.usage,
+          `put it in ${path.join(dir, '.env.local')}`,
+        );
       raw[k] = { value, from: file };
     }
   }
@@ -111,7 +148,11 @@ export function loadConfig<S extends Settings = Record<never, Setting>>(opts: Lo
     else if (k.startsWith('TODO_') && !k.startsWith('TODO_OPS_') && !knownVariables.includes(k) && !ownedElsewhere(k))
       throw new OpsError(`unknown setting ${k} in the environment`, Exit.usage, known());
   }
-  const out: Record<string, unknown> = { profile, sources, secretKeys: Object.keys(schema).filter((k) => schema[k]!.secret) };
+  const out: Record<string, unknown> = {
+    profile,
+    sources,
+    secretKeys: Object.keys(schema).filter((k) => schema[k]!.secret),
+  };
   for (const [k, spec] of Object.entries(schema)) {
     const r = raw[k];
     try {

@@ -54,7 +54,11 @@ interface LockHolder {
 
 /** <state dir>/<context>/<namespace>/locks/<release>[+<scope>].lock */
 export function lockFile(stateDir: string, key: LockKey): string {
-  return path.join(scopeDir(stateDir, key), 'locks', `${safeName(key.release)}${key.scope ? `+${safeName(key.scope)}` : ''}.lock`);
+  return path.join(
+    scopeDir(stateDir, key),
+    'locks',
+    `${safeName(key.release)}${key.scope ? `+${safeName(key.scope)}` : ''}.lock`,
+  );
 }
 
 /** A process's start time from /proc/<pid>/stat (field 22), or undefined off Linux. */
@@ -109,7 +113,12 @@ function readHolder(file: string): Seen | undefined {
   // Not a record: the old "<pid>\n" format, or damaged. Its holder counts as dead unless that pid lives here.
   const pid = Number(text.trim());
   const gen = `f${st.ino}-${st.mtimeMs}`;
-  return Number.isInteger(pid) && pid > 0 ? { gen, holder: { pid, script: 'unknown', host: os.hostname(), since: st.mtime.toISOString(), gen, key: {} as LockKey } } : { gen };
+  return Number.isInteger(pid) && pid > 0
+    ? {
+        gen,
+        holder: { pid, script: 'unknown', host: os.hostname(), since: st.mtime.toISOString(), gen, key: {} as LockKey },
+      }
+    : { gen };
 }
 
 const isDead = (s: Seen) => !s.holder || !alive(s.holder);
@@ -121,7 +130,9 @@ function busy(h: LockHolder, key: LockKey, file: string): OpsError {
   return new OpsError(
     `another ${h.script} run (pid ${h.pid}${remote ? ` on ${h.host}` : ''}) holds ${what}, since ${h.since}`,
     Exit.busy,
-    remote ? `wait for it to finish; if that run is gone, remove ${file}` : `wait for it to finish, or stop it (kill ${h.pid}); lock file: ${file}`,
+    remote
+      ? `wait for it to finish; if that run is gone, remove ${file}`
+      : `wait for it to finish, or stop it (kill ${h.pid}); lock file: ${file}`,
   );
 }
 
@@ -165,7 +176,12 @@ function sweep(file: string): void {
     if (f.startsWith(`${base}.take-`)) fs.rmSync(p, { force: true });
     // A temporary file of a run that died before linking it (old, in case it is another host's).
     const tmp = /\.(\d+)\.[0-9a-f]+\.tmp$/.exec(f);
-    if (tmp && !alive({ pid: Number(tmp[1]), host: os.hostname() }) && Date.now() - (fs.statSync(p, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 60_000) fs.rmSync(p, { force: true });
+    if (
+      tmp &&
+      !alive({ pid: Number(tmp[1]), host: os.hostname() }) &&
+      Date.now() - (fs.statSync(p, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 60_000
+    )
+      fs.rmSync(p, { force: true });
   }
 }
 
@@ -179,7 +195,15 @@ export async function acquireLock(stateDir: string, key: LockKey, holder: string
   const dir = path.dirname(file);
   const root = path.resolve(stateDir);
   onFile(dir, root, () => fs.mkdirSync(dir, { recursive: true }));
-  const me: LockHolder = { script: holder, pid: process.pid, host: os.hostname(), since: new Date().toISOString(), gen: randomBytes(8).toString('hex'), start: startTime(process.pid), key };
+  const me: LockHolder = {
+    script: holder,
+    pid: process.pid,
+    host: os.hostname(),
+    since: new Date().toISOString(),
+    gen: randomBytes(8).toString('hex'),
+    start: startTime(process.pid),
+    key,
+  };
   const tmp = path.join(dir, `${path.basename(file)}.${process.pid}.${me.gen}.tmp`);
   onFile(tmp, root, () => fs.writeFileSync(tmp, JSON.stringify(me) + '\n', { flag: 'wx' }));
   try {

@@ -15,11 +15,24 @@ import { defineSettings, durationSeconds, int, oneOf, setting, url } from './set
 import type { State } from './state.ts';
 
 export const notifySettings = defineSettings({
-  TODO_WEBHOOK_URL: setting(url, '', 'webhook for notifications: a Slack incoming webhook or any endpoint taking JSON (empty: none)', true),
-  TODO_WEBHOOK_FORMAT: setting(oneOf('slack', 'json'), 'slack', 'webhook body: slack ({text, blocks}) or json (the notification as it is)'),
+  TODO_WEBHOOK_URL: setting(
+    url,
+    '',
+    'webhook for notifications: a Slack incoming webhook or any endpoint taking JSON (empty: none)',
+    true,
+  ),
+  TODO_WEBHOOK_FORMAT: setting(
+    oneOf('slack', 'json'),
+    'slack',
+    'webhook body: slack ({text, blocks}) or json (the notification as it is)',
+  ),
   TODO_WEBHOOK_TIMEOUT: setting(durationSeconds, 10, 'timeout of one webhook attempt, seconds or 1m'),
   TODO_WEBHOOK_RETRIES: setting(int(0, 10), 3, 'webhook retries after a network error, timeout, 5xx or 429'),
-  TODO_WEBHOOK_DEDUP: setting(durationSeconds, 3600, 'a notification with the same dedup key is sent once per this window'),
+  TODO_WEBHOOK_DEDUP: setting(
+    durationSeconds,
+    3600,
+    'a notification with the same dedup key is sent once per this window',
+  ),
 });
 
 export type WebhookFormat = 'slack' | 'json';
@@ -65,7 +78,12 @@ export interface NotifierOptions {
   now?: () => Date;
 }
 
-const icon: Record<Level, string> = { ok: ':white_check_mark:', info: ':information_source:', warn: ':warning:', fail: ':rotating_light:' };
+const icon: Record<Level, string> = {
+  ok: ':white_check_mark:',
+  info: ':information_source:',
+  warn: ':warning:',
+  fail: ':rotating_light:',
+};
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 /** Registered secrets out of every string in a body (a log line quoted in `text` may carry one). */
@@ -80,12 +98,39 @@ function scrubDeep(v: unknown): unknown {
 export function webhookBody(n: Notification, format: WebhookFormat, at: Date = new Date()): Record<string, unknown> {
   const level = n.level ?? 'info';
   if (format === 'json') {
-    return scrubDeep({ title: n.title, text: n.text ?? '', level, at: at.toISOString(), script: n.script, context: n.context, namespace: n.namespace, release: n.release, fields: n.fields ?? {}, dedupKey: n.dedupKey }) as Record<string, unknown>;
+    return scrubDeep({
+      title: n.title,
+      text: n.text ?? '',
+      level,
+      at: at.toISOString(),
+      script: n.script,
+      context: n.context,
+      namespace: n.namespace,
+      release: n.release,
+      fields: n.fields ?? {},
+      dedupKey: n.dedupKey,
+    }) as Record<string, unknown>;
   }
-  const where = [n.script, n.release && `release ${n.release}`, n.namespace && `namespace ${n.namespace}`, n.context && `context ${n.context}`].filter(Boolean).join(' · ');
-  const blocks: unknown[] = [{ type: 'section', text: { type: 'mrkdwn', text: clip(`${icon[level]} *${n.title}*${n.text ? `\n${n.text}` : ''}`, 3000) } }];
+  const where = [
+    n.script,
+    n.release && `release ${n.release}`,
+    n.namespace && `namespace ${n.namespace}`,
+    n.context && `context ${n.context}`,
+  ]
+    .filter(Boolean)
+    .join(' · ');
+  const blocks: unknown[] = [
+    {
+      type: 'section',
+      text: { type: 'mrkdwn', text: clip(`${icon[level]} *${n.title}*${n.text ? `\n${n.text}` : ''}`, 3000) },
+    },
+  ];
   const fields = Object.entries(n.fields ?? {}).slice(0, 10); // Slack's limit per section
-  if (fields.length) blocks.push({ type: 'section', fields: fields.map(([k, v]) => ({ type: 'mrkdwn', text: clip(`*${k}*\n${String(v)}`, 2000) })) });
+  if (fields.length)
+    blocks.push({
+      type: 'section',
+      fields: fields.map(([k, v]) => ({ type: 'mrkdwn', text: clip(`*${k}*\n${String(v)}`, 2000) })),
+    });
   if (where) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: where }] });
   // `text` is what Slack shows in the notification itself and where blocks are not rendered.
   return scrubDeep({ text: `[${level.toUpperCase()}] ${n.title}`, blocks }) as Record<string, unknown>;
@@ -96,7 +141,15 @@ function failure(e: unknown, timeoutMs: number): string {
   const err = e as Error & { cause?: { code?: string } };
   if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return `no answer within ${timeoutMs / 1000}s`;
   const code = err?.cause?.code;
-  const known: Record<string, string> = { ECONNREFUSED: 'connection refused', ECONNRESET: 'connection reset', ENOTFOUND: 'host not found', EAI_AGAIN: 'host not found (DNS)', ETIMEDOUT: 'connection timed out', EHOSTUNREACH: 'host unreachable', UND_ERR_SOCKET: 'connection closed' };
+  const known: Record<string, string> = {
+    ECONNREFUSED: 'connection refused',
+    ECONNRESET: 'connection reset',
+    ENOTFOUND: 'host not found',
+    EAI_AGAIN: 'host not found (DNS)',
+    ETIMEDOUT: 'connection timed out',
+    EHOSTUNREACH: 'host unreachable',
+    UND_ERR_SOCKET: 'connection closed',
+  };
   if (code) return `${known[code] ?? 'network error'} (${code})`;
   return 'network error';
 }
@@ -134,7 +187,8 @@ export class Notifier {
   }
 
   private sentWithin(key: string): boolean {
-    const at = this.sentHere.get(key) ?? Date.parse(this.opts.state?.readJson<Record<string, string>>(DEDUP_DOC)?.[key] ?? '');
+    const at =
+      this.sentHere.get(key) ?? Date.parse(this.opts.state?.readJson<Record<string, string>>(DEDUP_DOC)?.[key] ?? '');
     return !Number.isNaN(at) && this.now() - at < this.opts.dedupWindowMs;
   }
 
@@ -144,7 +198,9 @@ export class Notifier {
     const st = this.opts.state;
     if (!st) return;
     // Read-modify-write: two runs sending the same key at the same instant may both send. Expired keys are dropped.
-    const keep = Object.entries(st.readJson<Record<string, string>>(DEDUP_DOC) ?? {}).filter(([, at]) => now - Date.parse(at) < this.opts.dedupWindowMs);
+    const keep = Object.entries(st.readJson<Record<string, string>>(DEDUP_DOC) ?? {}).filter(
+      ([, at]) => now - Date.parse(at) < this.opts.dedupWindowMs,
+    );
     st.writeJson(DEDUP_DOC, Object.fromEntries([...keep, [key, new Date(now).toISOString()]]));
   }
 
@@ -155,14 +211,18 @@ export class Notifier {
   async send(n: Notification): Promise<Delivery> {
     if (!this.enabled) return { status: 'off', attempts: 0 };
     if (n.dedupKey && this.sentWithin(n.dedupKey)) {
-      this.opts.log?.(`webhook ${this.target}: "${n.dedupKey}" already sent within ${this.opts.dedupWindowMs / 1000}s, not sent again`);
+      this.opts.log?.(
+        `webhook ${this.target}: "${n.dedupKey}" already sent within ${this.opts.dedupWindowMs / 1000}s, not sent again`,
+      );
       return { status: 'deduped', attempts: 0 };
     }
     const body = JSON.stringify(webhookBody(n, this.opts.format, new Date(this.now())));
     const total = this.opts.retries + 1;
     let reason = '';
     for (let attempt = 1; attempt <= total; attempt++) {
-      this.opts.log?.(`webhook POST ${this.scheme}//${this.target}/… (${this.opts.format}, attempt ${attempt}/${total})`);
+      this.opts.log?.(
+        `webhook POST ${this.scheme}//${this.target}/… (${this.opts.format}, attempt ${attempt}/${total})`,
+      );
       let retry = true;
       let retryAfterMs: number | undefined;
       try {
@@ -186,14 +246,26 @@ export class Notifier {
       } catch (e) {
         reason = failure(e, this.opts.timeoutMs);
       }
-      if (!retry) throw new OpsError(`webhook ${this.target} refused the notification: ${reason}`, Exit.actionFailed, 'not retried: check TODO_WEBHOOK_URL and TODO_WEBHOOK_FORMAT');
+      if (!retry)
+        throw new OpsError(
+          `webhook ${this.target} refused the notification: ${reason}`,
+          Exit.actionFailed,
+          'not retried: check TODO_WEBHOOK_URL and TODO_WEBHOOK_FORMAT',
+        );
       if (attempt < total) {
-        const wait = Math.min(retryAfterMs ?? (this.opts.backoffMs ?? 1000) * 2 ** (attempt - 1), this.opts.maxBackoffMs ?? 30_000);
+        const wait = Math.min(
+          retryAfterMs ?? (this.opts.backoffMs ?? 1000) * 2 ** (attempt - 1),
+          this.opts.maxBackoffMs ?? 30_000,
+        );
         this.opts.log?.(`webhook ${this.target}: ${reason}; retrying in ${(wait / 1000).toFixed(1)}s`);
         await sleep(wait);
       }
     }
-    throw new OpsError(`webhook ${this.target} failed after ${total} attempt${total > 1 ? 's' : ''}: ${reason}`, Exit.actionFailed, 'is the receiver up? TODO_WEBHOOK_TIMEOUT and TODO_WEBHOOK_RETRIES set how long to try');
+    throw new OpsError(
+      `webhook ${this.target} failed after ${total} attempt${total > 1 ? 's' : ''}: ${reason}`,
+      Exit.actionFailed,
+      'is the receiver up? TODO_WEBHOOK_TIMEOUT and TODO_WEBHOOK_RETRIES set how long to try',
+    );
   }
 }
 
@@ -201,7 +273,10 @@ type Values<S> = { [K in keyof S]: S[K] extends { default: infer T } ? T : never
 export type NotifyConfig = Values<typeof notifySettings>;
 
 /** The notifier configured by TODO_WEBHOOK_* (notifySettings) in a loaded config. */
-export function notifierFromConfig(cfg: Partial<NotifyConfig> | Record<string, unknown>, extra: Pick<NotifierOptions, 'state' | 'log' | 'backoffMs' | 'now'> = {}): Notifier {
+export function notifierFromConfig(
+  cfg: Partial<NotifyConfig> | Record<string, unknown>,
+  extra: Pick<NotifierOptions, 'state' | 'log' | 'backoffMs' | 'now'> = {},
+): Notifier {
   const c = { ...defaults, ...cfg } as NotifyConfig;
   return new Notifier({
     url: c.TODO_WEBHOOK_URL,

@@ -60,7 +60,12 @@ export type Cell = string | number | boolean | null | undefined;
 import type { Level } from './result.ts';
 
 export type { Level };
-const mark: Record<Level, (s: string) => string> = { ok: chalk.green, warn: chalk.yellow, fail: chalk.red, info: chalk.cyan };
+const mark: Record<Level, (s: string) => string> = {
+  ok: chalk.green,
+  warn: chalk.yellow,
+  fail: chalk.red,
+  info: chalk.cyan,
+};
 
 export function colourLevel(level: Level): string {
   return mark[level](level.toUpperCase());
@@ -72,7 +77,8 @@ export function table(rows: Record<string, Cell>[], columns: string[]): string {
   const visible = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '').length;
   const cells = rows.map((r) => columns.map((c) => String(r[c] ?? '')));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => visible(r[i]!))));
-  const line = (vals: string[]) => vals.map((v, i) => (i === vals.length - 1 ? v : v + ' '.repeat(widths[i]! - visible(v)))).join('  ');
+  const line = (vals: string[]) =>
+    vals.map((v, i) => (i === vals.length - 1 ? v : v + ' '.repeat(widths[i]! - visible(v)))).join('  ');
   return [chalk.bold(line(columns.map((c) => c.toUpperCase()))), ...cells.map(line)].join('\n');
 }
 

@@ -35,15 +35,24 @@ export type Apply<P> = (action: PlannedAction<P>, dryRun: boolean) => Promise<st
  * --yes (cron and CI never hang on a prompt); asked about on a terminal.
  * Called before anything runs, so a refusal changes nothing.
  */
-export async function confirm(ctx: Pick<Context, 'dryRun' | 'yes' | 'spec'>, plan: readonly PlannedAction[], opts: ApplyOptions = {}): Promise<void> {
+export async function confirm(
+  ctx: Pick<Context, 'dryRun' | 'yes' | 'spec'>,
+  plan: readonly PlannedAction[],
+  opts: ApplyOptions = {},
+): Promise<void> {
   if (ctx.dryRun || ctx.yes) return;
   const risky = plan.filter((a) => a.destructive && !a.unattended);
   if (!risky.length) return;
   const list = risky.map((a) => `${a.what} ${a.target}`).join(', ');
   const tty = opts.isTTY ?? Boolean(process.stdin.isTTY && process.stderr.isTTY);
-  if (!tty) throw usageError(`refusing to ${list} without --yes (no terminal to ask)`, 'add --yes to confirm, or --dry-run to see the plan');
+  if (!tty)
+    throw usageError(
+      `refusing to ${list} without --yes (no terminal to ask)`,
+      'add --yes to confirm, or --dry-run to see the plan',
+    );
   const ask = opts.ask ?? askOnTerminal;
-  if (!(await ask(`${ctx.spec.name}: about to ${list}. Continue? [y/N] `))) throw new OpsError('cancelled: nothing was changed', Exit.usage);
+  if (!(await ask(`${ctx.spec.name}: about to ${list}. Continue? [y/N] `)))
+    throw new OpsError('cancelled: nothing was changed', Exit.usage);
 }
 
 async function askOnTerminal(question: string): Promise<boolean> {
@@ -56,12 +65,23 @@ async function askOnTerminal(question: string): Promise<boolean> {
   }
 }
 
-export async function applyPlan<P>(ctx: Context, plan: readonly PlannedAction<P>[], apply: Apply<P>, opts: ApplyOptions = {}): Promise<Action[]> {
+export async function applyPlan<P>(
+  ctx: Context,
+  plan: readonly PlannedAction<P>[],
+  apply: Apply<P>,
+  opts: ApplyOptions = {},
+): Promise<Action[]> {
   await confirm(ctx, plan, opts);
   const done: Action[] = [];
   let stopped = false;
   for (const p of plan) {
-    const a: Action = { what: p.what, target: p.target, reason: p.reason, status: 'planned', ...(p.destructive ? { destructive: true } : {}) };
+    const a: Action = {
+      what: p.what,
+      target: p.target,
+      reason: p.reason,
+      status: 'planned',
+      ...(p.destructive ? { destructive: true } : {}),
+    };
     done.push(ctx.result.action(a));
     if (stopped) {
       a.status = 'skipped';

@@ -4,9 +4,11 @@
 // through another file or line.
 import { addSecret } from './output.ts';
 
-const secretKey = /(secret|password|passwd|token|api[_-]?key|apikey|credential|private[_-]?key|auth|dsn|url|connection[_-]?string)/i;
+const secretKey =
+  /(secret|password|passwd|token|api[_-]?key|apikey|credential|private[_-]?key|auth|dsn|url|connection[_-]?string)/i;
 /** Identifiers, not secrets, even under a secret-looking parent (auth.username, externalDatabase.host). */
-export const plainKey = /^(user(name)?|host(name)?|port|database|db(name)?|existingSecret|secretKey|.*[_-](user|username|host|port|db|database))$/i;
+export const plainKey =
+  /^(user(name)?|host(name)?|port|database|db(name)?|existingSecret|secretKey|.*[_-](user|username|host|port|db|database))$/i;
 
 /**
  * Helm values with every value under a secret-looking key (secrets.*, *password*,
@@ -15,7 +17,8 @@ export const plainKey = /^(user(name)?|host(name)?|port|database|db(name)?|exist
  */
 export function redactValues(v: unknown, under = false, key = ''): unknown {
   if (Array.isArray(v)) return v.map((x) => redactValues(x, under, key));
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redactValues(x, under || secretKey.test(k), k)]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redactValues(x, under || secretKey.test(k), k)]));
   if (under && !plainKey.test(key) && typeof v === 'string' && v !== '') {
     addSecret(v);
     return '<redacted>';
@@ -29,7 +32,12 @@ export function redactEnv<T>(obj: T): T {
     if (Array.isArray(x)) return x.map(walk);
     if (!x || typeof x !== 'object' || x instanceof Date) return x;
     const o = x as Record<string, unknown>;
-    if (typeof o.name === 'string' && typeof o.value === 'string' && secretKey.test(o.name) && Object.keys(o).every((k) => k === 'name' || k === 'value')) {
+    if (
+      typeof o.name === 'string' &&
+      typeof o.value === 'string' &&
+      secretKey.test(o.name) &&
+      Object.keys(o).every((k) => k === 'name' || k === 'value')
+    ) {
       if (o.value) addSecret(o.value);
       return { name: o.name, value: '<redacted>' };
     }
@@ -37,4 +45,3 @@ export function redactEnv<T>(obj: T): T {
   };
   return walk(obj) as T;
 }
-

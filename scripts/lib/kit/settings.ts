@@ -14,7 +14,12 @@ export interface Setting<T = unknown> {
 }
 export type Settings = Record<string, Setting>;
 
-export const setting = <T>(parse: Parser<T>, def: T, help: string, secret = false): Setting<T> => ({ parse, default: def, help, secret });
+export const setting = <T>(parse: Parser<T>, def: T, help: string, secret = false): Setting<T> => ({
+  parse,
+  default: def,
+  help,
+  secret,
+});
 
 /** Declares a module's settings; typed so `cfg.KEY` has the parser's type. */
 export const defineSettings = <S extends Settings>(s: S): S => s;

@@ -19,7 +19,14 @@ export interface ShellOptions {
 
 /** A zx `$` with the suite's defaults. */
 export function shell(o: ShellOptions = {}) {
-  return $({ quiet: !o.stream, nothrow: true, env: o.env ?? process.env, cwd: o.cwd, timeout: o.timeout, input: o.input });
+  return $({
+    quiet: !o.stream,
+    nothrow: true,
+    env: o.env ?? process.env,
+    cwd: o.cwd,
+    timeout: o.timeout,
+    input: o.input,
+  });
 }
 
 const quote = (a: string) => (/^[\w@%+=:,./{}-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
@@ -27,7 +34,9 @@ export const commandLine = (bin: string, args: readonly string[]) => [bin, ...ar
 
 /** The tool's own reason: its last non-empty stderr line (else stdout's). */
 function lastLine(res: ProcessOutput): string {
-  return res.stderr.trim().split('\n').filter(Boolean).pop() ?? res.stdout.trim().split('\n').filter(Boolean).pop() ?? '';
+  return (
+    res.stderr.trim().split('\n').filter(Boolean).pop() ?? res.stdout.trim().split('\n').filter(Boolean).pop() ?? ''
+  );
 }
 
 export interface RunOptions extends ShellOptions {

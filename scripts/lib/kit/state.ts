@@ -70,7 +70,8 @@ export function safeName(s: string): string {
 
 /** The state directory of one context and namespace (not created). */
 export function scopeDir(stateRoot: string, scope: StateScope): string {
-  if (!scope.context) throw new OpsError('no kube context to keep state for', Exit.usage, 'pass --context or set TODO_CONTEXT');
+  if (!scope.context)
+    throw new OpsError('no kube context to keep state for', Exit.usage, 'pass --context or set TODO_CONTEXT');
   return path.join(path.resolve(stateRoot), safeName(scope.context), safeName(scope.namespace));
 }
 
@@ -94,8 +95,18 @@ const spaceCodes: Record<string, string> = { ENOSPC: 'no space left on device', 
 export function stateError(e: unknown, file: string, stateRoot: string): unknown {
   const code = (e as NodeJS.ErrnoException)?.code;
   if (e instanceof OpsError || typeof code !== 'string') return e;
-  if (configCodes[code]) return new OpsError(`cannot write state at ${file}: ${configCodes[code]} (${code})`, Exit.usage, `set TODO_STATE_DIR to a writable directory (now ${stateRoot})`);
-  if (spaceCodes[code]) return new OpsError(`cannot write state at ${file}: ${spaceCodes[code]} (${code})`, Exit.actionFailed, `free space where TODO_STATE_DIR is (${stateRoot}), or prune its history`);
+  if (configCodes[code])
+    return new OpsError(
+      `cannot write state at ${file}: ${configCodes[code]} (${code})`,
+      Exit.usage,
+      `set TODO_STATE_DIR to a writable directory (now ${stateRoot})`,
+    );
+  if (spaceCodes[code])
+    return new OpsError(
+      `cannot write state at ${file}: ${spaceCodes[code]} (${code})`,
+      Exit.actionFailed,
+      `free space where TODO_STATE_DIR is (${stateRoot}), or prune its history`,
+    );
   return new OpsError(`cannot use state at ${file}: ${code}`, Exit.actionFailed);
 }
 
@@ -114,7 +125,8 @@ function checkName(kind: string, name: string): void {
 }
 
 /** A temporary file next to `file`: same file system, so the rename is atomic. */
-const tmpName = (file: string) => path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+const tmpName = (file: string) =>
+  path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 
 /** Writes `data` to `file` all or nothing: temporary file, fsync, rename. */
 function writeAtomic(file: string, data: string | Buffer, stateRoot = path.dirname(file)): void {
@@ -253,14 +265,24 @@ export class State {
     try {
       return JSON.parse(text) as T;
     } catch {
-      throw new OpsError(`state file ${file} is not valid JSON`, Exit.actionFailed, 'it was edited or damaged outside the scripts: remove it, the next run writes it again');
+      throw new OpsError(
+        `state file ${file} is not valid JSON`,
+        Exit.actionFailed,
+        'it was edited or damaged outside the scripts: remove it, the next run writes it again',
+      );
     }
   }
 
   /** The history streams in this directory. */
   streams(): string[] {
     if (!fs.existsSync(this.dir)) return [];
-    return onFile(this.dir, this.root, () => fs.readdirSync(this.dir).filter((f) => f.endsWith('.jsonl')).map((f) => f.slice(0, -'.jsonl'.length)).sort());
+    return onFile(this.dir, this.root, () =>
+      fs
+        .readdirSync(this.dir)
+        .filter((f) => f.endsWith('.jsonl'))
+        .map((f) => f.slice(0, -'.jsonl'.length))
+        .sort(),
+    );
   }
 
   /**
@@ -287,7 +309,8 @@ export class State {
         if (opts.maxBytes !== undefined) {
           let bytes = 0;
           let from = kept.length;
-          while (from > 0 && bytes + Buffer.byteLength(kept[from - 1]!) + 1 <= opts.maxBytes) bytes += Buffer.byteLength(kept[--from]!) + 1;
+          while (from > 0 && bytes + Buffer.byteLength(kept[from - 1]!) + 1 <= opts.maxBytes)
+            bytes += Buffer.byteLength(kept[--from]!) + 1;
           kept = kept.slice(from);
         }
         const body = kept.map((l) => l + '\n').join('');
@@ -296,7 +319,11 @@ export class State {
           try {
             fs.writeFileSync(tmp, body, { flag: 'wx', mode: 0o644 });
             // Carry over what was appended since the read, until the file stops growing.
-            for (let done = size0, size = fs.statSync(file).size; size > done; done = size, size = fs.statSync(file).size) {
+            for (
+              let done = size0, size = fs.statSync(file).size;
+              size > done;
+              done = size, size = fs.statSync(file).size
+            ) {
               const fd = fs.openSync(file, 'r');
               try {
                 const buf = Buffer.alloc(size - done);

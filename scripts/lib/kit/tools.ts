@@ -15,13 +15,51 @@ export interface ToolSpec {
 }
 
 export const toolSpecs = {
-  kubectl: { bin: 'kubectl', versionArgs: ['version', '--client', '-o', 'json'], pattern: /"gitVersion":\s*"v?(\d+\.\d+\.\d+)/, min: '1.28.0', install: 'https://kubernetes.io/docs/tasks/tools/ (or: minikube kubectl --)' },
-  helm: { bin: 'helm', versionArgs: ['version', '--short'], pattern: /v?(\d+\.\d+\.\d+)/, min: '3.12.0', install: 'https://helm.sh/docs/intro/install/' },
-  minikube: { bin: 'minikube', versionArgs: ['version', '--short'], pattern: /v?(\d+\.\d+\.\d+)/, min: '1.30.0', install: 'https://minikube.sigs.k8s.io/docs/start/' },
-  docker: { bin: 'docker', versionArgs: ['version', '--format', '{{.Client.Version}}'], pattern: /(\d+\.\d+\.\d+)/, install: 'https://docs.docker.com/get-docker/' },
-  buildah: { bin: 'buildah', versionArgs: ['--version'], pattern: /(\d+\.\d+\.\d+)/, install: 'apt-get install buildah' },
-  'kubectl-ai': { bin: 'kubectl-ai', versionArgs: ['version'], pattern: /(\d+\.\d+\.\d+)/, install: 'kubectl krew install ai (optional)' },
-  kagent: { bin: 'kagent', versionArgs: ['version'], pattern: /(\d+\.\d+\.\d+)/, install: 'https://kagent.dev/docs (optional)' },
+  kubectl: {
+    bin: 'kubectl',
+    versionArgs: ['version', '--client', '-o', 'json'],
+    pattern: /"gitVersion":\s*"v?(\d+\.\d+\.\d+)/,
+    min: '1.28.0',
+    install: 'https://kubernetes.io/docs/tasks/tools/ (or: minikube kubectl --)',
+  },
+  helm: {
+    bin: 'helm',
+    versionArgs: ['version', '--short'],
+    pattern: /v?(\d+\.\d+\.\d+)/,
+    min: '3.12.0',
+    install: 'https://helm.sh/docs/intro/install/',
+  },
+  minikube: {
+    bin: 'minikube',
+    versionArgs: ['version', '--short'],
+    pattern: /v?(\d+\.\d+\.\d+)/,
+    min: '1.30.0',
+    install: 'https://minikube.sigs.k8s.io/docs/start/',
+  },
+  docker: {
+    bin: 'docker',
+    versionArgs: ['version', '--format', '{{.Client.Version}}'],
+    pattern: /(\d+\.\d+\.\d+)/,
+    install: 'https://docs.docker.com/get-docker/',
+  },
+  buildah: {
+    bin: 'buildah',
+    versionArgs: ['--version'],
+    pattern: /(\d+\.\d+\.\d+)/,
+    install: 'apt-get install buildah',
+  },
+  'kubectl-ai': {
+    bin: 'kubectl-ai',
+    versionArgs: ['version'],
+    pattern: /(\d+\.\d+\.\d+)/,
+    install: 'kubectl krew install ai (optional)',
+  },
+  kagent: {
+    bin: 'kagent',
+    versionArgs: ['version'],
+    pattern: /(\d+\.\d+\.\d+)/,
+    install: 'https://kagent.dev/docs (optional)',
+  },
 } satisfies Record<string, ToolSpec>;
 export type ToolName = keyof typeof toolSpecs;
 
@@ -52,9 +90,17 @@ export async function detect(name: ToolName): Promise<ToolInfo> {
   if (!path) return { name, ok: false, problem: 'not found on PATH', hint: spec.install };
   const res = await shell({ timeout: '15s' })`${path} ${spec.versionArgs}`;
   const version = spec.pattern.exec(res.stdout + res.stderr)?.[1];
-  if (!version) return { name, path, ok: false, problem: `could not read its version (exit ${res.exitCode})`, hint: spec.install };
+  if (!version)
+    return { name, path, ok: false, problem: `could not read its version (exit ${res.exitCode})`, hint: spec.install };
   if (spec.min && compareVersions(version, spec.min) < 0)
-    return { name, path, version, ok: false, problem: `version ${version} is older than ${spec.min}`, hint: spec.install };
+    return {
+      name,
+      path,
+      version,
+      ok: false,
+      problem: `version ${version} is older than ${spec.min}`,
+      hint: spec.install,
+    };
   return { name, path, version, ok: true, hint: spec.install };
 }
 
@@ -65,4 +111,4 @@ export async function requireTool(name: ToolName): Promise<ToolInfo> {
   return info;
 }
 
-export { run,  } from './shell.ts';
+export { run } from './shell.ts';

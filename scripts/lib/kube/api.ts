@@ -6,7 +6,17 @@ import { ApiException, type CoreV1Event } from '@kubernetes/client-node';
 
 const transientCodes = new Set([429, 500, 502, 503, 504]);
 // ERR_STREAM_PREMATURE_CLOSE: a proxy or load balancer hung up mid-response.
-const netCodes = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE']);
+const netCodes = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'UND_ERR_SOCKET',
+  'ERR_STREAM_PREMATURE_CLOSE',
+]);
 
 export function netCode(e: unknown): string | undefined {
   let cur = e as { code?: string; cause?: unknown; errno?: string } | undefined;
@@ -21,7 +31,10 @@ export function netCode(e: unknown): string | undefined {
 }
 
 export const isNotFound = (e: unknown) => e instanceof ApiException && e.code === 404;
-export const isTransient = (e: unknown) => (e instanceof ApiException && transientCodes.has(e.code)) || netCode(e) !== undefined || (e as Error)?.name === 'TimeoutError';
+export const isTransient = (e: unknown) =>
+  (e instanceof ApiException && transientCodes.has(e.code)) ||
+  netCode(e) !== undefined ||
+  (e as Error)?.name === 'TimeoutError';
 
 /** The API server's message for a failed call, without the client's noise. */
 export function apiMessage(e: unknown): string {
@@ -43,13 +56,32 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** `${group}/${version}` + kind -> REST collection path; covers the kinds the suite works with. */
 const plurals: Record<string, string> = {
-  Pod: 'pods', Service: 'services', Endpoints: 'endpoints', Event: 'events', Node: 'nodes', Namespace: 'namespaces',
-  ConfigMap: 'configmaps', Secret: 'secrets', PersistentVolumeClaim: 'persistentvolumeclaims', ServiceAccount: 'serviceaccounts',
-  Deployment: 'deployments', ReplicaSet: 'replicasets', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets',
-  Job: 'jobs', CronJob: 'cronjobs', HorizontalPodAutoscaler: 'horizontalpodautoscalers', PodDisruptionBudget: 'poddisruptionbudgets',
-  Ingress: 'ingresses', NetworkPolicy: 'networkpolicies', EndpointSlice: 'endpointslices',
+  Pod: 'pods',
+  Service: 'services',
+  Endpoints: 'endpoints',
+  Event: 'events',
+  Node: 'nodes',
+  Namespace: 'namespaces',
+  ConfigMap: 'configmaps',
+  Secret: 'secrets',
+  PersistentVolumeClaim: 'persistentvolumeclaims',
+  ServiceAccount: 'serviceaccounts',
+  Deployment: 'deployments',
+  ReplicaSet: 'replicasets',
+  StatefulSet: 'statefulsets',
+  DaemonSet: 'daemonsets',
+  Job: 'jobs',
+  CronJob: 'cronjobs',
+  HorizontalPodAutoscaler: 'horizontalpodautoscalers',
+  PodDisruptionBudget: 'poddisruptionbudgets',
+  Ingress: 'ingresses',
+  NetworkPolicy: 'networkpolicies',
+  EndpointSlice: 'endpointslices',
   // kagent.dev (ops/agents.ts)
-  Agent: 'agents', ModelConfig: 'modelconfigs', RemoteMCPServer: 'remotemcpservers', CustomResourceDefinition: 'customresourcedefinitions',
+  Agent: 'agents',
+  ModelConfig: 'modelconfigs',
+  RemoteMCPServer: 'remotemcpservers',
+  CustomResourceDefinition: 'customresourcedefinitions',
 };
 export function collectionPath(apiVersion: string, kind: string, namespace?: string): string {
   const plural = plurals[kind];
@@ -70,15 +102,20 @@ export interface ApplyConflict {
  */
 export function applyConflicts(e: unknown): ApplyConflict[] | undefined {
   if (!(e instanceof ApiException) || e.code !== 409) return undefined;
-  const body = (typeof e.body === 'string' ? safeJson(e.body) : e.body) as { details?: { causes?: { reason?: string; message?: string; field?: string }[] } } | undefined;
+  const body = (typeof e.body === 'string' ? safeJson(e.body) : e.body) as
+    { details?: { causes?: { reason?: string; message?: string; field?: string }[] } } | undefined;
   const causes = body?.details?.causes?.filter((c) => c.reason === 'FieldManagerConflict') ?? [];
   if (!causes.length) return undefined;
-  return causes.map((c) => ({ manager: /conflict with "([^"]+)"/.exec(c.message ?? '')?.[1] ?? c.message ?? 'another manager', field: c.field ?? '?' }));
+  return causes.map((c) => ({
+    manager: /conflict with "([^"]+)"/.exec(c.message ?? '')?.[1] ?? c.message ?? 'another manager',
+    field: c.field ?? '?',
+  }));
 }
 
 /** Newest first: by lastTimestamp, else eventTime, else creation (events.k8s.io-style events have only eventTime). */
 export function sortEvents(events: CoreV1Event[]): CoreV1Event[] {
-  const when = (e: CoreV1Event) => new Date((e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? 0) as string | Date).getTime() || 0;
+  const when = (e: CoreV1Event) =>
+    new Date((e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? 0) as string | Date).getTime() || 0;
   return [...events].sort((a, b) => when(b) - when(a));
 }
 

@@ -21,11 +21,21 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Exit, OpsError } from '../kit/errors.ts';
-import { applyConflicts, collectionPath, describeArgs, isNotFound, isTransient, netCode, sleep, sortEvents, withTimeout } from './api.ts';
+import {
+  applyConflicts,
+  collectionPath,
+  describeArgs,
+  isNotFound,
+  isTransient,
+  netCode,
+  sleep,
+  sortEvents,
+  withTimeout,
+} from './api.ts';
 import { watchUntil } from './watch.ts';
 
 // Callers import these from here, as before the split.
-export {   collectionPath, isNotFound,    } from './api.ts';
+export { collectionPath, isNotFound } from './api.ts';
 
 const fieldManager = 'todo-chatbot-ops';
 
@@ -50,27 +60,44 @@ export class Kube {
   constructor(opts: KubeOptions = {}) {
     this.opts = { timeoutMs: 30_000, retries: 3, ...opts };
     this.kc = new KubeConfig();
-    const files = (opts.kubeconfig ?? process.env.KUBECONFIG ?? path.join(os.homedir(), '.kube', 'config')).split(path.delimiter).filter(Boolean);
+    const files = (opts.kubeconfig ?? process.env.KUBECONFIG ?? path.join(os.homedir(), '.kube', 'config'))
+      .split(path.delimiter)
+      .filter(Boolean);
     // Without any kubeconfig the client falls back to http://localhost:8080; say plainly that there is no cluster instead.
     if (!files.some((f) => fs.existsSync(f)) && !process.env.KUBERNETES_SERVICE_HOST)
-      throw new OpsError(`no kubeconfig found (${files.join(', ')})`, Exit.unreachable, 'start a cluster (minikube start) or pass --kubeconfig');
+      throw new OpsError(
+        `no kubeconfig found (${files.join(', ')})`,
+        Exit.unreachable,
+        'start a cluster (minikube start) or pass --kubeconfig',
+      );
     try {
       if (opts.kubeconfig) this.kc.loadFromFile(opts.kubeconfig);
       else this.kc.loadFromDefault();
     } catch (e) {
-      throw new OpsError(`cannot read kubeconfig: ${(e as Error).message}`, Exit.usage, 'set --kubeconfig or KUBECONFIG');
+      throw new OpsError(
+        `cannot read kubeconfig: ${(e as Error).message}`,
+        Exit.usage,
+        'set --kubeconfig or KUBECONFIG',
+      );
     }
     if (opts.context) {
       if (!this.kc.getContextObject(opts.context)) {
         const known = this.kc.getContexts().map((c) => c.name);
-        throw new OpsError(`context "${opts.context}" not found in kubeconfig`, Exit.unreachable,
-          `contexts: ${known.join(', ') || 'none'}${opts.context === 'minikube' ? '; run: minikube start' : ''}`);
+        throw new OpsError(
+          `context "${opts.context}" not found in kubeconfig`,
+          Exit.unreachable,
+          `contexts: ${known.join(', ') || 'none'}${opts.context === 'minikube' ? '; run: minikube start' : ''}`,
+        );
       }
       this.kc.setCurrentContext(opts.context);
     }
     this.contextName = this.kc.getCurrentContext();
     if (!this.contextName || !this.kc.getCurrentCluster())
-      throw new OpsError('no current kube context', Exit.unreachable, 'start a cluster (minikube start) or pass --context');
+      throw new OpsError(
+        'no current kube context',
+        Exit.unreachable,
+        'start a cluster (minikube start) or pass --context',
+      );
   }
 
   /** A --verbose line through this client's log, for helpers built on it. */
@@ -103,7 +130,10 @@ export class Kube {
       get: (target, prop, receiver) => {
         const v = Reflect.get(target, prop, receiver) as unknown;
         if (typeof v !== 'function' || typeof prop !== 'string') return v;
-        return (...args: unknown[]) => this.call(`${name}.${prop}${describeArgs(args[0])}`, () => (v as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+        return (...args: unknown[]) =>
+          this.call(`${name}.${prop}${describeArgs(args[0])}`, () =>
+            (v as (...a: unknown[]) => Promise<unknown>).apply(target, args),
+          );
       },
     });
     this.apis.set(name, wrapped);
@@ -133,8 +163,11 @@ export class Kube {
         if (!isTransient(e) || attempt > this.opts.retries) {
           const code = netCode(e);
           if (code || (e as Error)?.name === 'TimeoutError')
-            throw new OpsError(`cannot reach the Kubernetes API at ${this.server} (${code ?? 'timeout'}) during ${what}`, Exit.unreachable,
-              `is the cluster running? kubectl --context ${this.contextName} cluster-info`);
+            throw new OpsError(
+              `cannot reach the Kubernetes API at ${this.server} (${code ?? 'timeout'}) during ${what}`,
+              Exit.unreachable,
+              `is the cluster running? kubectl --context ${this.contextName} cluster-info`,
+            );
           throw e;
         }
         await sleep(delay);
@@ -148,9 +181,16 @@ export class Kube {
   }
 
   /** One List of a kind (the whole namespace, or the cluster when namespace is empty). */
-  async list<T extends KubernetesObject>(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<T[]> {
-    const res = await this.call(`list ${kind}${namespace ? ` -n ${namespace}` : ''}${labelSelector ? ` -l ${labelSelector}` : ''}`, () =>
-      this.objects.list<T>(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector),
+  async list<T extends KubernetesObject>(
+    apiVersion: string,
+    kind: string,
+    namespace?: string,
+    labelSelector?: string,
+  ): Promise<T[]> {
+    const res = await this.call(
+      `list ${kind}${namespace ? ` -n ${namespace}` : ''}${labelSelector ? ` -l ${labelSelector}` : ''}`,
+      () =>
+        this.objects.list<T>(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector),
     );
     return (res as KubernetesListObject<T>).items;
   }
@@ -159,7 +199,12 @@ export class Kube {
    * One page of a List as plain JSON, without the client's model classes: a scan
    * of thousands of pods then costs the parse, not a typed copy of each object.
    */
-  async listPage<T>(apiVersion: string, kind: string, namespace: string | undefined, o: { labelSelector?: string; fieldSelector?: string; limit?: number; continue?: string } = {}): Promise<{ items: T[]; continue?: string }> {
+  async listPage<T>(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    o: { labelSelector?: string; fieldSelector?: string; limit?: number; continue?: string } = {},
+  ): Promise<{ items: T[]; continue?: string }> {
     const url = new URL(this.server.replace(/\/+$/, '') + collectionPath(apiVersion, kind, namespace));
     if (o.labelSelector) url.searchParams.set('labelSelector', o.labelSelector);
     if (o.fieldSelector) url.searchParams.set('fieldSelector', o.fieldSelector);
@@ -177,9 +222,16 @@ export class Kube {
     });
   }
 
-  async read<T extends KubernetesObject>(apiVersion: string, kind: string, name: string, namespace?: string): Promise<T | undefined> {
+  async read<T extends KubernetesObject>(
+    apiVersion: string,
+    kind: string,
+    name: string,
+    namespace?: string,
+  ): Promise<T | undefined> {
     try {
-      return await this.call(`get ${kind}/${name}`, () => this.objects.read<T>({ apiVersion, kind, metadata: { name, namespace } } as T & { metadata: { name: string } }));
+      return await this.call(`get ${kind}/${name}`, () =>
+        this.objects.read<T>({ apiVersion, kind, metadata: { name, namespace } } as T & { metadata: { name: string } }),
+      );
     } catch (e) {
       if (isNotFound(e)) return undefined;
       throw e;
@@ -203,7 +255,14 @@ export class Kube {
     const what = `apply ${obj.kind}/${obj.metadata?.name}${dryRun ? ' (dry run)' : ''}${force ? ' (force)' : ''}`;
     try {
       return await this.call(what, () =>
-        this.objects.patch(obj, undefined, dryRun ? 'All' : undefined, this.fieldManager, force, PatchStrategy.ServerSideApply),
+        this.objects.patch(
+          obj,
+          undefined,
+          dryRun ? 'All' : undefined,
+          this.fieldManager,
+          force,
+          PatchStrategy.ServerSideApply,
+        ),
       );
     } catch (e) {
       const conflicts = applyConflicts(e);
@@ -224,11 +283,18 @@ export class Kube {
    * recreated object's old events are left out). Objects from a List carry
    * no kind: set it (`{ ...pod, kind: 'Pod' }`).
    */
-  async events(obj: { kind?: string; metadata?: { name?: string; namespace?: string; uid?: string } }): Promise<CoreV1Event[]> {
+  async events(obj: {
+    kind?: string;
+    metadata?: { name?: string; namespace?: string; uid?: string };
+  }): Promise<CoreV1Event[]> {
     const name = obj.metadata?.name;
     if (!name || !obj.kind) throw new Error('events: the object needs a kind and a name');
     const ns = obj.metadata?.namespace;
-    const fields = [`involvedObject.kind=${obj.kind}`, `involvedObject.name=${name}`, ...(obj.metadata?.uid ? [`involvedObject.uid=${obj.metadata.uid}`] : [])];
+    const fields = [
+      `involvedObject.kind=${obj.kind}`,
+      `involvedObject.name=${name}`,
+      ...(obj.metadata?.uid ? [`involvedObject.uid=${obj.metadata.uid}`] : []),
+    ];
     const res = await this.call(`list Event ${obj.kind}/${name}${ns ? ` -n ${ns}` : ''}`, () =>
       this.objects.list<CoreV1Event>('v1', 'Event', ns, undefined, undefined, undefined, fields.join(',')),
     );
@@ -238,20 +304,38 @@ export class Kube {
   /** A JSON merge patch (what `kubectl patch --type merge` does). */
   async mergePatch<T extends KubernetesObject>(obj: T, dryRun = false): Promise<T> {
     return this.call(`patch ${obj.kind}/${obj.metadata?.name}${dryRun ? ' (dry run)' : ''}`, () =>
-      this.objects.patch(obj, undefined, dryRun ? 'All' : undefined, this.fieldManager, undefined, PatchStrategy.MergePatch),
+      this.objects.patch(
+        obj,
+        undefined,
+        dryRun ? 'All' : undefined,
+        this.fieldManager,
+        undefined,
+        PatchStrategy.MergePatch,
+      ),
     );
   }
 
   /** gracePeriodSeconds 0 is `kubectl delete --grace-period=0 --force` (a pod its kubelet never finishes). */
   async delete(obj: KubernetesObject, dryRun = false, o: { gracePeriodSeconds?: number } = {}): Promise<void> {
-    await this.call(`delete ${obj.kind}/${obj.metadata?.name}${o.gracePeriodSeconds !== undefined ? ` (grace period ${o.gracePeriodSeconds}s)` : ''}${dryRun ? ' (dry run)' : ''}`, () =>
-      this.objects.delete(obj, undefined, dryRun ? 'All' : undefined, o.gracePeriodSeconds, undefined, 'Background'),
+    await this.call(
+      `delete ${obj.kind}/${obj.metadata?.name}${o.gracePeriodSeconds !== undefined ? ` (grace period ${o.gracePeriodSeconds}s)` : ''}${dryRun ? ' (dry run)' : ''}`,
+      () =>
+        this.objects.delete(obj, undefined, dryRun ? 'All' : undefined, o.gracePeriodSeconds, undefined, 'Background'),
     );
   }
 
   /** Sets replicas the way `kubectl scale` does (the controller then converges). */
-  async scale(kind: 'Deployment' | 'StatefulSet', name: string, namespace: string, replicas: number, dryRun = false): Promise<void> {
-    await this.mergePatch({ apiVersion: 'apps/v1', kind, metadata: { name, namespace }, spec: { replicas } } as KubernetesObject, dryRun);
+  async scale(
+    kind: 'Deployment' | 'StatefulSet',
+    name: string,
+    namespace: string,
+    replicas: number,
+    dryRun = false,
+  ): Promise<void> {
+    await this.mergePatch(
+      { apiVersion: 'apps/v1', kind, metadata: { name, namespace }, spec: { replicas } } as KubernetesObject,
+      dryRun,
+    );
   }
 
   /** Pod usage from metrics.k8s.io, or undefined when the metrics API is not served. */
@@ -272,9 +356,26 @@ export class Kube {
   informer<T extends KubernetesObject>(opts: InformerOptions): Informed<T> {
     const path = collectionPath(opts.apiVersion, opts.kind, opts.namespace);
     const what = `list ${opts.kind}${opts.namespace ? ` -n ${opts.namespace}` : ''}${opts.labelSelector ? ` -l ${opts.labelSelector}` : ''}${opts.fieldSelector ? ` --field-selector ${opts.fieldSelector}` : ''}`;
-    const lw = new ListWatch<T>(path, new Watch(this.kc), () =>
-      this.call(what, () => this.objects.list<T>(opts.apiVersion, opts.kind, opts.namespace, undefined, undefined, undefined, opts.fieldSelector, opts.labelSelector)),
-      false, opts.labelSelector, opts.fieldSelector);
+    const lw = new ListWatch<T>(
+      path,
+      new Watch(this.kc),
+      () =>
+        this.call(what, () =>
+          this.objects.list<T>(
+            opts.apiVersion,
+            opts.kind,
+            opts.namespace,
+            undefined,
+            undefined,
+            undefined,
+            opts.fieldSelector,
+            opts.labelSelector,
+          ),
+        ),
+      false,
+      opts.labelSelector,
+      opts.fieldSelector,
+    );
     let stopped = false;
     let listed = false;
     const changed = () => listed && !stopped && opts.onChange?.();
@@ -282,7 +383,8 @@ export class Kube {
     lw.on('error', (err: unknown) => {
       if (stopped) return;
       // A dropped watch reconnects; a List that call() already gave up on (retries spent, API unreachable: exit 3) ends the wait.
-      if (isTransient(err) && !(err instanceof OpsError)) setTimeout(() => !stopped && lw.start().catch(() => undefined), 1000);
+      if (isTransient(err) && !(err instanceof OpsError))
+        setTimeout(() => !stopped && lw.start().catch(() => undefined), 1000);
       else opts.onError?.(err instanceof Error ? err : new Error(String(err)));
     });
     return {
@@ -325,7 +427,10 @@ export class Kube {
       },
       onTimeout: (objs) => {
         const state = describe?.(objs);
-        return new OpsError(`timed out after ${timeoutSec}s waiting for ${opts.kind}${opts.labelSelector ? ` (${opts.labelSelector})` : ''}${state ? `: ${state}` : ''}`, Exit.actionFailed);
+        return new OpsError(
+          `timed out after ${timeoutSec}s waiting for ${opts.kind}${opts.labelSelector ? ` (${opts.labelSelector})` : ''}${state ? `: ${state}` : ''}`,
+          Exit.actionFailed,
+        );
       },
     });
   }

@@ -35,7 +35,8 @@ export interface ExecResult {
 export function execExitCode(status: V1Status): number | undefined {
   if (status.status === 'Success') return 0;
   const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
-  if (status.reason === 'NonZeroExitCode' && cause?.message && /^\d+$/.test(cause.message)) return Number(cause.message);
+  if (status.reason === 'NonZeroExitCode' && cause?.message && /^\d+$/.test(cause.message))
+    return Number(cause.message);
   return undefined;
 }
 
@@ -49,13 +50,28 @@ export async function execInPod(kube: Kube, opts: ExecOptions): Promise<ExecResu
   };
   const stdout = opts.stdout ?? sink(collected.stdout);
   const stderr = opts.stderr ?? sink(collected.stderr);
-  const stdin = opts.stdin === undefined ? null : opts.stdin instanceof Readable ? opts.stdin : Readable.from([Buffer.from(opts.stdin)]);
+  const stdin =
+    opts.stdin === undefined
+      ? null
+      : opts.stdin instanceof Readable
+        ? opts.stdin
+        : Readable.from([Buffer.from(opts.stdin)]);
   let status: V1Status | undefined;
   // Connecting is safe to retry (nothing has run yet); the command itself is not retried.
   let ws: Awaited<ReturnType<Exec['exec']>>;
   try {
     ws = await kube.call(`exec ${target} -- ${opts.command[0]}`, () =>
-      new Exec(kube.kc).exec(opts.namespace, opts.pod, opts.container ?? '', opts.command, stdout, stderr, stdin, false, (s) => (status = s)),
+      new Exec(kube.kc).exec(
+        opts.namespace,
+        opts.pod,
+        opts.container ?? '',
+        opts.command,
+        stdout,
+        stderr,
+        stdin,
+        false,
+        (s) => (status = s),
+      ),
     );
   } catch (e) {
     if (e instanceof OpsError) throw e;
@@ -63,12 +79,21 @@ export async function execInPod(kube: Kube, opts: ExecOptions): Promise<ExecResu
     const msg = String((e as { message?: string })?.message ?? e);
     const code = /Unexpected server response: (\d+)/.exec(msg)?.[1];
     const why = code === '404' ? 'no such pod' : code === '400' ? 'no such container, or the pod is not running' : msg;
-    throw new OpsError(`exec in ${target} refused${code ? ` (HTTP ${code})` : ''}: ${why}`, Exit.actionFailed, `kubectl -n ${opts.namespace} get pod ${opts.pod}`);
+    throw new OpsError(
+      `exec in ${target} refused${code ? ` (HTTP ${code})` : ''}: ${why}`,
+      Exit.actionFailed,
+      `kubectl -n ${opts.namespace} get pod ${opts.pod}`,
+    );
   }
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       ws.close();
-      reject(new OpsError(`exec in ${target} timed out after ${opts.timeoutSec}s: ${opts.command.join(' ')}`, Exit.actionFailed));
+      reject(
+        new OpsError(
+          `exec in ${target} timed out after ${opts.timeoutSec}s: ${opts.command.join(' ')}`,
+          Exit.actionFailed,
+        ),
+      );
     }, opts.timeoutSec * 1000);
     ws.on('close', () => {
       clearTimeout(timer);
@@ -79,9 +104,18 @@ export async function execInPod(kube: Kube, opts: ExecOptions): Promise<ExecResu
       reject(new OpsError(`exec in ${target}: ${e.message}`, Exit.actionFailed));
     });
   });
-  if (!status) throw new OpsError(`exec in ${target} ended without an exit status: ${opts.command.join(' ')}`, Exit.actionFailed);
+  if (!status)
+    throw new OpsError(`exec in ${target} ended without an exit status: ${opts.command.join(' ')}`, Exit.actionFailed);
   const exitCode = execExitCode(status);
   if (exitCode === undefined)
-    throw new OpsError(`exec in ${target} failed: ${status.message ?? status.reason ?? 'unknown error'}`, Exit.actionFailed, `kubectl -n ${opts.namespace} describe pod ${opts.pod}`);
-  return { exitCode, stdout: Buffer.concat(collected.stdout).toString('utf8'), stderr: Buffer.concat(collected.stderr).toString('utf8') };
+    throw new OpsError(
+      `exec in ${target} failed: ${status.message ?? status.reason ?? 'unknown error'}`,
+      Exit.actionFailed,
+      `kubectl -n ${opts.namespace} describe pod ${opts.pod}`,
+    );
+  return {
+    exitCode,
+    stdout: Buffer.concat(collected.stdout).toString('utf8'),
+    stderr: Buffer.concat(collected.stderr).toString('utf8'),
+  };
 }

@@ -39,7 +39,9 @@ export function defaultContainer(pod: V1Pod): string | undefined {
 export function logsUnavailable(e: unknown): string | undefined {
   if (!(e instanceof ApiException) || e.code !== 400) return undefined;
   const msg = apiMessage(e).replace(/^400 /, '');
-  return /previous terminated container .* not found|is waiting to start|ContainerCreating|PodInitializing/.test(msg) ? msg : undefined;
+  return /previous terminated container .* not found|is waiting to start|ContainerCreating|PodInitializing/.test(msg)
+    ? msg
+    : undefined;
 }
 
 /**
@@ -47,7 +49,9 @@ export function logsUnavailable(e: unknown): string | undefined {
  * never terminated has none. Undefined when there may be one.
  */
 export function noPreviousContainer(pod: V1Pod, container: string): string | undefined {
-  const cs = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].find((c) => c.name === container);
+  const cs = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].find(
+    (c) => c.name === container,
+  );
   if (cs?.lastState?.terminated || cs?.state?.terminated) return undefined;
   return `container ${container} of pod ${pod.metadata?.name} has not restarted: there is no previous container`;
 }
@@ -61,7 +65,12 @@ export async function podLogs(kube: Kube, opts: LogsOptions): Promise<LogsResult
   let container = opts.container;
   if (!container || opts.previous) {
     const pod = opts.podObject ?? (await kube.read<V1Pod>('v1', 'Pod', opts.pod, opts.namespace));
-    if (!pod) throw new OpsError(`pod ${opts.pod} not found in namespace ${opts.namespace}`, Exit.actionFailed, `kubectl -n ${opts.namespace} get pods`);
+    if (!pod)
+      throw new OpsError(
+        `pod ${opts.pod} not found in namespace ${opts.namespace}`,
+        Exit.actionFailed,
+        `kubectl -n ${opts.namespace} get pods`,
+      );
     container ??= defaultContainer(pod);
     if (!container) throw new OpsError(`pod ${opts.pod} has no containers`, Exit.actionFailed);
     const none = opts.previous ? noPreviousContainer(pod, container) : undefined;
@@ -111,7 +120,12 @@ function unavailableOrThrow(e: unknown, opts: LogsOptions, container: string): L
   const why = logsUnavailable(e);
   if (why) return { container, text: '', unavailable: why };
   if (e instanceof ApiException && e.code === 404)
-    throw new OpsError(`pod ${opts.pod} not found in namespace ${opts.namespace}`, Exit.actionFailed, `kubectl -n ${opts.namespace} get pods`);
-  if (e instanceof ApiException) throw new OpsError(`logs of ${opts.pod}/${container}: ${apiMessage(e)}`, Exit.actionFailed);
+    throw new OpsError(
+      `pod ${opts.pod} not found in namespace ${opts.namespace}`,
+      Exit.actionFailed,
+      `kubectl -n ${opts.namespace} get pods`,
+    );
+  if (e instanceof ApiException)
+    throw new OpsError(`logs of ${opts.pod}/${container}: ${apiMessage(e)}`, Exit.actionFailed);
   throw e;
 }

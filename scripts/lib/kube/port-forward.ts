@@ -34,7 +34,8 @@ export interface Forward {
 export function containerPort(pod: V1Pod, port: number | string): number | undefined {
   if (typeof port === 'number') return port;
   if (/^\d+$/.test(port)) return Number(port);
-  for (const c of pod.spec?.containers ?? []) for (const p of c.ports ?? []) if (p.name === port) return p.containerPort;
+  for (const c of pod.spec?.containers ?? [])
+    for (const p of c.ports ?? []) if (p.name === port) return p.containerPort;
   return undefined;
 }
 
@@ -44,19 +45,47 @@ export function containerPort(pod: V1Pod, port: number | string): number | undef
  * when unset), on the oldest ready pod its selector matches. Throws an
  * OpsError that says which of those is missing.
  */
-export function resolveServiceTarget(svc: V1Service, pods: readonly V1Pod[], port: number | string): { pod: string; targetPort: number } {
+export function resolveServiceTarget(
+  svc: V1Service,
+  pods: readonly V1Pod[],
+  port: number | string,
+): { pod: string; targetPort: number } {
   const name = `service/${svc.metadata?.name}`;
   const ports = svc.spec?.ports ?? [];
-  const sp = ports.find((p) => (typeof port === 'number' || /^\d+$/.test(port) ? p.port === Number(port) : p.name === port));
-  if (!sp) throw new OpsError(`${name} has no port ${port}`, Exit.usage, `its ports: ${ports.map((p) => `${p.port}${p.name ? ` (${p.name})` : ''}`).join(', ') || 'none'}`);
-  if (!svc.spec?.selector || !Object.keys(svc.spec.selector).length) throw new OpsError(`${name} has no selector: there is no pod to forward to`, Exit.actionFailed);
-  const ready = pods.filter(isServing).sort((a, b) => new Date(a.metadata?.creationTimestamp ?? 0).getTime() - new Date(b.metadata?.creationTimestamp ?? 0).getTime() || String(a.metadata?.name).localeCompare(String(b.metadata?.name)));
+  const sp = ports.find((p) =>
+    typeof port === 'number' || /^\d+$/.test(port) ? p.port === Number(port) : p.name === port,
+  );
+  if (!sp)
+    throw new OpsError(
+      `${name} has no port ${port}`,
+      Exit.usage,
+      `its ports: ${ports.map((p) => `${p.port}${p.name ? ` (${p.name})` : ''}`).join(', ') || 'none'}`,
+    );
+  if (!svc.spec?.selector || !Object.keys(svc.spec.selector).length)
+    throw new OpsError(`${name} has no selector: there is no pod to forward to`, Exit.actionFailed);
+  const ready = pods
+    .filter(isServing)
+    .sort(
+      (a, b) =>
+        new Date(a.metadata?.creationTimestamp ?? 0).getTime() -
+          new Date(b.metadata?.creationTimestamp ?? 0).getTime() ||
+        String(a.metadata?.name).localeCompare(String(b.metadata?.name)),
+    );
   const pod = ready[0];
   const selector = selectorString({ matchLabels: svc.spec.selector });
-  if (!pod) throw new OpsError(`no ready pod behind ${name} (${selector}; ${pods.length} pods match)`, Exit.actionFailed, `kubectl -n ${svc.metadata?.namespace} get pods -l ${selector}`);
+  if (!pod)
+    throw new OpsError(
+      `no ready pod behind ${name} (${selector}; ${pods.length} pods match)`,
+      Exit.actionFailed,
+      `kubectl -n ${svc.metadata?.namespace} get pods -l ${selector}`,
+    );
   const target = sp.targetPort ?? sp.port;
   const targetPort = containerPort(pod, target);
-  if (targetPort === undefined) throw new OpsError(`pod ${pod.metadata?.name} has no container port named ${target} (targetPort of ${name})`, Exit.actionFailed);
+  if (targetPort === undefined)
+    throw new OpsError(
+      `pod ${pod.metadata?.name} has no container port named ${target} (targetPort of ${name})`,
+      Exit.actionFailed,
+    );
   return { pod: pod.metadata!.name!, targetPort };
 }
 
@@ -65,17 +94,29 @@ async function resolveTarget(kube: Kube, opts: PortForwardOptions): Promise<{ po
   const ns = opts.namespace;
   if (opts.service) {
     const svc = await kube.read<V1Service>('v1', 'Service', opts.service, ns);
-    if (!svc) throw new OpsError(`service ${opts.service} not found in namespace ${ns}`, Exit.actionFailed, `kubectl -n ${ns} get services`);
+    if (!svc)
+      throw new OpsError(
+        `service ${opts.service} not found in namespace ${ns}`,
+        Exit.actionFailed,
+        `kubectl -n ${ns} get services`,
+      );
     const selector = selectorString({ matchLabels: svc.spec?.selector ?? {} });
     const pods = selector ? await kube.list<V1Pod>('v1', 'Pod', ns, selector) : [];
     return resolveServiceTarget(svc, pods, opts.port);
   }
   if (!opts.pod) throw new OpsError('port-forward needs a pod or a service', Exit.usage);
   const pod = await kube.read<V1Pod>('v1', 'Pod', opts.pod, ns);
-  if (!pod) throw new OpsError(`pod ${opts.pod} not found in namespace ${ns}`, Exit.actionFailed, `kubectl -n ${ns} get pods`);
-  if (pod.status?.phase !== 'Running') throw new OpsError(`pod ${opts.pod} is ${pod.status?.phase ?? 'not running'}: cannot forward to it`, Exit.actionFailed, `kubectl -n ${ns} describe pod ${opts.pod}`);
+  if (!pod)
+    throw new OpsError(`pod ${opts.pod} not found in namespace ${ns}`, Exit.actionFailed, `kubectl -n ${ns} get pods`);
+  if (pod.status?.phase !== 'Running')
+    throw new OpsError(
+      `pod ${opts.pod} is ${pod.status?.phase ?? 'not running'}: cannot forward to it`,
+      Exit.actionFailed,
+      `kubectl -n ${ns} describe pod ${opts.pod}`,
+    );
   const targetPort = containerPort(pod, opts.port);
-  if (targetPort === undefined) throw new OpsError(`pod ${opts.pod} has no container port named ${opts.port}`, Exit.usage);
+  if (targetPort === undefined)
+    throw new OpsError(`pod ${opts.pod} has no container port named ${opts.port}`, Exit.usage);
   return { pod: opts.pod, targetPort };
 }
 
@@ -99,7 +140,8 @@ export async function portForward(kube: Kube, opts: PortForwardOptions): Promise
     // The API's error channel carries e.g. "connection refused" from the pod side.
     const errors = new Writable({
       write(chunk: Buffer, _enc, done) {
-        if (chunk.length) fail(socket, new Error(`port-forward to ${pod}:${targetPort}: ${chunk.toString('utf8').trim()}`));
+        if (chunk.length)
+          fail(socket, new Error(`port-forward to ${pod}:${targetPort}: ${chunk.toString('utf8').trim()}`));
         done();
       },
     });
@@ -112,7 +154,9 @@ export async function portForward(kube: Kube, opts: PortForwardOptions): Promise
         w.on('error', (e: Error) => fail(socket, e));
         socket.on('close', () => w.close());
       })
-      .catch((e: unknown) => fail(socket, new Error(`port-forward to ${pod}:${targetPort}: ${(e as Error)?.message ?? String(e)}`)));
+      .catch((e: unknown) =>
+        fail(socket, new Error(`port-forward to ${pod}:${targetPort}: ${(e as Error)?.message ?? String(e)}`)),
+      );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

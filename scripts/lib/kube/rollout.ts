@@ -32,24 +32,36 @@ export function rolloutState(kind: WorkloadKind, obj: Workload): RolloutState {
   const desired = obj.spec?.replicas ?? 1;
   const counts = {
     desired,
-    updated: (kind === 'Deployment' ? (s as V1Deployment['status'] & object).updatedReplicas : (s as V1StatefulSet['status'] & object).updatedReplicas) ?? 0,
+    updated:
+      (kind === 'Deployment'
+        ? (s as V1Deployment['status'] & object).updatedReplicas
+        : (s as V1StatefulSet['status'] & object).updatedReplicas) ?? 0,
     ready: s.readyReplicas ?? 0,
     available: s.availableReplicas ?? 0,
   };
   const current = s.replicas ?? 0;
-  const waiting = (what: string): RolloutState => ({ done: false, message: `Waiting for ${kind.toLowerCase()} "${name}" rollout to finish: ${what}`, ...counts });
+  const waiting = (what: string): RolloutState => ({
+    done: false,
+    message: `Waiting for ${kind.toLowerCase()} "${name}" rollout to finish: ${what}`,
+    ...counts,
+  });
   const observed = s.observedGeneration ?? 0;
-  if (!observed || (obj.metadata?.generation ?? 0) > observed) return waiting(`waiting for the ${kind.toLowerCase()} spec update to be observed`);
+  if (!observed || (obj.metadata?.generation ?? 0) > observed)
+    return waiting(`waiting for the ${kind.toLowerCase()} spec update to be observed`);
 
   if (kind === 'Deployment') {
     const d = obj as V1Deployment;
     const progressing = d.status?.conditions?.find((c) => c.type === 'Progressing');
     if (progressing?.reason === 'ProgressDeadlineExceeded')
-      return { ...waiting(`deployment "${name}" exceeded its progress deadline`), deadlineExceeded: progressing.message ?? 'progress deadline exceeded' };
+      return {
+        ...waiting(`deployment "${name}" exceeded its progress deadline`),
+        deadlineExceeded: progressing.message ?? 'progress deadline exceeded',
+      };
     if (d.spec?.paused) return waiting('the deployment is paused (kubectl rollout resume)');
     if (counts.updated < desired) return waiting(`${counts.updated} out of ${desired} new replicas have been updated`);
     if (current > counts.updated) return waiting(`${current - counts.updated} old replicas are pending termination`);
-    if (counts.available < counts.updated || counts.ready < desired) return waiting(`${counts.available} of ${counts.updated} updated replicas are available`);
+    if (counts.available < counts.updated || counts.ready < desired)
+      return waiting(`${counts.available} of ${counts.updated} updated replicas are available`);
     return { done: true, message: `deployment "${name}" successfully rolled out`, ...counts };
   }
 
@@ -60,12 +72,19 @@ export function rolloutState(kind: WorkloadKind, obj: Workload): RolloutState {
   if (st.spec?.updateStrategy?.type !== 'OnDelete') {
     const partition = st.spec?.updateStrategy?.rollingUpdate?.partition ?? 0;
     if (partition > 0) {
-      if (counts.updated < desired - partition) return waiting(`partitioned roll out: ${counts.updated} out of ${desired - partition} new pods have been updated`);
+      if (counts.updated < desired - partition)
+        return waiting(
+          `partitioned roll out: ${counts.updated} out of ${desired - partition} new pods have been updated`,
+        );
     } else if (st.status?.updateRevision !== st.status?.currentRevision) {
       return waiting(`${counts.updated} pods at revision ${st.status?.updateRevision}`);
     }
   }
-  return { done: true, message: `statefulset "${name}" rolling update complete: ${counts.ready} pods ready`, ...counts };
+  return {
+    done: true,
+    message: `statefulset "${name}" rolling update complete: ${counts.ready} pods ready`,
+    ...counts,
+  };
 }
 
 /** A label selector as the API's query syntax. */
@@ -92,7 +111,9 @@ export function hopelessPod(pods: readonly V1Pod[], obj: Workload): PodProblem |
   for (const pod of pods) {
     const p = podProblem(pod);
     if (!p?.container || !waitingCannotFix(p.reason)) continue;
-    const image = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((c) => c.name === p.container)?.image;
+    const image = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find(
+      (c) => c.name === p.container,
+    )?.image;
     if (image !== undefined && images.get(p.container) === image) return p;
   }
   return undefined;
@@ -104,7 +125,10 @@ export function blamePod(pods: readonly V1Pod[]): { pod: V1Pod; problem: PodProb
   const candidates = pods
     .map((pod) => ({ pod, problem: podProblem(pod) }))
     .filter((c): c is { pod: V1Pod; problem: PodProblem } => c.problem !== undefined)
-    .sort((a, b) => Number(isFailing(b.problem.reason)) - Number(isFailing(a.problem.reason)) || created(b.pod) - created(a.pod));
+    .sort(
+      (a, b) =>
+        Number(isFailing(b.problem.reason)) - Number(isFailing(a.problem.reason)) || created(b.pod) - created(a.pod),
+    );
   return candidates[0];
 }
 
@@ -122,7 +146,8 @@ function hintFor(p: PodProblem | undefined, kind: WorkloadKind, name: string, ns
   if (!p) return `kubectl -n ${ns} describe ${kind.toLowerCase()} ${name}`;
   if (reasonClass(p.reason) === 'crash' || p.exitCode !== undefined)
     return `kubectl -n ${ns} logs ${p.pod}${p.container ? ` -c ${p.container}` : ''} --previous`;
-  if (reasonClass(p.reason) === 'unschedulable') return 'lower the resource requests or add capacity: kubectl describe nodes';
+  if (reasonClass(p.reason) === 'unschedulable')
+    return 'lower the resource requests or add capacity: kubectl describe nodes';
   return `kubectl -n ${ns} describe pod ${p.pod}`;
 }
 
@@ -158,7 +183,8 @@ export async function waitForRollout(kube: Kube, opts: RolloutOptions): Promise<
   const { kind, name, namespace } = opts;
   let pods: Informed<V1Pod> | undefined;
   let last: RolloutState | undefined;
-  const fail = (why: string, obj: Workload | undefined) => diagnose(kube, opts, why, last ?? rolloutState(kind, { metadata: { name } }), pods?.list() ?? [], obj);
+  const fail = (why: string, obj: Workload | undefined) =>
+    diagnose(kube, opts, why, last ?? rolloutState(kind, { metadata: { name } }), pods?.list() ?? [], obj);
   return watchUntil<Workload, RolloutState>(kube, {
     apiVersion: 'apps/v1',
     kind,
@@ -176,7 +202,14 @@ export async function waitForRollout(kube: Kube, opts: RolloutOptions): Promise<
     onTimeout: ([obj]) => fail(`timed out after ${opts.timeoutSec}s`, obj),
     started: async (w) => {
       const obj = w.list()[0];
-      if (!obj) return w.end(new OpsError(`${kind.toLowerCase()}/${name} not found in namespace ${namespace}`, Exit.actionFailed, `kubectl -n ${namespace} get ${kind.toLowerCase()}`));
+      if (!obj)
+        return w.end(
+          new OpsError(
+            `${kind.toLowerCase()}/${name} not found in namespace ${namespace}`,
+            Exit.actionFailed,
+            `kubectl -n ${namespace} get ${kind.toLowerCase()}`,
+          ),
+        );
       // The pods are only needed to say what is wrong; their cache is kept warm so the answer is immediate.
       // A pod no wait can fix fails the rollout now rather than at the timeout.
       const podCache = w.open<V1Pod>({
@@ -185,7 +218,8 @@ export async function waitForRollout(kube: Kube, opts: RolloutOptions): Promise<
         namespace,
         labelSelector: selectorString(obj.spec?.selector),
         onChange: () => {
-          if (!w.ended && hopelessPod(podCache.list(), w.list()[0] ?? obj)) w.end(fail('waiting cannot fix it', w.list()[0]));
+          if (!w.ended && hopelessPod(podCache.list(), w.list()[0] ?? obj))
+            w.end(fail('waiting cannot fix it', w.list()[0]));
         },
         onError: () => undefined,
       });
@@ -196,17 +230,44 @@ export async function waitForRollout(kube: Kube, opts: RolloutOptions): Promise<
 }
 
 /** The error for a stuck rollout: the pod to blame (with its events), else the workload's own failure. */
-async function diagnose(kube: Kube, opts: RolloutOptions, why: string, state: RolloutState, pods: readonly V1Pod[], obj: Workload | undefined): Promise<RolloutError> {
+async function diagnose(
+  kube: Kube,
+  opts: RolloutOptions,
+  why: string,
+  state: RolloutState,
+  pods: readonly V1Pod[],
+  obj: Workload | undefined,
+): Promise<RolloutError> {
   const { kind, name, namespace } = opts;
   const prefix = `${kind.toLowerCase()}/${name} rollout failed: ${why}: ${state.message.replace(/^Waiting for .*? rollout to finish: /, '')}`;
   const blamed = blamePod(pods);
   if (blamed) {
     const problem = podProblem(blamed.pod, await kube.events({ ...blamed.pod, kind: 'Pod' }).catch(() => []));
-    return new RolloutError(`${prefix}; ${describeProblem(problem!)}`, state, problem, hintFor(problem, kind, name, namespace));
+    return new RolloutError(
+      `${prefix}; ${describeProblem(problem!)}`,
+      state,
+      problem,
+      hintFor(problem, kind, name, namespace),
+    );
   }
   // No pod to blame: the controller could not create them (quota, Pod Security...), which it reports on the workload.
-  const failure = (obj as V1Deployment | undefined)?.status?.conditions?.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
-  const warning = failure ? undefined : obj ? (await kube.events({ ...obj, kind }).catch(() => [])).find((e) => e.type === 'Warning') : undefined;
-  const detail = failure ? `${failure.reason}: ${failure.message}` : warning ? `${warning.reason}: ${warning.message}` : '';
-  return new RolloutError(`${prefix}${detail ? `; ${detail}` : ''}`, state, undefined, hintFor(undefined, kind, name, namespace));
+  const failure = (obj as V1Deployment | undefined)?.status?.conditions?.find(
+    (c) => c.type === 'ReplicaFailure' && c.status === 'True',
+  );
+  const warning = failure
+    ? undefined
+    : obj
+      ? (await kube.events({ ...obj, kind }).catch(() => [])).find((e) => e.type === 'Warning')
+      : undefined;
+  const detail = failure
+    ? `${failure.reason}: ${failure.message}`
+    : warning
+      ? `${warning.reason}: ${warning.message}`
+      : '';
+  return new RolloutError(
+    `${prefix}${detail ? `; ${detail}` : ''}`,
+    state,
+    undefined,
+    hintFor(undefined, kind, name, namespace),
+  );
 }

@@ -59,15 +59,42 @@ function slim<T extends KubernetesObject>(o: T): T {
 export function slimPod(p: V1Pod): V1Pod {
   const m = p.metadata ?? {};
   const s = p.status ?? {};
-  const container = (c: NonNullable<V1Pod['status']>['containerStatuses'] extends (infer C)[] | undefined ? C : never) => ({
-    name: c.name, ready: c.ready, restartCount: c.restartCount, image: '', imageID: '', state: c.state, lastState: c.lastState,
+  const container = (
+    c: NonNullable<V1Pod['status']>['containerStatuses'] extends (infer C)[] | undefined ? C : never,
+  ) => ({
+    name: c.name,
+    ready: c.ready,
+    restartCount: c.restartCount,
+    image: '',
+    imageID: '',
+    state: c.state,
+    lastState: c.lastState,
   });
   return {
-    metadata: { name: m.name, namespace: m.namespace, labels: m.labels, creationTimestamp: m.creationTimestamp, deletionTimestamp: m.deletionTimestamp, ownerReferences: m.ownerReferences },
-    spec: { nodeName: p.spec?.nodeName, restartPolicy: p.spec?.restartPolicy, containers: (p.spec?.containers ?? []).map((c) => ({ name: c.name, image: c.image, resources: c.resources })) },
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      labels: m.labels,
+      creationTimestamp: m.creationTimestamp,
+      deletionTimestamp: m.deletionTimestamp,
+      ownerReferences: m.ownerReferences,
+    },
+    spec: {
+      nodeName: p.spec?.nodeName,
+      restartPolicy: p.spec?.restartPolicy,
+      containers: (p.spec?.containers ?? []).map((c) => ({ name: c.name, image: c.image, resources: c.resources })),
+    },
     status: {
-      phase: s.phase, reason: s.reason, message: s.message,
-      conditions: s.conditions?.map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message, lastTransitionTime: c.lastTransitionTime })),
+      phase: s.phase,
+      reason: s.reason,
+      message: s.message,
+      conditions: s.conditions?.map((c) => ({
+        type: c.type,
+        status: c.status,
+        reason: c.reason,
+        message: c.message,
+        lastTransitionTime: c.lastTransitionTime,
+      })),
       containerStatuses: s.containerStatuses?.map(container),
       initContainerStatuses: s.initContainerStatuses?.map(container),
     },
@@ -84,12 +111,21 @@ export class Scanner {
   }
 
   /** Every object of a kind, a page at a time, each slimmed as it arrives. */
-  async list<T extends KubernetesObject>(apiVersion: string, kind: string, namespace: string, o: { labelSelector?: string; fieldSelector?: string; project?: (x: T) => T } = {}): Promise<T[]> {
+  async list<T extends KubernetesObject>(
+    apiVersion: string,
+    kind: string,
+    namespace: string,
+    o: { labelSelector?: string; fieldSelector?: string; project?: (x: T) => T } = {},
+  ): Promise<T[]> {
     const out: T[] = [];
     let cont: string | undefined;
     do {
       this.requests++;
-      const page = await this.kube.listPage<T>(apiVersion, kind, namespace, { ...o, limit: this.pageSize, continue: cont });
+      const page = await this.kube.listPage<T>(apiVersion, kind, namespace, {
+        ...o,
+        limit: this.pageSize,
+        continue: cont,
+      });
       for (const item of page.items) out.push(o.project ? o.project(item) : slim(item));
       cont = page.continue;
     } while (cont);
@@ -108,8 +144,26 @@ export class Scanner {
       this.list<V2HorizontalPodAutoscaler>('autoscaling/v2', 'HorizontalPodAutoscaler', namespace, sel),
       this.list<V1PersistentVolumeClaim>('v1', 'PersistentVolumeClaim', namespace),
       this.list<CoreV1Event>('v1', 'Event', namespace, { fieldSelector: 'type=Warning' }),
-      (this.requests++, this.kube.podMetrics(namespace).then((m) => m?.items as PodMetricsLike[] | undefined, () => undefined)),
+      (this.requests++,
+      this.kube.podMetrics(namespace).then(
+        (m) => m?.items as PodMetricsLike[] | undefined,
+        () => undefined,
+      )),
     ]);
-    return { namespace, release, takenAt: new Date(), deployments, statefulSets, pods, services, endpointSlices, hpas, pvcs, events, metrics, requests: this.requests };
+    return {
+      namespace,
+      release,
+      takenAt: new Date(),
+      deployments,
+      statefulSets,
+      pods,
+      services,
+      endpointSlices,
+      hpas,
+      pvcs,
+      events,
+      metrics,
+      requests: this.requests,
+    };
   }
 }

@@ -11,14 +11,37 @@ import path from 'node:path';
 import { $ } from 'zx';
 import YAML from 'yaml';
 import { ensureImages, importImages } from './images.ts';
-import { bedName, bedDir, bedSrc, binDir, clusterDir, kubeconfigPath, kwokWorkdir, toolsDir, versions } from './layout.ts';
 import {
-  ComponentError, alive, freePort, inside, nodeLogTails, paths, readState, realNodeName, startApiRelay, startContainerd, startNamespace,
-  startNodeAgents, stopNode, writeState, type BedState,
+  bedName,
+  bedDir,
+  bedSrc,
+  binDir,
+  clusterDir,
+  kubeconfigPath,
+  kwokWorkdir,
+  toolsDir,
+  versions,
+} from './layout.ts';
+import {
+  ComponentError,
+  alive,
+  freePort,
+  inside,
+  nodeLogTails,
+  paths,
+  readState,
+  realNodeName,
+  startApiRelay,
+  startContainerd,
+  startNamespace,
+  startNodeAgents,
+  stopNode,
+  writeState,
+  type BedState,
 } from './node.ts';
 
-export { bedName, bedDir, binDir,   } from './layout.ts';
-export { realNodeName,   } from './node.ts';
+export { bedName, bedDir, binDir } from './layout.ts';
+export { realNodeName } from './node.ts';
 /** Fake nodes: enough room for every test's pods. */
 const nodes = ['bed-node-1', 'bed-node-2'];
 /** The real node's StorageClass (the cluster default) and its pool of local volumes. */
@@ -27,7 +50,12 @@ const volumePool = 4;
 
 /** PATH and KUBECONFIG for anything run against the bed (helm and kubectl from the cache). */
 export function bedEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, KUBECONFIG: kubeconfigPath, PATH: `${binDir}${path.delimiter}${process.env.PATH}`, KWOK_WORKDIR: kwokWorkdir };
+  return {
+    ...process.env,
+    KUBECONFIG: kubeconfigPath,
+    PATH: `${binDir}${path.delimiter}${process.env.PATH}`,
+    KWOK_WORKDIR: kwokWorkdir,
+  };
 }
 
 /** Builds (cold) or finds (warm) every binary; see build-tools.sh. */
@@ -88,10 +116,20 @@ function kwokctlConfig(apiPort: number): string {
         ],
       },
       // metrics-server's shortest resolution: usage shows up sooner after a pod starts.
-      { name: 'metrics-server', extraArgs: [{ key: 'metric-resolution', value: '10s' }, { key: 'kubelet-request-timeout', value: '5s' }] },
+      {
+        name: 'metrics-server',
+        extraArgs: [
+          { key: 'metric-resolution', value: '10s' },
+          { key: 'kubelet-request-timeout', value: '5s' },
+        ],
+      },
     ],
   };
-  return [YAML.stringify(cfg), ...stageFiles, fs.readFileSync(path.join(bedSrc, 'kwok', 'crashloop-stage.yaml'), 'utf8')].join('\n---\n');
+  return [
+    YAML.stringify(cfg),
+    ...stageFiles,
+    fs.readFileSync(path.join(bedSrc, 'kwok', 'crashloop-stage.yaml'), 'utf8'),
+  ].join('\n---\n');
 }
 
 /** The chart requests ephemeral-storage for every container: fake nodes must offer it. */
@@ -109,7 +147,12 @@ function nodeManifest(name: string) {
         // metrics-server scrapes this path on the node's kubelet port, which kwok serves.
         'metrics.k8s.io/resource-metrics-path': `/metrics/nodes/${name}/metrics/resource`,
       },
-      labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok' },
+      labels: {
+        'kubernetes.io/hostname': name,
+        'kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': 'amd64',
+        type: 'kwok',
+      },
     },
     spec: {},
     status: {
@@ -145,7 +188,13 @@ function volumeManifest(i: number): object {
       persistentVolumeReclaimPolicy: 'Retain',
       storageClassName: storageClass,
       local: { path: path.join(paths.volumes, `${storageClass}-${i}`) },
-      nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [realNodeName] }] }] } },
+      nodeAffinity: {
+        required: {
+          nodeSelectorTerms: [
+            { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [realNodeName] }] },
+          ],
+        },
+      },
     },
   };
 }
@@ -158,7 +207,10 @@ function volumeManifest(i: number): object {
 export async function recycleVolumes(): Promise<string[]> {
   const env = bedEnv();
   const phases = new Map<string, string>();
-  const list = await $({ env, quiet: true })`kubectl get pv -l todo-ops.test/bed-volume=true -o jsonpath=${'{range .items[*]}{.metadata.name}={.status.phase}{"\\n"}{end}'}`;
+  const list = await $({
+    env,
+    quiet: true,
+  })`kubectl get pv -l todo-ops.test/bed-volume=true -o jsonpath=${'{range .items[*]}{.metadata.name}={.status.phase}{"\\n"}{end}'}`;
   for (const line of list.stdout.split('\n').filter(Boolean)) {
     const [n, p] = line.split('=');
     phases.set(n!, p!);
@@ -179,7 +231,8 @@ export async function recycleVolumes(): Promise<string[]> {
     fs.mkdirSync(dir, { recursive: true });
     apply.push(volumeManifest(i));
   }
-  if (apply.length) await $({ env, quiet: true, input: apply.map((o) => JSON.stringify(o)).join('\n') })`kubectl apply -f -`;
+  if (apply.length)
+    await $({ env, quiet: true, input: apply.map((o) => JSON.stringify(o)).join('\n') })`kubectl apply -f -`;
   return recycled;
 }
 
@@ -191,7 +244,12 @@ export async function healthy(): Promise<boolean> {
   const env = bedEnv();
   const r = await $({ env, nothrow: true, quiet: true, timeout: '10s' })`kubectl get --raw /readyz`;
   if (r.exitCode !== 0) return false;
-  const ready = await $({ env, nothrow: true, quiet: true, timeout: '10s' })`kubectl get node ${realNodeName} -o jsonpath=${'{.status.conditions[?(@.type=="Ready")].status}'}`;
+  const ready = await $({
+    env,
+    nothrow: true,
+    quiet: true,
+    timeout: '10s',
+  })`kubectl get node ${realNodeName} -o jsonpath=${'{.status.conditions[?(@.type=="Ready")].status}'}`;
   return ready.stdout.trim() === 'True';
 }
 
@@ -229,9 +287,12 @@ export async function up(log: (m: string) => void = () => undefined): Promise<Up
     try {
       await create(env, log, timings);
     } catch (e) {
-      const msg = e instanceof ComponentError ? e.message : `${String((e as Error).message).trim()}\n${componentLogTails()}`;
+      const msg =
+        e instanceof ComponentError ? e.message : `${String((e as Error).message).trim()}\n${componentLogTails()}`;
       const keep = Boolean(process.env.TODO_OPS_BED_KEEP);
-      log(`test bed ${bedName} did not come up: ${msg}\n(${keep ? 'kept for inspection: npm run cluster:down removes it' : 'removed, with its logs; TODO_OPS_BED_KEEP=1 keeps it'})`);
+      log(
+        `test bed ${bedName} did not come up: ${msg}\n(${keep ? 'kept for inspection: npm run cluster:down removes it' : 'removed, with its logs; TODO_OPS_BED_KEEP=1 keeps it'})`,
+      );
       if (!keep) await down();
       throw e instanceof ComponentError ? e : new Error(msg, { cause: e });
     }
@@ -239,10 +300,17 @@ export async function up(log: (m: string) => void = () => undefined): Promise<Up
   try {
     const t1 = Date.now();
     // Idempotent: nodes, volumes and waits are cheap when already there.
-    await $({ env, quiet: true, input: [...nodes.map(nodeManifest), ...storageManifests()].map((n) => JSON.stringify(n)).join('\n') })`kubectl apply --server-side -f -`;
+    await $({
+      env,
+      quiet: true,
+      input: [...nodes.map(nodeManifest), ...storageManifests()].map((n) => JSON.stringify(n)).join('\n'),
+    })`kubectl apply --server-side -f -`;
     // Apply does not touch status: a bed started by an older checkout gets today's capacity here.
     for (const n of nodes)
-      await $({ env, quiet: true })`kubectl patch node ${n} --subresource=status --type=merge -p ${JSON.stringify({ status: { allocatable: nodeResources, capacity: nodeResources } })}`;
+      await $({
+        env,
+        quiet: true,
+      })`kubectl patch node ${n} --subresource=status --type=merge -p ${JSON.stringify({ status: { allocatable: nodeResources, capacity: nodeResources } })}`;
     await recycleVolumes();
     await $({ env, quiet: true })`kubectl wait --for=condition=Ready node --all --timeout=120s`;
     await metricsAvailable(env, log);
@@ -264,7 +332,12 @@ export async function up(log: (m: string) => void = () => undefined): Promise<Up
  * brings it back without touching the others.
  */
 async function metricsAvailable(env: NodeJS.ProcessEnv, log: (m: string) => void): Promise<void> {
-  const wait = (secs: number) => $({ env, quiet: true, nothrow: true })`kubectl wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io --timeout=${secs}s`;
+  const wait = (secs: number) =>
+    $({
+      env,
+      quiet: true,
+      nothrow: true,
+    })`kubectl wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io --timeout=${secs}s`;
   // A restart is harmless when nothing stopped (kwokctl then starts nothing), so ask early.
   if ((await wait(25)).exitCode === 0) return;
   log('metrics API not available after 25s: starting the components that stopped (kwokctl start cluster)');
@@ -273,7 +346,11 @@ async function metricsAvailable(env: NodeJS.ProcessEnv, log: (m: string) => void
   if (r.exitCode !== 0) throw new Error(`metrics API not available: ${r.stderr.trim()}`);
 }
 
-async function create(env: NodeJS.ProcessEnv, log: (m: string) => void, timings: Record<string, number>): Promise<void> {
+async function create(
+  env: NodeJS.ProcessEnv,
+  log: (m: string) => void,
+  timings: Record<string, number>,
+): Promise<void> {
   const t0 = Date.now();
   const lap = (what: string) => (timings[what] = Number(((Date.now() - t0) / 1000).toFixed(1)));
   // Images build (or are found) on this machine while the bed starts.
@@ -285,7 +362,10 @@ async function create(env: NodeJS.ProcessEnv, log: (m: string) => void, timings:
   const cfgFile = path.join(bedDir, 'kwokctl.yaml');
   fs.writeFileSync(cfgFile, kwokctlConfig(state.apiPort));
   const controlPlane = (async () => {
-    await $({ env, quiet: true })`${inside(state)} kwokctl --name ${bedName} --config ${cfgFile} create cluster --kubeconfig ${kubeconfigPath} --wait 3m`;
+    await $({
+      env,
+      quiet: true,
+    })`${inside(state)} kwokctl --name ${bedName} --config ${cfgFile} create cluster --kubeconfig ${kubeconfigPath} --wait 3m`;
     lap('control plane');
     await startApiRelay(state);
   })();
@@ -302,7 +382,11 @@ async function create(env: NodeJS.ProcessEnv, log: (m: string) => void, timings:
   if (rt.status === 'rejected') throw rt.reason;
   await startNodeAgents(state, kubectl);
   lap('real node ready');
-  log(`test bed ${bedName} up in ${((Date.now() - t0) / 1000).toFixed(1)}s (${Object.entries(timings).map(([k, v]) => `${k} ${v}s`).join(', ')})`);
+  log(
+    `test bed ${bedName} up in ${((Date.now() - t0) / 1000).toFixed(1)}s (${Object.entries(timings)
+      .map(([k, v]) => `${k} ${v}s`)
+      .join(', ')})`,
+  );
 }
 
 /** The last lines of every component's log: what CI shows when the bed fails to come up. */
@@ -311,7 +395,10 @@ function componentLogTails(lines = 8): string {
   const cp = fs.existsSync(dir)
     ? fs
         .readdirSync(dir)
-        .map((f) => `--- ${f}\n${fs.readFileSync(path.join(dir, f), 'utf8').trimEnd().split('\n').slice(-lines).join('\n')}`)
+        .map(
+          (f) =>
+            `--- ${f}\n${fs.readFileSync(path.join(dir, f), 'utf8').trimEnd().split('\n').slice(-lines).join('\n')}`,
+        )
         .join('\n')
     : '(no control plane logs)';
   return `${cp}\n${nodeLogTails(lines)}`;
@@ -322,9 +409,19 @@ export async function down(): Promise<void> {
   const state = readState();
   if (state && alive(state.holderPid)) {
     // kwokctl stops the control plane it started (inside the namespace).
-    await $({ env: bedEnv(), nothrow: true, quiet: true, timeout: '60s' })`${inside(state)} kwokctl --name ${bedName} delete cluster --kubeconfig ${kubeconfigPath}`;
+    await $({
+      env: bedEnv(),
+      nothrow: true,
+      quiet: true,
+      timeout: '60s',
+    })`${inside(state)} kwokctl --name ${bedName} delete cluster --kubeconfig ${kubeconfigPath}`;
   } else {
-    await $({ env: bedEnv(), nothrow: true, quiet: true, timeout: '60s' })`kwokctl --name ${bedName} delete cluster --kubeconfig ${kubeconfigPath}`;
+    await $({
+      env: bedEnv(),
+      nothrow: true,
+      quiet: true,
+      timeout: '60s',
+    })`kwokctl --name ${bedName} delete cluster --kubeconfig ${kubeconfigPath}`;
   }
   await stopNode();
   fs.rmSync(kubeconfigPath, { force: true });

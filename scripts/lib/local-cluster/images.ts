@@ -31,7 +31,16 @@ async function ensurePause(): Promise<NodeImage> {
     const ctr = (await buildah(['from', 'scratch'])).stdout.trim().split('\n').pop()!;
     try {
       await buildah(['copy', '--chmod', '0755', ctr, bin, '/pause']);
-      await buildah(['config', '--entrypoint', '["/pause"]', '--user', '65535:65535', '--label', `todo.standin.key=${key}`, ctr]);
+      await buildah([
+        'config',
+        '--entrypoint',
+        '["/pause"]',
+        '--user',
+        '65535:65535',
+        '--label',
+        `todo.standin.key=${key}`,
+        ctr,
+      ]);
       await buildah(['commit', '--format', 'oci', ctr, pauseRef]);
     } finally {
       await buildah(['rm', ctr], { check: false });
@@ -73,7 +82,11 @@ const stampPath = () => path.join(nodeCacheDir, 'imported.json');
  * k8s.io namespace, unless this image ID was imported already (and containerd
  * still has the name). Returns what it imported, with timings.
  */
-export async function importImages(ctrAddress: string, images: NodeImage[], log: (m: string) => void): Promise<{ ref: string; seconds: number }[]> {
+export async function importImages(
+  ctrAddress: string,
+  images: NodeImage[],
+  log: (m: string) => void,
+): Promise<{ ref: string; seconds: number }[]> {
   fs.mkdirSync(nodeCacheDir, { recursive: true });
   let stamp: Record<string, string> = {};
   try {
@@ -98,7 +111,8 @@ export async function importImages(ctrAddress: string, images: NodeImage[], log:
     } finally {
       fs.rmSync(archive, { force: true });
     }
-    if (!(await ctr(['images', 'ls', '-q'])).stdout.split('\n').includes(img.ref)) throw new Error(`containerd did not list ${img.ref} after its import`);
+    if (!(await ctr(['images', 'ls', '-q'])).stdout.split('\n').includes(img.ref))
+      throw new Error(`containerd did not list ${img.ref} after its import`);
     stamp[img.ref] = info.id;
     fs.writeFileSync(stampPath(), JSON.stringify(stamp, null, 2));
     const seconds = (Date.now() - t0) / 1000;

@@ -12,7 +12,8 @@ export const cacheRoot = path.join(os.homedir(), '.cache', 'todo-chatbot-ops');
 export const toolsDir = process.env.TODO_OPS_TOOLS_DIR ?? path.join(cacheRoot, 'tools');
 export const binDir = path.join(toolsDir, 'bin');
 export const bedName = process.env.TODO_OPS_BED_NAME ?? 'todo-ops-bed';
-if (!/^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$/.test(bedName)) throw new Error(`TODO_OPS_BED_NAME must be a short DNS label, got "${bedName}"`);
+if (!/^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$/.test(bedName))
+  throw new Error(`TODO_OPS_BED_NAME must be a short DNS label, got "${bedName}"`);
 export const bedDir = process.env.TODO_OPS_BED_DIR ?? path.join(cacheRoot, 'bed', bedName);
 export const kubeconfigPath = path.join(bedDir, 'kubeconfig');
 export const kwokWorkdir = path.join(bedDir, 'kwok');

@@ -18,7 +18,18 @@ import net from 'node:net';
 import path from 'node:path';
 import { $ } from 'zx';
 import YAML from 'yaml';
-import { binDir, bedDir, bedName, bedSrc, cgroupName, clusterDir, kubeconfigPath, nodeCacheDir, nodeDir, statePath } from './layout.ts';
+import {
+  binDir,
+  bedDir,
+  bedName,
+  bedSrc,
+  cgroupName,
+  clusterDir,
+  kubeconfigPath,
+  nodeCacheDir,
+  nodeDir,
+  statePath,
+} from './layout.ts';
 import { pauseRef } from './images.ts';
 
 export const realNodeName = 'real-0';
@@ -81,9 +92,18 @@ export function inside(state: BedState = readState()!): string[] {
 }
 
 /** Runs a command inside the bed and captures its output (throws on failure). */
-export async function insideExec(args: string[], opts: { input?: string; nothrow?: boolean; timeout?: `${number}s` } = {}) {
+export async function insideExec(
+  args: string[],
+  opts: { input?: string; nothrow?: boolean; timeout?: `${number}s` } = {},
+) {
   const argv = [...inside(), ...args];
-  return $({ quiet: true, input: opts.input, nothrow: opts.nothrow, timeout: opts.timeout ?? '60s', env: bedProcessEnv() })`${argv}`;
+  return $({
+    quiet: true,
+    input: opts.input,
+    nothrow: opts.nothrow,
+    timeout: opts.timeout ?? '60s',
+    env: bedProcessEnv(),
+  })`${argv}`;
 }
 
 /** The environment of every bed process: the cached tools first on PATH, no TS loader, the bed's kubeconfig. */
@@ -95,7 +115,12 @@ export function bedProcessEnv(): NodeJS.ProcessEnv {
 
 const logTail = (name: string, lines = 15): string => {
   try {
-    return fs.readFileSync(path.join(paths.logs, `${name}.log`), 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    return fs
+      .readFileSync(path.join(paths.logs, `${name}.log`), 'utf8')
+      .trimEnd()
+      .split('\n')
+      .slice(-lines)
+      .join('\n');
   } catch {
     return '(no log)';
   }
@@ -108,7 +133,12 @@ function startProcess(state: BedState, name: string, argv: string[], opts: { hos
   fs.mkdirSync(paths.logs, { recursive: true });
   const fd = fs.openSync(path.join(paths.logs, `${name}.log`), 'a');
   const full = opts.host ? argv : [...inside(state), ...argv];
-  const child = spawn(full[0]!, full.slice(1), { detached: true, stdio: ['ignore', fd, fd], env: bedProcessEnv(), cwd: nodeDir });
+  const child = spawn(full[0]!, full.slice(1), {
+    detached: true,
+    stdio: ['ignore', fd, fd],
+    env: bedProcessEnv(),
+    cwd: nodeDir,
+  });
   fs.closeSync(fd);
   child.unref();
   if (!child.pid) throw new ComponentError(`${name} did not start`);
@@ -121,11 +151,16 @@ function startProcess(state: BedState, name: string, argv: string[], opts: { hos
 async function waitReady(name: string, pid: number, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (!alive(pid)) throw new ComponentError(`${name} exited while starting; its log (${path.join(paths.logs, `${name}.log`)}) ends:\n${logTail(name)}`);
+    if (!alive(pid))
+      throw new ComponentError(
+        `${name} exited while starting; its log (${path.join(paths.logs, `${name}.log`)}) ends:\n${logTail(name)}`,
+      );
     if (await check().catch(() => false)) return;
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new ComponentError(`${name} was not ready within ${timeoutMs / 1000}s; its log (${path.join(paths.logs, `${name}.log`)}) ends:\n${logTail(name)}`);
+  throw new ComponentError(
+    `${name} was not ready within ${timeoutMs / 1000}s; its log (${path.join(paths.logs, `${name}.log`)}) ends:\n${logTail(name)}`,
+  );
 }
 
 // ------------------------------------------------------------------ namespace
@@ -141,16 +176,21 @@ const kernelTunables: Record<string, string> = {
 };
 
 const v1Controllers = (): string[] =>
-  fs.readdirSync('/sys/fs/cgroup').filter((c) => c !== 'unified' && fs.existsSync(path.join('/sys/fs/cgroup', c, 'cgroup.procs')));
+  fs
+    .readdirSync('/sys/fs/cgroup')
+    .filter((c) => c !== 'unified' && fs.existsSync(path.join('/sys/fs/cgroup', c, 'cgroup.procs')));
 
 function createCgroups(): void {
   if (fs.existsSync('/sys/fs/cgroup/cgroup.controllers'))
-    throw new ComponentError('the real node is set up for cgroup v1 (per-controller hierarchies, as on these machines); this machine has cgroup v2 only');
+    throw new ComponentError(
+      'the real node is set up for cgroup v1 (per-controller hierarchies, as on these machines); this machine has cgroup v2 only',
+    );
   for (const c of v1Controllers()) {
     const dir = path.join('/sys/fs/cgroup', c, cgroupName);
     fs.mkdirSync(dir, { recursive: true });
     if (c === 'cpuset')
-      for (const f of ['cpuset.cpus', 'cpuset.mems']) fs.writeFileSync(path.join(dir, f), fs.readFileSync(path.join('/sys/fs/cgroup', c, f), 'utf8'));
+      for (const f of ['cpuset.cpus', 'cpuset.mems'])
+        fs.writeFileSync(path.join(dir, f), fs.readFileSync(path.join('/sys/fs/cgroup', c, f), 'utf8'));
   }
 }
 
@@ -158,7 +198,10 @@ function createCgroups(): void {
 async function createNamespace(): Promise<BedState> {
   fs.mkdirSync(nodeDir, { recursive: true });
   const state: BedState = { holderPid: 0, netns: '', apiPort: 0, pids: {} };
-  const holder = spawn('unshare', ['--net', '--mount', '--propagation', 'private', '--', 'sleep', 'infinity'], { detached: true, stdio: 'ignore' });
+  const holder = spawn('unshare', ['--net', '--mount', '--propagation', 'private', '--', 'sleep', 'infinity'], {
+    detached: true,
+    stdio: 'ignore',
+  });
   holder.unref();
   state.holderPid = holder.pid!;
   state.pids.holder = holder.pid!;
@@ -166,7 +209,8 @@ async function createNamespace(): Promise<BedState> {
   const own = netnsOf(process.pid);
   const deadline = Date.now() + 10_000;
   while (!netnsOf(holder.pid!) || netnsOf(holder.pid!) === own) {
-    if (!alive(holder.pid) || Date.now() > deadline) throw new ComponentError('unshare could not create the bed namespaces (needs root)');
+    if (!alive(holder.pid) || Date.now() > deadline)
+      throw new ComponentError('unshare could not create the bed namespaces (needs root)');
     await new Promise((r) => setTimeout(r, 20));
   }
   state.netns = netnsOf(holder.pid!)!;
@@ -174,9 +218,13 @@ async function createNamespace(): Promise<BedState> {
 
   const sysctlDir = path.join(nodeDir, 'sysctl');
   fs.mkdirSync(sysctlDir, { recursive: true });
-  for (const [k, v] of Object.entries(kernelTunables)) fs.writeFileSync(path.join(sysctlDir, k.replaceAll('/', '.')), `${v}\n`);
+  for (const [k, v] of Object.entries(kernelTunables))
+    fs.writeFileSync(path.join(sysctlDir, k.replaceAll('/', '.')), `${v}\n`);
   const resolv = path.join(nodeDir, 'resolv.conf');
-  fs.writeFileSync(resolv, `nameserver ${bridgeIP}\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n`);
+  fs.writeFileSync(
+    resolv,
+    `nameserver ${bridgeIP}\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n`,
+  );
   const ovl = path.join(nodeDir, 'overlays');
   fs.mkdirSync(ovl, { recursive: true });
   const script = [
@@ -221,9 +269,21 @@ const canConnect = (port: number) =>
 /** The API server listens on 127.0.0.1:PORT inside the bed; relays make the same address work on this machine. */
 export async function startApiRelay(state: BedState): Promise<void> {
   const relay = path.join(bedSrc, 'relay.mjs');
-  const inner = startProcess(state, 'relay-bed', [process.execPath, relay, 'unix-to-tcp', paths.apiSock, '127.0.0.1', String(state.apiPort)]);
+  const inner = startProcess(state, 'relay-bed', [
+    process.execPath,
+    relay,
+    'unix-to-tcp',
+    paths.apiSock,
+    '127.0.0.1',
+    String(state.apiPort),
+  ]);
   await waitReady('relay-bed', inner, async () => fs.existsSync(paths.apiSock), 10_000);
-  const outer = startProcess(state, 'relay-host', [process.execPath, relay, 'tcp-to-unix', '127.0.0.1', String(state.apiPort), paths.apiSock], { host: true });
+  const outer = startProcess(
+    state,
+    'relay-host',
+    [process.execPath, relay, 'tcp-to-unix', '127.0.0.1', String(state.apiPort), paths.apiSock],
+    { host: true },
+  );
   await waitReady('relay-host', outer, () => canConnect(state.apiPort), 10_000);
 }
 
@@ -239,9 +299,21 @@ export async function exposeHostPort(port: number): Promise<() => Promise<void>>
   const relay = path.join(bedSrc, 'relay.mjs');
   const sock = path.join(nodeDir, `host-port-${port}.sock`);
   const names = [`expose-${port}-host`, `expose-${port}-bed`];
-  const hostSide = startProcess(state, names[0]!, [process.execPath, relay, 'unix-to-tcp', sock, '127.0.0.1', String(port)], { host: true });
+  const hostSide = startProcess(
+    state,
+    names[0]!,
+    [process.execPath, relay, 'unix-to-tcp', sock, '127.0.0.1', String(port)],
+    { host: true },
+  );
   await waitReady(names[0]!, hostSide, async () => fs.existsSync(sock), 10_000);
-  const bedSide = startProcess(state, names[1]!, [process.execPath, relay, 'tcp-to-unix', '127.0.0.1', String(port), sock]);
+  const bedSide = startProcess(state, names[1]!, [
+    process.execPath,
+    relay,
+    'tcp-to-unix',
+    '127.0.0.1',
+    String(port),
+    sock,
+  ]);
   await waitReady(names[1]!, bedSide, async () => logTail(names[1]!, 3).includes('listening'), 10_000);
   return async () => {
     killAll([hostSide, bedSide], 'SIGTERM');
@@ -273,19 +345,34 @@ function writeConfigs(): Record<string, string> {
   fs.mkdirSync(paths.volumes, { recursive: true });
   fs.writeFileSync(
     path.join(cniConf, '10-bed.conflist'),
-    JSON.stringify({
-      cniVersion: '1.0.0',
-      name: 'bed',
-      plugins: [
-        {
-          type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: false, hairpinMode: true,
-          ipam: { type: 'host-local', dataDir: path.join(nodeDir, 'ipam'), ranges: [[{ subnet: podSubnet, rangeStart: '10.244.1.10', gateway: bridgeIP }]], routes: [{ dst: '0.0.0.0/0' }] },
-        },
-        { type: 'portmap', capabilities: { portMappings: true } },
-      ],
-    }, null, 2),
+    JSON.stringify(
+      {
+        cniVersion: '1.0.0',
+        name: 'bed',
+        plugins: [
+          {
+            type: 'bridge',
+            bridge: 'cni0',
+            isGateway: true,
+            ipMasq: false,
+            hairpinMode: true,
+            ipam: {
+              type: 'host-local',
+              dataDir: path.join(nodeDir, 'ipam'),
+              ranges: [[{ subnet: podSubnet, rangeStart: '10.244.1.10', gateway: bridgeIP }]],
+              routes: [{ dst: '0.0.0.0/0' }],
+            },
+          },
+          { type: 'portmap', capabilities: { portMappings: true } },
+        ],
+      },
+      null,
+      2,
+    ),
   );
-  const containerd = f('containerd.toml', `version = 2
+  const containerd = f(
+    'containerd.toml',
+    `version = 2
 root = ${JSON.stringify(path.join(nodeCacheDir, 'containerd'))}
 state = ${JSON.stringify(path.join(nodeDir, 'containerd-state'))}
 oom_score = 0
@@ -311,55 +398,73 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
-`);
-  const kubelet = f('kubelet.yaml', YAML.stringify({
-    apiVersion: 'kubelet.config.k8s.io/v1beta1',
-    kind: 'KubeletConfiguration',
-    cgroupDriver: 'cgroupfs',
-    cgroupRoot: `/${cgroupName}`,
-    failSwapOn: false,
-    failCgroupV1: false,
-    containerRuntimeEndpoint: `unix://${paths.containerdSock}`,
-    address: bridgeIP,
-    port: 10250,
-    readOnlyPort: 0,
-    healthzBindAddress: '127.0.0.1',
-    healthzPort: 10248,
-    authentication: { x509: { clientCAFile: pki('ca.crt') }, webhook: { enabled: true }, anonymous: { enabled: false } },
-    authorization: { mode: 'Webhook' },
-    clusterDNS: [bridgeIP],
-    clusterDomain: 'cluster.local',
-    resolvConf: '',
-    volumePluginDir: path.join(nodeDir, 'volume-plugins'),
-    registerWithTaints: [realNodeTaint],
-    imageGCHighThresholdPercent: 100,
-    imageGCLowThresholdPercent: 99,
-    evictionHard: { 'memory.available': '100Mi', 'nodefs.available': '1%', 'imagefs.available': '1%', 'nodefs.inodesFree': '1%' },
-    maxPods: 30,
-    serializeImagePulls: false,
-    // Restarts and status show up quickly in tests.
-    nodeStatusUpdateFrequency: '5s',
-    syncFrequency: '10s',
-    fileCheckFrequency: '10s',
-    shutdownGracePeriod: '0s',
-    protectKernelDefaults: false,
-  }));
-  const proxy = f('kube-proxy.yaml', YAML.stringify({
-    apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
-    kind: 'KubeProxyConfiguration',
-    clientConnection: { kubeconfig: kubeconfigPath },
-    hostnameOverride: realNodeName,
-    bindAddress: bridgeIP,
-    healthzBindAddress: '127.0.0.1:10256',
-    metricsBindAddress: '127.0.0.1:10249',
-    mode: 'iptables',
-    clusterCIDR: podSubnet,
-    nodePortAddresses: [`${bridgeIP}/32`],
-    iptables: { localhostNodePorts: false, syncPeriod: '10s', minSyncPeriod: '0s' },
-    // 0: leave the machine-wide conntrack sysctls alone.
-    conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
-  }));
-  const corefile = f('Corefile', `cluster.local:53 in-addr.arpa:53 ip6.arpa:53 {
+`,
+  );
+  const kubelet = f(
+    'kubelet.yaml',
+    YAML.stringify({
+      apiVersion: 'kubelet.config.k8s.io/v1beta1',
+      kind: 'KubeletConfiguration',
+      cgroupDriver: 'cgroupfs',
+      cgroupRoot: `/${cgroupName}`,
+      failSwapOn: false,
+      failCgroupV1: false,
+      containerRuntimeEndpoint: `unix://${paths.containerdSock}`,
+      address: bridgeIP,
+      port: 10250,
+      readOnlyPort: 0,
+      healthzBindAddress: '127.0.0.1',
+      healthzPort: 10248,
+      authentication: {
+        x509: { clientCAFile: pki('ca.crt') },
+        webhook: { enabled: true },
+        anonymous: { enabled: false },
+      },
+      authorization: { mode: 'Webhook' },
+      clusterDNS: [bridgeIP],
+      clusterDomain: 'cluster.local',
+      resolvConf: '',
+      volumePluginDir: path.join(nodeDir, 'volume-plugins'),
+      registerWithTaints: [realNodeTaint],
+      imageGCHighThresholdPercent: 100,
+      imageGCLowThresholdPercent: 99,
+      evictionHard: {
+        'memory.available': '100Mi',
+        'nodefs.available': '1%',
+        'imagefs.available': '1%',
+        'nodefs.inodesFree': '1%',
+      },
+      maxPods: 30,
+      serializeImagePulls: false,
+      // Restarts and status show up quickly in tests.
+      nodeStatusUpdateFrequency: '5s',
+      syncFrequency: '10s',
+      fileCheckFrequency: '10s',
+      shutdownGracePeriod: '0s',
+      protectKernelDefaults: false,
+    }),
+  );
+  const proxy = f(
+    'kube-proxy.yaml',
+    YAML.stringify({
+      apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
+      kind: 'KubeProxyConfiguration',
+      clientConnection: { kubeconfig: kubeconfigPath },
+      hostnameOverride: realNodeName,
+      bindAddress: bridgeIP,
+      healthzBindAddress: '127.0.0.1:10256',
+      metricsBindAddress: '127.0.0.1:10249',
+      mode: 'iptables',
+      clusterCIDR: podSubnet,
+      nodePortAddresses: [`${bridgeIP}/32`],
+      iptables: { localhostNodePorts: false, syncPeriod: '10s', minSyncPeriod: '0s' },
+      // 0: leave the machine-wide conntrack sysctls alone.
+      conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
+    }),
+  );
+  const corefile = f(
+    'Corefile',
+    `cluster.local:53 in-addr.arpa:53 ip6.arpa:53 {
     bind ${bridgeIP}
     errors
     ready 127.0.0.1:8181
@@ -378,11 +483,13 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         rcode NXDOMAIN
     }
 }
-`);
+`,
+  );
   return { containerd, kubelet, proxy, corefile };
 }
 
-const ctr = (args: string[]) => $({ quiet: true, nothrow: true, timeout: '30s' })`ctr -a ${paths.containerdSock} ${args}`;
+const ctr = (args: string[]) =>
+  $({ quiet: true, nothrow: true, timeout: '30s' })`ctr -a ${paths.containerdSock} ${args}`;
 
 /** containerd first (images can be imported while the control plane starts). */
 export async function startContainerd(state: BedState): Promise<void> {
@@ -403,19 +510,46 @@ export async function startNodeAgents(state: BedState, kubectl: (args: string[])
     corefile: path.join(nodeDir, 'Corefile'),
   };
   const kubelet = startProcess(state, 'kubelet', [
-    path.join(binDir, 'kubelet'), '--config', cfg.kubelet, '--kubeconfig', kubeconfigPath,
-    '--root-dir', path.join(nodeDir, 'kubelet'), '--hostname-override', realNodeName, '--node-ip', bridgeIP,
-    '--node-labels', Object.entries(realNodeLabel).map(([k, v]) => `${k}=${v}`).join(','),
+    path.join(binDir, 'kubelet'),
+    '--config',
+    cfg.kubelet,
+    '--kubeconfig',
+    kubeconfigPath,
+    '--root-dir',
+    path.join(nodeDir, 'kubelet'),
+    '--hostname-override',
+    realNodeName,
+    '--node-ip',
+    bridgeIP,
+    '--node-labels',
+    Object.entries(realNodeLabel)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
   ]);
   const proxy = startProcess(state, 'kube-proxy', [path.join(binDir, 'kube-proxy'), '--config', cfg.proxy]);
   const dns = startProcess(state, 'coredns', [path.join(binDir, 'coredns'), '-conf', cfg.corefile]);
   const nodeReady = async () =>
-    (await kubectl(['get', 'node', realNodeName, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])) === 'True';
+    (await kubectl(['get', 'node', realNodeName, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])) ===
+    'True';
   await Promise.all([
     waitReady('kubelet', kubelet, nodeReady, 90_000),
     // Synced: its chain for the API server's own Service exists.
-    waitReady('kube-proxy', proxy, async () => (await insideExec(['iptables', '-w', '-t', 'nat', '-S', 'KUBE-SERVICES'], { nothrow: true })).stdout.includes('default/kubernetes'), 60_000),
-    waitReady('coredns', dns, async () => (await insideExec(['curl', '-sf', '-m', '2', 'http://127.0.0.1:8181/ready'], { nothrow: true })).exitCode === 0, 60_000),
+    waitReady(
+      'kube-proxy',
+      proxy,
+      async () =>
+        (await insideExec(['iptables', '-w', '-t', 'nat', '-S', 'KUBE-SERVICES'], { nothrow: true })).stdout.includes(
+          'default/kubernetes',
+        ),
+      60_000,
+    ),
+    waitReady(
+      'coredns',
+      dns,
+      async () =>
+        (await insideExec(['curl', '-sf', '-m', '2', 'http://127.0.0.1:8181/ready'], { nothrow: true })).exitCode === 0,
+      60_000,
+    ),
   ]);
 }
 
@@ -438,10 +572,10 @@ function bedProcesses(state: BedState | undefined = readState()): number[] {
     // Only while one of its own processes holds it: a freed namespace's inode could be another bed's later.
     const held = [...found].some((p) => netnsOf(p) === state.netns);
     if (held)
-    for (const e of fs.readdirSync('/proc')) {
-      if (!/^\d+$/.test(e)) continue;
-      if (netnsOf(Number(e)) === state.netns && alive(Number(e))) found.add(Number(e));
-    }
+      for (const e of fs.readdirSync('/proc')) {
+        if (!/^\d+$/.test(e)) continue;
+        if (netnsOf(Number(e)) === state.netns && alive(Number(e))) found.add(Number(e));
+      }
   }
   for (const pid of cgroupProcesses()) found.add(pid);
   found.delete(process.pid);
@@ -459,7 +593,10 @@ function ownedByBed(pid: number): boolean {
 }
 
 /** Every hierarchy the bed's cgroups can be in: the v1 controllers, and the cgroup2 one that runc also writes to in hybrid mode. */
-const hierarchies = (): string[] => [...v1Controllers(), ...(fs.existsSync('/sys/fs/cgroup/unified/cgroup.procs') ? ['unified'] : [])];
+const hierarchies = (): string[] => [
+  ...v1Controllers(),
+  ...(fs.existsSync('/sys/fs/cgroup/unified/cgroup.procs') ? ['unified'] : []),
+];
 
 function cgroupDirs(): string[] {
   const dirs: string[] = [];

@@ -27,7 +27,9 @@ function assessTools(infos: ToolInfo[], required: readonly ToolName[]): Finding[
   findings.push({
     name: 'image builder',
     level: builders.length ? 'ok' : 'warn',
-    detail: builders.length ? builders.map((b) => b.name).join(', ') : 'none of docker, minikube, buildah (needed only to build images)',
+    detail: builders.length
+      ? builders.map((b) => b.name).join(', ')
+      : 'none of docker, minikube, buildah (needed only to build images)',
     ...(builders.length ? {} : { hint: 'install docker or minikube' }),
     required: false,
   });
@@ -54,7 +56,10 @@ interface NodeLike {
 function assessNodes(nodes: readonly NodeLike[]): Finding {
   const notReady = nodes.filter((n) => !n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
   const ready = nodes.length - notReady.length;
-  const names = notReady.map((n) => n.metadata?.name).slice(0, 5).join(', ');
+  const names = notReady
+    .map((n) => n.metadata?.name)
+    .slice(0, 5)
+    .join(', ');
   return {
     name: 'nodes',
     level: ready === 0 ? 'fail' : notReady.length ? 'warn' : 'ok',
@@ -75,7 +80,11 @@ function assessMetrics(state: 'ok' | 'absent' | Error, required: boolean): Findi
     name: 'metrics API',
     level: ok ? 'ok' : required ? 'fail' : 'warn',
     detail: ok ? 'metrics.k8s.io answers' : state instanceof Error ? state.message : 'metrics.k8s.io is not served',
-    ...(ok ? {} : { hint: 'minikube addons enable metrics-server (HPA, autoscale and right-size need it); TODO_REQUIRE_METRICS=false to make it optional' }),
+    ...(ok
+      ? {}
+      : {
+          hint: 'minikube addons enable metrics-server (HPA, autoscale and right-size need it); TODO_REQUIRE_METRICS=false to make it optional',
+        }),
     required,
   };
 }
@@ -95,7 +104,8 @@ async function metricsState(kube: Kube, namespace: string): Promise<'ok' | 'abse
   const svc = await kube.read<APIService>('apiregistration.k8s.io/v1', 'APIService', 'v1beta1.metrics.k8s.io');
   if (!svc) return 'absent';
   const available = svc.status?.conditions?.find((c) => c.type === 'Available');
-  if (available?.status !== 'True') return new Error(`metrics.k8s.io is registered but not available: ${available?.message ?? 'no status yet'}`);
+  if (available?.status !== 'True')
+    return new Error(`metrics.k8s.io is registered but not available: ${available?.message ?? 'no status yet'}`);
   try {
     return (await kube.podMetrics(namespace)) ? 'ok' : 'absent';
   } catch (e) {
@@ -108,15 +118,29 @@ async function metricsState(kube: Kube, namespace: string): Promise<'ok' | 'abse
 export async function doctorFindings(ctx: Context): Promise<{ unreachable: boolean }> {
   const minikube = ctx.cfg.TODO_TARGET === 'minikube';
   const required: ToolName[] = ['kubectl', 'helm', ...(minikube ? (['minikube'] as const) : [])];
-  const optional: ToolName[] = ['docker', 'buildah', 'kubectl-ai', 'kagent', ...(minikube ? [] : (['minikube'] as const))];
-  const [infos, ai] = await Promise.all([Promise.all([...required, ...optional].map(detect)), aiStatus(aiConfig(ctx.cfg))]);
+  const optional: ToolName[] = [
+    'docker',
+    'buildah',
+    'kubectl-ai',
+    'kagent',
+    ...(minikube ? [] : (['minikube'] as const)),
+  ];
+  const [infos, ai] = await Promise.all([
+    Promise.all([...required, ...optional].map(detect)),
+    aiStatus(aiConfig(ctx.cfg)),
+  ]);
   for (const f of assessTools(infos, required)) ctx.result.finding(f);
   // The --ai layer: binary, version, provider configured; never calls a model, never required.
   ctx.result.finding(assessAi(ai, String(ctx.cfg.TODO_AI)));
   try {
     const kube = await ctx.kube();
     const v = await kube.version(); // exit 3 when unreachable
-    ctx.result.finding({ name: 'cluster', level: 'ok', detail: `${kube.contextName} at ${kube.server}, Kubernetes ${v.gitVersion}`, required: true });
+    ctx.result.finding({
+      name: 'cluster',
+      level: 'ok',
+      detail: `${kube.contextName} at ${kube.server}, Kubernetes ${v.gitVersion}`,
+      required: true,
+    });
     const kubectl = infos.find((t) => t.name === 'kubectl' && t.ok)?.version;
     if (kubectl) ctx.result.finding(assessSkew(kubectl, v));
     const [nodes, ns, metrics] = await Promise.all([
@@ -135,14 +159,29 @@ export async function doctorFindings(ctx: Context): Promise<{ unreachable: boole
     return { unreachable: false };
   } catch (e) {
     if (!(e instanceof OpsError) || e.code !== Exit.unreachable) throw e;
-    ctx.result.finding({ name: 'cluster', level: 'fail', detail: e.message, ...(e.hint ? { hint: e.hint } : {}), required: true });
+    ctx.result.finding({
+      name: 'cluster',
+      level: 'fail',
+      detail: e.message,
+      ...(e.hint ? { hint: e.hint } : {}),
+      required: true,
+    });
     return { unreachable: true };
   }
 }
 
 /** doctor's verdict before any change: exit 3 when unreachable, 1 when a required check failed. */
 export function requireDoctor(ctx: Context, doctor: { unreachable: boolean }): void {
-  if (doctor.unreachable) throw new OpsError(ctx.result.findings.find((f) => f.name === 'cluster')?.detail ?? 'cluster unreachable', Exit.unreachable);
+  if (doctor.unreachable)
+    throw new OpsError(
+      ctx.result.findings.find((f) => f.name === 'cluster')?.detail ?? 'cluster unreachable',
+      Exit.unreachable,
+    );
   const failed = ctx.result.findings.filter((f) => f.level === 'fail' && f.required !== false);
-  if (failed.length) throw new OpsError(`doctor: ${failed.map((f) => `${f.name}: ${f.detail}`).join('; ')}`, Exit.problem, failed[0]!.hint ?? 'npx zx scripts/doctor.ts');
+  if (failed.length)
+    throw new OpsError(
+      `doctor: ${failed.map((f) => `${f.name}: ${f.detail}`).join('; ')}`,
+      Exit.problem,
+      failed[0]!.hint ?? 'npx zx scripts/doctor.ts',
+    );
 }

@@ -48,10 +48,7 @@ export function readValuesFile(file: string): Values {
  * are answered by the cluster: the result is comparable with `helm get manifest`.
  * A values schema error is a usage error (exit 2); an unreachable cluster exit 3.
  */
-export async function renderRelease(
-  ctx: Context,
-  o: { valuesFiles: string[]; values?: Values },
-): Promise<string> {
+export async function renderRelease(ctx: Context, o: { valuesFiles: string[]; values?: Values }): Promise<string> {
   const helm = await ctx.helm();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-render-'));
   try {

@@ -53,7 +53,8 @@ export interface UpgradeOptions {
   createNamespace?: boolean;
 }
 
-const unreachable = /Kubernetes cluster unreachable|connection refused|no such host|i\/o timeout|dial tcp|the server could not find the requested resource \(get namespaces|TLS handshake timeout|context deadline exceeded.*dial/i;
+const unreachable =
+  /Kubernetes cluster unreachable|connection refused|no such host|i\/o timeout|dial tcp|the server could not find the requested resource \(get namespaces|TLS handshake timeout|context deadline exceeded.*dial/i;
 
 /** exit 3 for a cluster helm could not reach, else 4. */
 export function classifyHelmFailure(res: Pick<ProcessOutput, 'stderr'>): ExitCode {
@@ -71,7 +72,12 @@ export class Helm {
   /** The flags that bind every call to the run's cluster and namespace. */
   get scope(): string[] {
     const o = this.opts;
-    return ['--namespace', o.namespace, ...(o.kubeconfig ? ['--kubeconfig', o.kubeconfig] : []), ...(o.context ? ['--kube-context', o.context] : [])];
+    return [
+      '--namespace',
+      o.namespace,
+      ...(o.kubeconfig ? ['--kubeconfig', o.kubeconfig] : []),
+      ...(o.context ? ['--kube-context', o.context] : []),
+    ];
   }
 
   async run(args: string[], timeoutSec = 600): Promise<ProcessOutput> {
@@ -87,7 +93,15 @@ export class Helm {
   /** helm upgrade --install; returns the release's status afterwards. */
   async upgradeInstall(o: UpgradeOptions): Promise<ReleaseStatus> {
     const timeoutSec = o.timeoutSec ?? 300;
-    const args = ['upgrade', '--install', o.release, o.chart, ...this.valuesArgs(o.valuesFiles, o.values), '--output', 'json'];
+    const args = [
+      'upgrade',
+      '--install',
+      o.release,
+      o.chart,
+      ...this.valuesArgs(o.valuesFiles, o.values),
+      '--output',
+      'json',
+    ];
     if (o.wait) args.push('--wait', '--timeout', `${timeoutSec}s`);
     if (o.atomic) args.push('--atomic');
     if (o.dryRun) args.push('--dry-run=server');
@@ -119,7 +133,15 @@ export class Helm {
 
   /** The user-supplied values of a revision (all: merged with the chart's defaults). */
   async getValues(release: string, o: { all?: boolean; revision?: number } = {}): Promise<Record<string, unknown>> {
-    const args = ['get', 'values', release, '--output', 'json', ...(o.all ? ['--all'] : []), ...(o.revision ? ['--revision', String(o.revision)] : [])];
+    const args = [
+      'get',
+      'values',
+      release,
+      '--output',
+      'json',
+      ...(o.all ? ['--all'] : []),
+      ...(o.revision ? ['--revision', String(o.revision)] : []),
+    ];
     return (JSON.parse((await this.run(args)).stdout) ?? {}) as Record<string, unknown>;
   }
 
@@ -127,18 +149,47 @@ export class Helm {
     return (await this.run(['get', 'manifest', release, ...(revision ? ['--revision', String(revision)] : [])])).stdout;
   }
 
-  async uninstall(release: string, o: { wait?: boolean; timeoutSec?: number; keepHistory?: boolean } = {}): Promise<void> {
-    const args = ['uninstall', release, ...(o.wait ? ['--wait', '--timeout', `${o.timeoutSec ?? 300}s`] : []), ...(o.keepHistory ? ['--keep-history'] : [])];
+  async uninstall(
+    release: string,
+    o: { wait?: boolean; timeoutSec?: number; keepHistory?: boolean } = {},
+  ): Promise<void> {
+    const args = [
+      'uninstall',
+      release,
+      ...(o.wait ? ['--wait', '--timeout', `${o.timeoutSec ?? 300}s`] : []),
+      ...(o.keepHistory ? ['--keep-history'] : []),
+    ];
     await this.run(args, o.timeoutSec);
   }
 
   /** Renders locally (no cluster), e.g. to compare with the deployed manifest. */
-  async template(o: { release: string; chart: string; valuesFiles?: string[]; values?: object; kubeVersion?: string; extra?: string[] }): Promise<string> {
-    const args = ['template', o.release, o.chart, '--namespace', this.opts.namespace, ...this.valuesArgs(o.valuesFiles, o.values)];
+  async template(o: {
+    release: string;
+    chart: string;
+    valuesFiles?: string[];
+    values?: object;
+    kubeVersion?: string;
+    extra?: string[];
+  }): Promise<string> {
+    const args = [
+      'template',
+      o.release,
+      o.chart,
+      '--namespace',
+      this.opts.namespace,
+      ...this.valuesArgs(o.valuesFiles, o.values),
+    ];
     if (o.kubeVersion) args.push('--kube-version', o.kubeVersion);
     try {
       // Not this.run: template must not take --kube-context (it talks to no cluster).
-      return (await run(this.opts.bin ?? 'helm', [...args, ...(o.extra ?? [])], { env: this.opts.env, log: this.opts.log, what: 'helm template', timeout: '120s' })).stdout;
+      return (
+        await run(this.opts.bin ?? 'helm', [...args, ...(o.extra ?? [])], {
+          env: this.opts.env,
+          log: this.opts.log,
+          what: 'helm template',
+          timeout: '120s',
+        })
+      ).stdout;
     } finally {
       this.cleanup();
     }
@@ -149,7 +200,11 @@ export class Helm {
     try {
       return await this.run(args);
     } catch (e) {
-      if (/release: not found|not found/.test((e as Error).message) && (e as { code?: number }).code === Exit.actionFailed) return undefined;
+      if (
+        /release: not found|not found/.test((e as Error).message) &&
+        (e as { code?: number }).code === Exit.actionFailed
+      )
+        return undefined;
       throw e;
     }
   }

@@ -3,8 +3,18 @@
 import { defineSettings, durationSeconds, int, oneOf, setting } from '../kit/settings.ts';
 
 export const deploySettings = defineSettings({
-  TODO_DEPLOY_POD_SECURITY: setting(oneOf('restricted', 'baseline'), 'restricted', 'Pod Security level of a namespace deploy creates'),
-  TODO_DEPLOY_SETTLE: setting(durationSeconds, 5, 'after a rollout, seconds to watch the changed pods for a crash (0: off)'),
+  TODO_DEPLOY_POD_SECURITY: setting(
+    oneOf('restricted', 'baseline'),
+    'restricted',
+    'Pod Security level of a namespace deploy creates',
+  ),
+  TODO_DEPLOY_SETTLE: setting(
+    durationSeconds,
+    5,
+    'after a rollout, seconds to watch the changed pods for a crash (0: off)',
+  ),
 });
 
-export const scaleSettings = defineSettings({ TODO_SCALE_MAX: setting(int(1, 100), 10, 'the most replicas scale accepts') });
+export const scaleSettings = defineSettings({
+  TODO_SCALE_MAX: setting(int(1, 100), 10, 'the most replicas scale accepts'),
+});

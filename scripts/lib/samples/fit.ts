@@ -31,15 +31,20 @@ export function fitLine(points: readonly Point[]): Fit | undefined {
   const n = points.length;
   if (n < 2) return undefined;
   const t0 = points[0]!.t;
-  let sx = 0, sy = 0;
+  let sx = 0,
+    sy = 0;
   for (const p of points) {
     sx += p.t - t0;
     sy += p.v;
   }
-  const mx = sx / n, my = sy / n;
-  let sxx = 0, sxy = 0, syy = 0;
+  const mx = sx / n,
+    my = sy / n;
+  let sxx = 0,
+    sxy = 0,
+    syy = 0;
   for (const p of points) {
-    const dx = p.t - t0 - mx, dy = p.v - my;
+    const dx = p.t - t0 - mx,
+      dy = p.v - my;
     sxx += dx * dx;
     sxy += dx * dy;
     syy += dy * dy;
@@ -59,13 +64,17 @@ export function fitLine(points: readonly Point[]): Fit | undefined {
  * that explains the data much better than a line, the series jumped (a
  * restart, a bigger cache, a deploy) and extrapolating it as a trend is wrong.
  */
-export function bestStep(points: readonly Point[]): { at: number; before: number; after: number; sse: number } | undefined {
+export function bestStep(
+  points: readonly Point[],
+): { at: number; before: number; after: number; sse: number } | undefined {
   const n = points.length;
   if (n < 4) return undefined;
   let best: { at: number; before: number; after: number; sse: number } | undefined;
   for (let k = 2; k <= n - 2; k++) {
-    const a = points.slice(0, k), b = points.slice(k);
-    const ma = a.reduce((s, p) => s + p.v, 0) / a.length, mb = b.reduce((s, p) => s + p.v, 0) / b.length;
+    const a = points.slice(0, k),
+      b = points.slice(k);
+    const ma = a.reduce((s, p) => s + p.v, 0) / a.length,
+      mb = b.reduce((s, p) => s + p.v, 0) / b.length;
     const sse = a.reduce((s, p) => s + (p.v - ma) ** 2, 0) + b.reduce((s, p) => s + (p.v - mb) ** 2, 0);
     if (!best || sse < best.sse) best = { at: points[k]!.t, before: ma, after: mb, sse };
   }
@@ -130,7 +139,12 @@ const pct = (x: number) => `${Math.round(x * 100)}%`;
  * Time until a growing series (memory, volume use) reaches its limit.
  * `format` spells a value for the detail line (bytes as "512Mi").
  */
-export function forecastToLimit(points: readonly Point[], limit: number | undefined, p: ForecastPolicy, format: (v: number) => string = String): Outcome {
+export function forecastToLimit(
+  points: readonly Point[],
+  limit: number | undefined,
+  p: ForecastPolicy,
+  format: (v: number) => string = String,
+): Outcome {
   const sorted = [...points].sort((a, b) => a.t - b.t);
   const n = sorted.length;
   const span = n ? sorted[n - 1]!.t - sorted[0]!.t : 0;
@@ -139,14 +153,34 @@ export function forecastToLimit(points: readonly Point[], limit: number | undefi
   const fit = fitLine(sorted);
   const r2 = Number((fit?.r2 ?? 0).toFixed(4));
   if (n < p.minSamples || span < p.minSpanSeconds)
-    return { ...base, etaSeconds: null, r2, level: 'ok', fit, detail: `not enough data: ${n} samples over ${humanDuration(span)} (needs ${p.minSamples} over ${humanDuration(p.minSpanSeconds)})` };
-  if (!limit || limit <= 0) return { ...base, etaSeconds: null, r2, level: 'ok', fit, detail: `no limit set: now ${format(last!.v)}` };
+    return {
+      ...base,
+      etaSeconds: null,
+      r2,
+      level: 'ok',
+      fit,
+      detail: `not enough data: ${n} samples over ${humanDuration(span)} (needs ${p.minSamples} over ${humanDuration(p.minSpanSeconds)})`,
+    };
+  if (!limit || limit <= 0)
+    return { ...base, etaSeconds: null, r2, level: 'ok', fit, detail: `no limit set: now ${format(last!.v)}` };
   const used = last!.v / limit;
   const nearly = used >= p.nearLimit;
-  const near = (why: string): Outcome => ({ ...base, etaSeconds: null, r2, fit, level: nearly ? 'warn' : 'ok', detail: `${why}; now ${format(last!.v)} of ${format(limit)} (${pct(used)})` });
+  const near = (why: string): Outcome => ({
+    ...base,
+    etaSeconds: null,
+    r2,
+    fit,
+    level: nearly ? 'warn' : 'ok',
+    detail: `${why}; now ${format(last!.v)} of ${format(limit)} (${pct(used)})`,
+  });
   const step = bestStep(sorted);
   if (step && fit && step.sse < 0.5 * fit.sse && Math.abs(step.after - step.before) > 0)
-    return { ...near(`a level shift from ${format(step.before)} to ${format(step.after)} at ${new Date(step.at * 1000).toISOString()}, not a trend (line R² ${r2.toFixed(2)})`), step: { at: step.at, before: step.before, after: step.after } };
+    return {
+      ...near(
+        `a level shift from ${format(step.before)} to ${format(step.after)} at ${new Date(step.at * 1000).toISOString()}, not a trend (line R² ${r2.toFixed(2)})`,
+      ),
+      step: { at: step.at, before: step.before, after: step.after },
+    };
   if (!fit || fit.slope <= 0) return near(`not growing (R² ${r2.toFixed(2)})`);
   if (fit.r2 < p.minR2) return near(`no clear trend (R² ${r2.toFixed(2)} < ${p.minR2})`);
   const crossingAt = fit.t0 + (limit - fit.intercept) / fit.slope;
@@ -154,7 +188,12 @@ export function forecastToLimit(points: readonly Point[], limit: number | undefi
   const level: Level = eta <= p.failWithinSeconds ? 'fail' : eta <= p.warnWithinSeconds || nearly ? 'warn' : 'ok';
   const perHour = fit.slope * 3600;
   return {
-    ...base, etaSeconds: Math.round(eta), r2, level, fit, crossingAt,
+    ...base,
+    etaSeconds: Math.round(eta),
+    r2,
+    level,
+    fit,
+    crossingAt,
     detail: `reaches the limit ${format(limit)} in ${humanDuration(eta)} (now ${format(last!.v)}, ${pct(used)}; +${format(perHour)}/h; R² ${r2.toFixed(2)}, ${n} samples over ${humanDuration(span)})`,
   };
 }
@@ -168,9 +207,14 @@ export function forecastRestarts(points: readonly Point[], p: ForecastPolicy): O
   const r2 = Number((fit?.r2 ?? 0).toFixed(4));
   const base = { samples: n, spanSeconds: span, etaSeconds: null, r2, fit };
   if (n < p.minSamples || span < p.minSpanSeconds)
-    return { ...base, level: 'ok', detail: `not enough data: ${n} samples over ${humanDuration(span)} (needs ${p.minSamples} over ${humanDuration(p.minSpanSeconds)})` };
+    return {
+      ...base,
+      level: 'ok',
+      detail: `not enough data: ${n} samples over ${humanDuration(span)} (needs ${p.minSamples} over ${humanDuration(p.minSpanSeconds)})`,
+    };
   const added = sorted[n - 1]!.v - sorted[0]!.v;
-  if (added <= 0 || !fit || fit.slope <= 0) return { ...base, level: 'ok', detail: `no restarts in ${humanDuration(span)}` };
+  if (added <= 0 || !fit || fit.slope <= 0)
+    return { ...base, level: 'ok', detail: `no restarts in ${humanDuration(span)}` };
   const perHour = fit.slope * 3600;
   const rate = `${perHour.toFixed(perHour < 10 ? 1 : 0)} restarts/h (+${added} in ${humanDuration(span)}, R² ${r2.toFixed(2)})`;
   if (fit.r2 < p.minR2) return { ...base, level: 'ok', detail: `occasional restarts, no steady rate: ${rate}` };

@@ -20,10 +20,15 @@ export interface ReportInput {
   extraHtml?: string;
 }
 
-export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+export const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** JSON safe inside a <script> element: no "</script>" or "<!--" can end it early. */
-const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+const scriptJson = (v: unknown) =>
+  JSON.stringify(v)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 
 /** The page's own drawing code: builds each chart's aligned data and draws it with uPlot. */
 const drawScript = `
@@ -67,10 +72,16 @@ export function reportHtml(r: ReportInput): string {
   const lib = fs.readFileSync(path.join(dir, 'uPlot.iife.min.js'), 'utf8');
   const css = fs.readFileSync(path.join(dir, 'uPlot.min.css'), 'utf8');
   const rows = r.forecasts
-    .map((f, i) => `<tr class="${f.level}"><td>${f.level.toUpperCase()}</td><td>${escapeHtml(f.kind)}</td><td><a href="#f-${i}">${escapeHtml(objectName(f))}</a></td><td>${escapeHtml(f.detail)}</td></tr>`)
+    .map(
+      (f, i) =>
+        `<tr class="${f.level}"><td>${f.level.toUpperCase()}</td><td>${escapeHtml(f.kind)}</td><td><a href="#f-${i}">${escapeHtml(objectName(f))}</a></td><td>${escapeHtml(f.detail)}</td></tr>`,
+    )
     .join('\n');
   const sections = r.forecasts
-    .map((f, i) => `<section id="f-${i}" class="${f.level}"><h2>${f.level.toUpperCase()} · ${escapeHtml(f.kind)} · ${escapeHtml(objectName(f))}</h2><p>${escapeHtml(f.detail)}</p><p class="meta">${f.samples} samples over ${Math.round(f.spanSeconds)}s, R² ${f.r2.toFixed(2)}${f.etaSeconds !== null ? `, ETA ${f.etaSeconds}s` : ''}</p><div class="chart" id="chart-${i}"></div></section>`)
+    .map(
+      (f, i) =>
+        `<section id="f-${i}" class="${f.level}"><h2>${f.level.toUpperCase()} · ${escapeHtml(f.kind)} · ${escapeHtml(objectName(f))}</h2><p>${escapeHtml(f.detail)}</p><p class="meta">${f.samples} samples over ${Math.round(f.spanSeconds)}s, R² ${f.r2.toFixed(2)}${f.etaSeconds !== null ? `, ETA ${f.etaSeconds}s` : ''}</p><div class="chart" id="chart-${i}"></div></section>`,
+    )
     .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -98,4 +109,5 @@ ${sections}
 `;
 }
 
-const objectName = (f: ForecastView) => `${f.object.kind.toLowerCase()}/${f.object.name}${f.object.container ? ` (${f.object.container})` : ''}`;
+const objectName = (f: ForecastView) =>
+  `${f.object.kind.toLowerCase()}/${f.object.name}${f.object.container ? ` (${f.object.container})` : ''}`;

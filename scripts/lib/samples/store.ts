@@ -50,7 +50,8 @@ function workloadOf(pod: V1Pod): { kind: string; name: string } {
   const owner = pod.metadata?.ownerReferences?.find((o) => o.controller) ?? pod.metadata?.ownerReferences?.[0];
   if (!owner) return { kind: 'Pod', name: pod.metadata?.name ?? '' };
   const hash = pod.metadata?.labels?.['pod-template-hash'];
-  if (owner.kind === 'ReplicaSet' && hash && owner.name.endsWith(`-${hash}`)) return { kind: 'Deployment', name: owner.name.slice(0, -hash.length - 1) };
+  if (owner.kind === 'ReplicaSet' && hash && owner.name.endsWith(`-${hash}`))
+    return { kind: 'Deployment', name: owner.name.slice(0, -hash.length - 1) };
   return { kind: owner.kind, name: owner.name };
 }
 
@@ -63,7 +64,12 @@ const num = (q: unknown) => {
 };
 
 /** One sample from one pod List and one metrics List. Pods not running are left out: their usage is not theirs to forecast. */
-export function buildSample(pods: readonly V1Pod[], metrics: readonly PodMetricsLike[] | undefined, now: Date, volumes: VolumeSample[] = []): Sample {
+export function buildSample(
+  pods: readonly V1Pod[],
+  metrics: readonly PodMetricsLike[] | undefined,
+  now: Date,
+  volumes: VolumeSample[] = [],
+): Sample {
   const t = Math.round(now.getTime() / 1000);
   const byPod = new Map((metrics ?? []).map((m) => [m.metadata.name, m]));
   const out: PodSample[] = [];
@@ -107,7 +113,9 @@ export function recordSample(state: State, sample: Sample, policy: StorePolicy):
 
 /** Samples within the window, oldest first. */
 export function readSamples(state: State, windowSeconds: number, now = new Date()): Sample[] {
-  return state.history<Sample>(samplesStream, { limit: 100_000, since: new Date(now.getTime() - windowSeconds * 1000) }).reverse();
+  return state
+    .history<Sample>(samplesStream, { limit: 100_000, since: new Date(now.getTime() - windowSeconds * 1000) })
+    .reverse();
 }
 
 export interface ContainerSeries {
@@ -131,7 +139,20 @@ export function containerSeries(samples: readonly Sample[]): ContainerSeries[] {
       for (const c of p.containers) {
         const key = `${p.pod}/${c.name}`;
         let e = map.get(key);
-        if (!e) map.set(key, (e = { pod: p.pod, workload: p.workload, container: c.name, memory: [], cpu: [], restarts: [], requests: c.requests, limits: c.limits }));
+        if (!e)
+          map.set(
+            key,
+            (e = {
+              pod: p.pod,
+              workload: p.workload,
+              container: c.name,
+              memory: [],
+              cpu: [],
+              restarts: [],
+              requests: c.requests,
+              limits: c.limits,
+            }),
+          );
         e.requests = c.requests;
         e.limits = c.limits;
         e.restarts.push({ t: s.t, v: c.restarts });
@@ -147,7 +168,9 @@ export function containerSeries(samples: readonly Sample[]): ContainerSeries[] {
 }
 
 /** Per PVC: its used bytes over the samples, and the latest capacity. */
-export function volumeSeries(samples: readonly Sample[]): { pvc: string; used: { t: number; v: number }[]; capacity: number }[] {
+export function volumeSeries(
+  samples: readonly Sample[],
+): { pvc: string; used: { t: number; v: number }[]; capacity: number }[] {
   const map = new Map<string, { pvc: string; used: { t: number; v: number }[]; capacity: number }>();
   for (const s of samples)
     for (const v of s.volumes ?? []) {

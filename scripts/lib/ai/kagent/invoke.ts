@@ -19,39 +19,72 @@ export function judgeInvoke(stdout: string, stderr: string, exitCode: number | n
   try {
     doc = JSON.parse(stdout);
   } catch {
-    return { ok: false, text: err ?? (stdout.trim() ? `not an A2A result: ${stdout.trim().slice(0, 120)}` : `no output (exit ${exitCode})`) };
+    return {
+      ok: false,
+      text:
+        err ?? (stdout.trim() ? `not an A2A result: ${stdout.trim().slice(0, 120)}` : `no output (exit ${exitCode})`),
+    };
   }
-  const d = doc as { error?: { message?: string }; status?: { state?: string; message?: { parts?: { text?: string }[] } }; result?: unknown; artifacts?: { parts?: { text?: string }[] }[] };
-  const task = ((d.result ?? d) as typeof d);
+  const d = doc as {
+    error?: { message?: string };
+    status?: { state?: string; message?: { parts?: { text?: string }[] } };
+    result?: unknown;
+    artifacts?: { parts?: { text?: string }[] }[];
+  };
+  const task = (d.result ?? d) as typeof d;
   if (d.error) return { ok: false, text: d.error.message ?? 'error' };
   const state = task.status?.state;
-  const texts = [...(task.artifacts ?? []).flatMap((a) => a.parts ?? []), ...(task.status?.message?.parts ?? [])].map((p) => p.text).filter((t): t is string => !!t);
-  if (state && ['failed', 'rejected', 'canceled'].includes(state)) return { ok: false, text: `task ${state}${texts.length ? `: ${texts.join(' ')}` : ''}` };
+  const texts = [...(task.artifacts ?? []).flatMap((a) => a.parts ?? []), ...(task.status?.message?.parts ?? [])]
+    .map((p) => p.text)
+    .filter((t): t is string => !!t);
+  if (state && ['failed', 'rejected', 'canceled'].includes(state))
+    return { ok: false, text: `task ${state}${texts.length ? `: ${texts.join(' ')}` : ''}` };
   if (!texts.length) return { ok: false, text: err ?? 'the agent gave no answer' };
   return { ok: true, text: texts.join('\n') };
 }
 
 /** The task text: what was found, one line each, and the scope. */
 export function agentTask(script: string, namespace: string, release: string, lines: string[]): string {
-  return [`${script} found these problems in namespace ${namespace} (Helm release ${release}):`, ...lines.map((l) => `- ${l}`), 'Find the root cause of each and say what to do; act only within your instructions.'].join('\n');
+  return [
+    `${script} found these problems in namespace ${namespace} (Helm release ${release}):`,
+    ...lines.map((l) => `- ${l}`),
+    'Find the root cause of each and say what to do; act only within your instructions.',
+  ].join('\n');
 }
 
 /** Runs kagent invoke (when kagent is on PATH) with the Agent the setting `agentKey` names, and records the outcome as a finding. */
-export async function handToAgent(ctx: Context, agentKey: 'TODO_KAGENT_HEAL_AGENT' | 'TODO_KAGENT_ALERT_AGENT', lines: string[]): Promise<AgentAnswer | undefined> {
+export async function handToAgent(
+  ctx: Context,
+  agentKey: 'TODO_KAGENT_HEAL_AGENT' | 'TODO_KAGENT_ALERT_AGENT',
+  lines: string[],
+): Promise<AgentAnswer | undefined> {
   const cfg = agentsConfig(ctx.cfg);
   const agent = cfg[agentKey];
   const bin = cfg.TODO_KAGENT_BIN;
   if (!lines.length) return undefined;
   const found = await shell({ timeout: '10s' })`sh -c ${'command -v "$1"'} sh ${bin}`;
   if (found.exitCode !== 0) {
-    ctx.result.finding({ name: 'agent', level: 'info', detail: `--agent: ${bin} is not installed; the deterministic result above stands`, hint: 'install kagent, then npx zx ops/agents.ts apply' });
+    ctx.result.finding({
+      name: 'agent',
+      level: 'info',
+      detail: `--agent: ${bin} is not installed; the deterministic result above stands`,
+      hint: 'install kagent, then npx zx ops/agents.ts apply',
+    });
     return undefined;
   }
   const task = agentTask(ctx.spec.name, ctx.namespace, ctx.release, lines);
   const timeout = cfg.TODO_KAGENT_TIMEOUT;
-  const res = await shell({ timeout: `${timeout + 30}s` })`${bin} invoke -a ${agent} -n ${cfg.TODO_KAGENT_NAMESPACE} -t ${task} --timeout ${`${timeout}s`}`;
+  const res = await shell({
+    timeout: `${timeout + 30}s`,
+  })`${bin} invoke -a ${agent} -n ${cfg.TODO_KAGENT_NAMESPACE} -t ${task} --timeout ${`${timeout}s`}`;
   const answer = judgeInvoke(res.stdout, res.stderr, res.exitCode);
-  ctx.result.finding({ name: 'agent', level: answer.ok ? 'info' : 'warn', required: false, detail: `${agent}: ${answer.ok ? answer.text.split('\n').slice(0, 5).join(' ') : `failed: ${answer.text}`}`, evidence: { agent, ok: answer.ok } });
+  ctx.result.finding({
+    name: 'agent',
+    level: answer.ok ? 'info' : 'warn',
+    required: false,
+    detail: `${agent}: ${answer.ok ? answer.text.split('\n').slice(0, 5).join(' ') : `failed: ${answer.text}`}`,
+    evidence: { agent, ok: answer.ok },
+  });
   (ctx.result.data as Record<string, unknown>).agent = { name: agent, ok: answer.ok, text: answer.text };
   return answer;
 }

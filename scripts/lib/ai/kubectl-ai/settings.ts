@@ -10,11 +10,15 @@ export type AiProvider = (typeof aiProviders)[number];
 export const aiSettings = defineSettings({
   TODO_AI_BIN: setting(str, 'kubectl-ai', 'the kubectl-ai binary: a name on PATH or a path'),
   TODO_AI_PROVIDER: setting(oneOf(...aiProviders), 'gemini', 'kubectl-ai --llm-provider'),
-  TODO_AI_MODEL: setting(str, '', 'kubectl-ai --model (empty: the provider\'s default in kubectl-ai)'),
+  TODO_AI_MODEL: setting(str, '', "kubectl-ai --model (empty: the provider's default in kubectl-ai)"),
   TODO_AI_MAX_ITERATIONS: setting(int(1, 100), 10, 'kubectl-ai --max-iterations: model turns per --ai request'),
   TODO_AI_TIMEOUT: setting(durationSeconds, 300, 'how long an --ai request may take before it is stopped'),
-  GEMINI_API_KEY: setting(str, '', 'kubectl-ai\'s key for TODO_AI_PROVIDER=gemini', true),
-  OPENAI_ENDPOINT: setting(url, '', 'kubectl-ai with TODO_AI_PROVIDER=openai: an OpenAI-compatible server, e.g. http://host:8000/v1 (key: OPENAI_API_KEY)'),
+  GEMINI_API_KEY: setting(str, '', "kubectl-ai's key for TODO_AI_PROVIDER=gemini", true),
+  OPENAI_ENDPOINT: setting(
+    url,
+    '',
+    'kubectl-ai with TODO_AI_PROVIDER=openai: an OpenAI-compatible server, e.g. http://host:8000/v1 (key: OPENAI_API_KEY)',
+  ),
 });
 
 /**
@@ -24,11 +28,34 @@ export const aiSettings = defineSettings({
  */
 export const providerEnv: Record<AiProvider, { keys: string[]; secrets: string[]; needs: string[][] }> = {
   gemini: { keys: ['GEMINI_API_KEY'], secrets: ['GEMINI_API_KEY'], needs: [['GEMINI_API_KEY']] },
-  vertexai: { keys: ['GOOGLE_APPLICATION_CREDENTIALS', 'GOOGLE_CLOUD_PROJECT', 'GOOGLE_CLOUD_LOCATION', 'GOOGLE_CLOUD_REGION'], secrets: [], needs: [['GOOGLE_CLOUD_PROJECT']] },
-  openai: { keys: ['OPENAI_API_KEY', 'OPENAI_ENDPOINT', 'OPENAI_API_BASE'], secrets: ['OPENAI_API_KEY'], needs: [['OPENAI_API_KEY']] },
-  azopenai: { keys: ['AZURE_OPENAI_API_KEY', 'AZURE_OPENAI_ENDPOINT'], secrets: ['AZURE_OPENAI_API_KEY'], needs: [['AZURE_OPENAI_ENDPOINT']] },
+  vertexai: {
+    keys: ['GOOGLE_APPLICATION_CREDENTIALS', 'GOOGLE_CLOUD_PROJECT', 'GOOGLE_CLOUD_LOCATION', 'GOOGLE_CLOUD_REGION'],
+    secrets: [],
+    needs: [['GOOGLE_CLOUD_PROJECT']],
+  },
+  openai: {
+    keys: ['OPENAI_API_KEY', 'OPENAI_ENDPOINT', 'OPENAI_API_BASE'],
+    secrets: ['OPENAI_API_KEY'],
+    needs: [['OPENAI_API_KEY']],
+  },
+  azopenai: {
+    keys: ['AZURE_OPENAI_API_KEY', 'AZURE_OPENAI_ENDPOINT'],
+    secrets: ['AZURE_OPENAI_API_KEY'],
+    needs: [['AZURE_OPENAI_ENDPOINT']],
+  },
   grok: { keys: ['GROK_API_KEY', 'GROK_ENDPOINT'], secrets: ['GROK_API_KEY'], needs: [['GROK_API_KEY']] },
-  bedrock: { keys: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_REGION', 'AWS_PROFILE', 'BEDROCK_MODEL'], secrets: ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'], needs: [['AWS_ACCESS_KEY_ID', 'AWS_PROFILE']] },
+  bedrock: {
+    keys: [
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'AWS_SESSION_TOKEN',
+      'AWS_REGION',
+      'AWS_PROFILE',
+      'BEDROCK_MODEL',
+    ],
+    secrets: ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'],
+    needs: [['AWS_ACCESS_KEY_ID', 'AWS_PROFILE']],
+  },
   ollama: { keys: ['OLLAMA_HOST'], secrets: [], needs: [] },
   llamacpp: { keys: ['LLAMACPP_HOST'], secrets: [], needs: [] },
 };

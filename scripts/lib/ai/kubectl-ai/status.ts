@@ -29,7 +29,9 @@ export function providerValues(cfg: AiConfig, env: NodeJS.ProcessEnv): Record<st
 /** Which provider variables are missing; empty when the provider is configured. */
 export function missingProviderKeys(cfg: AiConfig, env: NodeJS.ProcessEnv): string[] {
   const have = providerValues(cfg, env);
-  return providerEnv[cfg.TODO_AI_PROVIDER].needs.filter((anyOf) => !anyOf.some((k) => have[k])).map((anyOf) => anyOf.join(' or '));
+  return providerEnv[cfg.TODO_AI_PROVIDER].needs
+    .filter((anyOf) => !anyOf.some((k) => have[k]))
+    .map((anyOf) => anyOf.join(' or '));
 }
 
 export interface AiStatus {
@@ -47,7 +49,8 @@ export async function aiStatus(cfg: AiConfig): Promise<AiStatus> {
   const found = (await which(bin, { nothrow: true })) ?? undefined;
   if (!found) return { ...base, problem: `${bin} not found${bin.includes('/') ? '' : ' on PATH'}` };
   const res = await shell({ timeout: '15s' })`${found} version`;
-  const version = toolSpecs['kubectl-ai'].pattern.exec(res.stdout + res.stderr)?.[1] ?? (/version:\s*(\S+)/.exec(res.stdout)?.[1]);
+  const version =
+    toolSpecs['kubectl-ai'].pattern.exec(res.stdout + res.stderr)?.[1] ?? /version:\s*(\S+)/.exec(res.stdout)?.[1];
   if (res.exitCode !== 0) return { ...base, path: found, problem: `${found} version failed (exit ${res.exitCode})` };
   return { ...base, path: found, version: version ?? 'unknown' };
 }
@@ -55,12 +58,44 @@ export async function aiStatus(cfg: AiConfig): Promise<AiStatus> {
 /** The doctor finding named "kubectl-ai": never required, never calls a model. */
 export function assessAi(s: AiStatus, mode: string): Finding {
   const where = s.path ? `${s.path}, version ${s.version ?? '?'}` : '';
-  const evidence = { path: s.path ?? null, version: s.version ?? null, provider: s.provider, configured: !s.problem && !s.missing.length, mode };
+  const evidence = {
+    path: s.path ?? null,
+    version: s.version ?? null,
+    provider: s.provider,
+    configured: !s.problem && !s.missing.length,
+    mode,
+  };
   if (mode === 'off' || mode === 'kagent')
-    return { name: 'kubectl-ai', level: 'info', detail: `not used (TODO_AI=${mode})${where ? `; ${where}` : ''}`, required: false, evidence };
+    return {
+      name: 'kubectl-ai',
+      level: 'info',
+      detail: `not used (TODO_AI=${mode})${where ? `; ${where}` : ''}`,
+      required: false,
+      evidence,
+    };
   if (s.problem)
-    return { name: 'kubectl-ai', level: 'info', detail: `${s.problem} (optional: --ai is unavailable, everything else works)`, hint: `install: ${toolSpecs['kubectl-ai'].install}, or set TODO_AI_BIN`, required: false, evidence };
+    return {
+      name: 'kubectl-ai',
+      level: 'info',
+      detail: `${s.problem} (optional: --ai is unavailable, everything else works)`,
+      hint: `install: ${toolSpecs['kubectl-ai'].install}, or set TODO_AI_BIN`,
+      required: false,
+      evidence,
+    };
   if (s.missing.length)
-    return { name: 'kubectl-ai', level: 'warn', detail: `${where}; provider ${s.provider} is not configured (${s.missing.join(', ')} unset)`, hint: `set ${s.missing[0]} in env/.env.local, or TODO_AI_PROVIDER`, required: false, evidence };
-  return { name: 'kubectl-ai', level: 'ok', detail: `${where}; provider ${s.provider} configured`, required: false, evidence };
+    return {
+      name: 'kubectl-ai',
+      level: 'warn',
+      detail: `${where}; provider ${s.provider} is not configured (${s.missing.join(', ')} unset)`,
+      hint: `set ${s.missing[0]} in env/.env.local, or TODO_AI_PROVIDER`,
+      required: false,
+      evidence,
+    };
+  return {
+    name: 'kubectl-ai',
+    level: 'ok',
+    detail: `${where}; provider ${s.provider} configured`,
+    required: false,
+    evidence,
+  };
 }

@@ -25,7 +25,8 @@ export function findingsText(findings: readonly Finding[]): string {
       const obj = f.object ? ` ${f.object.kind.toLowerCase()}/${f.object.name}` : '';
       const lines = [`- [${f.level}] ${f.name}${obj}: ${f.detail}`];
       if (f.hint) lines.push(`  next: ${f.hint}`);
-      if (f.evidence && Object.keys(f.evidence).length) lines.push(`  evidence: ${JSON.stringify(f.evidence).slice(0, 2000)}`);
+      if (f.evidence && Object.keys(f.evidence).length)
+        lines.push(`  evidence: ${JSON.stringify(f.evidence).slice(0, 2000)}`);
       return lines.join('\n');
     })
     .join('\n');
@@ -35,7 +36,10 @@ export function findingsText(findings: readonly Finding[]): string {
 export function resultText(result: Result): string {
   const actions = result.actions.filter((a) => a.what !== aiActionName);
   const lines = [`Findings:\n${findingsText(result.findings)}`];
-  if (actions.length) lines.push(`Actions:\n${actions.map((a) => `- ${a.what} ${a.target}: ${a.status}${a.detail ? ` (${a.detail})` : ''}`).join('\n')}`);
+  if (actions.length)
+    lines.push(
+      `Actions:\n${actions.map((a) => `- ${a.what} ${a.target}: ${a.status}${a.detail ? ` (${a.detail})` : ''}`).join('\n')}`,
+    );
   return lines.join('\n\n');
 }
 
@@ -58,7 +62,14 @@ async function scopedKubeconfig(ctx: Context): Promise<string> {
 }
 
 function record(ctx: Context, request: string, status: Action['status'], detail: string, t0: number): Action {
-  return ctx.result.action({ what: aiActionName, target: `namespace ${ctx.namespace}`, reason: `--ai ${JSON.stringify(request)}`, status, detail, durationMs: Date.now() - t0 });
+  return ctx.result.action({
+    what: aiActionName,
+    target: `namespace ${ctx.namespace}`,
+    reason: `--ai ${JSON.stringify(request)}`,
+    status,
+    detail,
+    durationMs: Date.now() - t0,
+  });
 }
 
 /** Runs the --ai request; records and returns its action. Never throws for kubectl-ai's own failures. */
@@ -73,7 +84,10 @@ export async function runAiStep(ctx: Context, findings: string): Promise<Action>
   for (const k of providerEnv[cfg.TODO_AI_PROVIDER].secrets) addSecret(provided[k]);
   const status = await aiStatus(cfg);
   if (status.problem) return skip(`${status.problem}: install kubectl-ai (kubectl krew install ai) to use --ai`);
-  if (status.missing.length) return skip(`kubectl-ai is not configured: ${status.missing.join(', ')} unset for TODO_AI_PROVIDER=${cfg.TODO_AI_PROVIDER}`);
+  if (status.missing.length)
+    return skip(
+      `kubectl-ai is not configured: ${status.missing.join(', ')} unset for TODO_AI_PROVIDER=${cfg.TODO_AI_PROVIDER}`,
+    );
 
   const dir = path.join((await ctx.state()).dir, 'ai');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -84,7 +98,12 @@ export async function runAiStep(ctx: Context, findings: string): Promise<Action>
   try {
     const kubeconfig = path.join(tmp, 'kubeconfig');
     fs.writeFileSync(kubeconfig, await scopedKubeconfig(ctx), { mode: 0o600 });
-    const args = kubectlAiArgs(cfg, { request: scopedRequest(request, { namespace: ctx.namespace, release: ctx.release, script: ctx.spec.name }), kubeconfig, tracePath, yes: ctx.yes });
+    const args = kubectlAiArgs(cfg, {
+      request: scopedRequest(request, { namespace: ctx.namespace, release: ctx.release, script: ctx.spec.name }),
+      kubeconfig,
+      tracePath,
+      yes: ctx.yes,
+    });
     const env = kubectlAiEnv(cfg, process.env, { kubeconfig, tmpdir: tmp });
     ctx.out.debug(`$ ${commandLine(status.path!, args)}`);
     let hung = false;
@@ -116,8 +135,24 @@ export async function runAiStep(ctx: Context, findings: string): Promise<Action>
       fs.writeFileSync(tracePath, trace, { mode: 0o600 });
       fs.chmodSync(tracePath, 0o600);
     }
-    const j = judgeAiRun({ exitCode: res.exitCode, stdout: res.stdout, stderr: res.stderr, trace, timedOut: !hung && res.exitCode === null }, ctx.namespace);
-    ctx.result.data.ai = { request, status: j.status, answer: scrub(j.answer), commands: j.commands.map(summary), outOfScope: j.outOfScope, trace: tracePath };
+    const j = judgeAiRun(
+      {
+        exitCode: res.exitCode,
+        stdout: res.stdout,
+        stderr: res.stderr,
+        trace,
+        timedOut: !hung && res.exitCode === null,
+      },
+      ctx.namespace,
+    );
+    ctx.result.data.ai = {
+      request,
+      status: j.status,
+      answer: scrub(j.answer),
+      commands: j.commands.map(summary),
+      outOfScope: j.outOfScope,
+      trace: tracePath,
+    };
     return record(ctx, request, j.status, scrub(j.detail), t0);
   } catch (e) {
     return record(ctx, request, 'failed', scrub(`kubectl-ai could not be run: ${errorMessage(e)}`), t0);
@@ -126,7 +161,12 @@ export async function runAiStep(ctx: Context, findings: string): Promise<Action>
   }
 }
 
-const summary = (c: TracedCommand) => ({ tool: c.tool, command: scrub(c.command), ok: c.ok, ...(c.error ? { error: scrub(c.error) } : {}) });
+const summary = (c: TracedCommand) => ({
+  tool: c.tool,
+  command: scrub(c.command),
+  ok: c.ok,
+  ...(c.error ? { error: scrub(c.error) } : {}),
+});
 
 /** After the script's own output: the AI step in a few lines (text mode). */
 export function renderAiStep(result: Result, out: Output, action: Action): void {
@@ -136,5 +176,11 @@ export function renderAiStep(result: Result, out: Output, action: Action): void 
     return;
   }
   out.say(`\nkubectl-ai: ${action.detail}`);
-  if (ai?.answer) out.say(ai.answer.split('\n').map((l) => `  ${l}`).join('\n'));
+  if (ai?.answer)
+    out.say(
+      ai.answer
+        .split('\n')
+        .map((l) => `  ${l}`)
+        .join('\n'),
+    );
 }
