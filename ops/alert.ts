@@ -2,7 +2,7 @@
 // Alerting (A6): rules over the namespace's findings and the release's state,
 // each with a `for` duration; firing/resolved kept between runs, repeats after
 // an interval, silences with expiry, an optional heartbeat. Rules in
-// lib/alert-rules.ts, the state machine in lib/alert-state.ts (both pure).
+// alert/rules.ts, the state machine in alert/state.ts (both pure).
 import { main } from '../scripts/lib/main.ts';
 import { options, settings } from './alert/spec.ts';
 

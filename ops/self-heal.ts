@@ -2,7 +2,7 @@
 // Self-healing (A1): finds crash-looping, never-Ready and stuck-Terminating
 // pods, failed Jobs and stuck rollouts; acts in escalating steps within a
 // budget, or reports and alerts where acting cannot help. Decisions in
-// lib/heal-plan.ts (pure), the run in lib/heal-run.ts.
+// self-heal/plan.ts (pure), the run in self-heal/run.ts.
 import { main } from '../scripts/lib/main.ts';
 import { options, settings } from './self-heal/spec.ts';
 

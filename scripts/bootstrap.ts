@@ -2,7 +2,7 @@
 // The front door: from a clone to a running, verified Todo Chatbot in one
 // command. It chains the suite's scripts as child processes (doctor,
 // build-images, deploy, verify, ...) and reads their result envelopes; the
-// chain and its decisions live in lib/bootstrap-*.ts.
+// chain and its decisions live in bootstrap/*.ts.
 import { main } from './lib/main.ts';
 import { options, settings } from './bootstrap/spec.ts';
 import { steps } from './bootstrap/steps.ts';

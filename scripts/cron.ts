@@ -2,7 +2,7 @@
 // Crontab entries for the ops scripts (self-heal, alert, backup, predict) with
 // schedules from the env profile (TODO_CRON_*), absolute paths, and logs with
 // rotation in the state directory. The table and the merging are in
-// lib/cron-table.ts (pure); reading and writing the crontab in lib/cron-run.ts.
+// cron/table.ts (pure); reading and writing the crontab in cron/run.ts.
 import { main } from './lib/main.ts';
 import { options, settings } from './cron/spec.ts';
 

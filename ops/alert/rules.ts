@@ -1,8 +1,8 @@
-// alert's rules (pure): the namespace's findings (diagnose.ts), the workloads'
+// alert's rules (pure): the namespace's findings (scripts/lib/diagnose/diagnose.ts), the workloads'
 // replica counts, restart samples, the app's /readyz answer, the backup
 // history and the forecasts in; the conditions that hold now out, one per rule
 // and workload. Whether a condition fires (its `for`), repeats or resolves is
-// alert-state.ts's business.
+// state.ts's business.
 import type { V1Deployment, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { Finding, Level } from '../../scripts/lib/kit/result.ts';
 

@@ -1,5 +1,5 @@
 // alert (A6): evaluate the rules over the namespace's findings and the
-// release's state, step the stored alerts (alert-state.ts), send what is due
+// release's state, step the stored alerts (state.ts), send what is due
 // through the notifier and/or stdout, keep the state for the next run. Also
 // `silence`/`unsilence`/`status`: the stored silences and alerts.
 import type { V1Service } from '@kubernetes/client-node';

@@ -1,5 +1,5 @@
 // autoscale (A2): observe the release's Deployments, HPAs, pods and the metrics
-// API (one List each), check (autoscale-plan.ts), recommend from the recorded
+// API (one List each), check (plan.ts), recommend from the recorded
 // samples, and with --apply set the chart's autoscaling values through helm as
 // scale does (min/max listed under global.todoOpsScaled so deploy keeps them).
 import type { V1Deployment, V1Pod, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';

@@ -1,7 +1,7 @@
 // backup (A7): one List per kind of the namespace's objects, helm's records of
 // the release, a consistent pg_dump streamed to a file, all written as one
-// checksummed archive (backup-archive.ts); then, when asked, a verified restore
-// into a scratch namespace (restore-run.ts), then retention. Every run appends
+// checksummed archive (scripts/lib/backup/archive.ts); then, when asked, a verified restore
+// into a scratch namespace (scripts/lib/backup/restore.ts), then retention. Every run appends
 // its outcome to the state stream "backup" (the alert rule reads it).
 import fs from 'node:fs';
 import path from 'node:path';

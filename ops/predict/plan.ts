@@ -1,6 +1,6 @@
 // From recorded samples to forecasts (pure): memory per container against its
 // limit, volume use against the claim's capacity, restart rates per container.
-// The shape written to forecasts.json is the contract alert.ts reads.
+// The shape written to forecasts.json is the contract ops/alert.ts reads.
 import { formatBytes } from '../../scripts/lib/kube/quantity.ts';
 import {
   forecastRestarts,

@@ -1,6 +1,6 @@
 // predict (A3): take one sample (one pod List, one metrics List), keep it in
 // the bounded 'samples' stream, fit every series, write forecasts.json for
-// alert.ts, and on --report an HTML page with a chart per forecast.
+// ops/alert.ts, and on --report an HTML page with a chart per forecast.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';

@@ -1,6 +1,6 @@
 // restore (A7): find the archive, check every checksum first (a damaged
 // archive is refused with nothing changed), then the restore engine
-// (lib/backup/restore.ts) into its namespace, another one, or with --verify a
+// (scripts/lib/backup/restore.ts) into its namespace, another one, or with --verify a
 // scratch namespace that it deletes afterwards.
 import fs from 'node:fs';
 import path from 'node:path';

@@ -1,4 +1,4 @@
-// rightsize (A5): recommendations from the recorded samples (rightsize-plan.ts),
+// rightsize (A5): recommendations from the recorded samples (plan.ts),
 // shown as a diff, written as a values overlay (--write), applied with --apply
 // the way deploy applies values: helm upgrade with the deployed values plus the
 // overlay, rollout wait and settle, helm rollback to the previous revision when

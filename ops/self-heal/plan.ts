@@ -35,7 +35,7 @@ interface Revision {
 
 type Problem = 'CrashLoopBackOff' | 'NotReady' | 'Terminating' | 'JobFailed' | 'RolloutStuck';
 type Decision = 'act' | 'cannot-help' | 'cooldown' | 'budget' | 'gave-up' | 'report';
-type Step = 'delete-pod' | 'force-delete-pod' | 'restart' | 'rollback';
+type HealStep = 'delete-pod' | 'force-delete-pod' | 'restart' | 'rollback';
 
 /** One line of the audit history (state stream 'self-heal'). */
 export interface AuditRecord {
@@ -47,7 +47,7 @@ export interface AuditRecord {
   object?: string;
   /** the workload the problem belongs to: deployment/NAME, statefulset/NAME, job/NAME or pod/NAME */
   workload?: string;
-  step?: Step;
+  step?: HealStep;
   reason: string;
   /** done, failed, planned (dry run): the action's outcome */
   status?: string;
@@ -92,7 +92,7 @@ interface Issue {
 }
 
 export interface HealParams {
-  step: Step;
+  step: HealStep;
   kind: string;
   name: string;
   namespace: string;
@@ -306,7 +306,7 @@ export function planHeal(o: HealObserved, limits: HealLimits): HealPlan {
   const starved: Issue[] = [];
   const plan = (
     i: Issue,
-    step: Step,
+    step: HealStep,
     level: number,
     reason: string,
     params: HealParams,

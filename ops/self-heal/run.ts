@@ -1,4 +1,4 @@
-// self-heal (A1): read the namespace (one List per kind), plan (heal-plan.ts),
+// self-heal (A1): read the namespace (one List per kind), plan (plan.ts),
 // act through applyPlan, write every decision to the audit stream 'self-heal'
 // and send an alert where acting cannot help or stopped helping. One-shot for
 // cron, or --watch: the same cycle, run again within a moment of any change

@@ -1,5 +1,5 @@
 // bootstrap's chain: each step runs a script of the suite as a child process
-// (bootstrap-child.ts) and reads its envelope, or drives the one outside tool
+// (child.ts) and reads its envelope, or drives the one outside tool
 // the step is about (minikube, the local test cluster). A failed step stops
 // the chain with its reason, debug's diagnosis and the command that continues.
 import fs from 'node:fs';

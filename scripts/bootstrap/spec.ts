@@ -1,5 +1,5 @@
 // bootstrap's options and own settings: the Minikube cluster it starts.
-// (TODO_KAGENT_ENABLED, which its ai step reads, is shared: lib/ai/kagent/settings.ts.)
+// (TODO_KAGENT_ENABLED, which its ai step reads, is shared: scripts/lib/ai/kagent/settings.ts.)
 import type { Context, OptionSpec } from '../lib/kit/cli.ts';
 import { defineSettings, int, oneOf, setting, type Parser } from '../lib/kit/settings.ts';
 import { steps, targets } from './steps.ts';

@@ -1,5 +1,5 @@
 // cron: install, list or remove this profile's and namespace's crontab
-// entries (cron-table.ts decides the lines), through the real `crontab`.
+// entries (table.ts decides the lines), through the real `crontab`.
 import fs from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../lib/kit/env.ts';

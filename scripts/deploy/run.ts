@@ -1,5 +1,5 @@
 // deploy (K1): gather the inputs, check them, observe the release, plan
-// (deploy-plan.ts), apply, wait with progress, roll back on a failed rollout.
+// (plan.ts), apply, wait with progress, roll back on a failed rollout.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -7,7 +7,7 @@ import { formatBytes, formatCpu, parseQuantity } from '../lib/kube/quantity.ts';
 import { isReady, reasonClass } from '../lib/kube/pod-status.ts';
 import type { Snapshot } from '../lib/kube/scan.ts';
 
-export type State = 'healthy' | 'degraded' | 'down';
+export type HealthState = 'healthy' | 'degraded' | 'down';
 
 interface WorkloadRow {
   kind: 'Deployment' | 'StatefulSet';
@@ -44,7 +44,7 @@ interface HpaRow {
   metrics: string;
 }
 export interface Health {
-  state: State;
+  state: HealthState;
   findings: Finding[];
   workloads: WorkloadRow[];
   pods: PodRow[];
@@ -100,7 +100,7 @@ export function assessRelease(s: Snapshot, o: { now?: Date; sinceSec?: number } 
   const sinceSec = o.sinceSec ?? 600;
   const ns = s.namespace;
   const findings: Finding[] = [];
-  let state: State = 'healthy';
+  let state: HealthState = 'healthy';
   const degrade = () => void (state = state === 'down' ? 'down' : 'degraded');
 
   const workloads: WorkloadRow[] = [

@@ -3,11 +3,11 @@
 // which keeps informers open and redraws on every change until Ctrl-C.
 import { Exit, usageError, type ExitCode } from '../lib/kit/errors.ts';
 import { Scanner } from '../lib/kube/scan.ts';
-import { assessRelease, type Health, type State } from './health.ts';
+import { assessRelease, type Health, type HealthState } from './health.ts';
 import type { MonitorContext } from './spec.ts';
 import { healthLine, healthSummary, renderHealth } from './view.ts';
 
-const exitFor: Record<State, ExitCode> = { healthy: Exit.ok, degraded: Exit.problem, down: Exit.down };
+const exitFor: Record<HealthState, ExitCode> = { healthy: Exit.ok, degraded: Exit.problem, down: Exit.down };
 
 function record(ctx: MonitorContext, h: Health): ExitCode {
   for (const f of h.findings) ctx.result.finding(f);

@@ -1,5 +1,5 @@
 // scale (K2): observe the Deployment, its HPA and PDB and the release values,
-// plan (scale-plan.ts), change the release values through helm, wait for Ready.
+// plan (plan.ts), change the release values through helm, wait for Ready.
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Context } from '../lib/kit/cli.ts';
 import { doctorFindings, requireDoctor } from '../lib/preflight/checks.ts';
@@ -24,7 +24,7 @@ interface Pdb {
 const aiRequest = (ctx: Context): string | undefined => ctx.opts.ai;
 
 export async function runScale(ctx: ScaleContext): Promise<void> {
-  // --ai alone: kubectl-ai has acted (cli.ts runs it first); check what it left.
+  // --ai alone: kubectl-ai has acted (scripts/lib/kit/cli.ts runs it first); check what it left.
   if (!ctx.positionals.length && aiRequest(ctx)) return (await import('./ai.ts')).scaleCheckAfterAi(ctx);
   const { component, replicas } = parseScaleArgs(ctx.positionals, ctx.cfg.TODO_SCALE_MAX);
   const maxOpt = ctx.opts.max;

@@ -1,6 +1,6 @@
 // verify's chat round trip, the pure parts: what the chat and tasks answers must
-// hold for the round trip to count. The token is lib/app-auth.ts's; the asking
-// is in verify-run.ts.
+// hold for the round trip to count. The token is scripts/lib/app/auth.ts's; the asking
+// is in run.ts.
 import { randomBytes } from 'node:crypto';
 import type { Finding } from '../lib/kit/result.ts';
 

@@ -1,7 +1,7 @@
 // verify's reads: the release's Services (one List), the health paths through
-// a port-forward to each Service (app-probe.ts), then the chat round trip
+// a port-forward to each Service (scripts/lib/app/probe.ts), then the chat round trip
 // against the backend Service with a JWT minted from the Secret the backend
-// reads (app-auth.ts). The task it creates is deleted again; its conversation
+// reads (scripts/lib/app/auth.ts). The task it creates is deleted again; its conversation
 // stays, under verify's own user.
 import type { V1Service } from '@kubernetes/client-node';
 import { Exit, OpsError, type ExitCode } from '../lib/kit/errors.ts';
@@ -46,7 +46,7 @@ export async function runVerify(ctx: VerifyContext): Promise<ExitCode | void> {
   const user = verifyUser();
   let token: string;
   try {
-    // Signed with the secret the running backend reads (lib/app-auth.ts); scrubbed from all output.
+    // Signed with the secret the running backend reads (scripts/lib/app/auth.ts); scrubbed from all output.
     token = await appToken(kube, ns, ctx.release, user, 300);
   } catch (e) {
     if (!(e instanceof OpsError) || e.code === Exit.unreachable) throw e;

@@ -1,4 +1,4 @@
-// lib/helm.ts against the real helm and the real API server: every call bound
+// scripts/lib/release/helm.ts against the real helm and the real API server: every call bound
 // to the run's kubeconfig and namespace, failures mapped to exit 3 / 4 with
 // helm's own reason, values (which may hold secrets) only ever in files.
 import fs from 'node:fs';
@@ -14,7 +14,7 @@ import { binDir } from '../../scripts/lib/local-cluster/cluster.ts';
 
 const helmBin = path.join(binDir, 'helm');
 
-describe('lib/helm.ts on the test bed', () => {
+describe('scripts/lib/release/helm.ts on the test bed', () => {
   let ns: string;
   const log: string[] = [];
   let helm: Helm;

@@ -1,5 +1,5 @@
 // The backend image built from backend-docker/Dockerfile FROM a stand-in
-// python:3.11 slim base, started with buildah run on loopback (see harness.ts).
+// python:3.11 slim base, started with buildah run on loopback (see scripts/lib/local-cluster/image-builds.ts).
 // What is simulated: the base image (Debian bookworm + this machine's CPython
 // 3.11 under /usr/local, shaped like the official one); the Dockerfile, the
 // dependency install from PyPI and the app are real.

@@ -1,6 +1,6 @@
 // The frontend image built from frontend-docker/Dockerfile FROM a stand-in
 // node:24 bookworm-slim base, started with buildah run on loopback (see
-// harness.ts). What is simulated: the base image (Debian bookworm + the
+// scripts/lib/local-cluster/image-builds.ts). What is simulated: the base image (Debian bookworm + the
 // official node 24 binary + this machine's npm); `npm ci` from the npm
 // registry, `next build` and the app are real. No backend runs: only the
 // routes that need none are requested.

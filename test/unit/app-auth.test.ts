@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { authSecretRef, signJwt } from '../../scripts/lib/app/auth.ts';
 
-describe('app-auth', () => {
+describe('scripts/lib/app/auth.ts', () => {
   it('signs an HS256 token the way PyJWT verifies it: header.body.signature over the first two parts', () => {
     const t = signJwt('s'.repeat(32), 'ops-user', 60, Date.UTC(2026, 0, 1));
     const [h, b, sig] = t.split('.');

@@ -1,4 +1,4 @@
-// bootstrap's decisions on plain data (lib/bootstrap-steps.ts), and the script
+// bootstrap's decisions on plain data (scripts/bootstrap/steps.ts), and the script
 // as a process where no cluster is involved: --list, --dry-run, bad steps.
 // The chain itself runs in test/cluster/bootstrap.test.ts.
 import path from 'node:path';

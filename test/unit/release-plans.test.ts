@@ -47,7 +47,7 @@ metadata:
     helm.sh/hook: test
 `;
 
-describe('release-plan helpers', () => {
+describe('scripts/lib/release helpers', () => {
   it('fingerprints are the first 6 hex of the SHA-256, never the value', () => {
     expect(fingerprint('secret')).toBe('sha256:2bb80d');
     expect(fingerprint('')).toBe('(unset)');
@@ -255,7 +255,7 @@ describe('planDeploy', () => {
 });
 
 describe('scale planning', () => {
-  it('argv: a negative count is a positional (the script path is handled by cli.ts scriptArgv)', () => {
+  it('argv: a negative count is a positional (the script path is handled by scripts/lib/kit/cli.ts scriptArgv)', () => {
     expect(negativeNumbersAsPositionals(['backend', '-1', '--yes'])).toEqual(['backend', '--yes', '--', '-1']);
     expect(negativeNumbersAsPositionals(['backend', '2'])).toEqual(['backend', '2']);
   });

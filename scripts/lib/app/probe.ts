@@ -1,5 +1,5 @@
 // monitor --probe: the app's own health answers, through a port-forward to each
-// Service (lib/kube-portforward.ts) on 127.0.0.1: the backend's /readyz (200
+// Service (scripts/lib/kube/port-forward.ts) on 127.0.0.1: the backend's /readyz (200
 // only when its database answers) and the frontend's /api/health. Which
 // Services to ask and what an answer means are pure and unit-tested; the
 // asking is probeApp().

@@ -1,4 +1,4 @@
-// The database side of backup and restore, through exec (kube-exec.ts):
+// The database side of backup and restore, through exec (scripts/lib/kube/exec.ts):
 // pg_dump's custom format streamed from the container into a file, and a file
 // streamed into pg_restore's stdin; neither is ever held whole in memory.
 //

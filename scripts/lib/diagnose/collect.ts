@@ -1,5 +1,5 @@
 // debug's reads: one List per kind of the whole namespace (paged, through
-// scan.ts's Scanner), one metrics call, then the logs of failing containers
+// scripts/lib/kube/scan.ts's Scanner), one metrics call, then the logs of failing containers
 // only, at most a bounded number. Secret values are registered with the
 // output scrubber as they arrive and dropped: only names and keys are kept.
 import {

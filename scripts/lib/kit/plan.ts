@@ -18,7 +18,7 @@ export interface PlannedAction<P = unknown> {
   params?: P;
 }
 
-export interface ApplyOptions {
+export interface ApplyPlanOptions {
   /** under --dry-run, still call apply with dryRun=true (server-side dry run) */
   serverDryRun?: boolean;
   /** keep going after a failed action (default: stop, later actions are skipped) */
@@ -38,7 +38,7 @@ export type Apply<P> = (action: PlannedAction<P>, dryRun: boolean) => Promise<st
 export async function confirm(
   ctx: Pick<Context, 'dryRun' | 'yes' | 'spec'>,
   plan: readonly PlannedAction[],
-  opts: ApplyOptions = {},
+  opts: ApplyPlanOptions = {},
 ): Promise<void> {
   if (ctx.dryRun || ctx.yes) return;
   const risky = plan.filter((a) => a.destructive && !a.unattended);
@@ -69,7 +69,7 @@ export async function applyPlan<P>(
   ctx: Context,
   plan: readonly PlannedAction<P>[],
   apply: Apply<P>,
-  opts: ApplyOptions = {},
+  opts: ApplyPlanOptions = {},
 ): Promise<Action[]> {
   await confirm(ctx, plan, opts);
   const done: Action[] = [];

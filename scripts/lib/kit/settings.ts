@@ -1,6 +1,6 @@
 // How a setting is declared. Each module owns the keys it reads and declares
 // them here-style next to its code (lib modules export a `settings` object,
-// scripts put theirs in their spec); config.ts assembles the schema from them.
+// scripts put theirs in their spec); env.ts assembles the schema from them.
 // No dependencies: any module can import this without loading the others.
 
 export type Parser<T> = (raw: string, key: string) => T;

@@ -1,6 +1,6 @@
 // The pure parts of the Kubernetes client: which failures are transient, the
 // API server's message for an error, REST paths, and reading its answers
-// (apply conflicts, events order). No client here: kube.ts uses these, tests
+// (apply conflicts, events order). No client here: client.ts uses these, tests
 // import them directly.
 import { ApiException, type CoreV1Event } from '@kubernetes/client-node';
 

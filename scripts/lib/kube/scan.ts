@@ -53,7 +53,7 @@ function slim<T extends KubernetesObject>(o: T): T {
 }
 
 /**
- * A pod reduced to the fields health.ts reads, as it arrives from each page:
+ * A pod reduced to the fields scripts/monitor/health.ts reads, as it arrives from each page:
  * memory then grows by a few hundred bytes per pod, not by the whole object.
  */
 export function slimPod(p: V1Pod): V1Pod {

@@ -2,7 +2,7 @@
 // in the 'samples' state stream (usage per container from the metrics API,
 // requests and limits and restart counts from the pod List, volume use where
 // the cluster reports it), kept bounded by age and bytes. Building a sample
-// from listed objects is pure; reading and pruning go through state.ts.
+// from listed objects is pure; reading and pruning go through scripts/lib/kit/state.ts.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { PodMetricsLike } from '../kube/scan.ts';
 import { parseQuantity } from '../kube/quantity.ts';

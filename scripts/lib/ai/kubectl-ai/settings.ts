@@ -1,5 +1,5 @@
 // Settings of the optional kubectl-ai layer (the K scripts' --ai). Kept apart
-// from the code that runs kubectl-ai so config.ts can assemble them cheaply.
+// from the code that runs kubectl-ai so scripts/lib/main.ts can assemble them cheaply.
 import type { Config } from '../../kit/env.ts';
 import { defineSettings, durationSeconds, int, oneOf, setting, str, url } from '../../kit/settings.ts';
 

@@ -2,7 +2,7 @@
 // scoped to the run's cluster and namespace, with the script's own findings on
 // stdin, and records the outcome as its own action. Optional by design: when
 // kubectl-ai is missing, unconfigured or fails, one line says so and the
-// script's deterministic result stands (cli.ts leaves this action out of the
+// script's deterministic result stands (scripts/lib/kit/cli.ts leaves this action out of the
 // exit code).
 import fs from 'node:fs';
 import path from 'node:path';
