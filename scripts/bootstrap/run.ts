@@ -5,7 +5,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { which } from 'zx';
-import type { Context } from '../lib/kit/cli.ts';
 import { errorMessage } from '../lib/kit/cli.ts';
 import { envDir, repoRoot } from '../lib/kit/env.ts';
 import { agentsConfig } from '../lib/ai/kagent/settings.ts';
@@ -94,17 +93,8 @@ interface GivenFlags {
   kubeconfig?: string;
   verbose: boolean;
 }
-/** The kit's flags as the user gave them, passed on to every child: not bootstrap's own options, so read through the base context. */
-function givenFlags(ctx: Context): GivenFlags {
-  const o = ctx.opts;
-  return {
-    profile: o.profile,
-    context: o.context,
-    namespace: o.namespace,
-    kubeconfig: o.kubeconfig,
-    verbose: ctx.out.verbose,
-  };
-}
+/** The kit's flags as the user gave them, passed on to every child. */
+const givenFlags = (ctx: BootstrapContext): GivenFlags => ({ ...ctx.given, verbose: ctx.out.verbose });
 
 export async function runBootstrap(ctx: BootstrapContext): Promise<ExitCode | void> {
   const o = ctx.opts;

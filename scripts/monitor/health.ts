@@ -4,7 +4,7 @@
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { Finding } from '../lib/kit/result.ts';
 import { formatBytes, formatCpu, parseQuantity } from '../lib/kube/quantity.ts';
-import { isReady, reasonClass } from '../lib/kube/pod-status.ts';
+import { containerStatuses, isReady, reasonClass } from '../lib/kube/pod-status.ts';
 import type { Snapshot } from '../lib/kube/scan.ts';
 
 export type HealthState = 'healthy' | 'degraded' | 'down';
@@ -68,7 +68,7 @@ function lastRestart(statuses: V1ContainerStatus[]): PodRow['lastRestart'] {
 }
 
 function podRow(p: V1Pod, now: Date, usage?: { cpu: number; memory: number }): PodRow {
-  const statuses = [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])];
+  const statuses = containerStatuses(p);
   const main = p.status?.containerStatuses ?? [];
   const reason =
     statuses.map(containerReason).find((r) => r && r !== 'Completed') ??

@@ -62,8 +62,7 @@ export async function runMonitor(ctx: MonitorContext): Promise<ExitCode> {
   if (ctx.opts.watch && ctx.json) throw usageError('--watch draws a live view: use it without --output json');
   if (ctx.opts.watch && ctx.opts.probe) throw usageError('--probe is a one-off check: use it without --watch');
   // --ai is the kit's flag, not one of monitor's options: present only when given.
-  if (ctx.opts.watch && 'ai' in ctx.opts && ctx.opts.ai)
-    throw usageError('--ai is a one-off request: use it without --watch');
+  if (ctx.opts.watch && ctx.aiRequest) throw usageError('--ai is a one-off request: use it without --watch');
   await requireNamespace(ctx);
   if (ctx.opts.watch) return watch(ctx);
   const scanner = new Scanner(await ctx.kube());

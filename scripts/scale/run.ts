@@ -1,7 +1,6 @@
 // scale (K2): observe the Deployment, its HPA and PDB and the release values,
 // plan (plan.ts), change the release values through helm, wait for Ready.
 import type { V1Deployment } from '@kubernetes/client-node';
-import type { Context } from '../lib/kit/cli.ts';
 import { doctorFindings, requireDoctor } from '../lib/preflight/checks.ts';
 import { usageError } from '../lib/kit/errors.ts';
 import { waitForRollout } from '../lib/kube/rollout.ts';
@@ -20,12 +19,9 @@ interface Pdb {
   spec?: { minAvailable?: number | string; maxUnavailable?: number | string };
 }
 
-/** The --ai request: a flag the kit adds to every script with `ai`, so read through the base context, not among scale's own options. */
-const aiRequest = (ctx: Context): string | undefined => ctx.opts.ai;
-
 export async function runScale(ctx: ScaleContext): Promise<void> {
   // --ai alone: kubectl-ai has acted (scripts/lib/kit/cli.ts runs it first); check what it left.
-  if (!ctx.positionals.length && aiRequest(ctx)) return (await import('./ai.ts')).scaleCheckAfterAi(ctx);
+  if (!ctx.positionals.length && ctx.aiRequest) return (await import('./ai.ts')).scaleCheckAfterAi(ctx);
   const { component, replicas } = parseScaleArgs(ctx.positionals, ctx.cfg.TODO_SCALE_MAX);
   const maxOpt = ctx.opts.max;
   const [doctor, observed] = await Promise.all([doctorFindings(ctx), observeRelease(ctx, appSecretName(ctx.release))]);

@@ -6,11 +6,11 @@
 // picks the logs worth fetching, and narrows a diagnosis to one object.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Finding } from '../kit/result.ts';
-import { reasonClass } from '../kube/pod-status.ts';
+import { containerStatuses, reasonClass } from '../kube/pod-status.ts';
 import { objectAnalyzers } from './analyzers/objects.ts';
 import { podFinding } from './analyzers/pod.ts';
 import type { DiagnoseInput, Scope } from './input.ts';
-import { containerStatuses, podName } from './read.ts';
+import { podName } from './read.ts';
 import { selects } from './refs.ts';
 
 /** Is the pod failing in a way its logs explain? Which container's log to read, and whether the previous one. */

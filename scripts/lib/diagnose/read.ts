@@ -6,11 +6,6 @@ import type { ObjectRef } from '../kit/result.ts';
 
 export const ref = (kind: string, name: string, namespace: string): ObjectRef => ({ kind, name, namespace });
 export const podName = (p: V1Pod) => p.metadata?.name ?? '?';
-/** Init containers' statuses first, as the kubelet starts them. */
-export const containerStatuses = (p: V1Pod) => [
-  ...(p.status?.initContainerStatuses ?? []),
-  ...(p.status?.containerStatuses ?? []),
-];
 export const eventTime = (e: CoreV1Event) =>
   new Date((e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? 0) as string | Date).getTime() || 0;
 /** A message on one line, so a finding's detail stays one line. */

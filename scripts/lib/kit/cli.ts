@@ -164,6 +164,10 @@ export class Context<O extends Record<string, OptionSpec> = Record<string, Optio
   readonly yes: boolean;
   /** TODO_TIMEOUT, in seconds: the default for every wait */
   readonly timeoutSec: number;
+  /** --ai's request, when the script offers --ai and it was given */
+  readonly aiRequest?: string;
+  /** the kit's own flags as the user gave them (absent when not given): what a child run or a printed hint repeats */
+  readonly given: { profile?: string; context?: string; namespace?: string; kubeconfig?: string };
   readonly result = new Result();
   readonly startedAt = new Date();
   private kubeClient?: Kube;
@@ -189,6 +193,9 @@ export class Context<O extends Record<string, OptionSpec> = Record<string, Optio
     this.dryRun = flags['dry-run'] === true;
     this.yes = flags.yes === true;
     this.timeoutSec = cfg.TODO_TIMEOUT;
+    if (typeof flags.ai === 'string') this.aiRequest = flags.ai;
+    const given = (k: string) => (typeof flags[k] === 'string' ? { [k]: flags[k] } : {});
+    this.given = { ...given('profile'), ...given('context'), ...given('namespace'), ...given('kubeconfig') };
   }
   get json(): boolean {
     return this.out.format === 'json';

@@ -5,6 +5,7 @@ import { ApiException, type V1Pod } from '@kubernetes/client-node';
 import { Exit, OpsError } from '../kit/errors.ts';
 import { apiMessage } from './api.ts';
 import type { Kube } from './client.ts';
+import { containerStatuses } from './pod-status.ts';
 
 export interface LogsOptions {
   namespace: string;
@@ -49,9 +50,7 @@ export function logsUnavailable(e: unknown): string | undefined {
  * never terminated has none. Undefined when there may be one.
  */
 export function noPreviousContainer(pod: V1Pod, container: string): string | undefined {
-  const cs = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].find(
-    (c) => c.name === container,
-  );
+  const cs = containerStatuses(pod).find((c) => c.name === container);
   if (cs?.lastState?.terminated || cs?.state?.terminated) return undefined;
   return `container ${container} of pod ${pod.metadata?.name} has not restarted: there is no previous container`;
 }

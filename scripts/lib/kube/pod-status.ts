@@ -8,6 +8,12 @@ import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 export const isReady = (p: V1Pod): boolean =>
   p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 
+/** Init containers' statuses first, as the kubelet starts them. */
+export const containerStatuses = (p: V1Pod) => [
+  ...(p.status?.initContainerStatuses ?? []),
+  ...(p.status?.containerStatuses ?? []),
+];
+
 /** Ready, Running and not going away: a pod that can take a connection now (a Terminating pod may still be Ready). */
 export const isServing = (p: V1Pod): boolean =>
   !p.metadata?.deletionTimestamp && p.status?.phase === 'Running' && isReady(p);
@@ -81,7 +87,7 @@ export function podProblem(pod: V1Pod, events: readonly CoreV1Event[] = []): Pod
   const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
   if (scheduled?.status === 'False')
     return { ...base, reason: scheduled.reason ?? 'Unschedulable', message: scheduled.message };
-  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  const statuses = containerStatuses(pod);
   for (const cs of statuses) {
     const last = cs.lastState?.terminated;
     const extra = {

@@ -75,7 +75,7 @@ function record(ctx: Context, request: string, status: Action['status'], detail:
 /** Runs the --ai request; records and returns its action. Never throws for kubectl-ai's own failures. */
 export async function runAiStep(ctx: Context, findings: string): Promise<Action> {
   const t0 = Date.now();
-  const request = ctx.opts.ai ?? '';
+  const request = ctx.aiRequest ?? '';
   const cfg = aiConfig(ctx.cfg);
   const skip = (why: string) => record(ctx, request, 'skipped', why, t0);
   if (cfg.TODO_AI === 'off' || cfg.TODO_AI === 'kagent') return skip(`TODO_AI=${cfg.TODO_AI}: kubectl-ai is not used`);

@@ -5,10 +5,10 @@
 // read before the crash loop it causes, and "not ready" is the last word.
 import type { CoreV1Event, V1Container, V1Pod, V1Probe } from '@kubernetes/client-node';
 import type { Finding, ObjectRef } from '../../kit/result.ts';
-import { oomKilled, podProblem, reasonClass, type PodProblem } from '../../kube/pod-status.ts';
+import { containerStatuses, oomKilled, podProblem, reasonClass, type PodProblem } from '../../kube/pod-status.ts';
 import { formatBytes, parseQuantity } from '../../kube/quantity.ts';
 import { logKey, type DiagnoseInput, type LogTail, type Scope } from '../input.ts';
-import { containerStatuses, eventTime, oneLine, podName, ref } from '../read.ts';
+import { eventTime, oneLine, podName, ref } from '../read.ts';
 import { allContainers, describeRef, missingRefs, type MissingRef } from '../refs.ts';
 
 /** Pods younger than this that are only "not ready yet" are starting, not failing. */
