@@ -3,7 +3,7 @@
 import YAML from 'yaml';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { Exit, OpsError, usageError } from '../../scripts/lib/kit/errors.ts';
-import { isNotFound } from '../../scripts/lib/kube/client.ts';
+import { isNotFound } from '../../scripts/lib/kube/api.ts';
 import { applyPlan } from '../../scripts/lib/kit/plan.ts';
 import { chartPath, profileValuesFiles } from '../../scripts/lib/release/chart.ts';
 import type { AgentsContext } from './spec.ts';

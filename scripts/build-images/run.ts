@@ -4,7 +4,7 @@ import path from 'node:path';
 import { repoRoot } from '../lib/kit/env.ts';
 import { usageError } from '../lib/kit/errors.ts';
 import { applyPlan, type PlannedAction } from '../lib/kit/plan.ts';
-import { run } from '../lib/kit/tools.ts';
+import { run } from '../lib/kit/shell.ts';
 import { buildCommand, chooseBuilder, createdAt, imageDirs, type ImageName } from './builders.ts';
 import { gitState, sourceUrl, stateTag } from './git.ts';
 import type { BuildImagesContext } from './spec.ts';

@@ -4,7 +4,7 @@
 // per metricsEverySec.
 import { ListWatch, Watch, type KubernetesObject } from '@kubernetes/client-node';
 import type { Kube } from '../lib/kube/client.ts';
-import { collectionPath } from '../lib/kube/client.ts';
+import { collectionPath } from '../lib/kube/api.ts';
 import { releaseSelector, type PodMetricsLike, type Snapshot } from '../lib/kube/scan.ts';
 
 type Kind = {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assertFailure, assertOutput, run, scratchEnv } from '../helpers/run.ts';
-import { duration } from '../../scripts/lib/kit/env.ts';
+import { duration } from '../../scripts/lib/kit/settings.ts';
 
 function envDir(files: Record<string, string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-env-'));

@@ -24,7 +24,6 @@ import {
   type Settings,
 } from './settings.ts';
 
-export { duration } from './settings.ts';
 export const repoRoot = path.resolve(import.meta.dirname, '../../..');
 /** The env directory: TODO_ENV_DIR, else env/ in the repo. */
 export const envDir = (env: NodeJS.ProcessEnv = process.env) => env.TODO_ENV_DIR ?? path.join(repoRoot, 'env');

@@ -110,5 +110,3 @@ export async function requireTool(name: ToolName): Promise<ToolInfo> {
   if (!info.ok) throw new OpsError(`${name}: ${info.problem}`, Exit.usage, `install: ${info.hint}`);
   return info;
 }
-
-export { run } from './shell.ts';

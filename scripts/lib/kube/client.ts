@@ -35,7 +35,6 @@ import {
 import { watchUntil } from './watch.ts';
 
 // Callers import these from here, as before the split.
-export { collectionPath, isNotFound } from './api.ts';
 
 const fieldManager = 'todo-chatbot-ops';
 

@@ -25,7 +25,6 @@ import {
 import {
   ComponentError,
   alive,
-  freePort,
   inside,
   nodeLogTails,
   paths,
@@ -39,6 +38,7 @@ import {
   writeState,
   type BedState,
 } from './node.ts';
+import { freePort } from './net.ts';
 
 export { bedName, bedDir, binDir } from './layout.ts';
 export { realNodeName } from './node.ts';

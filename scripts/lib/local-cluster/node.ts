@@ -257,8 +257,6 @@ export async function startNamespace(): Promise<BedState> {
 
 // ------------------------------------------------------------------ API relay
 
-export { freePort } from './net.ts';
-
 const canConnect = (port: number) =>
   new Promise<boolean>((resolve) => {
     const s = net.connect(port, '127.0.0.1');
