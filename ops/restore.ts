@@ -4,7 +4,7 @@
 // object and row counts reported against the manifest. --verify restores into
 // a scratch namespace and deletes it.
 import { main } from '../scripts/lib/main.ts';
-import { options, settings } from './restore/spec.ts';
+import { checkRestoreArgs, options, settings } from './restore/spec.ts';
 
 await main({
   name: 'restore',
@@ -24,5 +24,6 @@ or the restored counts differ from the manifest; 4 when a step failed.`,
     'npx zx ops/restore.ts latest --to-namespace todo-copy',
     'npx zx ops/restore.ts todo-chatbot-20261127T141533.123Z --yes --force',
   ],
+  check: checkRestoreArgs,
   run: async (ctx) => (await import('./restore/run.ts')).runRestore(ctx),
 });

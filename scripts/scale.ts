@@ -4,7 +4,7 @@
 // helm and the next deploy keep them). Waits until the replicas are Ready.
 import { scriptArgv } from './lib/kit/cli.ts';
 import { main } from './lib/main.ts';
-import { negativeNumbersAsPositionals } from './scale/plan.ts';
+import { negativeNumbersAsPositionals, parseScaleArgs } from './scale/plan.ts';
 import { options, settings } from './scale/spec.ts';
 import { renderScale } from './scale/view.ts';
 
@@ -36,6 +36,9 @@ against the release and waits for Ready; a count kubectl-ai set is not kept by t
         ctx.positionals.length
           ? (await import('./lib/ai/kubectl-ai/step.ts')).resultText(ctx.result)
           : (await import('./scale/ai.ts')).scaleAiContext(ctx),
+    },
+    check: (ctx) => {
+      if (ctx.positionals.length || !ctx.aiRequest) parseScaleArgs(ctx.positionals, ctx.cfg.TODO_SCALE_MAX);
     },
     // Loaded on run: --help and usage errors never load the Kubernetes client.
     run: async (ctx) => (await import('./scale/run.ts')).runScale(ctx),

@@ -27,15 +27,6 @@ export async function resolveArchive(ctx: RestoreContext, arg: string, dir?: str
 
 export async function runRestore(ctx: RestoreContext): Promise<ExitCode | void> {
   const o = ctx.opts;
-  if (ctx.positionals.length !== 1)
-    throw usageError(
-      'restore takes one archive: a path, a name in the backup directory, or "latest"',
-      'npx zx ops/restore.ts --help',
-    );
-  if (o.verify && o['to-namespace'])
-    throw usageError('--verify restores into a scratch namespace of its own: leave out --to-namespace');
-  if (o['to-namespace'] !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(o['to-namespace']))
-    throw usageError(`--to-namespace must be a namespace name, got "${o['to-namespace']}"`);
   const dir = await resolveArchive(ctx, ctx.positionals[0]!, o.dir);
   const m = await openArchive(dir);
   ctx.result.finding({

@@ -34,6 +34,18 @@ describe('config loading', () => {
     expect(r.output).not.toContain('hunter2hunter2');
   });
 
+  it('a secret typed with the wrong separator is reported by line and key, never by value (text and JSON)', async () => {
+    const dir = envDir({ 'dev.env': 'TODO_NAMESPACE=todo\n', '.env.local': 'DEMO_PASSWORD:hunter2hunter2\n' });
+    for (const args of [[], ['-o', 'json']]) {
+      const r = await run('scripts/doctor.ts', ['--profile', 'dev', ...args], {
+        env: scratchEnv({ TODO_ENV_DIR: dir }),
+      });
+      assertFailure(r, 2);
+      assertOutput(r, `${path.join(dir, '.env.local')}:1: not KEY=VALUE (key DEMO_PASSWORD, no "=" after it)`);
+      expect(r.output).not.toContain('hunter2');
+    }
+  });
+
   it('a misspelt TODO_ variable in the environment is caught', async () => {
     const r = await run('scripts/doctor.ts', [], { env: scratchEnv({ TODO_NAMSPACE: 'x' }) });
     assertFailure(r, 2);
@@ -81,4 +93,23 @@ describe('config loading', () => {
     );
     expect(flagged.stderr).toMatch(/config: .*"TODO_NAMESPACE":"from-flag".*"TODO_CONTEXT":"ctx-flag"/);
   });
+});
+
+describe('bad input is exit 2 before any cluster access', () => {
+  const noCluster = scratchEnv({ KUBECONFIG: '/nonexistent' });
+  const cases: [string, string[], RegExp][] = [
+    ['scripts/scale.ts', ['backend', 'lots'], /^scale: replicas must be a whole number, got "lots"$/],
+    ['scripts/scale.ts', ['backend', '-1'], /^scale: replicas must be between 0 and 10 \(TODO_SCALE_MAX\), got -1$/],
+    ['scripts/scale.ts', ['postgres', '1'], /^scale: cannot scale "postgres"/],
+    ['ops/restore.ts', ['/nonexistent/todo-chatbot-x'], /^restore: no archive at \/nonexistent\/todo-chatbot-x$/],
+    ['ops/restore.ts', ['nope', '--dir', os.tmpdir()], /^restore: no archive nope in /],
+    ['ops/restore.ts', [], /^restore: restore takes one archive/],
+  ];
+  for (const [script, args, line] of cases)
+    it(`${script} ${args.join(' ')}`, async () => {
+      const r = await run(script, args, { env: noCluster });
+      assertFailure(r, 2);
+      expect(r.stderr.split('\n')[0]).toMatch(line);
+      expect(r.output).not.toContain('kubeconfig');
+    });
 });

@@ -11,7 +11,8 @@ import { Output } from '../../scripts/lib/kit/output.ts';
 import { applyPlan, confirm, type PlannedAction } from '../../scripts/lib/kit/plan.ts';
 import { Result, deriveExitCode } from '../../scripts/lib/kit/result.ts';
 import { defineSettings, int, setting } from '../../scripts/lib/kit/settings.ts';
-import { assertEnvelope } from '../helpers/run.ts';
+import { carryFlags } from '../../scripts/lib/kit/hints.ts';
+import { assertEnvelope, assertFailure, assertOutput, run, scratchEnv } from '../helpers/run.ts';
 
 const options = {
   replicas: { type: 'int', min: 0, max: 50, default: 1, help: 'replicas' },
@@ -141,8 +142,18 @@ describe('config from its inputs', () => {
   it('an env file line that is not KEY=VALUE is an error with file and line, not silently dropped', () => {
     const dir = envDir({ 'p.env': 'TODO_NAMESPACE=ns1\nTODO_RELEASE rel\n' });
     expect(() => loadConfig({ profile: 'p', env: {}, envDir: dir })).toThrow(
-      /p\.env:2: not KEY=VALUE: "TODO_RELEASE rel"/,
+      /p\.env:2: not KEY=VALUE \(key TODO_RELEASE, no "=" after it\)$/,
     );
+    // A secret typed with the wrong separator: the error names the key, never the value.
+    const typo = envDir({ 'p.env': 'DEMO_PASSWORD:hunter2-value\n' });
+    let message = '';
+    try {
+      loadConfig({ profile: 'p', env: {}, envDir: typo });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/p\.env:1: not KEY=VALUE \(key DEMO_PASSWORD, no "=" after it\)$/);
+    expect(message).not.toContain('hunter2');
     const quote = envDir({ 'p.env': 'TODO_NAMESPACE="ns1\n' });
     expect(() => loadConfig({ profile: 'p', env: {}, envDir: quote })).toThrow(/unterminated " quote/);
   });
@@ -262,5 +273,34 @@ describe('plan, then act', () => {
     }).catch((e: OpsError) => e);
     expect((err as OpsError).code).toBe(Exit.unreachable);
     expect(ctx.result.actions[0]!.status).toBe('failed');
+  });
+});
+
+describe('hints carry the run’s flags', () => {
+  const given = { profile: 'testbed', context: 'kind-a', namespace: 'shop' };
+  it('adds the given kit flags after each suite command, unless that command already says them', () => {
+    expect(carryFlags('npx zx scripts/debug.ts todo-chatbot-backend', given)).toBe(
+      'npx zx scripts/debug.ts -p testbed --context kind-a -n shop todo-chatbot-backend',
+    );
+    expect(carryFlags('helm list -n shop; or deploy: npx zx scripts/deploy.ts -n shop', given)).toBe(
+      'helm list -n shop; or deploy: npx zx scripts/deploy.ts -p testbed --context kind-a -n shop',
+    );
+    expect(carryFlags('npx zx ops/backup.ts --profile=x && npx zx ./ops/restore.ts latest', given)).toBe(
+      'npx zx ops/backup.ts --context kind-a -n shop --profile=x && npx zx ./ops/restore.ts -p testbed --context kind-a -n shop latest',
+    );
+    expect(carryFlags('npx zx scripts/doctor.ts', { kubeconfig: '/tmp/my dir/kc' })).toBe(
+      "npx zx scripts/doctor.ts --kubeconfig '/tmp/my dir/kc'",
+    );
+  });
+  it('leaves hints alone when no kit flag was given, and other commands always', () => {
+    expect(carryFlags('npx zx scripts/debug.ts x', {})).toBe('npx zx scripts/debug.ts x');
+    expect(carryFlags('kubectl get pods', given)).toBe('kubectl get pods');
+  });
+  it('a printed hint is the run’s: a usage error from a run with -p and -n says them again', async () => {
+    const r = await run('ops/restore.ts', ['nope', '--dir', os.tmpdir(), '-p', 'testbed', '-n', 'shop'], {
+      env: scratchEnv({ KUBECONFIG: '/nonexistent' }),
+    });
+    assertFailure(r, 2);
+    assertOutput(r, `hint: npx zx ops/restore.ts -p testbed -n shop latest --dir ${os.tmpdir()}`);
   });
 });

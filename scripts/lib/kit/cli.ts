@@ -9,6 +9,7 @@ import { loadConfig, redacted, repoRoot, type Config } from './env.ts';
 import { Exit, OpsError, exitCodeHelp, usageError, type ExitCode } from './errors.ts';
 import { Output, addSecret, scrub, type Format } from './output.ts';
 import { Result, deriveExitCode, type Action, type Envelope } from './result.ts';
+import { carryFlags } from './hints.ts';
 import { renderResult } from './render.ts';
 import { duration, type Settings } from './settings.ts';
 import type { Kube } from '../kube/client.ts';
@@ -107,6 +108,8 @@ export interface ScriptSpec<
   examples?: string[];
   /** offers --ai (and --yes, which lets kubectl-ai change the cluster) */
   ai?: AiSpec<O, S>;
+  /** usage checks of the positionals that need no cluster: run before the lock and any request, so bad input is exit 2 even with no cluster */
+  check?(ctx: Context<O, S>): void;
   run(ctx: Context<O, S>): Promise<ExitCode | void>;
   /** custom text output; the default prints findings and actions */
   render?(result: Result, ctx: Context<O, S>): void;
@@ -465,6 +468,7 @@ export async function runScript<O extends Record<string, OptionSpec>, S extends 
     out.debug(
       `config: ${JSON.stringify({ ...redacted(cfg), TODO_NAMESPACE: ctx.namespace, TODO_CONTEXT: ctx.context })}`,
     );
+    spec.check?.(ctx);
     if (spec.lock) {
       const kube = await ctx.kube();
       releaseLock = await acquireLock(
@@ -497,6 +501,7 @@ export async function runScript<O extends Record<string, OptionSpec>, S extends 
         exitCode: ctx.result.exitCode,
         actions: ctx.result.actions.filter((a) => a !== aiAction),
       });
+    for (const f of ctx.result.findings) if (f.hint) f.hint = carryFlags(f.hint, ctx.given);
     if (out.format === 'json') out.json(envelope(code));
     else {
       (spec.render ?? ((r: Result, c: Context<O, S>) => renderResult(r, c.out, c.dryRun)))(ctx.result, ctx);
@@ -506,7 +511,9 @@ export async function runScript<O extends Record<string, OptionSpec>, S extends 
     return exit(code);
   } catch (e) {
     releaseLock?.();
-    const err = e instanceof OpsError ? e : new OpsError(errorMessage(e), Exit.actionFailed);
+    const caught = e instanceof OpsError ? e : new OpsError(errorMessage(e), Exit.actionFailed);
+    const err =
+      caught.hint && ctx ? new OpsError(caught.message, caught.code, carryFlags(caught.hint, ctx.given)) : caught;
     if (out.format === 'json') out.json(envelope(err.code, err));
     process.stderr.write(scrub(`${spec.name}: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`));
     if (out.verbose && !(e instanceof OpsError) && e instanceof Error) process.stderr.write(scrub(`${e.stack}\n`));

@@ -46,6 +46,11 @@ const coreSettings = defineSettings({
   TODO_AI: setting(oneOf('auto', 'off', 'kubectl-ai', 'kagent'), 'auto', 'optional AI layer'),
   TODO_STATE_DIR: setting(str, path.join(os.homedir(), '.local/state/todo-chatbot-ops'), 'history, samples and locks'),
   TODO_TIMEOUT: setting(durationSeconds, 300, 'default wait timeout, seconds or 5m'),
+  TODO_WATCH_UNREACHABLE: setting(
+    durationSeconds,
+    60,
+    'a --watch mode exits 3 after the cluster has been unreachable this long',
+  ),
   BETTER_AUTH_SECRET: setting(str, '', 'JWT secret shared by frontend and backend', true),
   OPENAI_API_KEY: setting(str, '', 'LLM key for the chat agent (optional)', true),
   DATABASE_URL: setting(str, '', 'external PostgreSQL URL, e.g. Neon (empty: in-cluster PostgreSQL)', true),
@@ -178,7 +183,11 @@ function parseEnvFile(text: string, file: string): Record<string, string> {
     const t = line.trim();
     if (!t || t.startsWith('#')) continue;
     const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(t);
-    if (!m) throw new Error(`${file}:${i + 1}: not KEY=VALUE: "${t.slice(0, 40)}"`);
+    // The line may hold a secret typed with the wrong separator: name its key, never its text.
+    if (!m) {
+      const key = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)/.exec(t)?.[1];
+      throw new Error(`${file}:${i + 1}: not KEY=VALUE${key ? ` (key ${key}, no "=" after it)` : ''}`);
+    }
     const v = m[2]!;
     const q = v[0];
     if ((q === '"' || q === "'" || q === '`') && !v.slice(1).includes(q)) quote = q; // a multi-line quoted value
