@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete
 from sqlmodel import Session, col, select
 
 from . import agent
@@ -192,3 +192,15 @@ async def chat(user_id: AuthorizedUser, body: ChatRequest, request: Request) -> 
     return ChatResponse.model_validate(
         {"conversation_id": conv_id, "response": reply.text, "tool_calls": reply.tool_calls}
     )
+
+
+@router.delete("/conversations")
+def delete_conversations(user_id: AuthorizedUser, session: DB) -> dict[str, int]:
+    """Forget the user's chat history: every conversation and its messages, in one transaction.
+
+    Not in the contract: ops/perf.ts needs it to remove what its load user said.
+    """
+    messages = session.execute(delete(Message).where(col(Message.user_id) == user_id)).rowcount
+    conversations = session.execute(delete(Conversation).where(col(Conversation.user_id) == user_id)).rowcount
+    session.commit()
+    return {"conversations": conversations, "messages": messages}

@@ -172,6 +172,9 @@ export function judge(
 
 /** The change that would meet a missed SLO, from what the run and the scan saw. */
 export function suggest(cap: Capacity, erroring: boolean, latencyRatio: number, maxReplicas: number): string[] {
+  // The pods that were ready are what served the load: the advice starts from them, not from spec.replicas.
+  const live = cap.readyReplicas;
+  const served = `${live} ready ${live === 1 ? 'replica' : 'replicas'}`;
   if (cap.readyReplicas === 0)
     return [
       `no backend pod is ready: scale it up (npx zx scripts/scale.ts backend ${Math.max(1, cap.hpa?.min ?? 1)}) and see why (npx zx scripts/debug.ts)`,
@@ -188,15 +191,15 @@ export function suggest(cap: Capacity, erroring: boolean, latencyRatio: number, 
       `the busiest backend pod used ${formatCpu(cap.cpuUsage!)} of its ${formatCpu(limit)} CPU limit (${Math.round(busy * 100)}%): raise backend.resources.limits.cpu to ${formatCpu(Math.ceil(limit * Math.max(1.5, latencyRatio) * 10) / 10)}`,
     );
   }
-  const want = Math.min(maxReplicas, Math.max(cap.replicas + 1, Math.ceil(cap.replicas * Math.max(1, latencyRatio))));
-  if (want > cap.replicas) {
+  const want = Math.min(maxReplicas, Math.max(live + 1, Math.ceil(live * Math.max(1, latencyRatio))));
+  if (want > live) {
     if (cap.hpa && cap.hpa.max < want)
       out.push(
-        `latency is ${latencyRatio.toFixed(1)}x the SLO at ${cap.replicas} replicas: let the HPA go to ${want} (npx zx scripts/scale.ts backend ${Math.max(cap.hpa.min, cap.replicas)} --max ${want})`,
+        `latency is ${latencyRatio.toFixed(1)}x the SLO at ${served}: let the HPA go to ${want} (npx zx scripts/scale.ts backend ${Math.max(cap.hpa.min, live)} --max ${want})`,
       );
     else if (!cap.hpa)
       out.push(
-        `latency is ${latencyRatio.toFixed(1)}x the SLO at ${cap.replicas} replicas: run ${want} (npx zx scripts/scale.ts backend ${want})`,
+        `latency is ${latencyRatio.toFixed(1)}x the SLO at ${served}: run ${want} (npx zx scripts/scale.ts backend ${want})`,
       );
     else
       out.push(

@@ -21,7 +21,7 @@ import { parseQuantity } from '../../scripts/lib/kube/quantity.ts';
 import { Scanner, type Snapshot } from '../../scripts/lib/kube/scan.ts';
 import type { PerfContext } from './spec.ts';
 
-/** The user the load runs as: its tasks are deleted afterwards; its chat conversations stay (the API has no delete for them). */
+/** The user the load runs as: its tasks, conversations and messages are deleted afterwards. */
 export const perfUser = 'ops-perf';
 
 export interface Load {
@@ -78,27 +78,39 @@ export function capacityOf(s: Snapshot): Capacity {
   };
 }
 
-/** Deletes what `create` made: the perf user's tasks. Returns how many went. */
-async function cleanup(port: number, token: string): Promise<number> {
-  const base = `http://127.0.0.1:${port}/api/${perfUser}/tasks`;
+interface Cleanup {
+  tasks: number;
+  conversations: number;
+  messages: number;
+}
+
+/** Deletes everything the load user has: its tasks (one by one, a few at a time: cleanup is not load) and its chat history (one request). */
+async function cleanup(port: number, token: string): Promise<Cleanup> {
+  const base = `http://127.0.0.1:${port}/api/${perfUser}`;
   const auth = { authorization: `Bearer ${token}` };
-  const res = await fetch(base, { headers: auth, signal: AbortSignal.timeout(30_000) });
+  const res = await fetch(`${base}/tasks`, { headers: auth, signal: AbortSignal.timeout(30_000) });
   if (!res.ok) throw new Error(`listing the perf user's tasks: HTTP ${res.status}`);
   const ids = ((await res.json()) as { id: number }[]).map((t) => t.id);
-  let deleted = 0;
-  // A few at a time: cleanup is not load.
+  let tasks = 0;
   for (let i = 0; i < ids.length; i += 8)
-    deleted += (
+    tasks += (
       await Promise.all(
         ids.slice(i, i + 8).map((id) =>
-          fetch(`${base}/${id}`, { method: 'DELETE', headers: auth, signal: AbortSignal.timeout(30_000) }).then(
+          fetch(`${base}/tasks/${id}`, { method: 'DELETE', headers: auth, signal: AbortSignal.timeout(30_000) }).then(
             (r) => (r.ok ? 1 : 0),
             () => 0,
           ),
         ),
       )
     ).reduce((a: number, b: number) => a + b, 0);
-  return deleted;
+  if (tasks < ids.length) throw new Error(`${ids.length - tasks} of ${ids.length} tasks were not deleted`);
+  const chat = await fetch(`${base}/conversations`, {
+    method: 'DELETE',
+    headers: auth,
+    signal: AbortSignal.timeout(30_000),
+  });
+  if (!chat.ok) throw new Error(`deleting the perf user's conversations: HTTP ${chat.status}`);
+  return { tasks, ...((await chat.json()) as Omit<Cleanup, 'tasks'>) };
 }
 
 export async function runPerf(ctx: PerfContext): Promise<void> {
@@ -176,18 +188,25 @@ export async function runPerf(ctx: PerfContext): Promise<void> {
               }),
           ),
         );
-      if (token && endpoints.some((e) => e.name === 'create')) {
+      if (token) {
+        // A run that leaves data behind did not finish its job: a failed cleanup fails the run.
         const deleted = await cleanup(fwd.port, token).catch((err: Error) => {
           ctx.result.finding({
             name: 'cleanup',
-            level: 'warn',
-            required: false,
-            detail: `the perf user's tasks were not all deleted: ${err.message}`,
-            hint: `they belong to user ${perfUser}`,
+            level: 'fail',
+            required: true,
+            detail: `what the perf user created was not all deleted: ${err.message}`,
+            hint: `it belongs to user ${perfUser}: run perf again to retry the cleanup`,
           });
           return undefined;
         });
-        if (deleted !== undefined) ctx.result.data.cleanup = { user: perfUser, deletedTasks: deleted };
+        if (deleted !== undefined)
+          ctx.result.data.cleanup = {
+            user: perfUser,
+            deletedTasks: deleted.tasks,
+            deletedConversations: deleted.conversations,
+            deletedMessages: deleted.messages,
+          };
       }
     }
   } finally {

@@ -18,7 +18,8 @@ export const options = {
     arg: 'NAMES',
     help: `which endpoints, in this order: ${endpointNames.join(',')}`,
   },
-  duration: { type: 'duration', default: '10s', arg: 'TIME', help: 'at most this long per endpoint' },
+  // autocannon reads a duration of 0 as "no time bound": a zero would load until the request cap.
+  duration: { type: 'duration', min: 1, default: '10s', arg: 'TIME', help: 'at most this long per endpoint' },
   requests: {
     type: 'int',
     min: 1,

@@ -28,7 +28,7 @@ interface Doc {
   data: {
     runs: Run[];
     via: { service: string; pod: string } | null;
-    cleanup?: { user: string; deletedTasks: number };
+    cleanup?: { user: string; deletedTasks: number; deletedConversations: number; deletedMessages: number };
     suggestions: string[];
     missed: string[];
   };
@@ -85,8 +85,12 @@ describe('ops/perf.ts on the real node', () => {
     const created = doc.data.runs.find((x) => x.name === 'create')!.requests;
     expect(doc.data.cleanup!.deletedTasks).toBeGreaterThanOrEqual(created);
     expect(doc.data.cleanup!.deletedTasks).toBeLessThanOrEqual(created + 4);
+    // Every chat request opened a conversation of two messages: all of them gone too.
+    const chats = doc.data.runs.find((x) => x.name === 'chat')!.requests;
+    expect(doc.data.cleanup!.deletedConversations).toBeGreaterThanOrEqual(chats);
+    expect(doc.data.cleanup!.deletedMessages).toBe(2 * doc.data.cleanup!.deletedConversations);
     const left = (
-      await sh()`kubectl exec -n ${ns} ${release}-postgresql-0 -- psql -U todo -d todo -tAc ${"select count(*) from task where user_id = 'ops-perf'"}`
+      await sh()`kubectl exec -n ${ns} ${release}-postgresql-0 -- psql -U todo -d todo -tAc ${"select (select count(*) from task where user_id = 'ops-perf') + (select count(*) from conversation where user_id = 'ops-perf') + (select count(*) from message where user_id = 'ops-perf')"}`
     ).stdout.trim();
     expect(left).toBe('0');
     // Nothing of the run's token or the app's secret on either stream.
@@ -110,7 +114,7 @@ describe('ops/perf.ts on the real node', () => {
     );
     expect(doc.data.missed).toEqual(['health']);
     expect(doc.data.suggestions[0]).toMatch(
-      /^latency is [\d.]+x the SLO at 1 replicas: run \d+ \(npx zx scripts\/scale\.ts backend \d+\)$/,
+      /^latency is [\d.]+x the SLO at 1 ready replica: run \d+ \(npx zx scripts\/scale\.ts backend \d+\)$/,
     );
     // The text view says the same in a table.
     const t = await perf(['--endpoints', 'health', '--duration', '1s', '--requests', '20'], {

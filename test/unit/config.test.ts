@@ -104,6 +104,7 @@ describe('bad input is exit 2 before any cluster access', () => {
     ['ops/restore.ts', ['/nonexistent/todo-chatbot-x'], /^restore: no archive at \/nonexistent\/todo-chatbot-x$/],
     ['ops/restore.ts', ['nope', '--dir', os.tmpdir()], /^restore: no archive nope in /],
     ['ops/restore.ts', [], /^restore: restore takes one archive/],
+    ['ops/perf.ts', ['--duration', '0'], /^perf: --duration must be at least 1s, got "0"$/],
   ];
   for (const [script, args, line] of cases)
     it(`${script} ${args.join(' ')}`, async () => {

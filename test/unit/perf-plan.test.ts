@@ -91,16 +91,21 @@ describe('perf: what would meet a missed latency SLO', () => {
   it('CPU near its limit: raise the limit, and add replicas in proportion', () => {
     expect(suggest({ replicas: 2, readyReplicas: 2, cpuLimit: 0.5, cpuUsage: 0.48 }, false, 2.4, 10)).toEqual([
       'the busiest backend pod used 480m of its 500m CPU limit (96%): raise backend.resources.limits.cpu to 1.2',
-      'latency is 2.4x the SLO at 2 replicas: run 5 (npx zx scripts/scale.ts backend 5)',
+      'latency is 2.4x the SLO at 2 ready replicas: run 5 (npx zx scripts/scale.ts backend 5)',
     ]);
   });
   it('with an HPA whose max is too low: raise its max; within its max: check its target', () => {
     expect(suggest({ replicas: 2, readyReplicas: 2, hpa: { min: 2, max: 3 } }, false, 2, 10)).toEqual([
-      'latency is 2.0x the SLO at 2 replicas: let the HPA go to 4 (npx zx scripts/scale.ts backend 2 --max 4)',
+      'latency is 2.0x the SLO at 2 ready replicas: let the HPA go to 4 (npx zx scripts/scale.ts backend 2 --max 4)',
     ]);
     expect(suggest({ replicas: 2, readyReplicas: 2, hpa: { min: 1, max: 8 } }, false, 1.2, 10)[0]).toMatch(
       /the HPA may already add replicas \(max 8\)/,
     );
+  });
+  it('starts from the pods that were ready, not from spec.replicas (a rollout or a pending pod in between)', () => {
+    expect(suggest({ replicas: 4, readyReplicas: 1 }, false, 2, 10)).toEqual([
+      'latency is 2.0x the SLO at 1 ready replica: run 2 (npx zx scripts/scale.ts backend 2)',
+    ]);
   });
   it('at the replica ceiling: says so instead of asking for more', () => {
     expect(suggest({ replicas: 10, readyReplicas: 10 }, false, 3, 10)[0]).toMatch(

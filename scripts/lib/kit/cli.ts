@@ -264,12 +264,17 @@ function convert(name: string, o: OptionSpec, raw: unknown): unknown {
       return raw === true;
     case 'int':
       return parseInt(String(raw), flag, o.min ?? Number.MIN_SAFE_INTEGER, o.max ?? Number.MAX_SAFE_INTEGER);
-    case 'duration':
+    case 'duration': {
+      let sec: number;
       try {
-        return duration(String(raw), flag);
+        sec = duration(String(raw), flag);
       } catch (e) {
         throw usageError((e as Error).message);
       }
+      if (o.min !== undefined && sec < o.min)
+        throw usageError(`${flag} must be at least ${o.min}s, got "${String(raw)}"`);
+      return sec;
+    }
     case 'enum':
       if (!o.choices!.includes(String(raw)))
         throw usageError(`${flag} must be one of ${o.choices!.join(', ')}, got "${String(raw)}"`);
@@ -339,6 +344,7 @@ export function helpText<O extends Record<string, OptionSpec>, S extends Setting
   const help = (o: OptionSpec) => {
     const extra: string[] = [];
     if (o.type === 'int' && (o.min !== undefined || o.max !== undefined)) extra.push(`${o.min ?? '…'}-${o.max ?? '…'}`);
+    if (o.type === 'duration' && o.min !== undefined) extra.push(`at least ${o.min}s`);
     if (o.type === 'list') extra.push('comma-separated or repeated');
     if (o.default !== undefined && o.default !== false)
       extra.push(`default ${Array.isArray(o.default) ? o.default.join(',') : String(o.default)}`);
