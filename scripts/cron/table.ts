@@ -39,8 +39,9 @@ export const cronJobs = [
     script: 'ops/backup.ts',
     setting: 'TODO_CRON_BACKUP',
     schedule: '30 2 * * *',
-    args: ['-o', 'json'],
-    why: 'nightly database backup',
+    // An archive nobody restored is a hope: the nightly one is restored into a scratch namespace and compared.
+    args: ['--verify', '-o', 'json'],
+    why: 'nightly database backup, verified by a restore',
   },
   {
     name: 'predict',

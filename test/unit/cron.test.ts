@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cronBlock,
+  cronJobs,
   mergeCrontab,
   ourLines,
   schedule,
@@ -17,7 +18,7 @@ import {
   type CronEnvironment,
 } from '../../scripts/cron/table.ts';
 import { rotate } from '../../scripts/cron/job.ts';
-import { assertFailure, assertSuccess, run, scratchEnv } from '../helpers/run.ts';
+import { assertFailure, assertSuccess, repoRoot, run, scratchEnv } from '../helpers/run.ts';
 
 const e: CronEnvironment = {
   node: '/usr/bin/node',
@@ -84,6 +85,13 @@ describe('cron table', () => {
       "* * * * * cd '/srv/ops' && PATH='/usr/bin:/bin' TODO_PROFILE='testbed' '/usr/bin/node' '--import' 'tsx' '/srv/ops/scripts/cron/job.ts' '/var/state/logs/testbed-todo/self-heal.log' '1000' '2' '--' '/usr/bin/node' '--import' 'tsx' '/srv/ops/node_modules/zx/build/cli.js' '/srv/ops/ops/self-heal.ts' '-o' 'json'",
     );
     expect(b.lines.at(-1)).toBe('# END todo-chatbot-ops testbed/todo');
+  });
+
+  it("the README's table of cron jobs is the table cron.ts installs (schedule and arguments)", () => {
+    const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    for (const j of cronJobs)
+      expect(readme).toContain(`| ${j.name} | \`${j.schedule}\` | \`${[j.script, ...j.args].join(' ')}\` |`);
+    expect(cronJobs.find((j) => j.name === 'backup')!.args).toContain('--verify');
   });
 
   it('merging: replaces its own block only, keeps every other line, twice is the same as once; removing leaves the rest', () => {
