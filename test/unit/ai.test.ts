@@ -243,7 +243,7 @@ describe('judging a kubectl-ai run', () => {
 });
 
 describe("doctor's kubectl-ai finding", () => {
-  it('ok, info when absent, warn when unconfigured, info when switched off: never required', () => {
+  it('ok, info when absent, info when unconfigured (warn when TODO_AI=kubectl-ai asks for it), info when switched off: never required', () => {
     const s = { path: '/bin/kubectl-ai', version: '0.0.28', provider: 'openai', missing: [] };
     expect(assessAi(s, 'auto')).toMatchObject({
       name: 'kubectl-ai',
@@ -252,10 +252,13 @@ describe("doctor's kubectl-ai finding", () => {
       detail: '/bin/kubectl-ai, version 0.0.28; provider openai configured',
     });
     expect(assessAi({ ...s, missing: ['OPENAI_API_KEY'] }, 'auto')).toMatchObject({
-      level: 'warn',
+      level: 'info',
       required: false,
+      detail:
+        '/bin/kubectl-ai, version 0.0.28; provider openai is not configured (OPENAI_API_KEY unset): --ai is unavailable',
       hint: 'set OPENAI_API_KEY in env/.env.local, or TODO_AI_PROVIDER',
     });
+    expect(assessAi({ ...s, missing: ['OPENAI_API_KEY'] }, 'kubectl-ai')).toMatchObject({ level: 'warn' });
     expect(
       assessAi({ provider: 'gemini', missing: [], problem: 'kubectl-ai not found on PATH' }, 'auto'),
     ).toMatchObject({ level: 'info', required: false, evidence: { configured: false, path: null } });

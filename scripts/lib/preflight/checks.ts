@@ -118,10 +118,10 @@ async function metricsState(kube: Kube, namespace: string): Promise<'ok' | 'abse
 export async function doctorFindings(ctx: Context): Promise<{ unreachable: boolean }> {
   const minikube = ctx.cfg.TODO_TARGET === 'minikube';
   const required: ToolName[] = ['kubectl', 'helm', ...(minikube ? (['minikube'] as const) : [])];
+  // kubectl-ai is not a tool row: its own finding (below) says installed, version and configured, once.
   const optional: ToolName[] = [
     'docker',
     'buildah',
-    'kubectl-ai',
     'kagent',
     ...(minikube ? [] : (['minikube'] as const)),
   ];

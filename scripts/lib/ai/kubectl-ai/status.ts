@@ -82,11 +82,13 @@ export function assessAi(s: AiStatus, mode: string): Finding {
       required: false,
       evidence,
     };
+  // Asked for by name (TODO_AI=kubectl-ai), a missing key is a problem; on the default (auto) it is a fact:
+  // the optional layer is off until configured, and deploy and scale, which run doctor first, do not warn of it each time.
   if (s.missing.length)
     return {
       name: 'kubectl-ai',
-      level: 'warn',
-      detail: `${where}; provider ${s.provider} is not configured (${s.missing.join(', ')} unset)`,
+      level: mode === 'kubectl-ai' ? 'warn' : 'info',
+      detail: `${where}; provider ${s.provider} is not configured (${s.missing.join(', ')} unset): --ai is unavailable`,
       hint: `set ${s.missing[0]} in env/.env.local, or TODO_AI_PROVIDER`,
       required: false,
       evidence,
