@@ -25,7 +25,8 @@ function chartOf(
   limit?: number,
 ): ForecastChart {
   const chart: ForecastChart = { unit, points: points.map((p) => [p.t, p.v]), ...(limit ? { limit } : {}) };
-  if (o.fit && o.step === undefined && points.length >= 2) {
+  // A line through too few samples would be a guess drawn as a forecast: "not enough data" draws none.
+  if (o.fit && o.step === undefined && points.length >= 2 && !o.insufficient) {
     const t1 = points[0]!.t;
     // The line runs to the crossing when there is one (capped at a week ahead), else over the samples.
     const last = points[points.length - 1]!.t;
@@ -42,11 +43,12 @@ function chartOf(
 export function forecastAll(samples: readonly Sample[], namespace: string, policy: ForecastPolicy): ForecastView[] {
   const out: ForecastView[] = [];
   for (const s of containerSeries(samples)) {
-    const object = { kind: 'Pod', name: s.pod, namespace, container: s.container };
+    const object = { kind: s.workload.kind, name: s.workload.name, namespace, container: s.container };
+    const id = `${namespace}/${s.workload.kind}/${s.workload.name}/${s.container}`;
     if (s.memory.length) {
       const o = forecastToLimit(s.memory, s.limits.memory, policy, formatBytes);
       out.push({
-        key: `memory/${namespace}/${s.pod}/${s.container}`,
+        key: `memory/${id}`,
         kind: 'memory',
         object,
         ...pick(o),
@@ -55,7 +57,7 @@ export function forecastAll(samples: readonly Sample[], namespace: string, polic
     }
     const o = forecastRestarts(s.restarts, policy);
     out.push({
-      key: `restarts/${namespace}/${s.pod}/${s.container}`,
+      key: `restarts/${id}`,
       kind: 'restarts',
       object,
       ...pick(o),

@@ -99,7 +99,7 @@ describe('predict on the test bed', () => {
     const doc = r.json<Doc>();
     expect(doc.data.samples).toBe(1);
     expect(doc.data.requests).toBe(3); // namespace check + pod List + metrics List
-    const mem = doc.data.forecasts.find((f) => f.kind === 'memory' && f.object.name === pod)!;
+    const mem = doc.data.forecasts.find((f) => f.kind === 'memory' && f.object.name === `${release}-backend`)!;
     expect(mem).toMatchObject({ etaSeconds: null, level: 'ok', samples: 1 });
     expect(mem.detail).toMatch(/^not enough data: 1 samples/);
     // Every running container of the release is sampled: backend, frontend, postgresql.
@@ -120,7 +120,7 @@ describe('predict on the test bed', () => {
     const r = await predict('-o', 'json', '--report', report);
     assertFailure(r, 1); // 256Mi is seconds away at this rate: a required failed finding
     const doc = r.json<Doc>();
-    const mem = doc.data.forecasts.find((f) => f.kind === 'memory' && f.object.name === pod)!;
+    const mem = doc.data.forecasts.find((f) => f.kind === 'memory' && f.object.name === `${release}-backend`)!;
     expect(mem.level).toBe('fail');
     expect(mem.samples).toBe(4);
     expect(mem.r2).toBeGreaterThan(0.9);
@@ -128,7 +128,7 @@ describe('predict on the test bed', () => {
     expect(mem.etaSeconds).toBeLessThan(600);
     expect(mem.detail).toMatch(/^reaches the limit 256Mi in \d+s \(now 240Mi, 94%/);
     const file = JSON.parse(fs.readFileSync(doc.data.forecastsFile, 'utf8')) as ForecastsDoc;
-    expect(file.forecasts.find((f) => f.key === `memory/${ns}/${pod}/backend`)).toEqual(mem);
+    expect(file.forecasts.find((f) => f.key === `memory/${ns}/Deployment/${release}-backend/backend`)).toEqual(mem);
     // The flat ones stay quiet.
     expect(
       doc.data.forecasts
@@ -136,7 +136,7 @@ describe('predict on the test bed', () => {
         .every((f) => f.level === 'ok'),
     ).toBe(true);
     const html = fs.readFileSync(report, 'utf8');
-    expect(html).toContain(`pod/${pod} (backend)`);
+    expect(html).toContain(`deployment/${release}-backend (backend)`);
   });
 
   // rightsize reads the samples predict recorded above, as it does under cron.

@@ -198,6 +198,43 @@ describe('samples to forecasts', () => {
     });
   });
 
+  it('a rollout continues the series: keyed by workload and container, restarts added across replaced pods', () => {
+    // Samples every 10 min; at i = 4 the pod p1 (3 restarts) is replaced by p2, which restarts too.
+    const samples: Sample[] = [];
+    for (let i = 0; i < 8; i++) {
+      const name = i < 4 ? 'p1' : 'p2';
+      const restarts = i < 4 ? 3 : i - 3;
+      samples.push(
+        buildSample(
+          [pod(name, '512Mi', restarts) as never],
+          metrics(name, 200 + 20 * i, t0 + i * 600),
+          new Date((t0 + i * 600 + 3) * 1000),
+        ),
+      );
+    }
+    const series = containerSeries(samples);
+    expect(series).toHaveLength(1);
+    expect(series[0]).toMatchObject({ workload: { kind: 'Deployment', name: 'rel-backend' }, pods: ['p1', 'p2'] });
+    expect(series[0]!.memory).toHaveLength(8);
+    expect(series[0]!.restarts.map((r) => r.v)).toEqual([3, 3, 3, 3, 4, 5, 6, 7]);
+    const views = forecastAll(samples, 'ns', defaultPolicy);
+    expect(views.map((v) => v.key).sort()).toEqual([
+      'memory/ns/Deployment/rel-backend/backend',
+      'restarts/ns/Deployment/rel-backend/backend',
+    ]);
+    expect(views.find((v) => v.kind === 'memory')!.detail).toMatch(/^reaches the limit 512Mi in /);
+  });
+
+  it('"not enough data" draws the samples but no fitted line', () => {
+    const samples = [0, 1].map((i) =>
+      buildSample([pod('p1', '512Mi') as never], metrics('p1', 200 + i, t0 + i * 60), new Date((t0 + i * 60) * 1000)),
+    );
+    const mem = forecastAll(samples, 'ns', defaultPolicy).find((v) => v.kind === 'memory')!;
+    expect(mem.detail).toMatch(/^not enough data/);
+    expect(mem.chart.points).toHaveLength(2);
+    expect(mem.chart.line).toBeUndefined();
+  });
+
   it('a rising memory in the store becomes a memory forecast with the contract shape; a repeated scrape counts once', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'predict-unit-'));
     const state = openState(dir, { context: 'c', namespace: 'ns' });
@@ -216,8 +253,8 @@ describe('samples to forecasts', () => {
     const views = forecastAll(samples, 'ns', defaultPolicy);
     const mem = views.find((f) => f.kind === 'memory')!;
     expect(mem).toMatchObject({
-      key: 'memory/ns/p1/backend',
-      object: { kind: 'Pod', name: 'p1', namespace: 'ns', container: 'backend' },
+      key: 'memory/ns/Deployment/rel-backend/backend',
+      object: { kind: 'Deployment', name: 'rel-backend', namespace: 'ns', container: 'backend' },
       samples: 8,
       spanSeconds: 4200,
       level: 'fail',

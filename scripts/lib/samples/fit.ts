@@ -118,6 +118,8 @@ export interface Outcome {
   spanSeconds: number;
   level: Level;
   detail: string;
+  /** fewer samples or a shorter span than the policy needs: nothing is forecast */
+  insufficient?: true;
   /** the fitted line, for the report (absent when none was drawn) */
   fit?: Fit;
   /** the predicted crossing of the limit, epoch seconds */
@@ -159,6 +161,7 @@ export function forecastToLimit(
       r2,
       level: 'ok',
       fit,
+      insufficient: true,
       detail: `not enough data: ${n} samples over ${humanDuration(span)} (needs ${p.minSamples} over ${humanDuration(p.minSpanSeconds)})`,
     };
   if (!limit || limit <= 0)
@@ -210,6 +213,7 @@ export function forecastRestarts(points: readonly Point[], p: ForecastPolicy): O
     return {
       ...base,
       level: 'ok',
+      insufficient: true,
       detail: `not enough data: ${n} samples over ${humanDuration(span)} (needs ${p.minSamples} over ${humanDuration(p.minSpanSeconds)})`,
     };
   const added = sorted[n - 1]!.v - sorted[0]!.v;

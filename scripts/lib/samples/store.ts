@@ -119,52 +119,76 @@ export function readSamples(state: State, windowSeconds: number, now = new Date(
 }
 
 export interface ContainerSeries {
-  pod: string;
   workload: { kind: string; name: string };
   container: string;
+  /** the pods whose samples it holds, oldest first (a rollout adds the new ones) */
+  pods: string[];
+  /** per time, the highest of its pods: the replica nearest its limit decides */
   memory: { t: number; v: number }[];
   cpu: { t: number; v: number }[];
+  /** the workload's restarts since the window began: each pod's counter added, so replacing a pod does not reset it */
   restarts: { t: number; v: number }[];
   /** the latest sample's */
   requests: ContainerSample['requests'];
   limits: ContainerSample['limits'];
 }
 
-/** Per pod and container: its points over the samples. */
+/**
+ * Per workload and container: its points over the samples. A forecast follows
+ * the Deployment, not a pod name: a rollout or a replaced pod continues the
+ * series instead of starting a new one with "not enough data".
+ */
 export function containerSeries(samples: readonly Sample[]): ContainerSeries[] {
-  const map = new Map<string, ContainerSeries>();
-  const seen = new Map<string, Set<number>>();
-  for (const s of samples)
+  type Entry = ContainerSeries & { counts: Map<string, number>; scrapes: Set<string> };
+  const map = new Map<string, Entry>();
+  for (const s of samples) {
+    // This sample's containers by workload: the highest usage of its pods, and whether any scrape is new.
+    const now = new Map<string, { t: number; memory?: number; cpu?: number; fresh: boolean }>();
     for (const p of s.pods)
       for (const c of p.containers) {
-        const key = `${p.pod}/${c.name}`;
+        const key = `${p.workload.kind}/${p.workload.name}/${c.name}`;
         let e = map.get(key);
         if (!e)
           map.set(
             key,
             (e = {
-              pod: p.pod,
               workload: p.workload,
               container: c.name,
+              pods: [],
               memory: [],
               cpu: [],
               restarts: [],
               requests: c.requests,
               limits: c.limits,
+              counts: new Map(),
+              scrapes: new Set(),
             }),
           );
         e.requests = c.requests;
         e.limits = c.limits;
-        e.restarts.push({ t: s.t, v: c.restarts });
-        // The metrics API repeats its last scrape until the next one: the same measurement is one point.
-        const times = seen.get(key) ?? new Set<number>();
-        seen.set(key, times);
-        if (times.has(p.t)) continue;
-        times.add(p.t);
-        if (c.memory !== undefined) e.memory.push({ t: p.t, v: c.memory });
-        if (c.cpu !== undefined) e.cpu.push({ t: p.t, v: c.cpu });
+        if (!e.counts.has(p.pod)) e.pods.push(p.pod);
+        e.counts.set(p.pod, Math.max(e.counts.get(p.pod) ?? 0, c.restarts));
+        const n = now.get(key) ?? { t: 0, fresh: false };
+        now.set(key, n);
+        // The metrics API repeats its last scrape until the next one: a repeat is not a new point.
+        const scrape = `${p.pod}@${p.t}`;
+        if (!e.scrapes.has(scrape)) {
+          e.scrapes.add(scrape);
+          n.fresh = true;
+        }
+        n.t = Math.max(n.t, p.t);
+        if (c.memory !== undefined) n.memory = Math.max(n.memory ?? 0, c.memory);
+        if (c.cpu !== undefined) n.cpu = Math.max(n.cpu ?? 0, c.cpu);
       }
-  return [...map.values()];
+    for (const [key, n] of now) {
+      const e = map.get(key)!;
+      e.restarts.push({ t: s.t, v: [...e.counts.values()].reduce((a, b) => a + b, 0) });
+      if (!n.fresh) continue;
+      if (n.memory !== undefined) e.memory.push({ t: n.t, v: n.memory });
+      if (n.cpu !== undefined) e.cpu.push({ t: n.t, v: n.cpu });
+    }
+  }
+  return [...map.values()].map(({ counts: _c, scrapes: _s, ...e }) => e);
 }
 
 /** Per PVC: its used bytes over the samples, and the latest capacity. */
