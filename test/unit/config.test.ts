@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { assertFailure, assertOutput, run, scratchEnv } from '../helpers/run.ts';
+import { assertFailure, assertOutput, repoRoot, run, scratchEnv } from '../helpers/run.ts';
 import { duration } from '../../scripts/lib/kit/settings.ts';
 
 function envDir(files: Record<string, string>): string {
@@ -113,4 +113,16 @@ describe('bad input is exit 2 before any cluster access', () => {
       expect(r.stderr.split('\n')[0]).toMatch(line);
       expect(r.output).not.toContain('kubeconfig');
     });
+});
+
+describe('verify with no cluster to reach', () => {
+  it('exit 3 with one line naming the server, and its JSON result says so too', async () => {
+    const env = scratchEnv({ KUBECONFIG: path.join(repoRoot, 'test/fixtures/kubeconfig-offline.yaml') });
+    const text = await run('scripts/verify.ts', [], { env });
+    assertFailure(text, 3);
+    expect(text.stderr.split('\n')[0]).toMatch(/^verify: .*127\.0\.0\.1:9/);
+    const json = await run('scripts/verify.ts', ['-o', 'json'], { env });
+    assertFailure(json, 3);
+    expect(json.json<{ exitCode: number; ok: boolean }>()).toMatchObject({ exitCode: 3, ok: false });
+  });
 });
