@@ -22,7 +22,8 @@ export default defineConfig({
           globalSetup: ['test/bed/global-setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 300_000,
-          // One shared API server: files run one at a time so timings stay honest on 2 cores.
+          // The files share one API server and one real node: they run one at a time, in one fork. The other
+          // projects (unit, images) run alongside them, as vitest runs projects concurrently.
           pool: 'forks',
           poolOptions: { forks: { singleFork: true } },
         },
