@@ -137,6 +137,19 @@ describe('predict on the test bed', () => {
     ).toBe(true);
     const html = fs.readFileSync(report, 'utf8');
     expect(html).toContain(`deployment/${release}-backend (backend)`);
+    // The page's chart data is the run's: the four samples taken, the limit, the fitted line to the crossing.
+    const data = JSON.parse(
+      /<script type="application\/json" id="forecast-data">([^<]*)<\/script>/.exec(html)![1]!,
+    ) as {
+      key: string;
+      chart: { points: [number, number][]; limit?: number; line?: unknown[]; crossing?: [number, number] };
+    }[];
+    const chart = data.find((f) => f.key === mem.key)!.chart;
+    expect(chart.points.map(([, v]) => Math.round(v / Mi))).toEqual([100, 150, 200, 240]);
+    expect(chart.limit).toBe(256 * Mi);
+    expect(chart.line).toHaveLength(2);
+    expect(chart.crossing![1]).toBe(256 * Mi);
+    expect(Math.abs(chart.crossing![0] - (chart.points.at(-1)![0] + mem.etaSeconds!))).toBeLessThanOrEqual(1);
   });
 
   // rightsize reads the samples predict recorded above, as it does under cron.
