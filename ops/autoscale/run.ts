@@ -25,8 +25,6 @@ import { readSamples } from '../../scripts/lib/samples/store.ts';
 import type { AutoscaleContext } from './spec.ts';
 import { Scanner, releaseSelector, slimPod, type PodMetricsLike } from '../../scripts/lib/kube/scan.ts';
 
-const components = ['frontend', 'backend'] as const;
-
 export function hpaState(h: V2HorizontalPodAutoscaler): HpaState {
   const cpuTarget = h.spec?.metrics?.find((m) => m.type === 'Resource' && m.resource?.name === 'cpu')?.resource?.target
     .averageUtilization;
@@ -51,8 +49,6 @@ export function hpaState(h: V2HorizontalPodAutoscaler): HpaState {
 
 export async function runAutoscale(ctx: AutoscaleContext): Promise<void> {
   const opts = ctx.opts;
-  const bad = opts.components.filter((c) => !(components as readonly string[]).includes(c));
-  if (bad.length) throw usageError(`--components: "${bad.join(', ')}" cannot be autoscaled: only frontend and backend`);
   const kube = await ctx.kube();
   if (!(await kube.read('v1', 'Namespace', ctx.namespace)))
     throw usageError(

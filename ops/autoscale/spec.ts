@@ -3,7 +3,13 @@ import type { Context, OptionSpec } from '../../scripts/lib/kit/cli.ts';
 import { defineSettings, durationSeconds, int, setting } from '../../scripts/lib/kit/settings.ts';
 
 export const options = {
-  components: { type: 'list', arg: 'frontend,backend', default: ['frontend', 'backend'], help: 'which components' },
+  components: {
+    type: 'list',
+    arg: 'frontend,backend',
+    choices: ['frontend', 'backend'],
+    default: ['frontend', 'backend'],
+    help: 'which components',
+  },
   apply: { type: 'boolean', help: 'set the recommendations in the release values (helm upgrade)' },
 } as const satisfies Record<string, OptionSpec>;
 

@@ -14,7 +14,6 @@ import {
   summarize,
   type Capacity,
   type Endpoint,
-  type EndpointName,
   type EndpointRun,
 } from './plan.ts';
 import { parseQuantity } from '../../scripts/lib/kube/quantity.ts';
@@ -115,9 +114,6 @@ async function cleanup(port: number, token: string): Promise<Cleanup> {
 
 export async function runPerf(ctx: PerfContext): Promise<void> {
   const o = ctx.opts;
-  const unknown = o.endpoints.filter((e) => !endpointNames.includes(e as EndpointName));
-  if (unknown.length)
-    throw usageError(`--endpoints: unknown ${unknown.join(', ')} (choose from ${endpointNames.join(', ')})`);
   const maxRequests = ctx.cfg.TODO_PERF_MAX_REQUESTS;
   if (o.requests > maxRequests)
     throw usageError(`--requests ${o.requests} is above TODO_PERF_MAX_REQUESTS (${maxRequests})`);

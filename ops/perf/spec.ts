@@ -14,6 +14,7 @@ const fraction: Parser<number> = (v, key) => {
 export const options = {
   endpoints: {
     type: 'list',
+    choices: endpointNames,
     default: endpointNames,
     arg: 'NAMES',
     help: `which endpoints, in this order: ${endpointNames.join(',')}`,

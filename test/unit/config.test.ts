@@ -105,6 +105,13 @@ describe('bad input is exit 2 before any cluster access', () => {
     ['ops/restore.ts', ['nope', '--dir', os.tmpdir()], /^restore: no archive nope in /],
     ['ops/restore.ts', [], /^restore: restore takes one archive/],
     ['ops/perf.ts', ['--duration', '0'], /^perf: --duration must be at least 1s, got "0"$/],
+    [
+      'ops/autoscale.ts',
+      ['--components', 'nope'],
+      /^autoscale: --components: unknown nope \(choose from frontend, backend\)$/,
+    ],
+    ['scripts/monitor.ts', ['extra'], /^monitor: unexpected argument "extra": monitor takes options only$/],
+    ['scripts/deploy.ts', ['extra'], /^deploy: unexpected argument "extra": deploy takes options only$/],
   ];
   for (const [script, args, line] of cases)
     it(`${script} ${args.join(' ')}`, async () => {

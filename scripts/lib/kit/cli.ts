@@ -28,10 +28,10 @@ export interface OptionSpec {
   arg?: string;
   /** shown in --help; used when the flag is absent */
   default?: string | number | boolean | readonly string[];
-  /** int: inclusive bounds */
+  /** int: inclusive bounds; duration: the least seconds */
   min?: number;
   max?: number;
-  /** enum: the allowed values */
+  /** enum, list: the allowed values */
   choices?: readonly string[];
 }
 
@@ -43,7 +43,9 @@ type ValueOf<O extends OptionSpec> = O['type'] extends 'boolean'
   : O['type'] extends 'int' | 'duration'
     ? number
     : O['type'] extends 'list'
-      ? string[]
+      ? O extends { choices: readonly (infer C)[] }
+        ? C[]
+        : string[]
       : O extends { choices: readonly (infer C)[] }
         ? C
         : string;
@@ -279,11 +281,16 @@ function convert(name: string, o: OptionSpec, raw: unknown): unknown {
       if (!o.choices!.includes(String(raw)))
         throw usageError(`${flag} must be one of ${o.choices!.join(', ')}, got "${String(raw)}"`);
       return raw;
-    case 'list':
-      return (raw as string[])
+    case 'list': {
+      const items = (raw as string[])
         .flatMap((v) => v.split(','))
         .map((v) => v.trim())
         .filter(Boolean);
+      const unknown = o.choices ? items.filter((v) => !o.choices!.includes(v)) : [];
+      if (unknown.length)
+        throw usageError(`${flag}: unknown ${unknown.join(', ')} (choose from ${o.choices!.join(', ')})`);
+      return items;
+    }
     default:
       return raw;
   }
@@ -399,6 +406,11 @@ export function parseFlags<O extends Record<string, OptionSpec>, S extends Setti
   const flags: Record<string, unknown> = {};
   const raw = parsed.values as Record<string, unknown>;
   if (raw.help) return { flags: { help: true }, positionals: [] };
+  if (!spec.positionals && parsed.positionals.length)
+    throw usageError(
+      `unexpected argument "${parsed.positionals[0]}": ${spec.name} takes options only`,
+      `see: npx zx ${entryPath(spec)} --help`,
+    );
   for (const [k, o] of Object.entries(opts)) {
     if (raw[k] !== undefined) flags[k] = convert(k, o, raw[k]);
     // A default is written as the user would type it ('10m'): converted like a given value.
