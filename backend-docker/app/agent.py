@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from . import tools
+from .db import open_session
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ def run_parser(engine: Engine, user_id: str, message: str) -> Reply:
     fn = tools.TOOLS[intent.tool]
     arguments: dict[str, Any] = {"user_id": user_id, **intent.arguments}
     try:
-        with Session(engine) as session:
+        with open_session(engine) as session:
             result: Any = fn(session, user_id, **intent.arguments)
     except tools.ToolError as exc:
         error = {"tool": intent.tool, "arguments": arguments, "result": {"error": str(exc)}}
@@ -147,8 +147,12 @@ def _instructions(user_id: str) -> str:
     )
 
 
-def _tool_output(raw: object) -> Any:
-    """Tool output as JSON the API can return (structured result, or {"error": text})."""
+def _tool_output(tool: str, raw: object) -> Any:
+    """Tool output as JSON the API can return (the tool's result, or {"error": text}).
+
+    The same shapes as the parser's tool calls: list_tasks' structured content is
+    {"tasks": [...]} (MCP wants an object there) and is recorded as the list itself.
+    """
     if isinstance(raw, dict) and raw.get("type") == "text":
         raw = raw.get("text", "")
     if isinstance(raw, str):
@@ -156,9 +160,8 @@ def _tool_output(raw: object) -> Any:
             value = json.loads(raw)
         except ValueError:
             return {"error": raw}
-        # FastMCP wraps non-object results (list_tasks) as {"result": [...]}.
-        if isinstance(value, dict) and set(value) == {"result"}:
-            return value["result"]
+        if tool == "list_tasks" and isinstance(value, dict) and set(value) == {"tasks"}:
+            return value["tasks"]
         return value
     return raw
 
@@ -184,7 +187,7 @@ async def run_llm(
                 arguments = json.loads(getattr(context, "tool_arguments", "") or "{}")
             except ValueError:
                 arguments = {}
-            calls.append({"tool": tool.name, "arguments": arguments, "result": _tool_output(result)})
+            calls.append({"tool": tool.name, "arguments": arguments, "result": _tool_output(tool.name, result)})
 
     headers = {"Authorization": f"Bearer {bearer_token}"}
     if request_id:

@@ -11,9 +11,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
@@ -117,11 +119,22 @@ def create_app(settings: Settings) -> FastAPI:
         log.info("request validation failed", extra={"errors": repr(exc.errors())[:1000]})
         return JSONResponse({"detail": [_short_error(e) for e in exc.errors()]}, 422)
 
-    @app.get("/healthz", include_in_schema=False)
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400 and exc.__cause__ is not None:
+            # FastAPI's body parser: JSON it could not decode for another reason than syntax
+            # (not UTF-8, a number Python cannot hold, nesting past the recursion limit). Same
+            # answer as a syntax error, so every bad body has one shape.
+            log.info("request body not parsed", extra={"error": repr(exc.__cause__)[:300]})
+            return JSONResponse({"detail": [{"loc": ["body"], "msg": "invalid JSON"}]}, 422)
+        return await http_exception_handler(request, exc)
+
+    # HEAD too: load balancers and uptime checkers probe with it.
+    @app.api_route("/healthz", methods=["GET", "HEAD"], include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}  # liveness: no dependencies on purpose
 
-    @app.get("/readyz", include_in_schema=False)
+    @app.api_route("/readyz", methods=["GET", "HEAD"], include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
         if not request.app.state.schema_ready:
             return JSONResponse({"status": "unavailable", "detail": "database not initialised"}, 503)
@@ -131,6 +144,17 @@ def create_app(settings: Settings) -> FastAPI:
         except Exception:
             log.warning("readiness check failed: database unreachable")
             return JSONResponse({"status": "unavailable", "detail": "database unreachable"}, 503)
+        try:
+            missing = await run_in_threadpool(db.missing_rights, engine)
+        except Exception as exc:
+            log.warning("readiness check failed: rights not readable", extra={"error": repr(exc)[:300]})
+            return JSONResponse({"status": "unavailable", "detail": "database unreachable"}, 503)
+        if missing:
+            # Writable is not enough: a role with DELETE but not INSERT fails every create.
+            log.warning("readiness check failed: database rights missing", extra={"missing": missing})
+            return JSONResponse(
+                {"status": "unavailable", "detail": "database rights missing: " + ", ".join(missing)}, 503
+            )
         try:
             # Most requests write: a read-only database (full disk, hot standby, read-only
             # file) must take the pod out of rotation too.

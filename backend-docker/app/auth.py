@@ -49,6 +49,11 @@ class JWTVerifier:
             )
         except jwt.PyJWTError as exc:
             raise AuthError(f"invalid token: {type(exc).__name__}") from None
+        # RFC 7519 NumericDate is a JSON number; PyJWT also takes "exp": "1735689600".
+        for claim in ("exp", "nbf", "iat"):
+            value = claims.get(claim)
+            if claim in claims and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise AuthError(f"invalid token: {claim} is not a number")
         sub = claims.get("sub")
         # A user id the user_id columns cannot hold would fail on PostgreSQL and be stored on
         # SQLite: refuse it here, the same on both.

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import Engine, event, exc as sa_exc, text
 from sqlalchemy.engine import make_url
-from sqlmodel import SQLModel, create_engine
+from sqlalchemy.orm import exc as orm_exc
+from sqlmodel import Session, SQLModel, create_engine
 
-from . import models  # noqa: F401  # registers the tables on SQLModel.metadata
+from . import models  # also registers the tables on SQLModel.metadata
 from .metrics import DB_ERRORS
 
 try:
@@ -142,6 +144,91 @@ def _file_lock(db_path: str | None) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def open_session(engine: Engine) -> Session:
+    """A request's session. Objects keep their values after commit: answering with what was
+    just written needs no second read, which a concurrent delete could make fail."""
+    return Session(engine, expire_on_commit=False)
+
+
+_TABLE_IN_MESSAGE = re.compile(r"on table '([A-Za-z_]+)'")
+
+
+def vanished(exc: BaseException) -> str | None:
+    """The table whose row was deleted under this request (by a concurrent one), else None.
+
+    The one place that knows what a vanished row looks like, for every caller: REST answers
+    404 (middleware), chat and MCP a tool's "not found" (tools._counted). SQLAlchemy says it
+    three ways: an UPDATE or DELETE that matched no row (StaleDataError), an expired attribute
+    whose row is gone (ObjectDeletedError, "Instance ... has been deleted"), a refresh of such
+    an instance ("Could not refresh instance").
+    """
+    if isinstance(exc, orm_exc.StaleDataError):
+        found = _TABLE_IN_MESSAGE.search(str(exc))
+        return found.group(1) if found else "row"
+    if isinstance(exc, orm_exc.ObjectDeletedError) or (
+        isinstance(exc, sa_exc.InvalidRequestError)
+        and ("has been deleted" in str(exc) or "Could not refresh instance" in str(exc))
+    ):
+        return _instance_table(exc)
+    return None
+
+
+def _instance_table(exc: BaseException) -> str:
+    # The messages name the instance ("Instance '<Task at 0x...>'"); its class is the table.
+    found = re.search(r"<(\w+) at 0x", str(exc))
+    if found:
+        table = getattr(getattr(models, found.group(1), None), "__tablename__", None)
+        if isinstance(table, str):
+            return table
+    return "row"
+
+
+# Every right the app's own requests use, per table (nothing deletes conversations or messages).
+# A new row also takes its id from the table's sequence (USAGE on it).
+RIGHTS: dict[str, tuple[str, ...]] = {
+    "task": ("SELECT", "INSERT", "UPDATE", "DELETE"),
+    "conversation": ("SELECT", "INSERT", "UPDATE"),
+    "message": ("SELECT", "INSERT"),
+}
+
+
+def missing_rights(engine: Engine) -> list[str]:
+    """The rights of RIGHTS the database user lacks, as "INSERT on task" (PostgreSQL only).
+
+    A role with DELETE but without INSERT passes the write probe of check_writable and then
+    refuses every create: readiness has to ask for each right, not try one statement.
+    """
+    if engine.dialect.name != "postgresql":
+        return []  # SQLite has no rights; a read-only file is check_writable's case
+    pairs = [(table, right) for table, rights in RIGHTS.items() for right in rights]
+    values = ", ".join(f"(:t{i}, :r{i})" for i in range(len(pairs)))
+    params: dict[str, str] = {}
+    for i, (table, right) in enumerate(pairs):
+        params[f"t{i}"], params[f"r{i}"] = table, right
+    tables = ", ".join(f"(:s{i})" for i in range(len(RIGHTS)))
+    params.update({f"s{i}": table for i, table in enumerate(RIGHTS)})
+    with engine.connect() as conn:
+        missing = [
+            f"{right} on {table}"
+            for table, right in conn.execute(
+                text(f"SELECT t, r FROM (VALUES {values}) AS x(t, r) WHERE NOT has_table_privilege(t, r)"),
+                params,
+            )
+        ]
+        missing += [
+            f"USAGE on {seq}"
+            for (seq,) in conn.execute(
+                text(
+                    f"SELECT s FROM (SELECT pg_get_serial_sequence(t, 'id') AS s FROM (VALUES {tables}) AS x(t)) y "
+                    "WHERE s IS NOT NULL AND NOT has_sequence_privilege(s, 'USAGE, UPDATE')"
+                ),
+                params,
+            )
+        ]
+        conn.rollback()
+    return missing
 
 
 def ping(engine: Engine) -> None:

@@ -13,17 +13,18 @@ from typing import Annotated, Any, Literal, TypeVar
 import anyio.to_thread
 from mcp.server.fastmcp import Context, FastMCP
 from mcp.server.fastmcp.exceptions import ToolError as SDKToolError
-from mcp.types import ContentBlock
-from pydantic import Strict, ValidationError
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp.types import CallToolResult, ContentBlock, TextContent
+from pydantic import Strict, ValidationError
 from sqlalchemy import Engine
-from sqlmodel import Session
 from starlette.datastructures import Headers
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
-from . import tools
+from . import jsonrpc, tools
 from .auth import AuthError, JWTVerifier
+from .db import open_session
 from .metrics import MCP_TOOL_CALLS
 from .tools import TaskResult, TaskSummary
 
@@ -36,6 +37,12 @@ TaskId = Annotated[int, Strict()]
 
 class ToolDenied(Exception):
     pass
+
+
+class TaskList(TypedDict):
+    """list_tasks' structured content: MCP wants an object there, so the list is under "tasks"."""
+
+    tasks: list[TaskSummary]
 
 
 class TodoMCP(FastMCP):  # type: ignore[type-arg]
@@ -95,7 +102,7 @@ def build_mcp(engine: Engine) -> FastMCP:
             raise ToolDenied("forbidden: user_id does not match the authenticated user")
 
         def run() -> T:
-            with Session(engine) as session:
+            with open_session(engine) as session:
                 return fn(session, user_id, **kwargs)
 
         # The tool layer is synchronous DB code; keep it off the event loop.
@@ -111,9 +118,19 @@ def build_mcp(engine: Engine) -> FastMCP:
     @mcp.tool()
     async def list_tasks(
         user_id: str, ctx: Context, status: Literal["all", "pending", "completed"] = "all"  # type: ignore[type-arg]
-    ) -> list[TaskSummary]:
-        """List the user's tasks; status is "all", "pending" or "completed"."""
-        return await call("list_tasks", ctx, user_id, tools.list_tasks, status=status)
+    ) -> Annotated[CallToolResult, TaskList]:
+        """List the user's tasks; status is "all", "pending" or "completed".
+
+        Returns one text block holding the whole list as JSON ([{id, title, completed}, ...],
+        "[]" when empty) and structured content {"tasks": [...]} with the same list.
+        """
+        listed = await call("list_tasks", ctx, user_id, tools.list_tasks, status=status)
+        # The SDK would send one text block per task (a client reading content[0] sees only
+        # the first) and none for an empty list.
+        return CallToolResult(
+            content=[TextContent(type="text", text=json.dumps(listed))],
+            structuredContent={"tasks": listed},
+        )
 
     @mcp.tool()
     async def complete_task(user_id: str, task_id: TaskId, ctx: Context) -> TaskResult:  # type: ignore[type-arg]
@@ -143,7 +160,7 @@ def build_mcp(engine: Engine) -> FastMCP:
 
 
 class MCPEndpoint:
-    """ASGI app for /mcp: bearer auth in front of the SDK's session manager."""
+    """ASGI app for /mcp: bearer auth and the JSON-RPC guard in front of the SDK's session manager."""
 
     def __init__(self, mcp: FastMCP, verifier: JWTVerifier) -> None:
         mcp.streamable_http_app()  # creates mcp.session_manager (the returned app is unused)
@@ -151,8 +168,9 @@ class MCPEndpoint:
         self._verifier = verifier
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = Headers(scope=scope)
         try:
-            user = self._verifier.user_from_header(Headers(scope=scope).get("authorization"))
+            user = self._verifier.user_from_header(headers.get("authorization"))
         except AuthError:
             await _send_json(send, 401, {"detail": "invalid or missing bearer token"}, [(b"www-authenticate", b"Bearer")])
             return
@@ -161,9 +179,110 @@ class MCPEndpoint:
             # the SDK would hold a GET open forever. The MCP spec allows 405 for both.
             await _send_json(send, 405, {"detail": "method not allowed"}, [(b"allow", b"POST")])
             return
+        if not _accepts_json(headers.get("accept")):
+            await _send(send, 406, jsonrpc.error_body(jsonrpc.INVALID_REQUEST, "Not Acceptable: the answer is application/json"))
+            return
+        if _media_type(headers.get("content-type")) != "application/json":
+            await _send(send, 415, jsonrpc.error_body(jsonrpc.INVALID_REQUEST, "Unsupported Media Type: send application/json"))
+            return
+        body = await _read_body(receive)  # the middleware's receive: 413 beyond MAX_BODY_BYTES
+        try:
+            jsonrpc.check(jsonrpc.parse(body))
+        except jsonrpc.Refused as refused:
+            await _send(send, refused.http_status, refused.body())
+            return
         scope[USER_SCOPE_KEY] = user
-        await self.manager.handle_request(scope, receive, send)
+        # The SDK reads Accept literally ("application/json" must appear): "*/*" and a missing
+        # header mean the same to HTTP, so it is told what this endpoint answers with.
+        scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"accept"] + [(b"accept", b"application/json")]
+        await self.manager.handle_request(scope, _replay(body, receive), _null_ids(send))
 
+
+def _media_type(value: str | None) -> str:
+    return (value or "").split(";", 1)[0].strip().lower()
+
+
+def _accepts_json(accept: str | None) -> bool:
+    """Whether an Accept header admits application/json (absent: anything goes, RFC 9110)."""
+    if accept is None or not accept.strip():
+        return True
+    for item in accept.split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        q = next((p.partition("=")[2] for p in params if p.lower().startswith("q=")), "1")
+        try:
+            acceptable = float(q) > 0
+        except ValueError:
+            acceptable = False
+        if acceptable and media.lower() in ("application/json", "application/*", "*/*"):
+            return True
+    return False
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break  # client gone: what arrived is parsed and answered into the void
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """`receive` for the SDK: the body once more, then the client's own messages (disconnect)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _null_ids(send: Send) -> Send:
+    """The SDK's own error answers (protocol version header, internal failures) carry
+    `"id": "server-error"`; JSON-RPC wants null for an error not tied to a request."""
+    held: Message | None = None
+
+    async def wrapped(message: Message) -> None:
+        nonlocal held
+        if message["type"] == "http.response.start" and message["status"] >= 400:
+            held = message  # sent with the body, whose length may change
+            return
+        if held is not None and message["type"] == "http.response.body" and not message.get("more_body", False):
+            start, held = held, None
+            body = message.get("body", b"")
+            try:
+                error = json.loads(body)
+            except ValueError:
+                error = None
+            if isinstance(error, dict) and error.get("id") == "server-error":
+                error["id"] = None
+                body = json.dumps(error).encode()
+            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+            await send({**message, "body": body})
+            return
+        if held is not None:  # a streamed error body: pass it on as it is
+            await send(held)
+            held = None
+        await send(message)
+
+    return wrapped
+
+
+async def _send(send: Send, status: int, body: bytes) -> None:
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+    })
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _send_json(send: Send, status: int, body: dict[str, str], headers: list[tuple[bytes, bytes]]) -> None:

@@ -19,6 +19,7 @@ from starlette.datastructures import Headers
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .db import vanished
 from .logs import request_id_var
 from .metrics import HTTP_DURATION, HTTP_REQUESTS
 
@@ -26,6 +27,13 @@ log = logging.getLogger("app.access")
 errlog = logging.getLogger("app.error")
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")  # anything else could forge log lines
+# The metrics' method label takes these values and "other": a client may send any token as
+# the method (FOO, TRACE...), and each new value would be a new series.
+METHOD_LABELS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    return method if method in METHOD_LABELS else "other"
 
 
 class BodyTooLarge(HTTPException):
@@ -83,30 +91,26 @@ class RequestMiddleware:
         except BodyTooLarge:
             if not started:
                 await _json(send_wrapper, 413, {"detail": "request body too large"})
-        except DataError:
-            # A value the database refused that validation let through: still the client's input.
-            errlog.exception("database refused a value")
-            if not started:
-                await _json(send_wrapper, 422, {"detail": "invalid input"})
-        except DBAPIError:
-            errlog.exception("database error")
-            if not started:
-                await _json(send_wrapper, 503, {"detail": "database unavailable"})
-        except Exception:
-            # Last resort: the trace goes to the log, never to the client.
-            errlog.exception("unhandled error")
-            if not started:
-                await _json(send_wrapper, 500, {"detail": "internal error"})
+        except Exception as exc:
+            table = vanished(exc)
+            if table is None:
+                await self._failed(exc, send_wrapper, started)
+            else:
+                # Deleted by a concurrent request between our read and our write: for the
+                # client that is simply "not found", as if the delete had come first.
+                log.info("row vanished under the request", extra={"table": table})
+                if not started:
+                    await _json(send_wrapper, 404, {"detail": f"{table} not found"})
         finally:
             elapsed = time.perf_counter() - start
             route = _route_template(scope)
-            method = scope.get("method", "")
+            method = method_label(scope.get("method", ""))
             HTTP_REQUESTS.labels(method, route, str(status)).inc()
             HTTP_DURATION.labels(method, route).observe(elapsed)
             log.info(
                 "request",
                 extra={
-                    "method": method,
+                    "method": scope.get("method", "")[:16],
                     "path": scope.get("path", ""),
                     "route": route,
                     "status": status,
@@ -114,6 +118,22 @@ class RequestMiddleware:
                 },
             )
             request_id_var.reset(token)
+
+    @staticmethod
+    async def _failed(exc: Exception, send: Send, started: bool) -> None:
+        if isinstance(exc, DataError):
+            # A value the database refused that validation let through: still the client's input.
+            errlog.error("database refused a value", exc_info=exc)
+            status, detail = 422, "invalid input"
+        elif isinstance(exc, DBAPIError):
+            errlog.error("database error", exc_info=exc)
+            status, detail = 503, "database unavailable"
+        else:
+            # Last resort: the trace goes to the log, never to the client.
+            errlog.error("unhandled error", exc_info=exc)
+            status, detail = 500, "internal error"
+        if not started:
+            await _json(send, status, {"detail": detail})
 
 
 def _route_template(scope: Scope) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, StrictBool, StrictInt, StringConstraints, field_serializer
+from pydantic import AfterValidator, StrictBool, StrictInt, StringConstraints, field_serializer, field_validator
 from sqlalchemy import DateTime, Text
 from sqlmodel import Field, SQLModel
 
@@ -84,8 +84,16 @@ class TaskCreate(SQLModel):
 
 class TaskUpdate(SQLModel):
     title: Title | None = None
-    description: Description | None = None
+    description: Description | None = None  # null clears it, like ""
     completed: StrictBool | None = None  # "yes", 1 or "true" are not booleans
+
+    @field_validator("title", "completed", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Left out means "unchanged"; an explicit null would mean "no title", which a task cannot have.
+        if value is None:
+            raise ValueError("must not be null")
+        return value
 
 
 class TaskComplete(SQLModel):

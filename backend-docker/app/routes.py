@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from . import agent
 from .auth import AuthorizedUser
+from .db import open_session
 from .logs import request_id_var
 from .metrics import LLM_FALLBACKS
 from .models import (
@@ -38,7 +39,7 @@ HISTORY_LIMIT = 40  # messages of context sent to the LLM; older turns stay in t
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.engine) as session:
+    with open_session(request.app.state.engine) as session:
         yield session
 
 
@@ -68,8 +69,7 @@ def list_tasks(
 def create_task(user_id: AuthorizedUser, body: TaskCreate, session: DB) -> Task:
     task = Task(user_id=user_id, title=body.title, description=body.description or None)
     session.add(task)
-    session.commit()
-    session.refresh(task)
+    session.commit()  # the id is set by the INSERT; nothing needs reading back
     return task
 
 
@@ -80,11 +80,13 @@ def get_task(user_id: AuthorizedUser, task_id: int, session: DB) -> Task:
 
 @router.put("/tasks/{task_id}", response_model=TaskRead)
 def update_task(user_id: AuthorizedUser, task_id: int, body: TaskUpdate, session: DB) -> Task:
+    """Change any of title, description, completed; a field left out stays as it is.
+
+    `null` clears the description; a `null` title or completed is a 422. 404 when the task is
+    missing, another user's, or deleted by a concurrent request before this edit is written.
+    """
     task = _own_task(session, user_id, task_id)
-    changes = body.model_dump(exclude_unset=True)
-    for key in ("title", "completed"):
-        if key in changes and changes[key] is None:
-            raise HTTPException(422, detail=f"{key} cannot be null")
+    changes = body.model_dump(exclude_unset=True)  # a null title or completed is refused by TaskUpdate
     if "description" in changes:
         changes["description"] = changes["description"] or None  # "" clears it
     for key, value in changes.items():
@@ -92,7 +94,6 @@ def update_task(user_id: AuthorizedUser, task_id: int, body: TaskUpdate, session
     task.updated_at = utcnow()
     session.add(task)
     session.commit()
-    session.refresh(task)
     return task
 
 
@@ -110,14 +111,17 @@ def complete_task(
     session: DB,
     body: Annotated[TaskComplete | None, Body()] = None,
 ) -> Task:
-    """Toggle completion, or set it explicitly with {"completed": true|false}."""
+    """Toggle completion, or set it explicitly with {"completed": true|false}.
+
+    404 when the task is missing, another user's, or deleted by a concurrent request before
+    this edit is written.
+    """
     task = _own_task(session, user_id, task_id)
     wanted = body.completed if body is not None and body.completed is not None else not task.completed
     task.completed = wanted
     task.updated_at = utcnow()
     session.add(task)
     session.commit()
-    session.refresh(task)
     return task
 
 

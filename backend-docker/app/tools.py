@@ -13,6 +13,7 @@ from typing import ParamSpec, TypeVar
 from sqlmodel import Session, col, select
 from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
+from .db import vanished
 from .metrics import MCP_TOOL_CALLS
 from .models import Task, utcnow, valid_id
 
@@ -50,9 +51,14 @@ def _counted(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
             except ToolError:
                 MCP_TOOL_CALLS.labels(name, "error").inc()
                 raise
-            except Exception:
-                MCP_TOOL_CALLS.labels(name, "failure").inc()
-                raise
+            except Exception as exc:
+                if vanished(exc) is None:
+                    MCP_TOOL_CALLS.labels(name, "failure").inc()
+                    raise
+                # Deleted by a concurrent request between our read and our write: to the
+                # caller (MCP client, chat) that task is simply not found.
+                MCP_TOOL_CALLS.labels(name, "error").inc()
+                raise ToolError(f"task {kwargs.get('task_id')} not found") from exc
             MCP_TOOL_CALLS.labels(name, "ok").inc()
             return out
 
@@ -64,6 +70,12 @@ def _counted(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
 def _text(value: str, name: str) -> str:
     if "\x00" in value:  # PostgreSQL cannot store it; SQLite must refuse it too
         raise ToolError(f"{name} must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate ("\ud800" in JSON) is no character: neither database can store it,
+        # and REST refuses it in validation. Refuse it here too instead of failing in the driver.
+        raise ToolError(f"{name} must be valid Unicode text (no lone surrogates)") from None
     return value
 
 
@@ -109,7 +121,6 @@ def add_task(
     task = Task(user_id=user_id, title=_title(title), description=_description(description))
     session.add(task)
     session.commit()
-    session.refresh(task)
     assert task.id is not None
     return {"task_id": task.id, "status": "created", "title": task.title}
 

@@ -32,9 +32,12 @@ class FakeLLM:
 
     With fail_after_tool=True the second call returns 500 (LLM dies mid-run)."""
 
-    def __init__(self, fail_after_tool: bool = False) -> None:
+    def __init__(self, fail_after_tool: bool = False, tool: str = "add_task",
+                 arguments: dict[str, Any] | None = None) -> None:
         self.requests: list[dict[str, Any]] = []
         self.fail_after_tool = fail_after_tool
+        self.tool = tool
+        self.arguments = {"title": "from llm"} if arguments is None else arguments
 
     async def completions(self, request: Request) -> JSONResponse:
         body = await request.json()
@@ -46,7 +49,7 @@ class FakeLLM:
             return JSONResponse(_completion({"content": "LLM says: " + str(messages[-1]["content"])}, "stop"))
         user_id = re.search(r'user\'s id is "([^"]+)"', messages[0]["content"]).group(1)  # type: ignore[union-attr]
         call = {"id": "call_1", "type": "function",
-                "function": {"name": "add_task", "arguments": json.dumps({"user_id": user_id, "title": "from llm"})}}
+                "function": {"name": self.tool, "arguments": json.dumps({"user_id": user_id, **self.arguments})}}
         return JSONResponse(_completion({"content": None, "tool_calls": [call]}, "tool_calls"))
 
     def app(self) -> Starlette:
@@ -115,3 +118,21 @@ def test_llm_failure_after_a_tool_ran_does_not_repeat_it(serve: Callable[..., Li
     # The agent's add_task ran once; the parser did not add "buy milk" on top.
     titles = [t["title"] for t in httpx.get(f"{live.url}/api/alice/tasks", headers=auth()).json()]
     assert titles == ["from llm"]
+
+
+@pytest.mark.parametrize("titles", [[], ["buy milk", "call mom"]])
+def test_llm_list_tasks_records_the_list(serve: Callable[..., LiveServer], db_url: str, titles: list[str]) -> None:
+    # list_tasks answers {"tasks": [...]} as structured content; chat records the list
+    # itself, as the parser does, empty or not.
+    fake = FakeLLM(tool="list_tasks", arguments={})
+    llm = serve(lambda port: fake.app())
+    live = serve(lambda port: create_app(make_settings(
+        db_url, port=port, openai_api_key="sk-test", openai_base_url=f"{llm.url}/v1")))
+    for title in titles:
+        assert httpx.post(f"{live.url}/api/alice/tasks", json={"title": title}, headers=auth()).status_code == 201
+    want = [{"id": i + 1, "title": t, "completed": False} for i, t in enumerate(titles)]
+
+    r = httpx.post(f"{live.url}/api/alice/chat", json={"message": "what do I have?"}, headers=auth(), timeout=60)
+    assert r.status_code == 200, r.text
+    assert r.json()["tool_calls"] == [{"tool": "list_tasks", "arguments": {"user_id": "alice"}, "result": want}]
+    assert json.loads(fake.requests[1]["messages"][-1]["content"]) == {"tasks": want}  # what the model read

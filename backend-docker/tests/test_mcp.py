@@ -31,7 +31,7 @@ def ok(result: CallToolResult) -> Any:
     assert not result.isError, result.content
     data = result.structuredContent
     assert data is not None
-    return data["result"] if set(data) == {"result"} else data
+    return data["tasks"] if set(data) == {"tasks"} else data  # list_tasks: {"tasks": [...]}
 
 
 def error_text(result: CallToolResult) -> str:

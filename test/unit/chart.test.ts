@@ -426,11 +426,13 @@ describe('default render (values.yaml + an existing Secret)', () => {
     expect(d.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(20 + 5);
   });
 
-  it('frontend: port 3000, /api/health probes, BACKEND_URL computed from the backend Service', () => {
+  it('frontend: port 3000, liveness on the process, readiness on the backend, BACKEND_URL computed from the backend Service', () => {
     const c = container(find(objs, 'Deployment', 'todo-frontend'));
     expect(c.ports).toEqual([{ name: 'http', containerPort: 3000, protocol: 'TCP' }]);
-    for (const p of ['startupProbe', 'livenessProbe', 'readinessProbe'])
+    for (const p of ['startupProbe', 'livenessProbe'])
       expect(c[p].httpGet).toEqual({ path: '/api/health', port: 'http' });
+    // A backend outage takes the pod out of the Service (readiness) without restarting it (liveness).
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/api/ready', port: 'http' });
     expect(find(objs, 'ConfigMap', 'todo-frontend').data).toEqual({
       BACKEND_URL: 'http://todo-backend:8000',
       PORT: '3000',

@@ -134,7 +134,7 @@ describe.each(Object.entries(dockerfiles))('%s Dockerfile', (_name, { file, uid,
   it('labels the image with the OCI source, revision, version and created build args, and documents the probe path', () => {
     for (const k of ['source', 'revision', 'version', 'created'])
       expect(text).toMatch(new RegExp(`org\\.opencontainers\\.image\\.${k}="\\$\\{${k.toUpperCase()}\\}"`));
-    expect(text).toMatch(new RegExp(`Probe path: GET ${probe.replace('/', '\\/')}`));
+    expect(text).toMatch(new RegExp(`Probe paths?: GET ${probe.replace('/', '\\/')}`));
     expect(text).toMatch(/^# What an app must follow to be built by this Dockerfile/m);
   });
 });
