@@ -15,6 +15,7 @@ import { $, argv } from 'zx';
 import { up, bedEnv } from '../scripts/lib/local-cluster/cluster.ts';
 import { Kube } from '../scripts/lib/kube/client.ts';
 import { execInPod } from '../scripts/lib/kube/exec.ts';
+import { tsNodeFlags } from '../scripts/lib/kit/node-flags.ts';
 
 const sizes = String(argv.sizes ?? '10000,50000')
   .split(',')
@@ -53,12 +54,11 @@ function measured(
 ): Promise<{ code: number; s: number; maxRssMb: number; stdout: string; stderr: string }> {
   const rssFile = path.join(tmp, `rss-${Date.now()}`);
   const hook = `data:text/javascript,${encodeURIComponent("import fs from 'node:fs'; process.on('exit', () => fs.writeFileSync(process.env.BENCH_RSS_FILE, String(process.resourceUsage().maxRSS)));")}`;
-  const typescript = (process.features as { typescript?: string }).typescript;
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [...(typescript ? [] : ['--import', 'tsx']), '--import', hook, zxCli, path.join(root, script), ...args],
+      [...tsNodeFlags(), '--import', hook, zxCli, path.join(root, script), ...args],
       { cwd: root, env: { ...env, BENCH_RSS_FILE: rssFile }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';

@@ -18,6 +18,7 @@ import { spawn } from 'node:child_process';
 import { $, argv } from 'zx';
 import { Kube } from '../scripts/lib/kube/client.ts';
 import { bedEnv, up } from '../scripts/lib/local-cluster/cluster.ts';
+import { tsNodeFlags } from '../scripts/lib/kit/node-flags.ts';
 
 const rounds = Number(argv.rounds ?? 3);
 const root = path.resolve(import.meta.dirname, '..');
@@ -56,7 +57,7 @@ const runEnv = {
   TODO_NAMESPACE: ns,
   TODO_RELEASE: release,
   TODO_SELF_HEAL_COOLDOWN: '1',
-  NODE_OPTIONS: '--import tsx',
+  NODE_OPTIONS: tsNodeFlags().join(' '),
 };
 const watcher = spawn(
   process.execPath,

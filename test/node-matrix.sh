@@ -10,9 +10,9 @@ for v in $versions; do
   dir="$cache/$v"
   if [[ ! -x "$dir/node_modules/.bin/node" ]]; then
     mkdir -p "$dir"
-    # Outside the repo and without its node-options (--import=tsx, which npm
-    # exports to its children as NODE_OPTIONS and npm_config_node_options): the
-    # package's install script runs plain node, where tsx is not installed.
+    # Outside the repo and without its node-options (the suite's .ts loader, which
+    # npm exports to its children as NODE_OPTIONS and npm_config_node_options): the
+    # package's install script runs plain node, where that loader is not installed.
     (cd "$dir" && env -u NODE_OPTIONS -u npm_config_node_options npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error "node@$v" >/dev/null)
   fi
   echo "== unit tests on Node $("$dir/node_modules/.bin/node" --version)"

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from '../lib/kit/env.ts';
+import { tsNodeFlags } from '../lib/kit/node-flags.ts';
 import type { Envelope } from '../lib/kit/result.ts';
 
 export interface ChildResult {
@@ -15,10 +16,9 @@ export interface ChildResult {
   tail: string[];
 }
 
-/** Node 22.18+ strips types itself; Node 20 needs tsx, unless NODE_OPTIONS (npm's .npmrc) already loads it. */
+/** Node 22.18+ strips types itself; Node 20 needs the suite's loader, unless NODE_OPTIONS (npm's .npmrc) already loads it. */
 function loaderArgs(env: NodeJS.ProcessEnv): string[] {
-  if ((process.features as { typescript?: unknown }).typescript) return [];
-  return /\btsx\b/.test(env.NODE_OPTIONS ?? '') ? [] : ['--import', 'tsx'];
+  return /todo-chatbot-ops-ts-loader|ts-loader\/register\.mjs/.test(env.NODE_OPTIONS ?? '') ? [] : tsNodeFlags();
 }
 
 export function runScript(

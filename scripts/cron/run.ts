@@ -8,6 +8,7 @@ import type { CronContext } from './spec.ts';
 import { usageError } from '../lib/kit/errors.ts';
 import { applyPlan } from '../lib/kit/plan.ts';
 import { run, shell } from '../lib/kit/shell.ts';
+import { tsNodeFlags } from '../lib/kit/node-flags.ts';
 
 const userArgs = (user?: string) => (user ? ['-u', user] : []);
 
@@ -52,8 +53,7 @@ export function cronEnvironment(ctx: CronContext): CronEnvironment {
       .map((p) => path.resolve(p))
       .join(':');
   if (process.env.TODO_ENV_DIR) env.TODO_ENV_DIR = path.resolve(process.env.TODO_ENV_DIR);
-  // Node 22.18+ strips types itself; older ones need tsx's loader.
-  const nodeFlags = (process.features as { typescript?: string }).typescript ? [] : ['--import', 'tsx'];
+  const nodeFlags = tsNodeFlags();
   return {
     node: process.execPath,
     nodeFlags,

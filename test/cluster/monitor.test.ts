@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chartDir, profile } from '../fixtures/chart-helm.ts';
 import { bedEnv, deleteNamespace, kube, sh, tempNamespace } from '../helpers/cluster.ts';
 import { assertFailure, assertSuccess, repoRoot, run, scratchEnv, type RunResult } from '../helpers/run.ts';
+import { tsNodeFlags } from '../../scripts/lib/kit/node-flags.ts';
 
 const release = 'mon';
 interface Doc {
@@ -76,8 +77,7 @@ describe('monitor on the test bed', () => {
     const child = spawn(
       process.execPath,
       [
-        '--import',
-        'tsx',
+        ...tsNodeFlags(),
         path.join(repoRoot, 'node_modules/zx/build/cli.js'),
         'scripts/monitor.ts',
         '--profile',

@@ -14,6 +14,7 @@ import { KubeConfig, type V1Deployment, type V1Pod, type V1Secret } from '@kuber
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bedEnv, deleteNamespace, kube, sh } from '../helpers/cluster.ts';
 import { assertFailure, assertSuccess, repoRoot, run, scratchEnv, type RunResult } from '../helpers/run.ts';
+import { tsNodeFlags } from '../../scripts/lib/kit/node-flags.ts';
 
 const release = 'rel';
 const ns = `release-scripts-${process.pid}`;
@@ -162,19 +163,17 @@ describe('deploy, scale and config on the test bed', () => {
     const values = (await sh()`helm get values ${release} -n ${ns} -o json`).stdout;
     expect(JSON.parse(values).secrets).toEqual({ existingSecret: secretName, create: false });
     expect(values).not.toContain(auth);
-    // The text view prints the history.
   });
 
-  it('redeploying unchanged does nothing: no new revision, no object touched, under 3 s', async () => {
+  // How long it takes is bench/deploy.ts's to say (a goal, not a test).
+  it('redeploying unchanged does nothing: no new revision, no object touched; the text view prints the history', async () => {
     const before = await snapshot();
-    const t0 = Date.now();
     const r = await deploy();
-    const ms = Date.now() - t0;
     assertSuccess(r);
     expect(r.stdout).toContain(`release ${release} in ${ns}: unchanged (no new revision)`);
     expect(r.stdout).toMatch(/REVISION\s+UPDATED\s+STATUS/);
+    expect(r.stdout).toMatch(/^\s*1\s+\S.*deployed/m);
     expect(await snapshot()).toEqual(before);
-    process.stderr.write(`[release-scripts] unchanged redeploy: ${ms} ms\n`);
   });
 
   it('--dry-run of a change shows the diff and changes nothing', async () => {
@@ -473,7 +472,7 @@ describe('deploy, scale and config on the test bed', () => {
       });
 
     it('a concurrent second run on the same release: exit 5', async () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', zxCli, 'test/fixtures/locker.ts'], {
+      const child = spawn(process.execPath, [...tsNodeFlags(), zxCli, 'test/fixtures/locker.ts'], {
         cwd: repoRoot,
         env: { ...env, NO_COLOR: '1' },
         stdio: ['pipe', 'pipe', 'pipe'],

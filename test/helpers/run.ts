@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import { expect } from 'vitest';
+import { tsNodeFlags } from '../../scripts/lib/kit/node-flags.ts';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 const zxCli = path.join(repoRoot, 'node_modules', 'zx', 'build', 'cli.js');
@@ -34,14 +35,12 @@ export function scratchEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 /**
  * Node 22.18+ strips types itself: run scripts that way there (dropping the
- * tsx loader npm adds from .npmrc), so the tests cover both ways users run them.
+ * suite's loader npm adds from .npmrc), so the tests cover both ways users run them.
  */
 function loader(env: NodeJS.ProcessEnv): string[] {
-  if ((process.features as { typescript?: string }).typescript) {
-    env.NODE_OPTIONS = (env.NODE_OPTIONS ?? '').replace(/--import[= ]tsx/g, '').trim();
-    return [];
-  }
-  return ['--import', 'tsx'];
+  if ((process.features as { typescript?: string }).typescript)
+    env.NODE_OPTIONS = (env.NODE_OPTIONS ?? '').replace(/--import[= ]todo-chatbot-ops-ts-loader/g, '').trim();
+  return tsNodeFlags();
 }
 
 let validator: ReturnType<Ajv['compile']> | undefined;
@@ -56,7 +55,7 @@ export function assertEnvelope(doc: unknown): void {
     );
 }
 
-/** Runs `zx <script> args` (with tsx, so Node 20 loads .ts) and captures everything. */
+/** Runs `zx <script> args` (with the suite's loader, so Node 20 loads .ts) and captures everything. */
 export function run(script: string, args: string[] = [], opts: RunOptions = {}): Promise<RunResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ...opts.env };
   // Never inherit a developer's real cluster or secrets by accident.

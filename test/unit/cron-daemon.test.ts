@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/run.ts';
+import { tsNodeFlags } from '../../scripts/lib/kit/node-flags.ts';
 
 const root = process.getuid?.() === 0;
 const cronBin = ['/usr/sbin/cron', '/usr/bin/cron'].find((p) => fs.existsSync(p));
@@ -106,8 +107,7 @@ describe.runIf(root && cronBin)('cron.ts install under the real cron daemon', ()
     }
     inside([
       process.execPath,
-      '--import',
-      'tsx',
+      ...tsNodeFlags(),
       path.join(repoRoot, 'node_modules/zx/build/cli.js'),
       path.join(repoRoot, 'scripts/cron.ts'),
       'install',
@@ -143,8 +143,15 @@ describe.runIf(root && cronBin)('cron.ts install under the real cron daemon', ()
       const log = path.join(logs, `${job}.log`);
       return fs.existsSync(log) && /\n--- \S+ exit \S+\n$/.test(fs.readFileSync(log, 'utf8')) ? log : undefined;
     };
-    // At most a minute to the next boundary, then the jobs' own run.
-    await until(120_000, () => finished('alert') && finished('self-heal'));
+    // At most a minute to the next boundary, then the jobs' own run (slow on a loaded machine).
+    await until(
+      150_000,
+      () => finished('alert') && finished('self-heal'),
+      () =>
+        `crontab:\n${crontab()}\nlogs:\n${(fs.existsSync(logs) ? fs.readdirSync(logs) : [])
+          .map((f) => `${f}:\n${fs.readFileSync(path.join(logs, f), 'utf8').slice(-2000)}`)
+          .join('\n')}`,
+    );
 
     const alert = fs.readFileSync(finished('alert')!, 'utf8');
     expect(alert).toMatch(/^--- \S+ start alert\.ts\n/);
@@ -161,14 +168,14 @@ describe.runIf(root && cronBin)('cron.ts install under the real cron daemon', ()
     expect(heal).toMatch(/--- \S+ exit 5\n$/);
     // The jobs ran as the user cron runs them for, in cron's environment (no HOME of ours, no TODO_ of ours).
     expect(fs.statSync(finished('alert')!).uid).toBe(Number(execFileSync('id', ['-u', user], { encoding: 'utf8' })));
-  }, 180_000);
+  }, 240_000);
 });
 
 /** Polls a condition (a file another process writes, a namespace being set up) until it holds or time runs out. */
-async function until(ms: number, ok: () => unknown): Promise<void> {
+async function until(ms: number, ok: () => unknown, why: () => string = () => ''): Promise<void> {
   const end = Date.now() + ms;
   while (!ok()) {
-    if (Date.now() > end) throw new Error(`condition not met within ${ms / 1000}s`);
+    if (Date.now() > end) throw new Error(`condition not met within ${ms / 1000}s\n${why()}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }

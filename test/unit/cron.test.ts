@@ -22,7 +22,7 @@ import { assertFailure, assertSuccess, repoRoot, run, scratchEnv } from '../help
 
 const e: CronEnvironment = {
   node: '/usr/bin/node',
-  nodeFlags: ['--import', 'tsx'],
+  nodeFlags: ['--import', '/srv/ops/scripts/lib/ts-loader/register.mjs'],
   repo: '/srv/ops',
   logDir: '/var/state/logs/testbed-todo',
   logMax: 1000,
@@ -82,7 +82,7 @@ describe('cron table', () => {
     ]);
     expect(b.lines[0]).toMatch(/^# BEGIN todo-chatbot-ops testbed\/todo /);
     expect(b.lines[1]).toBe(
-      "* * * * * cd '/srv/ops' && PATH='/usr/bin:/bin' TODO_PROFILE='testbed' '/usr/bin/node' '--import' 'tsx' '/srv/ops/scripts/cron/job.ts' '/var/state/logs/testbed-todo/self-heal.log' '1000' '2' '--' '/usr/bin/node' '--import' 'tsx' '/srv/ops/node_modules/zx/build/cli.js' '/srv/ops/ops/self-heal.ts' '-o' 'json'",
+      "* * * * * cd '/srv/ops' && PATH='/usr/bin:/bin' TODO_PROFILE='testbed' '/usr/bin/node' '--import' '/srv/ops/scripts/lib/ts-loader/register.mjs' '/srv/ops/scripts/cron/job.ts' '/var/state/logs/testbed-todo/self-heal.log' '1000' '2' '--' '/usr/bin/node' '--import' '/srv/ops/scripts/lib/ts-loader/register.mjs' '/srv/ops/node_modules/zx/build/cli.js' '/srv/ops/ops/self-heal.ts' '-o' 'json'",
     );
     expect(b.lines.at(-1)).toBe('# END todo-chatbot-ops testbed/todo');
   });

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { acquireLock, lockFile, type LockKey } from '../../scripts/lib/kit/lock.ts';
 import { OpsError } from '../../scripts/lib/kit/errors.ts';
 import { repoRoot, scratchEnv } from '../helpers/run.ts';
+import { tsNodeFlags } from '../../scripts/lib/kit/node-flags.ts';
 
 const zxCli = path.join(repoRoot, 'node_modules/zx/build/cli.js');
 const offline = { KUBECONFIG: path.join(repoRoot, 'test/fixtures/kubeconfig-offline.yaml') };
@@ -23,7 +24,7 @@ interface Proc {
 }
 
 function start(args: string[], env: NodeJS.ProcessEnv): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+  const child = spawn(process.execPath, [...tsNodeFlags(), ...args], {
     cwd: repoRoot,
     env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...env },
   });

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { OpsError } from '../../scripts/lib/kit/errors.ts';
 import { openState, safeName, scopeDir } from '../../scripts/lib/kit/state.ts';
 import { assertFailure, refuteOutput, repoRoot, run, scratchEnv } from '../helpers/run.ts';
+import { tsNodeFlags } from '../../scripts/lib/kit/node-flags.ts';
 
 const tmpRoot = () => fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-state-'));
 const scope = { context: 'kind-dev', namespace: 'todo' };
@@ -115,8 +116,8 @@ describe('state: JSON documents', () => {
     const writer = spawn(
       process.execPath,
       [
-        '--import',
-        'tsx',
+        ...tsNodeFlags(),
+        '--input-type=module',
         '-e',
         `
       const { openState } = await import(${JSON.stringify(path.join(repoRoot, 'scripts/lib/kit/state.ts'))});
