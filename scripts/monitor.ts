@@ -13,7 +13,7 @@ await main({
 a Service without ready endpoints, a volume not bound), 6 down (a workload with no ready replica,
 or no workload at all). Makes one List per kind and one metrics call, however many pods.
 --probe also asks the app through a port-forward to each Service (backend /readyz, frontend
-/api/health): an answer other than 2xx is a failed finding and makes a healthy release degraded.`,
+/api/ready): an answer other than 2xx is a failed finding and makes a healthy release degraded.`,
   touches: 'reads',
   options,
   settings,

@@ -9,7 +9,7 @@ import { options, settings } from './verify/spec.ts';
 await main({
   name: 'verify',
   summary: "check the release end to end: health endpoints, then a chat round trip through the app's API",
-  description: `Through a port-forward to each Service: backend /readyz, frontend /api/health; then
+  description: `Through a port-forward to each Service: backend /readyz, frontend /api/ready; then
 POST /api/{user}/chat "add <title>" as a user of verify's own (todo-ops-verify-*), with an HS256 JWT
 signed by the BETTER_AUTH_SECRET the backend Deployment reads, and GET /api/{user}/tasks must list the
 created task; the task is deleted afterwards. The secret and the token are never printed.

@@ -8,7 +8,7 @@ export const options = {
   watch: { type: 'boolean', short: 'w', help: 'keep watching; redraw on every change (Ctrl-C ends)' },
   probe: {
     type: 'boolean',
-    help: 'also ask the app: backend /readyz and frontend /api/health through a port-forward to each Service',
+    help: 'also ask the app: backend /readyz and frontend /api/ready through a port-forward to each Service',
   },
 } as const satisfies Record<string, OptionSpec>;
 

@@ -82,7 +82,7 @@ describe('bootstrap --target local: from the running test bed to a verified rele
     });
     expect(first.data.steps.find((s) => s.name === 'cluster')!.detail).toMatch(/is running: reused/);
     expect(first.data.steps.find((s) => s.name === 'verify')!.detail).toMatch(
-      /GET \/readyz: 200.*GET \/api\/health: 200.*created task \d+ "verify \S+ \S+", read back through GET \/api\/\{user\}\/tasks/,
+      /GET \/readyz: 200.*GET \/api\/ready: 200.*created task \d+ "verify \S+ \S+", read back through GET \/api\/\{user\}\/tasks/,
     );
     // verify's own envelope travels in its step: the round trip's finding with the task it created.
     const verify = first.data.steps.find((s) => s.name === 'verify')!.results![0]!;

@@ -23,7 +23,7 @@ describe('monitor --probe on the test bed', () => {
   let standin: Standin;
   const k = kube();
   // What the app answers; the tests change it.
-  const answers = { '/readyz': [200, '{"status":"ready"}'], '/api/health': [200, '{"ok":true}'] } as Record<
+  const answers = { '/readyz': [200, '{"status":"ready"}'], '/api/ready': [200, '{"ready":true}'] } as Record<
     string,
     [number, string]
   >;
@@ -111,9 +111,9 @@ describe('monitor --probe on the test bed', () => {
         .map((f) => [f.name, f.level, f.detail.replace(/in \d+ ms/, 'in N ms')]),
     ).toEqual([
       ['probe backend /readyz', 'ok', `${release}-backend GET /readyz: 200 in N ms`],
-      ['probe frontend /api/health', 'ok', `${release}-frontend GET /api/health: 200 in N ms`],
+      ['probe frontend /api/ready', 'ok', `${release}-frontend GET /api/ready: 200 in N ms`],
     ]);
-    expect(seen).toEqual(expect.arrayContaining(['backend /readyz', 'frontend /api/health']));
+    expect(seen).toEqual(expect.arrayContaining(['backend /readyz', 'frontend /api/ready']));
     const text = await monitor('--probe');
     assertSuccess(text);
     expect(text.stdout).toMatch(/^APP \(--probe\)$/m);

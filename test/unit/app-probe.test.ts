@@ -23,7 +23,7 @@ describe('monitor --probe', () => {
       ),
     ).toEqual([
       { component: 'backend', service: 'todo-api', port: 'http', path: '/readyz' },
-      { component: 'frontend', service: 'r-frontend', port: 'web', path: '/api/health' },
+      { component: 'frontend', service: 'r-frontend', port: 'web', path: '/api/ready' },
     ]);
   });
 

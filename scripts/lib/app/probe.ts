@@ -1,6 +1,7 @@
 // monitor --probe: the app's own health answers, through a port-forward to each
 // Service (scripts/lib/kube/port-forward.ts) on 127.0.0.1: the backend's /readyz (200
-// only when its database answers) and the frontend's /api/health. Which
+// only when its database answers) and the frontend's /api/ready (200 only when
+// it reaches its backend: what its readiness probe asks). Which
 // Services to ask and what an answer means are pure and unit-tested; the
 // asking is probeApp().
 import http from 'node:http';
@@ -21,7 +22,7 @@ export interface ProbeOutcome {
   ms: number;
 }
 
-const paths = { backend: '/readyz', frontend: '/api/health' } as const;
+const paths = { backend: '/readyz', frontend: '/api/ready' } as const;
 
 /** The release's backend and frontend Services (by the chart's component label, else by name) and the path to ask each. */
 export function probeTargets(services: readonly V1Service[], release: string): ProbeTarget[] {
@@ -67,7 +68,7 @@ export function probeFinding(t: ProbeTarget, o: ProbeOutcome, namespace: string)
     hint:
       t.component === 'backend'
         ? `npx zx scripts/debug.ts -n ${namespace} ${t.service}   # /readyz fails while the database is unreachable`
-        : `npx zx scripts/debug.ts -n ${namespace} ${t.service}`,
+        : `npx zx scripts/debug.ts -n ${namespace} ${t.service}   # /api/ready fails while the frontend cannot reach its backend`,
     evidence,
   };
 }
