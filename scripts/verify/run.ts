@@ -1,8 +1,8 @@
 // verify's reads: the release's Services (one List), the health paths through
 // a port-forward to each Service (scripts/lib/app/probe.ts), then the chat round trip
 // against the backend Service with a JWT minted from the Secret the backend
-// reads (scripts/lib/app/auth.ts). The task it creates is deleted again; its conversation
-// stays, under verify's own user.
+// reads (scripts/lib/app/auth.ts). The task it creates and its conversation (under
+// verify's own one-run user) are deleted again.
 import type { V1Service } from '@kubernetes/client-node';
 import { Exit, OpsError, type ExitCode } from '../lib/kit/errors.ts';
 import { appToken } from '../lib/app/auth.ts';
@@ -108,8 +108,10 @@ async function chatRoundTrip(
     const problem = list.error
       ? `GET /tasks: ${fwdError ?? list.error}`
       : taskListed(list.status, list.body ?? '', created.id, title);
-    // Leave no task behind, whether or not the read-back matched.
+    // Leave nothing behind, whether or not the read-back matched: the task, then the run's user's conversation
+    // (a backend older than DELETE /conversations answers 404 or 405: the conversation then stays, as it did).
     await httpRequest(fwd.port, 'DELETE', `${base}/tasks/${created.id}`, { headers, timeoutMs });
+    await httpRequest(fwd.port, 'DELETE', `${base}/conversations`, { headers, timeoutMs });
     return done(problem, created.id);
   } finally {
     await fwd.close();

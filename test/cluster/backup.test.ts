@@ -348,6 +348,78 @@ describe('backup and restore of a release on the real node', () => {
     expect(again.json<Doc>().actions).toEqual([]);
   }, 300_000);
 
+  it('recovery over live data: a missing or wrong passphrase changes nothing, restore --force puts back exactly the archived rows and the app serves; restore --verify checks the archive aside', async () => {
+    expect(roundTrip).not.toBe('');
+    const pick = (ts: TaskRead[]) =>
+      ts.map((t) => ({ id: t.id, title: t.title, completed: t.completed })).sort((a, b) => a.id - b.id);
+    let api = await appApi(ns);
+    const archived = pick((await api.call<TaskRead[]>('GET', '/tasks')).body);
+    // The live data moves on from the archive: one task added, one deleted, one renamed.
+    expect((await api.call('POST', '/tasks', { title: 'made after the backup' })).status).toBe(201);
+    expect((await api.call('DELETE', `/tasks/${archived[0]!.id}`)).status).toBe(204);
+    expect((await api.call('PUT', `/tasks/${archived[1]!.id}`, { title: 'renamed after the backup' })).status).toBe(
+      200,
+    );
+    const live = pick((await api.call<TaskRead[]>('GET', '/tasks')).body);
+    await api.close();
+    expect(live).not.toEqual(archived);
+
+    // The archive's Secrets are encrypted: without the passphrase, or with another one, nothing is done.
+    for (const [passphrase, message] of [
+      ['', /^the archive's Secrets are encrypted: set TODO_BACKUP_PASSPHRASE$/],
+      ['not-the-passphrase', /^cannot decrypt secrets\.enc: wrong TODO_BACKUP_PASSPHRASE$/],
+    ] as const) {
+      const r = await run('ops/restore.ts', ['-o', 'json', roundTrip, '--yes', '--force'], {
+        env: { ...env, TODO_BACKUP_PASSPHRASE: passphrase },
+        timeoutMs: 240_000,
+      });
+      assertFailure(r, 2);
+      expect(r.json<Doc>().error!.message).toMatch(message);
+      expect(r.json<Doc>().actions.filter((a) => a.status === 'done')).toEqual([]);
+    }
+    api = await appApi(ns);
+    expect(pick((await api.call<TaskRead[]>('GET', '/tasks')).body)).toEqual(live);
+    await api.close();
+
+    // --force: the database is replaced by the archive's, row for row; the app serves it.
+    const forced = await restore(roundTrip, '--yes', '--force');
+    assertSuccess(forced);
+    expect(forced.json<Doc>().actions.map((a) => [a.what, a.status])).toEqual(
+      expect.arrayContaining([
+        ['load database', 'done'],
+        ['start app', 'done'],
+      ]),
+    );
+    api = await appApi(ns);
+    const after = await api.call<TaskRead[]>('GET', '/tasks');
+    await api.close();
+    expect(after.status).toBe(200);
+    expect(pick(after.body)).toEqual(archived);
+    expect(await sql(ns, "SELECT count(*) FROM task WHERE title = 'made after the backup'")).toBe('0');
+
+    // --verify: restored into a scratch namespace, counts compared with the manifest, the scratch namespace deleted.
+    const v = await restore(roundTrip, '--verify');
+    assertSuccess(v);
+    expect(v.json<Doc>().data.verify).toMatchObject({ verified: true });
+    expect(
+      (await kube().list<V1Namespace>('v1', 'Namespace', undefined, 'todo-ops/scratch=backup-verify')).map(
+        (n) => n.metadata!.name,
+      ),
+    ).toEqual([]);
+
+    // backup --include-secrets without a passphrase: a clear error, and no archive written.
+    const archives = fs.readdirSync(path.dirname(roundTrip)).sort();
+    const noPass = await run('ops/backup.ts', ['-o', 'json', '--include-secrets'], {
+      env: { ...env, TODO_BACKUP_PASSPHRASE: '' },
+      timeoutMs: 240_000,
+    });
+    assertFailure(noPass, 2);
+    expect(noPass.json<Doc>().error!.message).toBe(
+      '--include-secrets needs TODO_BACKUP_PASSPHRASE (Secrets are never written in plain text)',
+    );
+    expect(fs.readdirSync(path.dirname(roundTrip)).sort()).toEqual(archives);
+  }, 300_000);
+
   it('a damaged archive (flipped byte, truncated part, missing part, manifest edited to match a changed part) is refused and the cluster is unchanged', async () => {
     expect(roundTrip).not.toBe('');
     const copy = (name: string) => {

@@ -11,7 +11,7 @@ import { $ } from 'zx';
 import { recycleVolumes, realNodeName } from '../../scripts/lib/local-cluster/cluster.ts';
 import { insideExec } from '../../scripts/lib/local-cluster/node.ts';
 import { bedEnv, kube, sh, tempNamespace } from '../helpers/cluster.ts';
-import { repoRoot } from '../helpers/run.ts';
+import { assertFailure, assertSuccess, repoRoot, run, scratchEnv } from '../helpers/run.ts';
 
 const chartDir = path.join(repoRoot, 'charts/todo-chatbot');
 const bedValues = path.join(repoRoot, 'scripts/lib/local-cluster/values-realnode.yaml');
@@ -151,6 +151,71 @@ describe('the chart on the real node', () => {
       await sh()`kubectl exec -n ${ns} ${release}-postgresql-0 -- psql -U todo -d todo -tAc ${`select count(*) from task where title = '${title}'`}`
     ).stdout.trim();
     expect(rows).toBe('1');
+  });
+
+  describe('scripts/verify.ts run directly against this release', () => {
+    interface VerifyDoc {
+      exitCode: number;
+      findings: { name: string; level: string; detail: string; evidence?: { user?: string } }[];
+    }
+    const verify = (...args: string[]) =>
+      run('scripts/verify.ts', ['-n', ns, '-o', 'json', ...args], {
+        env: { ...bedEnv(), ...scratchEnv({ TODO_RELEASE: release }) },
+        timeoutMs: 120_000,
+      });
+    const count = async (table: string, user: string) =>
+      (
+        await sh()`kubectl exec -n ${ns} ${release}-postgresql-0 -- psql -U todo -d todo -tAc ${`select count(*) from ${table} where user_id = '${user}'`}`
+      ).stdout.trim();
+
+    it('exit 0: both health endpoints and the chat round trip; its task and conversation are deleted afterwards', async () => {
+      const r = await verify();
+      assertSuccess(r);
+      const doc = r.json<VerifyDoc>();
+      const chat = doc.findings.find((f) => f.name === 'chat round trip')!;
+      expect(chat.level).toBe('ok');
+      expect(doc.findings.filter((f) => f.level !== 'ok')).toEqual([]);
+      const user = chat.evidence!.user!;
+      expect(user).toMatch(/^todo-ops-verify-/);
+      for (const table of ['task', 'conversation', 'message']) expect(await count(table, user), table).toBe('0');
+    });
+
+    it('--no-chat: the health endpoints only, nothing written', async () => {
+      const before = (
+        await sh()`kubectl exec -n ${ns} ${release}-postgresql-0 -- psql -U todo -d todo -tAc ${'select count(*) from conversation'}`
+      ).stdout.trim();
+      const r = await verify('--no-chat');
+      assertSuccess(r);
+      const names = r.json<VerifyDoc>().findings.map((f) => f.name);
+      expect(names).not.toContain('chat round trip');
+      expect(names.length).toBeGreaterThanOrEqual(2);
+      const after = (
+        await sh()`kubectl exec -n ${ns} ${release}-postgresql-0 -- psql -U todo -d todo -tAc ${'select count(*) from conversation'}`
+      ).stdout.trim();
+      expect(after).toBe(before);
+    });
+
+    it('exit 1 when the round trip breaks: the Secret changed under a running backend (its token is refused)', async () => {
+      const name = `${release}-secrets`;
+      const old = (await k.core.readNamespacedSecret({ namespace: ns, name })).data!.BETTER_AUTH_SECRET!;
+      const patch = (v: string) =>
+        k.mergePatch({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name, namespace: ns },
+          data: { BETTER_AUTH_SECRET: v },
+        });
+      await patch(Buffer.from('not-the-secret-the-backend-started-with-0123456789').toString('base64'));
+      try {
+        const r = await verify();
+        assertFailure(r, 1);
+        const chat = r.json<VerifyDoc>().findings.find((f) => f.name === 'chat round trip')!;
+        expect(chat).toMatchObject({ level: 'fail' });
+        expect(chat.detail).toMatch(/401/);
+      } finally {
+        await patch(old);
+      }
+    });
   });
 
   it('kubectl logs and exec work through the API server (the real container output)', async () => {

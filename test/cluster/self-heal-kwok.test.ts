@@ -142,6 +142,12 @@ describe('self-heal on the kwok nodes', () => {
   it('a storm of 30 crash-looping pods: at most TODO_SELF_HEAL_MAX_ACTIONS actions, then an alert; --agent hands what is left to kagent', async () => {
     // kagent's controller cannot run here: a stand-in `kagent` records its command line.
     const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-kagent-')), 'calls.jsonl');
+    const live = async () =>
+      (await k.list<V1Pod>('v1', 'Pod', ns.storm, 'app=storm'))
+        .filter((p) => !p.metadata?.deletionTimestamp)
+        .map((p) => p.metadata!.name!);
+    const before = await live();
+    expect(before).toHaveLength(30);
     const r = await run('ops/self-heal.ts', ['-o', 'json', '-n', ns.storm, '--agent'], {
       env: {
         ...bedEnv(),
@@ -160,6 +166,10 @@ describe('self-heal on the kwok nodes', () => {
     expect(r.status, r.stderr).toBe(1);
     expect(doc.actions).toHaveLength(4);
     expect(doc.actions.every((a) => a.what === 'delete pod' && a.status === 'done')).toBe(true);
+    // The cluster, not the report: exactly the four pods named in the actions are gone, the other 26 untouched.
+    const after = await live();
+    const gone = before.filter((n) => !after.includes(n)).sort();
+    expect(gone).toEqual(doc.actions.map((a) => a.target.slice('pod/'.length)).sort());
     expect(doc.findings.filter((f) => f.evidence?.decision === 'budget')).toHaveLength(26);
     const alerts = received.filter((n) =>
       /self-heal stopped: 26 problem\(s\) left untreated, the budget of 4 actions/.test(n.title),
