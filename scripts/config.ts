@@ -29,6 +29,7 @@ rotate SECRET       a new BETTER_AUTH_SECRET or DEMO_PASSWORD: env file, Secret,
     'npx zx scripts/config.ts rotate BETTER_AUTH_SECRET',
   ],
   ai: {},
+  check: async (ctx) => (await import('./config/run.ts')).checkConfig(ctx),
   // Loaded on run: --help and usage errors never load the Kubernetes client.
   run: async (ctx) => (await import('./config/run.ts')).runConfig(ctx),
 });

@@ -12,8 +12,9 @@ await main({
   summary: 'install or upgrade the release; nothing when nothing changed',
   description: `Secrets (BETTER_AUTH_SECRET, DEMO_PASSWORD, OPENAI_API_KEY, DATABASE_URL) go from the env files into
 the Secret <release>-app-secrets by the API; a missing BETTER_AUTH_SECRET or DEMO_PASSWORD is generated
-into env/.env.local. Replica values set by scale are kept (--reset-scale drops them).
---dry-run prints the diff against the deployed revision. Exit 4 when the rollout fails (after the
+into the profile's env file (one removed from the live Secret is put back). Replica values set by scale
+are kept (--reset-scale drops them). Live objects that drifted from the deployed revision (a field the
+chart sets, changed by hand) are repaired by an upgrade. --dry-run prints the diff and the drift. Exit 4 when the rollout fails (after the
 rollback to the previous revision, unless --no-rollback).`,
   touches: 'changes',
   lock: 'release',

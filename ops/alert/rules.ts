@@ -3,7 +3,7 @@
 // history and the forecasts in; the conditions that hold now out, one per rule
 // and workload. Whether a condition fires (its `for`), repeats or resolves is
 // state.ts's business.
-import type { V1Deployment, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1Deployment, V1Pod, V1Service, V1StatefulSet } from '@kubernetes/client-node';
 import type { Finding, Level } from '../../scripts/lib/kit/result.ts';
 
 export const ruleNames = [
@@ -14,6 +14,8 @@ export const ruleNames = [
   'readyz',
   'backup-stale',
   'forecast',
+  'service-endpoints',
+  'release-drift',
 ] as const;
 export type RuleName = (typeof ruleNames)[number];
 
@@ -70,6 +72,12 @@ export interface RuleInput {
   backups?: BackupRecord[];
   forecasts?: ForecastsDoc;
   restartSamples: RestartSamples;
+  /** the namespace's Services; undefined: not read */
+  services?: V1Service[];
+  /** the release's live objects that differ from its latest revision; undefined: not checked (not installed) */
+  drift?: { object: string; path: string; live: string; desired: string; secret?: boolean }[];
+  /** the release, for the drift rule's words */
+  release?: string;
 }
 
 export interface RuleSettings {
@@ -214,6 +222,54 @@ export function evaluateRules(i: RuleInput, s: RuleSettings): RulesOutcome {
             `forecast: ${f.detail}`,
             `${f.kind} of ${f.object.kind.toLowerCase()}/${f.object.name}${f.etaSeconds !== null ? `: in ${humanAge(f.etaSeconds)}` : ''} (r² ${f.r2.toFixed(2)}, ${f.samples} samples)`,
           );
+  }
+
+  // A Service whose selector matches no Ready pod answers nobody, whatever its pods' own alerts say.
+  if (on.has('service-endpoints'))
+    for (const svc of i.services ?? []) {
+      const sel = svc.spec?.selector;
+      if (!sel || !Object.keys(sel).length || svc.spec?.type === 'ExternalName') continue;
+      const matching = i.pods.filter(
+        (p) => !p.metadata?.deletionTimestamp && Object.entries(sel).every(([k, v]) => p.metadata?.labels?.[k] === v),
+      );
+      const ready = matching.filter(
+        (p) =>
+          svc.spec?.publishNotReadyAddresses ||
+          (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+      );
+      if (ready.length) continue;
+      const name = `service/${svc.metadata?.name}`;
+      const selector = Object.entries(sel)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+      add(
+        'service-endpoints',
+        name,
+        'fail',
+        `${name} has no endpoints: no Ready pod matches its selector`,
+        `selector ${selector} matches ${matching.length ? `${matching.length} pod(s), none Ready` : 'no pod'}`,
+      );
+    }
+
+  if (on.has('release-drift')) {
+    if (!i.drift)
+      inactive.push({ rule: 'release-drift', why: `release ${i.release ?? ''} has no deployed revision here` });
+    else
+      for (const d of i.drift) {
+        const [kind, ...rest] = d.object.split('/');
+        const object = `${kind!.toLowerCase()}/${rest.join('/')}`;
+        add(
+          'release-drift',
+          object,
+          'warn',
+          `release ${i.release ?? ''} drifted: ${object} differs from its latest revision`,
+          d.secret
+            ? `${d.path || '(object)'}: value differs`
+            : d.path
+              ? `${d.path}: live ${d.live}, desired ${d.desired}`
+              : 'deleted from the cluster',
+        );
+      }
   }
 
   return { conditions, inactive, restartSamples: samples };

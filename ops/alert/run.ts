@@ -4,40 +4,29 @@
 // `silence`/`unsilence`/`status`: the stored silences and alerts.
 import type { V1Service } from '@kubernetes/client-node';
 import { probeApp, probeFinding, probeTargets } from '../../scripts/lib/app/probe.ts';
-import { evaluateRules, ruleNames, type BackupRecord, type ForecastsDoc, type RestartSamples } from './rules.ts';
+import { evaluateRules, type BackupRecord, type ForecastsDoc, type RestartSamples } from './rules.ts';
 import { emptyDoc, stepAlerts, type AlertsDoc, type Notice } from './state.ts';
-import type { AlertContext } from './spec.ts';
+import { alertArgs, type AlertContext } from './spec.ts';
 import { scanNamespace } from '../../scripts/lib/diagnose/collect.ts';
 import { diagnose } from '../../scripts/lib/diagnose/diagnose.ts';
-import { usageError } from '../../scripts/lib/kit/errors.ts';
 import type { Finding } from '../../scripts/lib/kit/result.ts';
+import { releaseDrift } from '../../scripts/lib/release/drift.ts';
+import { observeRelease } from '../../scripts/lib/release/history.ts';
+import { appSecretName } from '../../scripts/lib/release/secrets.ts';
 
 export const alertsDoc = 'alerts';
 const samplesDoc = 'alert-restarts';
 
-function checkMatch(m: string | undefined): string {
-  if (!m) throw usageError('name a rule or an alert key (rule:object) to silence', `rules: ${ruleNames.join(', ')}`);
-  const rule = m.split(':')[0]!;
-  if (!(ruleNames as readonly string[]).includes(rule))
-    throw usageError(`unknown rule "${rule}"`, `rules: ${ruleNames.join(', ')}`);
-  return m;
-}
-
 export async function runAlert(ctx: AlertContext): Promise<void> {
-  const [cmd, ...rest] = ctx.positionals;
+  const { cmd, match } = alertArgs(ctx);
   const opts = ctx.opts;
-  if (cmd !== undefined && !['silence', 'unsilence', 'status'].includes(cmd))
-    throw usageError(`unknown command "${cmd}": use silence, unsilence or status (or nothing to evaluate the rules)`);
-  if (rest.length > 1) throw usageError(`too many arguments: ${rest.join(' ')}`);
   const state = await ctx.state();
   const doc = state.readJson<AlertsDoc>(alertsDoc) ?? emptyDoc();
   const now = new Date();
   if (cmd === 'silence') {
-    const match = checkMatch(rest[0]);
-    if (!opts.for) throw usageError('silence needs --for DURATION (e.g. --for 2h): a silence always ends');
     const s = {
-      match,
-      until: new Date(now.getTime() + opts.for * 1000).toISOString(),
+      match: match!,
+      until: new Date(now.getTime() + opts.for! * 1000).toISOString(),
       created: now.toISOString(),
       ...(opts.comment ? { comment: opts.comment } : {}),
     };
@@ -48,7 +37,6 @@ export async function runAlert(ctx: AlertContext): Promise<void> {
     return;
   }
   if (cmd === 'unsilence') {
-    const match = checkMatch(rest[0]);
     const before = doc.silences.length;
     doc.silences = doc.silences.filter((x) => x.match !== match);
     state.writeJson(alertsDoc, doc);
@@ -61,6 +49,12 @@ export async function runAlert(ctx: AlertContext): Promise<void> {
   }
   if (cmd === 'status') {
     ctx.result.data = { alerts: Object.values(doc.alerts), silences: doc.silences };
+    if (!Object.values(doc.alerts).some((a) => a.state === 'firing'))
+      ctx.result.finding({
+        name: 'alerts',
+        level: 'ok',
+        detail: `no alert firing (${ctx.cfg.TODO_ALERT_RULES.length} rules checked${Object.keys(doc.alerts).length ? `, ${Object.keys(doc.alerts).length} pending` : ''})`,
+      });
     for (const a of Object.values(doc.alerts))
       ctx.result.finding({
         name: a.rule,
@@ -90,6 +84,13 @@ async function evaluate(ctx: AlertContext, doc: AlertsDoc, now: Date): Promise<v
     ? (state.history<BackupRecord>('backup', { limit: 500 }) as BackupRecord[])
     : undefined;
   const forecasts = state.readJson<ForecastsDoc>('forecasts');
+  // The release's live objects against its latest deployed revision: a read and a dry-run apply per object.
+  let drift: Awaited<ReturnType<typeof releaseDrift>> | undefined;
+  if (rules.includes('release-drift')) {
+    const deployed = await observeRelease(ctx, appSecretName(ctx.release));
+    if (deployed.deployed && deployed.history.at(-1)?.status === 'deployed')
+      drift = await releaseDrift(ctx, deployed.deployed.manifest);
+  }
   const outcome = evaluateRules(
     {
       now,
@@ -102,6 +103,9 @@ async function evaluate(ctx: AlertContext, doc: AlertsDoc, now: Date): Promise<v
       backups,
       forecasts,
       restartSamples: state.readJson<RestartSamples>(samplesDoc) ?? {},
+      services: scan.input.services as V1Service[],
+      drift: drift?.items,
+      release: ctx.release,
     },
     {
       rules,
@@ -150,6 +154,13 @@ async function evaluate(ctx: AlertContext, doc: AlertsDoc, now: Date): Promise<v
       },
     });
   }
+  const firing = Object.values(step.doc.alerts).filter((a) => a.state === 'firing').length;
+  if (!firing)
+    ctx.result.finding({
+      name: 'alerts',
+      level: 'ok',
+      detail: `no alert firing (${rules.length} rules checked${Object.keys(step.doc.alerts).length ? `, ${Object.keys(step.doc.alerts).length} pending` : ''})`,
+    });
   for (const r of outcome.inactive)
     ctx.result.finding({ name: `rule ${r.rule}`, level: 'info', detail: `inactive: ${r.why}` });
   for (const s of step.expiredSilences)
@@ -163,7 +174,7 @@ async function evaluate(ctx: AlertContext, doc: AlertsDoc, now: Date): Promise<v
       .filter((a) => a.state === 'pending')
       .map((a) => a.key),
     silenced: step.silenced,
-    requests: scan.requests,
+    requests: scan.requests + (drift?.requests ?? 0),
   };
   if (ctx.opts.agent) {
     const { handToAgent } = await import('../../scripts/lib/ai/kagent/invoke.ts');

@@ -3,6 +3,7 @@
 // the profile loads (a bad rule name or duration is a one-line usage error).
 import { ruleNames, type RuleName } from './rules.ts';
 import type { Context, OptionSpec } from '../../scripts/lib/kit/cli.ts';
+import { usageError } from '../../scripts/lib/kit/errors.ts';
 import {
   bool,
   defineSettings,
@@ -21,6 +22,8 @@ const defaultFor: Record<RuleName, number> = {
   readyz: 120,
   'backup-stale': 0,
   forecast: 0,
+  'service-endpoints': 120,
+  'release-drift': 300,
 };
 
 const ruleList: Parser<RuleName[]> = (v, key) => {
@@ -92,3 +95,23 @@ export const settings = defineSettings({
 });
 
 export type AlertContext = Context<typeof options, typeof settings>;
+
+/** The command line, checked before any cluster access: a bad command, rule or missing --for is exit 2 with no cluster. */
+export function alertArgs(ctx: AlertContext): { cmd?: 'silence' | 'unsilence' | 'status'; match?: string } {
+  const [cmd, ...rest] = ctx.positionals;
+  if (cmd !== undefined && cmd !== 'silence' && cmd !== 'unsilence' && cmd !== 'status')
+    throw usageError(`unknown command "${cmd}": use silence, unsilence or status (or nothing to evaluate the rules)`);
+  if (rest.length > 1) throw usageError(`too many arguments: ${rest.join(' ')}`);
+  if (cmd !== 'silence' && cmd !== 'unsilence') {
+    if (rest.length) throw usageError(`too many arguments: ${rest.join(' ')}`);
+    return { cmd };
+  }
+  const m = rest[0];
+  if (!m) throw usageError(`name a rule or an alert key (rule:object) to ${cmd}`, `rules: ${ruleNames.join(', ')}`);
+  const rule = m.split(':')[0]!;
+  if (!(ruleNames as readonly string[]).includes(rule))
+    throw usageError(`unknown rule "${rule}"`, `rules: ${ruleNames.join(', ')}`);
+  if (cmd === 'silence' && !ctx.opts.for)
+    throw usageError('silence needs --for DURATION (e.g. --for 2h): a silence always ends');
+  return { cmd, match: m };
+}

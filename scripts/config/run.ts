@@ -11,11 +11,19 @@ import { doctorFindings, requireDoctor } from '../lib/preflight/checks.ts';
 import { usageError } from '../lib/kit/errors.ts';
 import { addSecret } from '../lib/kit/output.ts';
 import { applyPlan } from '../lib/kit/plan.ts';
-import { appSecretName, desiredSecretData, fingerprint, generateSecret } from '../lib/release/secrets.ts';
+import {
+  appSecretName,
+  desiredSecretData,
+  fingerprint,
+  generateSecret,
+  requiredSecretKeys,
+} from '../lib/release/secrets.ts';
+import { driftLine, releaseDrift } from '../lib/release/drift.ts';
 import { getPath, mergeValues, setPath, type Values } from '../lib/release/values.ts';
 import { diffManifests, manifestUnchanged } from '../lib/release/manifests.ts';
 import { carriedScaleValues } from '../lib/release/scale-marker.ts';
-import { secretsFileFor, shown, writeEnvKey } from '../lib/kit/env-files.ts';
+import { shown, writeEnvKey } from '../lib/kit/env-files.ts';
+import { profileSecretsFile } from '../lib/release/secrets-file.ts';
 import { envDir } from '../lib/kit/env.ts';
 import { observeRelease } from '../lib/release/history.ts';
 import { chartPath, overlayFile, profileValuesFiles, readValuesFile, renderRelease } from '../lib/release/chart.ts';
@@ -75,6 +83,34 @@ type Params =
   | { kind: 'env'; file: string; key: string; value?: string }
   | { kind: 'value'; key: string; value?: unknown; unset?: boolean };
 
+/** The command line against the env schema and the chart's values schema (local files only): before any cluster access. */
+export function checkConfig(ctx: ConfigContext): void {
+  const [sub, ...args] = ctx.positionals;
+  switch (sub) {
+    case 'set':
+      if (!args.length) throw usageError('set needs KEY=VALUE arguments');
+      parseAssignments(args, envSchema, valuesSchema(ctx));
+      return;
+    case 'unset':
+      if (!args.length) throw usageError('unset needs KEY arguments');
+      checkUnset(args.map((k) => classifyKey(k, envSchema, valuesSchema(ctx))));
+      return;
+    case 'get':
+    case 'diff':
+      return;
+    case 'rotate':
+      if (args.length !== 1) throw usageError('rotate needs one SECRET, e.g. config rotate BETTER_AUTH_SECRET');
+      classifyKey(args[0]!, envSchema, valuesSchema(ctx));
+      planRotate(args[0]!, { file: '', secretName: '', readers: [], newValue: '' });
+      return;
+    default:
+      throw usageError(
+        sub ? `unknown command "${sub}"` : 'a command is needed',
+        'config get|set|unset|diff|rotate (see --help)',
+      );
+  }
+}
+
 export async function runConfig(ctx: ConfigContext): Promise<void> {
   const [sub, ...args] = ctx.positionals;
   const profile = ctx.cfg.profile;
@@ -91,7 +127,7 @@ export async function runConfig(ctx: ConfigContext): Promise<void> {
         if (a.key.kind === 'env') {
           const secret = a.key.secret;
           if (secret) addSecret(value as string);
-          const file = secret ? secretsFileFor(profile, a.key.key) : settingsFile(profile);
+          const file = secret ? profileSecretsFile(profile, a.key.key) : settingsFile(profile);
           return {
             what: 'set',
             target: a.key.key,
@@ -176,7 +212,29 @@ export async function runConfig(ctx: ConfigContext): Promise<void> {
           localValues,
           deployedValues: observed.deployed?.values,
         });
-        ctx.result.data = { differences, deployed: !!observed.deployed };
+        // The live objects against the deployed revision: what someone changed by hand, which deploy repairs.
+        const drift = observed.deployed ? await releaseDrift(ctx, observed.deployed.manifest) : undefined;
+        ctx.result.data = {
+          differences,
+          deployed: !!observed.deployed,
+          ...(drift ? { drift: { items: drift.items, unchecked: drift.unchecked, checked: drift.checked } } : {}),
+        };
+        for (const d of drift?.items ?? [])
+          ctx.result.finding({
+            name: 'drift',
+            level: 'warn',
+            detail: driftLine(d),
+            object: { kind: d.object.split('/')[0]!, name: d.object.split('/')[1]!, namespace: ctx.namespace },
+            hint: 'npx zx scripts/deploy.ts puts back what the release sets',
+            required: false,
+          });
+        for (const u of drift?.unchecked ?? [])
+          ctx.result.finding({
+            name: 'drift',
+            level: 'info',
+            detail: `${u.object}: not checked (${u.why})`,
+            required: false,
+          });
         for (const d of differences)
           ctx.result.finding({
             name: d.key,
@@ -185,11 +243,11 @@ export async function runConfig(ctx: ConfigContext): Promise<void> {
             hint: 'npx zx scripts/deploy.ts applies the local value',
             required: false,
           });
-        if (!differences.length)
+        if (!differences.length && !drift?.items.length)
           ctx.result.finding({
             name: 'config',
             level: 'ok',
-            detail: 'the local files match the deployed release',
+            detail: `the local files match the deployed release${drift ? `, and its ${drift.checked} live objects match it` : ''}`,
             required: false,
           });
         return;
@@ -266,8 +324,12 @@ async function rotate(ctx: ConfigContext, args: string[]): Promise<void> {
   const key = args[0]!;
   classifyKey(key, envSchema, valuesSchema(ctx));
   planRotate(key, { file: '', secretName: '', readers: [], newValue: '' }); // refuses keys that cannot be generated, before any cluster call
+  const before = ctx.result.findings.length;
   const [doctor, observed] = await Promise.all([doctorFindings(ctx), observeRelease(ctx, appSecretName(ctx.release))]);
   requireDoctor(ctx, doctor);
+  // doctor passed: its table is not rotate's business (a failure would have ended the run above).
+  const doctorTable = ctx.result.findings.splice(before);
+  ctx.result.findings.push(...doctorTable.filter((f) => f.level === 'fail'));
   if (!observed.deployed)
     throw usageError(
       `release ${ctx.release} is not installed in namespace ${ctx.namespace}`,
@@ -298,13 +360,55 @@ async function rotate(ctx: ConfigContext, args: string[]): Promise<void> {
   addSecret(text(ctx.cfg[key]));
   const newValue = generateSecret();
   addSecret(newValue);
-  const file = secretsFileFor(ctx.cfg.profile, key);
+  const file = profileSecretsFile(ctx.cfg.profile, key);
+  // A required key gone from the live Secret: the chart refuses to render without it, so it goes back first
+  // (the rotated key with its new value; another from the env files, or generated and written there).
+  const live = observed.liveSecret;
+  const restore: { key: string; value: string; file?: string; from: string }[] = requiredSecretKeys
+    .filter((k) => !live[k])
+    .map((k) => {
+      if (k === key) return { key: k, value: newValue, from: 'the new value' };
+      const env = text(ctx.cfg[k]);
+      const value = env || generateSecret();
+      addSecret(value);
+      const f = profileSecretsFile(ctx.cfg.profile, k);
+      return env
+        ? { key: k, value, from: `from ${shown(f)}` }
+        : { key: k, value, file: f, from: `generated, written to ${shown(f)}` };
+    });
+  if (restore.length) {
+    await applyPlan(
+      ctx,
+      [
+        {
+          what: 'restore secret keys',
+          target: `secret/${secretName}`,
+          reason: `missing from the live Secret (the chart needs them to render): ${restore.map((r) => `${r.key} (${fingerprint(r.value)}, ${r.from})`).join(', ')}`,
+        },
+      ],
+      async () => {
+        for (const r of restore) if (r.file) writeEnvKey(r.file, r.key, r.value);
+        await applySecret(ctx, secretName, { ...live, ...Object.fromEntries(restore.map((r) => [r.key, r.value])) });
+        return `restored ${restore.map((r) => r.key).join(', ')}`;
+      },
+    );
+    for (const r of restore) live[r.key] = r.value;
+    ctx.result.finding({
+      name: 'secret repaired',
+      level: ctx.dryRun ? 'warn' : 'info',
+      detail: `secret/${secretName} had lost ${restore.map((r) => r.key).join(', ')}: ${ctx.dryRun ? 'would be restored' : 'restored'}`,
+      required: false,
+    });
+  }
   // Through helm when the chart here renders exactly the deployed revision (the Secret not yet changed):
   // then the upgrade changes only the readers' checksum/secret.
   const deployedValues = observed.deployed.values;
-  const inStep = manifestUnchanged(
-    diffManifests(observed.deployed.manifest, await renderRelease(ctx, { valuesFiles: [], values: deployedValues })),
-  );
+  // (In a dry run that restores a key the chart cannot render yet: taken as in step, the usual case.)
+  const inStep =
+    (restore.length > 0 && ctx.dryRun) ||
+    manifestUnchanged(
+      diffManifests(observed.deployed.manifest, await renderRelease(ctx, { valuesFiles: [], values: deployedValues })),
+    );
   if (!inStep)
     ctx.result.finding({
       name: 'rotate',

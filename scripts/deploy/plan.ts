@@ -2,9 +2,10 @@
 // mean as actions. Nothing changes when the rendered manifest, the values and
 // the Secret all equal the deployed ones: no new revision, no restart.
 import type { PlannedAction } from '../lib/kit/plan.ts';
-import { secretChanges } from '../lib/release/secrets.ts';
+import { requiredSecretKeys, secretChanges } from '../lib/release/secrets.ts';
 import { changedPaths, sameData, type Values } from '../lib/release/values.ts';
 import { diffManifests, manifestUnchanged, type ManifestDiff } from '../lib/release/manifests.ts';
+import type { DriftItem } from '../lib/release/drift.ts';
 
 interface HistoryLike {
   revision: number;
@@ -20,6 +21,8 @@ export interface DeployObserved {
   history: readonly HistoryLike[];
   /** the latest revision's manifest and user values; undefined when not installed */
   deployed?: { manifest: string; values: Values };
+  /** where the live objects differ from the latest revision (fields the chart sets) */
+  drift?: readonly DriftItem[];
 }
 
 export interface DeployDesired {
@@ -55,6 +58,35 @@ export const podSecurityLabels = (level = 'restricted'): Record<string, string> 
   'pod-security.kubernetes.io/warn': level,
   'pod-security.kubernetes.io/audit': level,
 });
+
+/**
+ * The app Secret lost a key the chart requires (BETTER_AUTH_SECRET,
+ * DEMO_PASSWORD): the chart refuses to render until it is back, so it is put
+ * back first, from the env files (or generated, as on a first run). `origin`
+ * says where each value comes from. Undefined when nothing is missing.
+ */
+export function planSecretRepair(
+  live: Record<string, string> | undefined,
+  desired: Record<string, string>,
+  secretName: string,
+  origin: Record<string, string>,
+): PlannedAction<DeployParams> | undefined {
+  if (!live) return undefined;
+  const missing = requiredSecretKeys.filter((k) => !live[k] && desired[k]);
+  if (!missing.length) return undefined;
+  return {
+    what: 'restore secret keys',
+    target: `secret/${secretName}`,
+    reason: `missing from the live Secret (the chart needs them to render): ${missing.map((k) => `${k} ${origin[k] ?? 'from the env files'}`).join(', ')}`,
+    params: {
+      kind: 'secret',
+      changes: secretChanges(live, desired).filter((c) => (missing as readonly string[]).includes(c.key)),
+    },
+  };
+}
+
+/** The objects a drift list names, once each. */
+export const driftedObjects = (drift: readonly DriftItem[] = []) => [...new Set(drift.map((d) => d.object))];
 
 export function planDeploy(o: DeployObserved, d: DeployDesired): DeployPlan {
   const actions: PlannedAction<DeployParams>[] = [];
@@ -95,6 +127,8 @@ export function planDeploy(o: DeployObserved, d: DeployDesired): DeployPlan {
     if (valuesChanged.length && !sameData(o.deployed.values, d.values))
       reasons.push(`values differ: ${valuesChanged.slice(0, 8).join(', ')}${valuesChanged.length > 8 ? ', ...' : ''}`);
     if (changes.length) reasons.push('the Secret changed (pods reading it roll)');
+    const drifted = driftedObjects(o.drift);
+    if (drifted.length) reasons.push(`live objects drifted (repaired by the upgrade): ${drifted.join(', ')}`);
   }
   if (reasons.length)
     actions.push({

@@ -9,7 +9,8 @@ import { doctorFindings, requireDoctor } from '../lib/preflight/checks.ts';
 import { OpsError, usageError } from '../lib/kit/errors.ts';
 import { addSecret } from '../lib/kit/output.ts';
 import { applyPlan } from '../lib/kit/plan.ts';
-import { planDeploy, podSecurityLabels, type DeployParams } from './plan.ts';
+import { driftedObjects, planDeploy, planSecretRepair, podSecurityLabels, type DeployParams } from './plan.ts';
+import { driftLine, releaseDrift, type DriftResult } from '../lib/release/drift.ts';
 import type { DeployContext } from './spec.ts';
 import {
   appSecretName,
@@ -22,7 +23,8 @@ import { parseImageFlags, parseImageRef } from '../lib/release/images.ts';
 import { mergeValues, type Values } from '../lib/release/values.ts';
 import { carriedScaleValues } from '../lib/release/scale-marker.ts';
 import { workloadsOf } from '../lib/release/manifests.ts';
-import { secretsFileFor, shown, writeEnvKey } from '../lib/kit/env-files.ts';
+import { shown, writeEnvKey } from '../lib/kit/env-files.ts';
+import { fileSetting, profileSecretsFile } from '../lib/release/secrets-file.ts';
 import { releaseHistory, observeRelease } from '../lib/release/history.ts';
 import { chartPath, profileValuesFiles, readValuesFile, renderRelease } from '../lib/release/chart.ts';
 import { applySecret } from '../lib/release/app-secret.ts';
@@ -104,6 +106,12 @@ export async function runDeploy(ctx: DeployContext): Promise<void> {
 
   // 3. The Secret: from the env files; a missing generated key keeps the deployed value, else is generated.
   const secretCfg: Record<string, string> = { ...desiredSecretData(ctx.cfg) };
+  const origin: Record<string, string> = Object.fromEntries(
+    Object.keys(secretCfg).map((k) => [
+      k,
+      `(${fingerprint(secretCfg[k])}, from ${((f) => (f ? shown(f) : 'the environment'))(fileSetting(ctx.cfg.profile, k))})`,
+    ]),
+  );
   const toWrite: { key: string; value: string; file: string; why: string }[] = [];
   for (const k of generatedSecretKeys) {
     if (secretCfg[k]) continue;
@@ -114,9 +122,10 @@ export async function runDeploy(ctx: DeployContext): Promise<void> {
     toWrite.push({
       key: k,
       value,
-      file: secretsFileFor(ctx.cfg.profile, k),
+      file: profileSecretsFile(ctx.cfg.profile, k),
       why: live ? 'kept the deployed value' : 'generated',
     });
+    origin[k] = `(${fingerprint(value)}, ${live ? 'the deployed value' : 'generated'})`;
   }
   for (const w of toWrite)
     ctx.result.finding({
@@ -138,14 +147,72 @@ export async function runDeploy(ctx: DeployContext): Promise<void> {
       hint: "deploy --reset-scale uses the profile's instead",
       required: false,
     });
-  const manifest = await renderRelease(ctx, { valuesFiles, values: deployValues });
+
+  // 4b. A required key gone from the live Secret: the chart will not render until it is back, so it goes back first.
+  let liveSecret = observed.liveSecret;
+  const repair = planSecretRepair(liveSecret, secretCfg, secretName, origin);
+  if (repair) {
+    requireDoctor(ctx, await doctorFindings(ctx));
+    if (!ctx.dryRun) for (const w of toWrite) writeEnvKey(w.file, w.key, w.value);
+    const keys = repair.params!.kind === 'secret' ? repair.params!.changes.map((c) => c.key) : [];
+    const restored = { ...liveSecret, ...Object.fromEntries(keys.map((k) => [k, secretCfg[k]!])) };
+    await applyPlan<DeployParams>(ctx, [repair], async () => {
+      await applySecret(ctx, secretName, restored);
+      return `restored ${keys.join(', ')}`;
+    });
+    // The plan below starts from the Secret as it is now (in a dry run: as it would be).
+    liveSecret = restored;
+    ctx.result.finding({
+      name: 'secret repaired',
+      level: ctx.dryRun ? 'warn' : 'info',
+      detail: `secret/${secretName} had lost ${keys.join(', ')}: ${ctx.dryRun ? 'would be restored' : 'restored'} ${keys.map((k) => origin[k]).join(', ')}`,
+      required: false,
+    });
+  }
+  // In a dry run the Secret is still short of the key: the chart cannot render, the deployed manifest stands in.
+  const manifest =
+    repair && ctx.dryRun
+      ? (observed.deployed?.manifest ?? '')
+      : await renderRelease(ctx, { valuesFiles, values: deployValues });
+  if (repair && ctx.dryRun)
+    ctx.result.finding({
+      name: 'render',
+      level: 'info',
+      detail: 'the chart renders only once the Secret has its keys: the manifest diff is left out of this dry run',
+      required: false,
+    });
+
+  // 4c. Drift: the live objects against the latest revision (only a deployed one: a failed one is replaced anyway).
+  let drift: DriftResult | undefined;
+  if (ctx.cfg.TODO_DEPLOY_DRIFT && observed.deployed && observed.history.at(-1)?.status === 'deployed') {
+    drift = await ctx.out.progress('comparing the live objects with the release', () =>
+      releaseDrift(ctx, observed.deployed!.manifest),
+    );
+    for (const d of drift.items)
+      ctx.result.finding({
+        name: 'drift',
+        level: 'warn',
+        detail: driftLine(d),
+        object: { kind: d.object.split('/')[0]!, name: d.object.split('/')[1]!, namespace: ctx.namespace },
+        required: false,
+      });
+    for (const u of drift.unchecked)
+      ctx.result.finding({
+        name: 'drift',
+        level: 'info',
+        detail: `${u.object}: not checked (${u.why})`,
+        required: false,
+      });
+    ctx.result.data.drift = { items: drift.items, unchecked: drift.unchecked, checked: drift.checked, ms: drift.ms };
+  }
 
   const plan = planDeploy(
     {
       namespaceExists: !!observed.namespace,
-      liveSecret: observed.liveSecret,
+      liveSecret,
       history: observed.history,
       deployed: observed.deployed,
+      drift: drift?.items,
     },
     {
       release: ctx.release,
@@ -159,15 +226,16 @@ export async function runDeploy(ctx: DeployContext): Promise<void> {
   );
   ctx.result.data.diff = plan.diff;
   ctx.result.data.valuesChanged = plan.valuesChanged;
-  ctx.result.data.unchanged = plan.unchanged;
+  // A Secret put back is a change even when no revision follows (bootstrap's summary reads this).
+  ctx.result.data.unchanged = plan.unchanged && !repair;
   ctx.result.data.secret = {
     name: secretName,
     fingerprints: Object.fromEntries(Object.entries(secretCfg).map(([k, v]) => [k, fingerprint(v)])),
   };
 
   // doctor's checks before any change (and in a dry run, to show what would stop it).
-  if (plan.actions.length) requireDoctor(ctx, await doctorFindings(ctx));
-  if (!ctx.dryRun) for (const w of toWrite) writeEnvKey(w.file, w.key, w.value);
+  if (plan.actions.length && !repair) requireDoctor(ctx, await doctorFindings(ctx));
+  if (!ctx.dryRun && !repair) for (const w of toWrite) writeEnvKey(w.file, w.key, w.value);
 
   // 5. Apply.
   const kube = await ctx.kube();
@@ -192,7 +260,8 @@ export async function runDeploy(ctx: DeployContext): Promise<void> {
     });
     const workloads = workloadsOf(manifest);
     // Only the workloads whose objects changed roll: those are watched after their rollout.
-    const changed = new Set([...plan.diff.changed.map((c) => c.object), ...plan.diff.added]);
+    const drifted = driftedObjects(drift?.items);
+    const changed = new Set([...plan.diff.changed.map((c) => c.object), ...plan.diff.added, ...drifted]);
     const secretChanged = plan.actions.some((x) => x.params?.kind === 'secret');
     try {
       await waitWorkloads(ctx, workloads);
@@ -206,7 +275,18 @@ export async function runDeploy(ctx: DeployContext): Promise<void> {
       await crashLogs(ctx, e);
       throw e;
     }
-    return `revision ${status.version}, rolled out`;
+    if (!drifted.length) return `revision ${status.version}, rolled out`;
+    // The repair checked: helm's three-way merge puts back what it set, not what a hand added to a field it replaces.
+    const left = await releaseDrift(ctx, manifest, { only: new Set(drifted) });
+    for (const d of left.items)
+      ctx.result.finding({
+        name: 'drift',
+        level: 'fail',
+        detail: `still differs after the upgrade: ${driftLine(d)}`,
+        hint: `kubectl -n ${ctx.namespace} edit ${d.object.toLowerCase()} (helm does not remove what it never set)`,
+      });
+    const fixed = drifted.filter((x) => !left.items.some((d) => d.object === x));
+    return `revision ${status.version}, rolled out; drift repaired: ${fixed.join(', ') || 'none'}`;
   });
 
   // 6. A failed rollout: say why, and go back to the last healthy revision.
@@ -236,12 +316,12 @@ export async function runDeploy(ctx: DeployContext): Promise<void> {
         required: false,
       });
     else {
-      const restore = !!observed.liveSecret && plan.actions.some((x) => x.params?.kind === 'secret');
+      const restore = !!liveSecret && plan.actions.some((x) => x.params?.kind === 'secret');
       await rollBack(
         ctx,
         prev,
         restore
-          ? async () => (await applySecret(ctx, secretName, observed.liveSecret!), ' (the Secret restored too)')
+          ? async () => (await applySecret(ctx, secretName, liveSecret!), ' (the Secret restored too)')
           : undefined,
       );
     }

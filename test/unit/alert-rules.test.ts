@@ -33,6 +33,8 @@ const ss: StateSettings = {
     readyz: 120,
     'backup-stale': 0,
     forecast: 0,
+    'service-endpoints': 120,
+    'release-drift': 300,
   },
   repeatSec: 3600,
   heartbeatSec: 0,
@@ -112,6 +114,49 @@ describe('alert rules', () => {
     expect(stale).toEqual([
       expect.objectContaining({ rule: 'backup-stale', summary: expect.stringContaining('1.3d old') }),
     ]);
+  });
+
+  it('service-endpoints: a Service whose selector matches no Ready pod fires (no pod, or none Ready); one that serves, or has no selector, does not', () => {
+    const svc = (name: string, selector?: Record<string, string>) => ({ metadata: { name }, spec: { selector } });
+    const p = (name: string, app: string, isReady: boolean) => ({
+      metadata: { name, labels: { app } },
+      status: { conditions: [{ type: 'Ready', status: isReady ? 'True' : 'False' }] },
+    });
+    const o = evaluateRules(
+      input({
+        services: [svc('web', { app: 'web' }), svc('api', { app: 'api' }), svc('lost', { app: 'nobody' }), svc('ext')],
+        pods: [p('web-1', 'web', true), p('web-2', 'web', false), p('api-1', 'api', false)],
+      }),
+      { ...rs, rules: ['service-endpoints'] },
+    );
+    expect(o.conditions.map((c) => [c.key, c.level, c.detail])).toEqual([
+      ['service-endpoints:service/api', 'fail', 'selector app=api matches 1 pod(s), none Ready'],
+      ['service-endpoints:service/lost', 'fail', 'selector app=nobody matches no pod'],
+    ]);
+    expect(o.conditions[0]!.summary).toBe('service/api has no endpoints: no Ready pod matches its selector');
+  });
+
+  it('release-drift: one condition per drifted object, a Secret value never shown; inactive when the release is not deployed', () => {
+    const o = evaluateRules(
+      input({
+        release: 'rel',
+        drift: [
+          { object: 'Deployment/web', path: 'spec.a', live: '"x"', desired: '"y"' },
+          { object: 'Deployment/web', path: 'spec.b', live: '1', desired: '2' },
+          { object: 'Secret/s', path: 'data.K', live: '(hidden)', desired: '(hidden)', secret: true },
+        ],
+      }),
+      { ...rs, rules: ['release-drift'] },
+    );
+    expect(o.conditions.map((c) => [c.key, c.level, c.detail])).toEqual([
+      ['release-drift:deployment/web', 'warn', 'spec.a: live "x", desired "y"\nspec.b: live 1, desired 2'],
+      ['release-drift:secret/s', 'warn', 'data.K: value differs'],
+    ]);
+    expect(o.conditions[0]!.summary).toBe('release rel drifted: deployment/web differs from its latest revision');
+    const none = evaluateRules(input({ release: 'rel' }), { ...rs, rules: ['release-drift'] });
+    expect(none.conditions).toEqual([]);
+    expect(none.inactive).toEqual([{ rule: 'release-drift', why: 'release rel has no deployed revision here' }]);
+    expect(evaluateRules(input({ drift: [] }), { ...rs, rules: ['release-drift'] }).conditions).toEqual([]);
   });
 
   it('forecasts: warn and fail levels fire, ok does not', () => {

@@ -112,6 +112,12 @@ describe('bad input is exit 2 before any cluster access', () => {
     ],
     ['scripts/monitor.ts', ['extra'], /^monitor: unexpected argument "extra": monitor takes options only$/],
     ['scripts/deploy.ts', ['extra'], /^deploy: unexpected argument "extra": deploy takes options only$/],
+    ['ops/alert.ts', ['frob'], /^alert: unknown command "frob"/],
+    ['ops/alert.ts', ['silence', 'crash-loop'], /^alert: silence needs --for DURATION/],
+    ['ops/alert.ts', ['unsilence', 'nosuch'], /^alert: unknown rule "nosuch"$/],
+    ['scripts/config.ts', ['frob'], /^config: unknown command "frob"$/],
+    ['scripts/config.ts', ['set', 'NOPE=1'], /^config: unknown key NOPE/],
+    ['scripts/config.ts', ['rotate', 'OPENAI_API_KEY'], /^config: OPENAI_API_KEY cannot be generated/],
   ];
   for (const [script, args, line] of cases)
     it(`${script} ${args.join(' ')}`, async () => {

@@ -111,7 +111,7 @@ export interface ScriptSpec<
   /** offers --ai (and --yes, which lets kubectl-ai change the cluster) */
   ai?: AiSpec<O, S>;
   /** usage checks of the positionals that need no cluster: run before the lock and any request, so bad input is exit 2 even with no cluster */
-  check?(ctx: Context<O, S>): void;
+  check?(ctx: Context<O, S>): void | Promise<void>;
   run(ctx: Context<O, S>): Promise<ExitCode | void>;
   /** custom text output; the default prints findings and actions */
   render?(result: Result, ctx: Context<O, S>): void;
@@ -486,7 +486,7 @@ export async function runScript<O extends Record<string, OptionSpec>, S extends 
     out.debug(
       `config: ${JSON.stringify({ ...redacted(cfg), TODO_NAMESPACE: ctx.namespace, TODO_CONTEXT: ctx.context })}`,
     );
-    spec.check?.(ctx);
+    await spec.check?.(ctx);
     if (spec.lock) {
       const kube = await ctx.kube();
       releaseLock = await acquireLock(

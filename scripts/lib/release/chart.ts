@@ -8,8 +8,7 @@ import YAML from 'yaml';
 import type { Context } from '../kit/cli.ts';
 import { envDir, repoRoot } from '../kit/env.ts';
 import { Exit, OpsError, usageError } from '../kit/errors.ts';
-import { run } from '../kit/shell.ts';
-import { classifyHelmFailure } from './helm.ts';
+import { classifyHelmFailure, runHelm } from './helm.ts';
 import type { Values } from './values.ts';
 
 /** The chart path of the profile. */
@@ -68,7 +67,7 @@ export async function renderRelease(ctx: Context, o: { valuesFiles: string[]; va
     ];
     try {
       return (
-        await run(helm.opts.bin ?? 'helm', args, {
+        await runHelm(helm.opts.bin ?? 'helm', args, {
           env: helm.opts.env,
           log: helm.opts.log,
           what: 'helm template',

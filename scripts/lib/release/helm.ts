@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { ProcessOutput } from 'zx';
-import { Exit, type ExitCode } from '../kit/errors.ts';
+import { Exit, OpsError, type ExitCode } from '../kit/errors.ts';
+import { scrub } from '../kit/output.ts';
 import { run } from '../kit/shell.ts';
 
 export interface HelmOptions {
@@ -61,6 +62,47 @@ export function classifyHelmFailure(res: Pick<ProcessOutput, 'stderr'>): ExitCod
   return unreachable.test(res.stderr) ? Exit.unreachable : Exit.actionFailed;
 }
 
+/**
+ * helm's own reason for a failure, from its stderr: the last "Error:" line and
+ * the lines after it (a schema error lists the offending values there), without
+ * the "Use --debug flag to render out invalid YAML" advice that follows it.
+ */
+export function helmReason(stderr: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^Use --debug flag/i.test(l) && !/^WARNING: /.test(l));
+  const start = lines.map((l) => /^Error:/.test(l)).lastIndexOf(true);
+  const picked = start >= 0 ? lines.slice(start) : lines.slice(-1);
+  return picked
+    .join(' ')
+    .replace(/^Error:\s*/, '')
+    .replace(/^(INSTALLATION|UPGRADE) FAILED:\s*/, '')
+    .replace(/^execution error at \([^)]*\):\s*/, '');
+}
+
+/**
+ * Runs helm through shell.run with its failure message carrying helm's own
+ * reason (helmReason), not its last line, which is often only advice.
+ */
+export async function runHelm(
+  bin: string,
+  args: string[],
+  o: Parameters<typeof run>[2] & { what: string },
+): Promise<ProcessOutput> {
+  let stderr = '';
+  try {
+    return await run(bin, args, {
+      ...o,
+      classify: (res) => ((stderr = res.stderr), (o.classify ?? classifyHelmFailure)(res)),
+    });
+  } catch (e) {
+    if (!(e instanceof OpsError) || !stderr) throw e;
+    const head = /^(.*? failed \((?:exit \d+|killed[^)]*)\)): /.exec(e.message)?.[1] ?? `${o.what} failed`;
+    throw new OpsError(scrub(`${head}: ${helmReason(stderr)}`), e.code, e.hint);
+  }
+}
+
 export class Helm {
   readonly opts: HelmOptions;
   private tmpDir?: string;
@@ -81,11 +123,10 @@ export class Helm {
   }
 
   async run(args: string[], timeoutSec = 600): Promise<ProcessOutput> {
-    return run(this.opts.bin ?? 'helm', [...args, ...this.scope], {
+    return runHelm(this.opts.bin ?? 'helm', [...args, ...this.scope], {
       env: this.opts.env,
       log: this.opts.log,
       timeout: `${timeoutSec + 30}s`,
-      classify: classifyHelmFailure,
       what: `helm ${args[0]}`,
     });
   }
@@ -183,7 +224,7 @@ export class Helm {
     try {
       // Not this.run: template must not take --kube-context (it talks to no cluster).
       return (
-        await run(this.opts.bin ?? 'helm', [...args, ...(o.extra ?? [])], {
+        await runHelm(this.opts.bin ?? 'helm', [...args, ...(o.extra ?? [])], {
           env: this.opts.env,
           log: this.opts.log,
           what: 'helm template',
