@@ -17,7 +17,9 @@ last termination reason and the previous container's last log lines), OOMKilled,
 missing ConfigMaps/Secrets/keys, failed pods with restartPolicy Never (Jobs, hooks), Services
 selecting no pod, Ingresses to a missing Service or port, HPAs without metrics, pending volume
 claims, stuck rollouts. Logs are read only for failing containers, at most --logs of them.
-NAME narrows to one pod, deployment, statefulset, job or service (kind/NAME to say which).
+NAME narrows to every pod, deployment, statefulset, job, service, HPA and volume claim of that
+name and what relates to each, and reports on each of them; kind/NAME (svc/NAME, deploy/NAME,
+pvc/NAME...) narrows to that kind.
 Exit codes: 0 nothing wrong, 1 a problem was found, 2 unknown NAME or bad flag, 3 API unreachable.`,
   touches: 'reads',
   positionals: '[NAME | kind/NAME]',
@@ -29,6 +31,7 @@ Exit codes: 0 nothing wrong, 1 a problem was found, 2 unknown NAME or bad flag, 
     'npx zx scripts/debug.ts',
     'npx zx scripts/debug.ts --ai "check why the pods are failing"',
     'npx zx scripts/debug.ts todo-chatbot-backend',
+    'npx zx scripts/debug.ts svc/todo-chatbot-frontend',
     'npx zx scripts/debug.ts --bundle /tmp/todo-support.tar.gz',
     'npx zx scripts/debug.ts -o json --since 15m',
   ],

@@ -3,10 +3,12 @@
 // Guard rails live here, so they are tested on plain data: a budget of actions
 // per window and per workload, a cooldown after acting on a workload, an
 // escalation ladder (delete the pod, then restart the rollout, then give up and
-// alert), a helm rollback only when the newest revision is the cause, and no
-// action where acting cannot help (missing config, missing image, node-level).
+// alert), a helm rollback only when the newest revision is the cause (crash
+// loops and images that cannot be pulled alike), a re-apply of the release when
+// its live objects drifted into failure, and no action where acting cannot help
+// (missing config, missing image, node-level).
 // Replica counts are never changed, so an HPA's decisions are left alone.
-import type { V1Deployment, V1Job, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1Deployment, V1Job, V1Pod, V1Service, V1StatefulSet } from '@kubernetes/client-node';
 import { describeRef, missingRefs, selects, type KeysOnly } from '../../scripts/lib/diagnose/refs.ts';
 import { oomKilled, podProblem, reasonClass } from '../../scripts/lib/kube/pod-status.ts';
 import type { PlannedAction } from '../../scripts/lib/kit/plan.ts';
@@ -33,9 +35,9 @@ interface Revision {
   updated: string;
 }
 
-type Problem = 'CrashLoopBackOff' | 'NotReady' | 'Terminating' | 'JobFailed' | 'RolloutStuck';
+type Problem = 'CrashLoopBackOff' | 'NotReady' | 'Terminating' | 'JobFailed' | 'RolloutStuck' | 'NoEndpoints';
 type Decision = 'act' | 'cannot-help' | 'cooldown' | 'budget' | 'gave-up' | 'report';
-type HealStep = 'delete-pod' | 'force-delete-pod' | 'restart' | 'rollback';
+type HealStep = 'delete-pod' | 'force-delete-pod' | 'restart' | 'rollback' | 'reapply';
 
 /** One line of the audit history (state stream 'self-heal'). */
 export interface AuditRecord {
@@ -76,6 +78,13 @@ export interface HealObserved {
   lastHealthyRevision?: number;
   /** self-heal's audit records, newest first (at least the window's) */
   history: AuditRecord[];
+  /** the namespace's Services (to tell a drifted one that selects no Ready pod); undefined: not read */
+  services?: V1Service[];
+  /**
+   * the release's live objects that differ from its newest revision (Kind/name
+   * and the field; scripts/lib/release/drift.ts); undefined: not checked
+   */
+  drift?: { object: string; path: string }[];
 }
 
 interface Issue {
@@ -89,6 +98,8 @@ interface Issue {
   cannotHelp?: string;
   /** pod creation time (ms), to tell whether the newest revision made it */
   createdMs?: number;
+  /** its image cannot be pulled: a rollback or a re-apply of the release may fix that, nothing else */
+  imagePull?: boolean;
 }
 
 export interface HealParams {
@@ -219,6 +230,7 @@ function podIssue(p: V1Pod, o: HealObserved, limits: HealLimits): Issue | undefi
     problem: crash ? 'CrashLoopBackOff' : 'NotReady',
     detail: `${name}: ${pr.reason}${facts ? ` (${facts})` : ''}${!crash ? `, not Ready for ${Math.round(ageSec)}s` : ''}`,
     ...(cannotHelp ? { cannotHelp } : {}),
+    ...(cls === 'image' ? { imagePull: true } : {}),
   };
 }
 
@@ -257,7 +269,57 @@ function findIssues(o: HealObserved, limits: HealLimits): Issue[] {
       detail: `deployment/${name}: progress deadline exceeded`,
     });
   }
+  // A Service of the release that drifted and now selects no Ready pod.
+  const drifted = driftedObjects(o);
+  for (const svc of o.services ?? []) {
+    const name = svc.metadata?.name ?? '?';
+    const sel = svc.spec?.selector;
+    if (!sel || !Object.keys(sel).length || !drifted.has(key('Service', name))) continue;
+    const serving = o.pods.some(
+      (p) =>
+        !p.metadata?.deletionTimestamp &&
+        selects(sel, p.metadata?.labels) &&
+        (svc.spec?.publishNotReadyAddresses ||
+          (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')),
+    );
+    if (!serving)
+      issues.push({
+        problem: 'NoEndpoints',
+        object: key('Service', name),
+        workload: key('Service', name),
+        releaseOwned: true,
+        detail: `service/${name}: selects no Ready pod (${Object.entries(sel)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',')})`,
+      });
+  }
   return issues;
+}
+
+/** The release's drifted objects as kind/name keys (lower-case kind, like workloads). */
+function driftedObjects(o: Pick<HealObserved, 'drift'>): Set<string> {
+  return new Set((o.drift ?? []).map((d) => key(d.object.split('/')[0]!, d.object.slice(d.object.indexOf('/') + 1))));
+}
+
+/**
+ * Whether the release's live objects are worth comparing with its newest
+ * revision (a read and a dry-run apply per object): only when one of its pods
+ * fails or one of its Services selects no Ready pod, so a healthy namespace
+ * costs nothing more. Pure.
+ */
+export function needsDriftCheck(o: HealObserved, limits: HealLimits): boolean {
+  if (!o.revisions.length) return false;
+  if (findIssues(o, limits).some((i) => i.releaseOwned && i.problem !== 'JobFailed')) return true;
+  return (o.services ?? []).some((svc) => {
+    const sel = svc.spec?.selector;
+    if (svc.metadata?.labels?.[releaseLabel] !== o.release || !sel || !Object.keys(sel).length) return false;
+    return !o.pods.some(
+      (p) =>
+        !p.metadata?.deletionTimestamp &&
+        selects(sel, p.metadata?.labels) &&
+        (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+    );
+  });
 }
 
 /**
@@ -273,7 +335,7 @@ function blameRevision(
   if (!newest || newest.status !== 'deployed') return undefined;
   if (o.lastHealthyRevision !== undefined && o.lastHealthyRevision >= newest.revision) return undefined;
   const since = ms(newest.updated) - 5000; // helm's clock stamp vs the pods': a few seconds either way
-  const pods = issues.filter((i) => i.releaseOwned && i.object.startsWith('pod/') && !i.cannotHelp);
+  const pods = issues.filter((i) => i.releaseOwned && i.object.startsWith('pod/') && (!i.cannotHelp || i.imagePull));
   if (!pods.length || !pods.every((i) => (i.createdMs ?? 0) >= since)) return undefined;
   const healthy =
     o.lastHealthyRevision !== undefined ? o.revisions.find((r) => r.revision === o.lastHealthyRevision) : undefined;
@@ -327,8 +389,80 @@ export function planHeal(o: HealObserved, limits: HealLimits): HealPlan {
     budget--;
   };
 
+  // Drift into failure: the release's live objects were changed (an image set by hand) and its pods
+  // fail, or a drifted Service selects no Ready pod. Re-applying the newest revision puts them back.
+  const drifted = driftedObjects(o);
+  const latest = o.revisions.at(-1);
+  const driftIssues = latest
+    ? issues.filter((i) => i.releaseOwned && i.problem !== 'JobFailed' && drifted.has(i.workload))
+    : [];
+  const covered = new Set<Issue>(driftIssues);
+  if (driftIssues.length) {
+    const target = `release/${o.release}`;
+    const first = driftIssues[0]!;
+    const mine = acted.filter((r) => r.step === 'reapply');
+    const last = Math.max(0, ...mine.map((r) => ms(r.at)));
+    const what = [...new Set(driftIssues.map((i) => i.workload))].join(', ');
+    for (const i of driftIssues.slice(1))
+      decisions.push({
+        decision: 'report',
+        problem: i.problem,
+        object: i.object,
+        workload: i.workload,
+        reason: `covered by the re-apply of ${target}`,
+      });
+    if (mine.length >= limits.maxPerWorkload) {
+      decisions.push({
+        decision: 'gave-up',
+        problem: first.problem,
+        object: first.object,
+        workload: first.workload,
+        reason: `${mine.length} re-apply(s) of ${target} within ${limits.windowSec}s did not help`,
+      });
+      alerts.push({
+        key: `gave-up:${target}:drift`,
+        level: 'fail',
+        title: `self-heal gave up on ${target}: re-applying it did not stop the drift of ${what}`,
+        text: first.detail,
+      });
+    } else if (last && now - last < limits.cooldownSec * 1000) {
+      decisions.push({
+        decision: 'cooldown',
+        problem: first.problem,
+        object: first.object,
+        workload: first.workload,
+        reason: `re-applied ${target} ${Math.round((now - last) / 1000)}s ago; waiting ${Math.ceil((limits.cooldownSec * 1000 - (now - last)) / 1000)}s more to see whether it helped`,
+      });
+    } else if (budget <= 0) starved.push(first);
+    else {
+      const fields = (o.drift ?? [])
+        .filter((d) =>
+          driftIssues.some(
+            (i) => i.workload === key(d.object.split('/')[0]!, d.object.slice(d.object.indexOf('/') + 1)),
+          ),
+        )
+        .map((d) => `${d.object} ${d.path}`);
+      plan(
+        first,
+        'reapply',
+        mine.length + 1,
+        `its live objects drifted from revision ${latest!.revision} (${fields.slice(0, 3).join('; ')}${fields.length > 3 ? '; ...' : ''}): re-apply revision ${latest!.revision}`,
+        { step: 'reapply', kind: 'Release', name: o.release, namespace: o.namespace, revision: latest!.revision },
+        target,
+        'helm re-apply',
+      );
+    }
+  }
+
   // Problems acting cannot fix: reported and alerted once per workload and cause.
-  for (const i of issues.filter((x) => x.cannotHelp)) {
+  // (An image that cannot be pulled in the newest revision is the rollback's, below.)
+  const blameable = blameRevision(
+    o,
+    issues.filter((x) => !covered.has(x) && (!x.cannotHelp || x.imagePull)),
+  );
+  for (const i of issues.filter(
+    (x) => x.cannotHelp && !covered.has(x) && !(blameable && x.imagePull && x.releaseOwned),
+  )) {
     decisions.push({
       decision: i.problem === 'JobFailed' ? 'report' : 'cannot-help',
       problem: i.problem,
@@ -344,10 +478,12 @@ export function planHeal(o: HealObserved, limits: HealLimits): HealPlan {
         text: i.detail,
       });
   }
-  const actionable = issues.filter((x) => !x.cannotHelp);
+  const actionable = issues.filter(
+    (x) => !covered.has(x) && (!x.cannotHelp || (blameable && x.imagePull && x.releaseOwned)),
+  );
 
   // A bad newest revision: rolling back is the fix; deleting its pods would only recreate them.
-  const blame = blameRevision(o, actionable);
+  const blame = blameable;
   if (blame) {
     const target = `release/${o.release}`;
     const rolledBack = acted.some((r) => r.step === 'rollback');

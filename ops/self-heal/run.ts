@@ -11,13 +11,23 @@ import {
   type V1Node,
   type V1Pod,
   type V1Secret,
+  type V1Service,
   type V1StatefulSet,
 } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { debugPod, registerSecretValues } from '../../scripts/lib/diagnose/collect.ts';
 import { Exit, OpsError } from '../../scripts/lib/kit/errors.ts';
-import { planHeal, type AuditRecord, type HealObserved, type HealParams, type HealPlan } from './plan.ts';
+import {
+  needsDriftCheck,
+  planHeal,
+  type AuditRecord,
+  type HealObserved,
+  type HealParams,
+  type HealPlan,
+} from './plan.ts';
+import { releaseDrift } from '../../scripts/lib/release/drift.ts';
 import { healLimits, type SelfHealContext } from './spec.ts';
+import { healWatch } from './watch.ts';
 import type { Kube } from '../../scripts/lib/kube/client.ts';
 import { acquireLock } from '../../scripts/lib/kit/lock.ts';
 import { applyPlan } from '../../scripts/lib/kit/plan.ts';
@@ -50,7 +60,7 @@ export async function observeHeal(
     data?: Record<string, string>;
     binaryData?: Record<string, string>;
   }) => ({ name: x.metadata?.name ?? '', keys: Object.keys({ ...x.data, ...x.binaryData }) });
-  const [pods, deployments, statefulSets, jobs, configMaps, secrets, nodes, revisions] = await Promise.all([
+  const [pods, deployments, statefulSets, jobs, configMaps, secrets, nodes, revisions, services] = await Promise.all([
     scanner.list<V1Pod>('v1', 'Pod', ns, {
       project: (p) => {
         const s = debugPod(p);
@@ -89,6 +99,7 @@ export async function observeHeal(
       }),
     ),
     ctx.helm().then((h) => h.history(ctx.release, 20)),
+    scanner.list<V1Service>('v1', 'Service', ns),
   ]);
   return {
     now: new Date(),
@@ -106,6 +117,7 @@ export async function observeHeal(
     revisions: revisions.map((r) => ({ revision: r.revision, status: r.status, updated: r.updated })),
     lastHealthyRevision,
     history,
+    services,
     requests: scanner.requests + 1,
   };
 }
@@ -138,6 +150,13 @@ async function act(ctx: SelfHealContext, kube: Kube, p: HealParams, dryRun: bool
       if (dryRun) return `would roll back to revision ${p.revision}`;
       await (await ctx.helm()).rollback(p.name, p.revision, { wait: true, timeoutSec: ctx.timeoutSec });
       return `rolled back to revision ${p.revision}`;
+    }
+    case 'reapply': {
+      // A rollback to the newest revision itself: helm's three-way merge puts back every field that
+      // revision sets, recorded as a new revision ("Rollback to N"), with no chart or values needed.
+      if (dryRun) return `would re-apply revision ${p.revision}`;
+      await (await ctx.helm()).rollback(p.name, p.revision, { wait: true, timeoutSec: ctx.timeoutSec });
+      return `re-applied revision ${p.revision}`;
     }
   }
 }
@@ -203,6 +222,14 @@ export async function healCycle(
     }) as AuditRecord[];
     const lastHealthy = state.readJson<{ revision: number }>(healthyDoc)?.revision;
     const observed = await observeHeal(ctx, kube, history, lastHealthy);
+    // Drift is looked for only when something of the release fails: a healthy round costs no more.
+    if (needsDriftCheck(observed, limits)) {
+      const manifest = await (await ctx.helm()).getManifest(ctx.release);
+      const drift = await releaseDrift(ctx, manifest);
+      observed.drift = drift.items.map((d) => ({ object: d.object, path: d.path }));
+      observed.requests += drift.requests + 1;
+      (ctx.result.data as { drift?: unknown }).drift = drift.items;
+    }
     const plan = planHeal(observed, limits);
     const done = await applyPlan<HealParams>(ctx, plan.actions, (a, dryRun) => act(ctx, kube, a.params!, dryRun), {
       continueOnFailure: true,
@@ -273,82 +300,10 @@ async function sendAlerts(ctx: SelfHealContext, plan: HealPlan): Promise<void> {
   data.alertsSent = [...(data.alertsSent ?? []), ...sent];
 }
 
-/**
- * --watch: a cycle now, then again within `debounceMs` of any change to the
- * namespace's pods, deployments or jobs, and every `tickSec` (a grace period
- * ends without an event). Stops after `forSec` (0: on SIGINT/SIGTERM).
- */
-export async function healWatch(
-  ctx: SelfHealContext,
-  o: { forSec: number; debounceMs?: number; tickSec?: number },
-): Promise<void> {
-  const kube = await ctx.kube();
-  const debounce = o.debounceMs ?? 300;
-  let running = false;
-  let current: Promise<void> = Promise.resolve();
-  let again = false;
-  let timer: NodeJS.Timeout | undefined;
-  let failure: unknown;
-  let stop!: () => void;
-  const stopped = new Promise<void>((r) => (stop = r));
-  const cycle = async () => {
-    if (running) {
-      again = true;
-      return;
-    }
-    running = true;
-    current = healCycle(ctx, { lockBusy: 'skip' }).then(
-      () => undefined,
-      (e: unknown) => {
-        failure = e;
-        stop();
-      },
-    );
-    await current;
-    running = false;
-    if (again) {
-      again = false;
-      schedule();
-    }
-  };
-  const schedule = () => {
-    if (timer) return;
-    timer = setTimeout(() => {
-      timer = undefined;
-      void cycle();
-    }, debounce);
-  };
-  const informers = ['Pod', 'Deployment', 'Job'].map((kind) =>
-    kube.informer({
-      apiVersion: kind === 'Pod' ? 'v1' : kind === 'Job' ? 'batch/v1' : 'apps/v1',
-      kind,
-      namespace: ctx.namespace,
-      onChange: schedule,
-      onError: (e) => ((failure = e), stop()),
-    }),
-  );
-  await Promise.all(informers.map((i) => i.start()));
-  ctx.out.say(`self-heal: watching namespace ${ctx.namespace}${o.forSec ? ` for ${o.forSec}s` : ''}`);
-  await cycle();
-  const tick = setInterval(schedule, (o.tickSec ?? 30) * 1000);
-  const end = o.forSec ? setTimeout(stop, o.forSec * 1000) : undefined;
-  const onSignal = () => stop();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  await stopped;
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
-  clearInterval(tick);
-  if (end) clearTimeout(end);
-  if (timer) clearTimeout(timer);
-  for (const i of informers) i.stop();
-  await current;
-  if (failure) throw failure;
-}
-
 export async function runSelfHeal(ctx: SelfHealContext): Promise<void> {
   const opts = ctx.opts;
-  if (opts.watch) await healWatch(ctx, { forSec: opts.for ?? 0 });
+  if (opts.watch)
+    await healWatch(ctx, { forSec: opts.for ?? 0, cycle: () => healCycle(ctx, { lockBusy: 'skip' }), auditStream });
   else await healCycle(ctx);
   if (opts.agent) {
     // What acting could not fix (or stopped fixing): for the agent to explain.

@@ -1,9 +1,11 @@
 // debug: scan the namespace (one List per kind), read the logs of failing
-// containers only (bounded), diagnose, narrow to NAME and what relates to it;
+// containers only (bounded), diagnose, narrow to every object named NAME (or
+// the one kind/NAME says) and what relates to each;
 // --bundle also writes the support archive.
 import { fetchLogTails, scanNamespace } from '../lib/diagnose/collect.ts';
-import { diagnose, relatedObjects, resolveTarget } from '../lib/diagnose/diagnose.ts';
+import { diagnose, relatedObjects, resolveTargets, targetKindsText } from '../lib/diagnose/diagnose.ts';
 import { Exit, usageError, type ExitCode } from '../lib/kit/errors.ts';
+import type { Finding } from '../lib/kit/result.ts';
 import type { DebugContext } from './spec.ts';
 
 export async function runDebug(ctx: DebugContext): Promise<ExitCode> {
@@ -15,30 +17,34 @@ export async function runDebug(ctx: DebugContext): Promise<ExitCode> {
     throw usageError(`namespace "${ns}" does not exist`, `kubectl --context ${kube.contextName} get namespaces`);
   const scan = await scanNamespace(kube, ns, { full: Boolean(ctx.opts.bundle) });
   const arg = ctx.positionals[0];
-  const target = arg === undefined ? undefined : resolveTarget(scan.input, arg);
-  if (typeof target === 'string') throw usageError(target);
-  if (arg !== undefined && !target)
+  const targets = arg === undefined ? undefined : resolveTargets(scan.input, arg);
+  if (typeof targets === 'string') throw usageError(targets);
+  if (targets && !targets.length)
     throw usageError(
-      `no pod, deployment, statefulset, job or service named "${arg}" in namespace ${ns}`,
-      `kubectl -n ${ns} get pods,deployments,services`,
+      `no ${targetKindsText} named "${arg}" in namespace ${ns}`,
+      `kubectl -n ${ns} get pods,deployments,statefulsets,jobs,services,hpa,pvc`,
     );
   const now = new Date();
   const base = { ...scan.input, now, sinceSec: ctx.opts.since };
-  const related = target ? relatedObjects(base, target) : undefined;
-  const pods = related ? scan.input.pods.filter((p) => related.has(`Pod/${p.metadata?.name}`)) : scan.input.pods;
+  // Each object of that name with what its problems can be about; a finding is kept when it is about any of them.
+  const related = targets?.map((t) => ({ target: t, objects: relatedObjects(base, t) }));
+  const union = related && new Set(related.flatMap((r) => [...r.objects]));
+  const pods = union ? scan.input.pods.filter((p) => union.has(`Pod/${p.metadata?.name}`)) : scan.input.pods;
   const logs = await fetchLogTails(kube, ns, pods, { max: ctx.opts.logs, lines: ctx.opts.lines });
   let findings = diagnose({ ...base, logs: logs.tails });
   if (related) {
-    findings = findings.filter((f) => f.object && related.has(`${f.object.kind}/${f.object.name}`));
-    if (!findings.length)
-      findings = [
-        {
+    const about = (objects: Set<string>, f: Finding) =>
+      f.object !== undefined && objects.has(`${f.object.kind}/${f.object.name}`);
+    findings = findings.filter((f) => about(union!, f));
+    // One word on each object of that name that has nothing wrong, so none is passed over in silence.
+    for (const { target, objects } of related)
+      if (!findings.some((f) => f.level !== 'ok' && about(objects, f)))
+        findings.push({
           name: 'no problems',
           level: 'ok',
-          object: { kind: target!.kind, name: target!.name, namespace: ns },
-          detail: `nothing wrong with ${target!.kind.toLowerCase()}/${target!.name} (${related.size - 1} related objects checked)`,
-        },
-      ];
+          object: { kind: target.kind, name: target.name, namespace: ns },
+          detail: `nothing wrong with ${target.kind.toLowerCase()}/${target.name} (${objects.size - 1} related objects checked)`,
+        });
   }
   for (const f of findings) ctx.result.finding(f);
   if (scan.unreadable.length)
@@ -51,7 +57,12 @@ export async function runDebug(ctx: DebugContext): Promise<ExitCode> {
     });
   ctx.result.data = {
     namespace: ns,
-    ...(target ? { target: `${target.kind.toLowerCase()}/${target.name}` } : {}),
+    ...(targets
+      ? {
+          target: targets.map((t) => `${t.kind.toLowerCase()}/${t.name}`).join(', '),
+          targets: targets.map((t) => `${t.kind.toLowerCase()}/${t.name}`),
+        }
+      : {}),
     requests: 1 + scan.requests + logs.requests,
     logsRead: logs.requests,
     ...(logs.skipped ? { logsSkipped: logs.skipped } : {}),

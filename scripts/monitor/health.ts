@@ -1,11 +1,11 @@
 // What a release's snapshot means: the rows monitor shows and the findings it
 // reports, and one verdict (healthy, degraded, down). Pure: snapshot in, view
 // out, so every rule is unit-tested on plain objects.
-import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
+import type { V1ContainerStatus, V1Deployment, V1Pod, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
 import type { Finding } from '../lib/kit/result.ts';
 import { formatBytes, formatCpu, parseQuantity } from '../lib/kube/quantity.ts';
-import { containerStatuses, isReady, reasonClass } from '../lib/kube/pod-status.ts';
-import type { Snapshot } from '../lib/kube/scan.ts';
+import { containerStatuses, isReady, podProblem, reasonClass, type PodProblem } from '../lib/kube/pod-status.ts';
+import { revisionAnnotation, type Snapshot } from '../lib/kube/scan.ts';
 
 export type HealthState = 'healthy' | 'degraded' | 'down';
 
@@ -94,6 +94,82 @@ function podRow(p: V1Pod, now: Date, usage?: { cpu: number; memory: number }): P
 
 const ref = (kind: string, name: string, namespace: string) => ({ kind, name, namespace });
 
+/**
+ * At most `max` characters, cut at a word boundary with an ellipsis: a cut
+ * word ("ImagePullBa") reads as a different word. A single word longer than
+ * `max` is the one case cut inside.
+ */
+export function clipAtWord(text: string, max: number): string {
+  const s = text.replace(/\s+/g, ' ').trim();
+  if (s.length <= max) return s;
+  const room = s.slice(0, max - 1);
+  // The room ends a word when a space follows it; else back to the last space in it.
+  const end = s[max - 1] === ' ' ? room.length : room.lastIndexOf(' ');
+  return `${(end > 0 ? room.slice(0, end) : room).replace(/[\s,;:]+$/, '')}…`;
+}
+
+/** A rollout under way: the controller has new replicas to make or old ones to remove. */
+function rolloutInProgress(kind: 'Deployment' | 'StatefulSet', w: V1Deployment | V1StatefulSet): boolean {
+  const desired = w.spec?.replicas ?? 1;
+  const st = w.status ?? {};
+  if ((st.observedGeneration ?? 0) < (w.metadata?.generation ?? 0)) return false; // not seen yet: no current template to judge
+  if ((st.updatedReplicas ?? 0) < desired) return true;
+  if (kind === 'Deployment') return (st.replicas ?? 0) > (st.updatedReplicas ?? 0);
+  const s = (w as V1StatefulSet).status;
+  return Boolean(s?.updateRevision && s.currentRevision && s.updateRevision !== s.currentRevision);
+}
+
+const owns = (
+  owner: { metadata?: { name?: string; uid?: string } },
+  kind: string,
+  o: { metadata?: { ownerReferences?: { kind: string; name: string; uid: string }[] } },
+) =>
+  o.metadata?.ownerReferences?.some(
+    (r) =>
+      r.kind === kind &&
+      r.name === owner.metadata?.name &&
+      (!owner.metadata?.uid || !r.uid || r.uid === owner.metadata.uid),
+  ) ?? false;
+
+/**
+ * The pods of the workload's current template: for a Deployment those of its
+ * newest ReplicaSet (the highest revision: a rollback re-numbers the old one),
+ * by the pod-template-hash they carry; for a StatefulSet those labelled with
+ * its updateRevision.
+ */
+function currentTemplatePods(
+  kind: 'Deployment' | 'StatefulSet',
+  w: V1Deployment | V1StatefulSet,
+  replicaSets: readonly V1ReplicaSet[],
+  pods: readonly V1Pod[],
+): V1Pod[] {
+  if (kind === 'StatefulSet') {
+    const rev = (w as V1StatefulSet).status?.updateRevision;
+    return rev
+      ? pods.filter((p) => p.metadata?.labels?.['controller-revision-hash'] === rev && owns(w, 'StatefulSet', p))
+      : [];
+  }
+  const revision = (rs: V1ReplicaSet) => Number(rs.metadata?.annotations?.[revisionAnnotation] ?? 0);
+  const newest = replicaSets.filter((rs) => owns(w, 'Deployment', rs)).sort((a, b) => revision(b) - revision(a))[0];
+  const hash = newest?.metadata?.labels?.['pod-template-hash'];
+  if (!newest || !hash) return [];
+  return pods.filter((p) => p.metadata?.labels?.['pod-template-hash'] === hash && owns(newest, 'ReplicaSet', p));
+}
+
+/** How long a pod of a new template may wait for a node before the rollout counts as stuck. */
+const unschedulableGraceSec = 120;
+
+/** Why a pod is failing in a way that holds a rollout back; undefined when it is fine or only starting. */
+function failingPod(p: V1Pod, now: Date, graceSec = unschedulableGraceSec): PodProblem | undefined {
+  const problem = podProblem(p);
+  const cls = reasonClass(problem?.reason);
+  if (!problem || !cls) return undefined;
+  if (cls !== 'unschedulable') return problem;
+  const cond = p.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
+  const since = new Date(cond?.lastTransitionTime ?? p.metadata?.creationTimestamp ?? now).getTime();
+  return now.getTime() - since >= graceSec * 1000 ? problem : undefined;
+}
+
 /** The verdict and every finding for one snapshot; `sinceSec` bounds the warning events shown. */
 export function assessRelease(s: Snapshot, o: { now?: Date; sinceSec?: number } = {}): Health {
   const now = o.now ?? s.takenAt;
@@ -164,6 +240,64 @@ export function assessRelease(s: Snapshot, o: { now?: Date; sinceSec?: number } 
     }
   }
 
+  // A rollout whose new pods fail is stuck even while the old pods serve: the new template is what is wrong.
+  const blamed = new Set<string>();
+  const kinds = [
+    ...s.deployments.map((w) => ['Deployment', w] as const),
+    ...s.statefulSets.map((w) => ['StatefulSet', w] as const),
+  ];
+  for (const [kind, w] of kinds) {
+    if (!rolloutInProgress(kind, w)) continue;
+    const failing = currentTemplatePods(kind, w, s.replicaSets, s.pods)
+      .map((p) => ({ p, problem: failingPod(p, now) }))
+      .filter((x): x is { p: V1Pod; problem: PodProblem } => x.problem !== undefined);
+    if (!failing.length) continue;
+    degrade();
+    const name = w.metadata?.name ?? '?';
+    const { p, problem } = failing[0]!;
+    for (const f of failing) blamed.add(f.problem.pod);
+    const image = p.spec?.containers.find((c) => c.name === problem.container)?.image;
+    const why =
+      reasonClass(problem.reason) === 'image' && image
+        ? `image ${image}`
+        : problem.exitCode !== undefined
+          ? `last exit ${problem.exitCode}${problem.lastReason ? ` (${problem.lastReason})` : ''}`
+          : problem.message
+            ? clipAtWord(problem.message, 120)
+            : '';
+    const updated = w.status?.updatedReplicas ?? 0;
+    const desired = w.spec?.replicas ?? 1;
+    findings.push({
+      name: 'rollout stuck',
+      level: 'fail',
+      object: ref(kind, name, ns),
+      detail: `${kind.toLowerCase()}/${name}: rollout stuck at ${updated}/${desired} updated: pod ${problem.pod} ${problem.reason}${why ? ` (${why})` : ''}${failing.length > 1 ? `, and ${failing.length - 1} more new pod${failing.length > 2 ? 's' : ''}` : ''}`,
+      hint: `npx zx scripts/debug.ts -n ${ns} ${problem.pod}; or roll back: kubectl -n ${ns} rollout undo ${kind.toLowerCase()}/${name}`,
+      evidence: {
+        pod: problem.pod,
+        reason: problem.reason,
+        ...(problem.container ? { container: problem.container } : {}),
+        ...(problem.message ? { message: problem.message } : {}),
+        ...(image ? { image } : {}),
+        updated,
+        desired,
+        failingPods: failing.map((f) => f.problem.pod),
+      },
+    });
+  }
+
+  // A stuck rollout is said once: its "in progress" warning would only repeat the counts.
+  for (let i = findings.length - 1; i >= 0; i--) {
+    const f = findings[i]!;
+    if (
+      f.name === 'rollout in progress' &&
+      findings.some(
+        (x) => x.name === 'rollout stuck' && x.object?.name === f.object?.name && x.object?.kind === f.object?.kind,
+      )
+    )
+      findings.splice(i, 1);
+  }
+
   const usage = new Map<string, { cpu: number; memory: number }>();
   for (const m of s.metrics ?? [])
     usage.set(
@@ -192,7 +326,7 @@ export function assessRelease(s: Snapshot, o: { now?: Date; sinceSec?: number } 
         hint: `npx zx scripts/debug.ts -n ${ns} ${row.name}`,
         evidence: { status: row.status, restarts: row.restarts, lastRestart: last },
       });
-    } else if (!completed && !isReady(p) && !p.metadata?.deletionTimestamp) {
+    } else if (!completed && !isReady(p) && !p.metadata?.deletionTimestamp && !blamed.has(row.name)) {
       findings.push({
         name: 'pod not ready',
         level: 'warn',

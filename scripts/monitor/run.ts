@@ -1,6 +1,8 @@
 // monitor: one snapshot of the release (one List per kind, one metrics call),
 // judged by health.ts, optionally the app's own answer (--probe); or --watch,
-// which keeps informers open and redraws on every change until Ctrl-C.
+// which keeps informers open and redraws on every change until Ctrl-C, and
+// says "cluster unreachable since ..." within seconds of losing the API server
+// (exit 3 after TODO_WATCH_UNREACHABLE, or on Ctrl-C during the outage).
 import { Exit, usageError, type ExitCode } from '../lib/kit/errors.ts';
 import { Scanner } from '../lib/kube/scan.ts';
 import { assessRelease, type Health, type HealthState } from './health.ts';
@@ -25,37 +27,78 @@ async function requireNamespace(ctx: MonitorContext): Promise<void> {
     );
 }
 
+/** Until SIGINT or SIGTERM. */
+const signalled = () =>
+  new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+
 async function watch(ctx: MonitorContext): Promise<ExitCode> {
   const { watchRelease } = await import('./watch.ts');
+  const { guardReachability, outageError, reachableLine, unreachableLine } =
+    await import('../lib/kube/reachability.ts');
+  // Listened for from the start: a Ctrl-C while the first snapshot is still being read must not kill the run with no exit code.
+  const stopRequested = signalled();
+  const kube = await ctx.kube();
   const tty = Boolean(process.stdout.isTTY) && !process.env.CI;
+  const limitSec = ctx.cfg.TODO_WATCH_UNREACHABLE;
   let last = '';
   let code: ExitCode = Exit.ok;
-  const w = await watchRelease(
-    await ctx.kube(),
-    ctx.namespace,
-    ctx.release,
-    (snap) => {
-      const h = assessRelease(snap, { sinceSec: ctx.opts.since });
-      code = exitFor[h.state];
-      if (tty)
-        process.stdout.write(
-          `\x1b[2J\x1b[H${renderHealth(h, { release: ctx.release, namespace: ctx.namespace, sinceSec: ctx.opts.since })}\n`,
-        );
-      else {
-        // A log gets a line only when the state or its problems change, not on every redraw.
-        const summary = healthSummary(h);
-        if (summary !== last) ctx.out.say(healthLine(h));
-        last = summary;
+  const draw = (screen: string) => process.stdout.write(`\x1b[2J\x1b[H${screen}\n`);
+  let w: Awaited<ReturnType<typeof watchRelease>> | undefined;
+  // The API server is probed apart from the watches: a dead one must replace the view at once, never leave it standing.
+  const guard = guardReachability(kube, {
+    limitSec,
+    onChange: (t) => {
+      last = '';
+      if (t.to === 'unreachable') {
+        const line = unreachableLine(t.outage, limitSec);
+        if (tty) draw(`release ${ctx.release} in ${ctx.namespace}: UNREACHABLE\n\n${line}`);
+        else ctx.out.say(`${new Date().toISOString()} unreachable: ${line}`);
+      } else {
+        ctx.out.say(`${tty ? '' : `${t.at.toISOString()} `}${reachableLine(t)}`);
+        w?.refresh();
       }
     },
-    { onError: (e) => ctx.out.debug(`watch: ${String(e)}`) },
-  );
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
   });
-  await w.stop();
-  return code;
+  try {
+    // Its first snapshot may wait on a server that just hung: Ctrl-C and the outage's bound count from the start.
+    const setup = watchRelease(
+      kube,
+      ctx.namespace,
+      ctx.release,
+      (snap) => {
+        if (guard.state.outage) return; // the caches hold what the cluster was, not what it is
+        const h = assessRelease(snap, { sinceSec: ctx.opts.since });
+        code = exitFor[h.state];
+        if (tty) draw(renderHealth(h, { release: ctx.release, namespace: ctx.namespace, sinceSec: ctx.opts.since }));
+        else {
+          // A log gets a line only when the state or its problems change, not on every redraw.
+          const summary = healthSummary(h);
+          if (summary !== last) ctx.out.say(healthLine(h));
+          last = summary;
+        }
+      },
+      {
+        onError: (e) => {
+          guard.report(e);
+          ctx.out.debug(`watch: ${String(e)}`);
+        },
+      },
+    ).then((x) => {
+      w = x;
+      return new Promise<never>(() => undefined); // runs until stopped or given up
+    });
+    const ended = await Promise.race([stopRequested, guard.expired, setup]);
+    if (ended) throw ended;
+    const outage = guard.state.outage;
+    if (outage) throw outageError(outage, 'stopped', kube);
+    return code;
+  } finally {
+    guard.stop();
+    await w?.stop();
+  }
 }
 
 export async function runMonitor(ctx: MonitorContext): Promise<ExitCode> {

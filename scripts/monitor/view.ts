@@ -1,6 +1,6 @@
 // monitor's text view of a Health: one screen, tables per kind, then findings.
 import { chalk } from 'zx';
-import type { Health } from './health.ts';
+import { clipAtWord, type Health } from './health.ts';
 import { colourLevel, table } from '../lib/kit/output.ts';
 import type { Result } from '../lib/kit/result.ts';
 import type { MonitorContext } from './spec.ts';
@@ -72,7 +72,7 @@ export function renderHealth(
     section(
       `WARNING EVENTS (last ${age(o.sinceSec)})`,
       table(
-        h.events.slice(0, 10).map((e) => ({ ...e, at: e.at.slice(11, 19), message: e.message.slice(0, 100) })),
+        h.events.slice(0, 10).map((e) => ({ ...e, at: e.at.slice(11, 19), message: clipAtWord(e.message, 100) })),
         ['at', 'object', 'reason', 'count', 'message'],
       ),
     );

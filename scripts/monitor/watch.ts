@@ -1,7 +1,8 @@
 // monitor --watch: one informer per kind (one List, then a watch each), the
 // snapshot rebuilt from their caches on every change, never re-listed. Only
 // pod metrics are re-read (the metrics API cannot be watched), at most once
-// per metricsEverySec.
+// per metricsEverySec. No snapshot before every kind has been listed: an
+// empty cache would read as "no workloads".
 import { ListWatch, Watch, type KubernetesObject } from '@kubernetes/client-node';
 import type { Kube } from '../lib/kube/client.ts';
 import { collectionPath } from '../lib/kube/api.ts';
@@ -16,6 +17,7 @@ type Kind = {
 };
 const kinds: Kind[] = [
   { key: 'deployments', apiVersion: 'apps/v1', kind: 'Deployment', byRelease: true },
+  { key: 'replicaSets', apiVersion: 'apps/v1', kind: 'ReplicaSet', byRelease: true },
   { key: 'statefulSets', apiVersion: 'apps/v1', kind: 'StatefulSet', byRelease: true },
   { key: 'pods', apiVersion: 'v1', kind: 'Pod', byRelease: true },
   { key: 'services', apiVersion: 'v1', kind: 'Service', byRelease: true },
@@ -26,6 +28,8 @@ const kinds: Kind[] = [
 ];
 
 export interface ReleaseWatch {
+  /** a snapshot from the caches now (after the cluster came back: the view is redrawn even if nothing changed) */
+  refresh(): void;
   stop(): Promise<void>;
 }
 
@@ -42,21 +46,24 @@ export async function watchRelease(
   let metricsAt = 0;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  const listed = new Set<string>();
   const informers = kinds.map((k) => {
     const labelSelector = k.byRelease ? selector : undefined;
     const list = () =>
-      kube.call(`list ${k.kind} -n ${namespace} (watch)`, () =>
-        kube.objects.list<KubernetesObject>(
-          k.apiVersion,
-          k.kind,
-          namespace,
-          undefined,
-          undefined,
-          undefined,
-          k.fieldSelector,
-          labelSelector,
-        ),
-      ) as never;
+      kube
+        .call(`list ${k.kind} -n ${namespace} (watch)`, () =>
+          kube.objects.list<KubernetesObject>(
+            k.apiVersion,
+            k.kind,
+            namespace,
+            undefined,
+            undefined,
+            undefined,
+            k.fieldSelector,
+            labelSelector,
+          ),
+        )
+        .then((l) => (listed.add(k.kind), l)) as never;
     return {
       k,
       lw: new ListWatch<KubernetesObject>(
@@ -70,7 +77,7 @@ export async function watchRelease(
     };
   });
   const emit = async () => {
-    if (stopped) return;
+    if (stopped || listed.size < kinds.length) return;
     if (Date.now() - metricsAt >= (o.metricsEverySec ?? 15) * 1000) {
       metricsAt = Date.now();
       metrics = (await kube.podMetrics(namespace).catch(() => undefined))?.items as PodMetricsLike[] | undefined;
@@ -87,13 +94,14 @@ export async function watchRelease(
     for (const ev of ['add', 'update', 'delete'] as const) lw.on(ev, schedule);
     lw.on('error', (e: unknown) => {
       o.onError?.(e);
-      // A dropped watch (API restart, timeout) reconnects; the cache resyncs with one List.
+      // A dropped watch (API restart, timeout) reconnects, for as long as the watch runs; the cache resyncs with one List.
       setTimeout(() => !stopped && lw.start().catch(o.onError), 1000);
     });
   }
   await Promise.all(informers.map(({ lw }) => lw.start()));
   await emit();
   return {
+    refresh: schedule,
     async stop() {
       stopped = true;
       clearTimeout(timer);

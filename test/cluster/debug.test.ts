@@ -600,7 +600,9 @@ describe('debug on the test bed', () => {
         ['nope'],
         {},
         2,
-        new RegExp(`^debug: no pod, deployment, statefulset, job or service named "nope" in namespace ${ns}$`),
+        new RegExp(
+          `^debug: no pod, deployment, statefulset, job, service, hpa or volume claim named "nope" in namespace ${ns}$`,
+        ),
       ],
       [['--since', 'abc'], {}, 2, /^debug: --since must be like 90, 90s, 5m, 1h or 2d, got "abc"$/],
       [['-n', 'no-such-namespace'], {}, 2, /^debug: namespace "no-such-namespace" does not exist$/],

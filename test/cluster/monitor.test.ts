@@ -66,7 +66,7 @@ describe('monitor on the test bed', () => {
       [`${release}-postgresql`, 1, 1],
     ]);
     expect(doc.findings.filter((f) => f.level === 'fail')).toEqual([]);
-    expect(doc.data.requests).toBe(10); // 8 Lists + metrics + the namespace check, whatever the pod count
+    expect(doc.data.requests).toBe(11); // 9 Lists (ReplicaSets too) + metrics + the namespace check, whatever the pod count
     const text = await monitor();
     assertSuccess(text);
     expect(text.stdout).toMatch(/^release mon in monitor-\S+: HEALTHY$/m);
@@ -122,7 +122,7 @@ describe('monitor on the test bed', () => {
     expect(doc.data.state).toBe('degraded');
     const failing = doc.findings.find((f) => f.name === 'pod failing')!;
     expect(failing.detail).toMatch(/CrashLoopBackOff, last exit 3 \(Error\), \d+ restarts/);
-    expect(failing.hint).toMatch(/^npx zx scripts\/debug\.ts -n monitor-/);
+    expect(failing.hint).toMatch(/^npx zx scripts\/debug\.ts (-p testbed )?-n monitor-/); // the run's profile carried, when given
     expect(doc.findings.find((f) => f.name === 'workload degraded')?.detail).toBe(
       `deployment/${release}-backend: 1/2 ready`,
     );

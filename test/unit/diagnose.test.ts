@@ -8,7 +8,7 @@ import {
   diagnose,
   logRequests,
   relatedObjects,
-  resolveTarget,
+  resolveTargets,
   tailLines,
 } from '../../scripts/lib/diagnose/diagnose.ts';
 import type { DiagnoseInput, LogTail } from '../../scripts/lib/diagnose/input.ts';
@@ -663,12 +663,35 @@ describe('narrowing to one object', () => {
     ] as never,
     hpas: [{ metadata: { name: 'api' }, spec: { scaleTargetRef: { kind: 'Deployment', name: 'api' } } }] as never,
   });
-  it('resolves a name to a pod, deployment or service; kind/name picks the kind; unknown is undefined', () => {
-    expect(resolveTarget(base, 'api-1')).toEqual({ kind: 'Pod', name: 'api-1' });
-    expect(resolveTarget(base, 'api')).toEqual({ kind: 'Deployment', name: 'api' });
-    expect(resolveTarget(base, 'svc/api')).toEqual({ kind: 'Service', name: 'api' });
-    expect(resolveTarget(base, 'nope')).toBeUndefined();
-    expect(resolveTarget(base, 'cm/x')).toMatch(/^unknown kind "cm"/);
+  it('a name is every kind that has it (deployment, service and HPA "api"); kind/name picks one; unknown is empty', () => {
+    expect(resolveTargets(base, 'api-1')).toEqual([{ kind: 'Pod', name: 'api-1' }]);
+    expect(resolveTargets(base, 'api')).toEqual([
+      { kind: 'Deployment', name: 'api' },
+      { kind: 'Service', name: 'api' },
+      { kind: 'HorizontalPodAutoscaler', name: 'api' },
+    ]);
+    expect(resolveTargets(base, 'svc/api')).toEqual([{ kind: 'Service', name: 'api' }]);
+    expect(resolveTargets(base, 'deploy/api')).toEqual([{ kind: 'Deployment', name: 'api' }]);
+    expect(resolveTargets(base, 'hpa/api')).toEqual([{ kind: 'HorizontalPodAutoscaler', name: 'api' }]);
+    expect(resolveTargets(base, 'svc/api-1')).toEqual([]);
+    expect(resolveTargets(base, 'nope')).toEqual([]);
+    expect(resolveTargets(base, 'cm/x')).toMatch(/^unknown kind "cm"/);
+  });
+  it('an HPA: itself and what its target relates to; a claim: itself and the pods that mount it', () => {
+    expect([...relatedObjects(base, { kind: 'HorizontalPodAutoscaler', name: 'api' })].sort()).toEqual([
+      'Deployment/api',
+      'HorizontalPodAutoscaler/api',
+      'Pod/api-1',
+      'Service/api',
+    ]);
+    const withClaim = {
+      ...base,
+      pods: [pod('db-0', { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data-db-0' } }] })],
+    } as never;
+    expect([...relatedObjects(withClaim, { kind: 'PersistentVolumeClaim', name: 'data-db-0' })].sort()).toEqual([
+      'PersistentVolumeClaim/data-db-0',
+      'Pod/db-0',
+    ]);
   });
   it('a deployment: itself, its pods, its Services and HPA; not the other pods', () => {
     expect([...relatedObjects(base, { kind: 'Deployment', name: 'api' })].sort()).toEqual([

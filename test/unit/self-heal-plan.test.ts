@@ -3,7 +3,13 @@
 // and no action where acting cannot help.
 import type { V1Deployment, V1Job, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { planHeal, type AuditRecord, type HealLimits, type HealObserved } from '../../ops/self-heal/plan.ts';
+import {
+  needsDriftCheck,
+  planHeal,
+  type AuditRecord,
+  type HealLimits,
+  type HealObserved,
+} from '../../ops/self-heal/plan.ts';
 
 const now = new Date('2026-01-01T12:00:00Z');
 const ago = (s: number) => new Date(now.getTime() - s * 1000).toISOString();
@@ -322,6 +328,95 @@ describe('planHeal', () => {
     expect(planHeal(observed({ ...o, pods: [pod('api-9', 'api', 'crash', { age: 900 })] }), limits).actions).toEqual([
       expect.objectContaining({ what: 'delete pod' }),
     ]);
+  });
+
+  it('a newest revision whose image cannot be pulled: rolled back to the last healthy one, like a crash loop; an older pod that cannot pull is still left alone', () => {
+    const o = {
+      pods: [pod('api-9', 'api', 'image', { age: 100 })],
+      deployments: [dep('api', { release: 'rel', ready: 0 })],
+      revisions: [
+        { revision: 1, status: 'superseded', updated: ago(3600) },
+        { revision: 2, status: 'deployed', updated: ago(120) },
+      ],
+      lastHealthyRevision: 1,
+    };
+    const p = planHeal(observed(o), limits);
+    expect(p.actions).toEqual([
+      expect.objectContaining({
+        what: 'helm rollback',
+        target: 'release/rel',
+        params: expect.objectContaining({ step: 'rollback', revision: 1 }),
+      }),
+    ]);
+    expect(p.alerts).toEqual([]);
+    // Made before the newest revision: not its doing; nothing self-heal can do, and it says so.
+    const old = planHeal(observed({ ...o, pods: [pod('api-9', 'api', 'image', { age: 900 })] }), limits);
+    expect(old.actions).toEqual([]);
+    expect(old.decisions.map((d) => d.decision)).toEqual(['cannot-help']);
+  });
+
+  it('drift into failure: an image set by hand that cannot be pulled is healed by re-applying the newest revision, within the cooldown and the per-target budget', () => {
+    const o = {
+      pods: [pod('api-9', 'api', 'image', { age: 900 }), pod('api-8', 'api', 'image', { age: 900 })],
+      deployments: [dep('api', { release: 'rel', ready: 0 })],
+      revisions: [{ revision: 3, status: 'deployed', updated: ago(3000) }],
+      lastHealthyRevision: 3,
+      drift: [{ object: 'Deployment/api', path: 'spec.template.spec.containers[app].image' }],
+    };
+    const p = planHeal(observed(o), limits);
+    expect(p.actions).toEqual([
+      expect.objectContaining({
+        what: 'helm re-apply',
+        target: 'release/rel',
+        destructive: true,
+        unattended: true,
+        params: { step: 'reapply', kind: 'Release', name: 'rel', namespace: 'ns', revision: 3 },
+      }),
+    ]);
+    expect(p.actions[0]!.reason).toContain('Deployment/api spec.template.spec.containers[app].image');
+    expect(p.decisions.map((d) => d.decision).sort()).toEqual(['act', 'report']);
+    expect(p.alerts).toEqual([]);
+    // Without drift the same pods are a plain "cannot help" (and alerted).
+    const plain = planHeal(observed({ ...o, drift: [] }), limits);
+    expect(plain.actions).toEqual([]);
+    expect(plain.alerts).toHaveLength(1);
+    // Re-applied 30 s ago: wait; after maxPerWorkload re-applies in the window: give up and alert.
+    const cooling = planHeal(observed({ ...o, history: [acted('deployment/api', 30, 'r1', 'reapply')] }), limits);
+    expect(cooling.actions).toEqual([]);
+    expect(cooling.decisions.map((d) => d.decision).sort()).toEqual(['cooldown', 'report']);
+    const spent = planHeal(
+      observed({
+        ...o,
+        history: [1, 2, 3].map((k) => acted('deployment/api', 600 * k, `r${k}`, 'reapply')),
+      }),
+      limits,
+    );
+    expect(spent.actions).toEqual([]);
+    expect(spent.alerts[0]).toMatchObject({ key: 'gave-up:release/rel:drift', level: 'fail' });
+    // The overall budget holds too.
+    expect(planHeal(observed(o), { ...limits, maxActions: 0 }).decisions.some((d) => d.decision === 'budget')).toBe(
+      true,
+    );
+  });
+
+  it('a drifted Service of the release that selects no Ready pod: re-applied; the drift check is asked for only when something of the release fails', () => {
+    const svc = (sel: Record<string, string>) => ({
+      metadata: { name: 'web', labels: { 'app.kubernetes.io/instance': 'rel' } },
+      spec: { selector: sel },
+    });
+    const o = {
+      pods: [pod('web-1', 'web', 'ok')],
+      deployments: [dep('web', { release: 'rel' })],
+      revisions: [{ revision: 2, status: 'deployed', updated: ago(3000) }],
+      services: [svc({ app: 'nobody' })],
+    };
+    expect(needsDriftCheck(observed(o), limits)).toBe(true);
+    expect(needsDriftCheck(observed({ ...o, services: [svc({ app: 'web' })] }), limits)).toBe(false);
+    expect(needsDriftCheck(observed({ ...o, revisions: [] }), limits)).toBe(false);
+    const p = planHeal(observed({ ...o, drift: [{ object: 'Service/web', path: 'spec.selector.app' }] }), limits);
+    expect(p.issues).toEqual([expect.objectContaining({ problem: 'NoEndpoints', object: 'service/web' })]);
+    expect(p.actions).toEqual([expect.objectContaining({ what: 'helm re-apply', target: 'release/rel' })]);
+    expect(p.healthyRevision).toBeUndefined();
   });
 
   it('maxActions 0: report only', () => {

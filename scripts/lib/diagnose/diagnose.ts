@@ -72,7 +72,12 @@ export function diagnose(input: DiagnoseInput): Finding[] {
   return findings;
 }
 
-export type TargetKind = 'Pod' | 'Deployment' | 'StatefulSet' | 'Job' | 'Service';
+type TargetKind =
+  'Pod' | 'Deployment' | 'StatefulSet' | 'Job' | 'Service' | 'HorizontalPodAutoscaler' | 'PersistentVolumeClaim';
+export interface Target {
+  kind: TargetKind;
+  name: string;
+}
 const aliases: Record<string, TargetKind> = {
   pod: 'Pod',
   pods: 'Pod',
@@ -88,21 +93,31 @@ const aliases: Record<string, TargetKind> = {
   service: 'Service',
   services: 'Service',
   svc: 'Service',
+  horizontalpodautoscaler: 'HorizontalPodAutoscaler',
+  horizontalpodautoscalers: 'HorizontalPodAutoscaler',
+  hpa: 'HorizontalPodAutoscaler',
+  persistentvolumeclaim: 'PersistentVolumeClaim',
+  persistentvolumeclaims: 'PersistentVolumeClaim',
+  pvc: 'PersistentVolumeClaim',
 };
 
+/** What `debug NAME` says it looks for, when nothing has that name. */
+export const targetKindsText = 'pod, deployment, statefulset, job, service, hpa or volume claim';
+
 /**
- * The object `debug NAME` (or `debug kind/NAME`) means: a pod, deployment,
- * statefulset, job or service of that name, in that order. Undefined when
- * there is none; a string when the kind itself is unknown.
+ * Every object `debug NAME` means: whatever kinds have that name (a
+ * Deployment and its Service usually share one, and either may be what is
+ * wrong), or the one kind `kind/NAME` says. Empty when there is none; a
+ * string when the kind itself is unknown.
  */
-export function resolveTarget(
-  input: Pick<DiagnoseInput, 'pods' | 'deployments' | 'statefulSets' | 'jobs' | 'services'>,
+export function resolveTargets(
+  input: Pick<DiagnoseInput, 'pods' | 'deployments' | 'statefulSets' | 'jobs' | 'services' | 'hpas' | 'pvcs'>,
   arg: string,
-): { kind: TargetKind; name: string } | undefined | string {
+): Target[] | string {
   const slash = arg.indexOf('/');
   const kind = slash > 0 ? aliases[arg.slice(0, slash).toLowerCase()] : undefined;
   if (slash > 0 && !kind)
-    return `unknown kind "${arg.slice(0, slash)}": use pod, deployment, statefulset, job or service`;
+    return `unknown kind "${arg.slice(0, slash)}": use pod, deployment, statefulset, job, service, hpa or pvc`;
   const name = slash > 0 ? arg.slice(slash + 1) : arg;
   const lists: [TargetKind, { metadata?: { name?: string } }[]][] = [
     ['Pod', input.pods],
@@ -110,17 +125,33 @@ export function resolveTarget(
     ['StatefulSet', input.statefulSets],
     ['Job', input.jobs],
     ['Service', input.services],
+    ['HorizontalPodAutoscaler', input.hpas],
+    ['PersistentVolumeClaim', input.pvcs],
   ];
-  for (const [k, list] of lists)
-    if ((!kind || kind === k) && list.some((o) => o.metadata?.name === name)) return { kind: k, name };
-  return undefined;
+  return lists
+    .filter(([k, list]) => (!kind || kind === k) && list.some((o) => o.metadata?.name === name))
+    .map(([k]) => ({ kind: k, name }));
 }
 
 /** The objects a target's problems can be about: itself, its pods, their owners, Services, Ingresses, HPAs and claims. */
-export function relatedObjects(input: DiagnoseInput, target: { kind: TargetKind; name: string }): Set<string> {
+export function relatedObjects(input: DiagnoseInput, target: Target): Set<string> {
   const key = (kind: string, name: string | undefined) => `${kind}/${name}`;
   const set = new Set<string>([key(target.kind, target.name)]);
   const live = input.pods.filter((p) => !p.metadata?.deletionTimestamp);
+  if (target.kind === 'HorizontalPodAutoscaler') {
+    // An HPA's problem is often its target's (no requests, no ready pods): what its target relates to, too.
+    const ref = input.hpas.find((h) => h.metadata?.name === target.name)?.spec?.scaleTargetRef;
+    const scaled = ref && (['Deployment', 'StatefulSet'] as const).find((k) => k === ref.kind);
+    const exists = [...input.deployments, ...input.statefulSets].some((w) => w.metadata?.name === ref?.name);
+    if (scaled && exists) for (const k of relatedObjects(input, { kind: scaled, name: ref.name })) set.add(k);
+    return set;
+  }
+  if (target.kind === 'PersistentVolumeClaim') {
+    for (const p of live)
+      if (p.spec?.volumes?.some((v) => v.persistentVolumeClaim?.claimName === target.name))
+        set.add(key('Pod', p.metadata?.name));
+    return set;
+  }
   const workloads: { kind: string; name?: string; labels: Record<string, string>; template: Record<string, string> }[] =
     [
       ...input.deployments.map((d) => ({
@@ -154,7 +185,10 @@ export function relatedObjects(input: DiagnoseInput, target: { kind: TargetKind;
     pods = sel && Object.keys(sel).length ? live.filter((p) => selects(sel, p.metadata?.labels)) : [];
     services.add(target.name);
   } else {
-    const w = workloads.find((x) => x.kind === target.kind && x.name === target.name)!;
+    const w = workloads.find((x) => x.kind === target.kind && x.name === target.name) ?? {
+      labels: {},
+      template: {},
+    };
     pods = Object.keys(w.labels).length
       ? live.filter(
           (p) =>

@@ -381,10 +381,16 @@ export class Kube {
     for (const ev of ['add', 'update', 'delete'] as const) lw.on(ev, changed);
     lw.on('error', (err: unknown) => {
       if (stopped) return;
-      // A dropped watch reconnects; a List that call() already gave up on (retries spent, API unreachable: exit 3) ends the wait.
-      if (isTransient(err) && !(err instanceof OpsError))
+      const e = err instanceof Error ? err : new Error(String(err));
+      // A List that call() already gave up on (retries spent, API unreachable: exit 3) ends a wait; a long-running
+      // watch that asked for onUnreachable is told and keeps trying, for as long as it runs.
+      const lost =
+        opts.onUnreachable !== undefined &&
+        (err instanceof OpsError ? err.code === Exit.unreachable : isTransient(err));
+      if (lost) opts.onUnreachable!(e);
+      if (lost || (isTransient(err) && !(err instanceof OpsError)))
         setTimeout(() => !stopped && lw.start().catch(() => undefined), 1000);
-      else opts.onError?.(err instanceof Error ? err : new Error(String(err)));
+      else opts.onError?.(e);
     });
     return {
       list: () => lw.list(),
@@ -444,6 +450,8 @@ export interface InformerOptions {
   onChange?: () => void;
   /** a watch failure that is not transient; the informer has stopped */
   onError?: (e: Error) => void;
+  /** when set, losing the API server does not stop the informer: it is reported here and the informer retries */
+  onUnreachable?: (e: Error) => void;
 }
 export interface Informed<T> {
   list(): readonly T[];

@@ -7,6 +7,7 @@ import type {
   CoreV1Event,
   V1Pod,
   V1PersistentVolumeClaim,
+  V1ReplicaSet,
   V1Service,
   V1StatefulSet,
   V2HorizontalPodAutoscaler,
@@ -27,6 +28,8 @@ export interface Snapshot {
   release: string;
   takenAt: Date;
   deployments: V1Deployment[];
+  /** the Deployments' ReplicaSets: the newest one's pod-template-hash names the pods of the current template */
+  replicaSets: V1ReplicaSet[];
   statefulSets: V1StatefulSet[];
   pods: V1Pod[];
   services: V1Service[];
@@ -42,6 +45,22 @@ export interface Snapshot {
 }
 
 export const releaseSelector = (release: string) => `app.kubernetes.io/instance=${release}`;
+
+export const revisionAnnotation = 'deployment.kubernetes.io/revision';
+
+/** A ReplicaSet reduced to what tells the newest from the old: its owner, revision and pod-template-hash. */
+function slimReplicaSet(r: V1ReplicaSet): V1ReplicaSet {
+  const m = r.metadata ?? {};
+  const revision = m.annotations?.[revisionAnnotation];
+  return {
+    metadata: {
+      name: m.name,
+      labels: m.labels,
+      ...(revision ? { annotations: { [revisionAnnotation]: revision } } : {}),
+      ownerReferences: m.ownerReferences,
+    },
+  };
+}
 
 /** Drops what no view reads (managedFields, annotations of last-applied config) so big lists stay small. */
 function slim<T extends KubernetesObject>(o: T): T {
@@ -134,27 +153,34 @@ export class Scanner {
 
   async snapshot(namespace: string, release: string): Promise<Snapshot> {
     const sel = { labelSelector: releaseSelector(release) };
-    const [deployments, statefulSets, pods, services, endpointSlices, hpas, pvcs, events, metrics] = await Promise.all([
-      this.list<V1Deployment>('apps/v1', 'Deployment', namespace, sel),
-      this.list<V1StatefulSet>('apps/v1', 'StatefulSet', namespace, sel),
-      this.list<V1Pod>('v1', 'Pod', namespace, { ...sel, project: slimPod }),
-      this.list<V1Service>('v1', 'Service', namespace, sel),
-      // Slices carry the Service's name, not the release's labels: all of the namespace's, matched later.
-      this.list<EndpointSliceLike & KubernetesObject>('discovery.k8s.io/v1', 'EndpointSlice', namespace),
-      this.list<V2HorizontalPodAutoscaler>('autoscaling/v2', 'HorizontalPodAutoscaler', namespace, sel),
-      this.list<V1PersistentVolumeClaim>('v1', 'PersistentVolumeClaim', namespace),
-      this.list<CoreV1Event>('v1', 'Event', namespace, { fieldSelector: 'type=Warning' }),
-      (this.requests++,
-      this.kube.podMetrics(namespace).then(
-        (m) => m?.items as PodMetricsLike[] | undefined,
-        () => undefined,
-      )),
-    ]);
+    const [deployments, replicaSets, statefulSets, pods, services, endpointSlices, hpas, pvcs, events, metrics] =
+      await Promise.all([
+        this.list<V1Deployment>('apps/v1', 'Deployment', namespace, sel),
+        // Carries the release's labels from the pod template; only the few fields that name the current template are kept.
+        this.list<V1ReplicaSet>('apps/v1', 'ReplicaSet', namespace, {
+          ...sel,
+          project: slimReplicaSet,
+        }),
+        this.list<V1StatefulSet>('apps/v1', 'StatefulSet', namespace, sel),
+        this.list<V1Pod>('v1', 'Pod', namespace, { ...sel, project: slimPod }),
+        this.list<V1Service>('v1', 'Service', namespace, sel),
+        // Slices carry the Service's name, not the release's labels: all of the namespace's, matched later.
+        this.list<EndpointSliceLike & KubernetesObject>('discovery.k8s.io/v1', 'EndpointSlice', namespace),
+        this.list<V2HorizontalPodAutoscaler>('autoscaling/v2', 'HorizontalPodAutoscaler', namespace, sel),
+        this.list<V1PersistentVolumeClaim>('v1', 'PersistentVolumeClaim', namespace),
+        this.list<CoreV1Event>('v1', 'Event', namespace, { fieldSelector: 'type=Warning' }),
+        (this.requests++,
+        this.kube.podMetrics(namespace).then(
+          (m) => m?.items as PodMetricsLike[] | undefined,
+          () => undefined,
+        )),
+      ]);
     return {
       namespace,
       release,
       takenAt: new Date(),
       deployments,
+      replicaSets,
       statefulSets,
       pods,
       services,
