@@ -52,11 +52,14 @@ class StepFailure extends Error {
   readonly code: number | undefined;
   readonly hint?: string;
   readonly findings: Finding[];
-  constructor(message: string, code: number | undefined, hint?: string, findings: Finding[] = []) {
+  /** bootstrap's own exit code, when not derived from the child's (a missing prerequisite: 2, nothing changed) */
+  readonly exit?: ExitCode;
+  constructor(message: string, code: number | undefined, hint?: string, findings: Finding[] = [], exit?: ExitCode) {
     super(message);
     this.code = code;
     this.hint = hint;
     this.findings = findings;
+    this.exit = exit;
   }
 }
 
@@ -80,6 +83,8 @@ interface Run {
   valuesFiles: string[];
   doctor?: Envelope;
   bedCreated?: boolean;
+  /** local: the machine's prerequisites were checked (and installed) this run */
+  systemChecked?: boolean;
   /** the envelopes the current step's children printed */
   results: Envelope[];
 }
@@ -114,14 +119,21 @@ export async function runBootstrap(ctx: BootstrapContext): Promise<ExitCode | vo
   if (!ctx.json) ctx.out.say(`bootstrap: target ${target} (${why}); steps: ${selected.join(' → ')}`);
   notice(r);
   for (const step of selected) {
+    const t0 = Date.now();
+    r.results = [];
     if (ctx.dryRun) {
-      const detail = dryRunLine(r, step);
+      let detail = dryRunLine(r, step);
+      // The machine's prerequisites are read for real: a dry run shows the install, or stops as the run would.
+      if (step === 'doctor' && target === 'local')
+        try {
+          detail = `${await ensureSystem(r)}; then ${detail}`;
+        } catch (e) {
+          return stop(r, step, e, t0);
+        }
       records.push({ name: step, status: 'planned', detail, durationMs: 0 });
       ctx.result.action({ what: `step ${step}`, target, reason: stepHelp[step], status: 'planned', detail });
       continue;
     }
-    const t0 = Date.now();
-    r.results = [];
     if (!ctx.json) ctx.out.say(`▶ ${step}: ${stepHelp[step]}`);
     try {
       const res = await stepRunners[step](r);
@@ -146,53 +158,60 @@ export async function runBootstrap(ctx: BootstrapContext): Promise<ExitCode | vo
           `${res.status === 'skipped' ? '–' : '✓'} ${step} (${(durationMs / 1000).toFixed(1)} s): ${res.detail}`,
         );
     } catch (e) {
-      const durationMs = Date.now() - t0;
-      const f =
-        e instanceof StepFailure
-          ? e
-          : new StepFailure(
-              errorMessage(e),
-              e instanceof OpsError ? e.code : undefined,
-              e instanceof OpsError ? e.hint : undefined,
-            );
-      const again = continueCommand(entryOf(ctx), scriptArgs(), target, step, selected);
-      records.push({
-        name: step,
-        status: 'failed',
-        detail: f.message,
-        durationMs,
-        ...(f.code !== undefined ? { exitCode: f.code } : {}),
-        ...(r.results.length ? { results: r.results } : {}),
-      });
-      ctx.result.action({
-        what: `step ${step}`,
-        target,
-        reason: stepHelp[step],
-        status: 'failed',
-        detail: f.message,
-        durationMs,
-      });
-      for (const x of f.findings) ctx.result.finding({ ...x, required: false });
-      ctx.result.finding({
-        name: `step ${step}`,
-        level: 'fail',
-        detail: f.message,
-        hint: `${f.hint ? `${f.hint}; then ` : ''}continue with: ${again}`,
-        required: true,
-        evidence: {
-          continue: again,
-          ...(f.hint ? { hint: f.hint } : {}),
-          ...(f.code !== undefined ? { exitCode: f.code } : {}),
-        },
-      });
-      for (const s of selected.slice(selected.indexOf(step) + 1))
-        records.push({ name: s, status: 'skipped', detail: `not run: step ${step} failed`, durationMs: 0 });
-      ctx.result.data.continue = again;
-      return stepExitCode(f.code);
+      return stop(r, step, e, t0);
     }
   }
   const ran = records.filter((x) => x.status !== 'skipped');
   ctx.result.data.changed = ran.some((x) => x.status === 'done' && changingSteps.has(x.name));
+}
+
+/** A failed step: its record, the finding with the command that continues, the rest skipped; the exit code. */
+function stop(r: Run, step: Step, e: unknown, t0: number): ExitCode {
+  const { ctx, target, selected } = r;
+  const records = ctx.result.data.steps as StepRecord[];
+  const durationMs = Date.now() - t0;
+  const f =
+    e instanceof StepFailure
+      ? e
+      : new StepFailure(
+          errorMessage(e),
+          e instanceof OpsError ? e.code : undefined,
+          e instanceof OpsError ? e.hint : undefined,
+        );
+  const again = continueCommand(entryOf(ctx), scriptArgs(), target, step, selected);
+  records.push({
+    name: step,
+    status: 'failed',
+    detail: f.message,
+    durationMs,
+    ...(f.code !== undefined ? { exitCode: f.code } : {}),
+    ...(r.results.length ? { results: r.results } : {}),
+  });
+  ctx.result.action({
+    what: `step ${step}`,
+    target,
+    reason: stepHelp[step],
+    status: 'failed',
+    detail: f.message,
+    durationMs,
+  });
+  for (const x of f.findings) ctx.result.finding({ ...x, required: false });
+  ctx.result.finding({
+    name: `step ${step}`,
+    level: 'fail',
+    detail: f.message,
+    hint: `${f.hint ? `${f.hint}; then ` : ''}continue with: ${again}`,
+    required: true,
+    evidence: {
+      continue: again,
+      ...(f.hint ? { hint: f.hint } : {}),
+      ...(f.code !== undefined ? { exitCode: f.code } : {}),
+    },
+  });
+  for (const s of selected.slice(selected.indexOf(step) + 1))
+    records.push({ name: s, status: 'skipped', detail: `not run: step ${step} failed`, durationMs: 0 });
+  ctx.result.data.continue = again;
+  return f.exit ?? stepExitCode(f.code);
 }
 
 const changingSteps = new Set<Step>(['cluster', 'images', 'secrets', 'deploy', 'ai', 'cron']);
@@ -273,6 +292,53 @@ function say(r: Run, line: string): void {
   if (r.ctx.out.verbose || !r.ctx.json) process.stderr.write(`  │ ${line}\n`);
 }
 
+/**
+ * local: the machine's prerequisites (lib/preflight/prereqs.ts), before
+ * anything starts. Missing ones are installed when this machine can (root on
+ * Debian or Ubuntu) and the user agreed (--yes, TODO_BOOTSTRAP_INSTALL=1, a
+ * "y" on a terminal); else the run stops here, exit 2, with one line naming
+ * each missing command and its package, and the command to run.
+ */
+async function ensureSystem(r: Run): Promise<string> {
+  r.systemChecked = true;
+  const [{ ensurePrereqs, PrereqError }, { prereqsFor }, { missingLine }] = await Promise.all([
+    import('../lib/preflight/system.ts'),
+    import('../lib/preflight/prereqs.ts'),
+    import('../lib/preflight/install-plan.ts'),
+  ]);
+  const list = prereqsFor('local');
+  let outcome;
+  try {
+    outcome = await ensurePrereqs(list, {
+      dryRun: r.ctx.dryRun,
+      yes: r.ctx.opts.yes,
+      agreed: r.ctx.cfg.TODO_BOOTSTRAP_INSTALL,
+      agreeHow: '--yes, or TODO_BOOTSTRAP_INSTALL=1 without a terminal',
+      tty: Boolean(process.stdin.isTTY && process.stderr.isTTY),
+      say: (l) => say(r, l),
+    });
+  } catch (e) {
+    if (!(e instanceof PrereqError)) throw e;
+    r.ctx.result.data.prerequisites = {
+      missing: e.missing.map((s) => ({ name: s.prereq.name, package: s.prereq.package, problem: s.problem })),
+    };
+    throw new StepFailure(e.message, e.code, e.hint, [], e.code === Exit.usage ? Exit.usage : undefined);
+  }
+  const { plan, statuses, status } = outcome;
+  if (plan.kind === 'install')
+    r.ctx.result.action({
+      what: 'install system packages',
+      target: plan.packages.join(' '),
+      reason: `missing: ${missingLine(list.filter((p) => plan.packages.includes(p.package)))}`,
+      status: status === 'planned' ? 'planned' : 'done',
+      detail: plan.line,
+    });
+  for (const s of statuses) if (s.note) say(r, `${s.prereq.name} ${s.version}: ${s.note}`);
+  const go = statuses.find((s) => s.prereq.name === 'go');
+  const summary = `${statuses.length} system prerequisites ${status === 'installed' ? `present after installing ${plan.kind === 'install' ? plan.packages.join(' ') : ''}` : 'present'}${go?.version ? ` (go ${go.version})` : ''}`;
+  return status === 'planned' && plan.kind === 'install' ? `would install: ${plan.line}` : summary;
+}
+
 /** Runs a suite script with the run's flags; its envelope, or a StepFailure with its reason. */
 async function child(r: Run, script: string, args: string[], o: { quiet?: boolean } = {}): Promise<Envelope> {
   const res = await runScript(script, [...args, ...r.childArgs], {
@@ -327,6 +393,7 @@ const mk = (r: Run, args: string[]) =>
 
 const stepRunners: Record<Step, (r: Run) => Promise<Outcome>> = {
   async doctor(r) {
+    const system = r.target === 'local' ? await ensureSystem(r) : undefined;
     const res = await runScript('scripts/doctor.ts', r.childArgs, { env: r.childEnv });
     if (!res.envelope)
       throw new StepFailure(
@@ -349,7 +416,7 @@ const stepRunners: Record<Step, (r: Run) => Promise<Outcome>> = {
       .map((f) => f.name.slice(5));
     return {
       status: 'done',
-      detail: `tools: ${tools.join(', ')}; cluster: ${cluster?.level === 'ok' ? 'reachable' : 'not up yet (the cluster step starts it)'}`,
+      detail: `${system ? `${system}; ` : ''}tools: ${tools.join(', ')}; cluster: ${cluster?.level === 'ok' ? 'reachable' : 'not up yet (the cluster step starts it)'}`,
     };
   },
 
@@ -360,6 +427,7 @@ const stepRunners: Record<Step, (r: Run) => Promise<Outcome>> = {
       return { status: 'unchanged', detail: `using context ${k.contextName} (${k.server})` };
     }
     if (r.target === 'local') {
+      if (!r.systemChecked) await ensureSystem(r);
       const bed = await import('../lib/local-cluster/cluster.ts');
       if (await bed.healthy())
         return { status: 'unchanged', detail: `the local test cluster ${bed.bedName} is running: reused` };
@@ -399,6 +467,7 @@ const stepRunners: Record<Step, (r: Run) => Promise<Outcome>> = {
 
   async images(r) {
     if (r.target === 'local') {
+      if (!r.systemChecked) await ensureSystem(r);
       if (r.bedCreated)
         return { status: 'unchanged', detail: 'imported into the real node by the test cluster at its start' };
       const [{ ensureImages, importImages }, { paths }] = await Promise.all([

@@ -1,7 +1,7 @@
 // bootstrap's options and own settings: the Minikube cluster it starts.
 // (TODO_KAGENT_ENABLED, which its ai step reads, is shared: scripts/lib/ai/kagent/settings.ts.)
 import type { Context, OptionSpec } from '../lib/kit/cli.ts';
-import { defineSettings, int, oneOf, setting, type Parser } from '../lib/kit/settings.ts';
+import { bool, defineSettings, int, oneOf, setting, type Parser } from '../lib/kit/settings.ts';
 import { steps, targets } from './steps.ts';
 
 /** minikube's --memory: megabytes, or a number with m/mb/g/gb. */
@@ -21,6 +21,11 @@ export const options = {
   skip: { type: 'list', arg: 'STEP', help: 'leave these steps out' },
   list: { type: 'boolean', help: 'show the steps and which this run would do, then stop' },
   'with-cron': { type: 'boolean', help: 'also install the ops scripts in cron (scripts/cron.ts install)' },
+  yes: {
+    type: 'boolean',
+    short: 'y',
+    help: 'local target: install missing system packages (apt-get, as root on Debian/Ubuntu) without asking',
+  },
 } as const satisfies Record<string, OptionSpec>;
 
 export const settings = defineSettings({
@@ -31,6 +36,11 @@ export const settings = defineSettings({
   ),
   TODO_BOOTSTRAP_MINIKUBE_CPUS: setting(int(2, 64), 4, 'minikube start --cpus'),
   TODO_BOOTSTRAP_MINIKUBE_MEMORY: setting(memory, '6g', 'minikube start --memory (e.g. 6g, 8192)'),
+  TODO_BOOTSTRAP_INSTALL: setting(
+    bool,
+    false,
+    'local target: install missing system packages without a terminal to ask (as --yes)',
+  ),
 });
 
 export type BootstrapContext = Context<typeof options, typeof settings>;

@@ -9,26 +9,78 @@ source "$here/versions.env"
 tools=${TODO_OPS_TOOLS_DIR:-$HOME/.cache/todo-chatbot-ops/tools}
 bin="$tools/bin"
 mkdir -p "$bin"
-export GOFLAGS=-buildvcs=false GOTOOLCHAIN=local CGO_ENABLED=0
+export GOFLAGS=-buildvcs=false CGO_ENABLED=0
 
 log() { echo "build-tools: $*" >&2; }
 
-# go_install NAME VERSION PKG@VER [ldflags]: one cached binary per version.
+# Go: the one installed (Go's own tarball puts it in /usr/local/go/bin, often
+# not on PATH) when it is new enough; an older Go 1.21+ fetches the pinned
+# toolchain from the Go module proxy itself (GOTOOLCHAIN); older or none: say
+# what to install and stop before anything is built.
+ver_ge() { [[ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" == "$2" ]]; }
+command -v go >/dev/null 2>&1 || { [[ -x /usr/local/go/bin/go ]] && PATH=/usr/local/go/bin:$PATH; }
+go_get="install Go $GO_MIN+ (https://go.dev/dl/: curl -fsSL https://go.dev/dl/$GO_TOOLCHAIN.linux-amd64.tar.gz | tar -C /usr/local -xz), or Debian 13's golang-go, which fetches it"
+if ! command -v go >/dev/null 2>&1; then
+  log "Go is not installed: $go_get"
+  exit 2
+fi
+go_have=$(GOTOOLCHAIN=local go env GOVERSION | sed 's/^go//')
+if ver_ge "$go_have" "$GO_MIN"; then
+  export GOTOOLCHAIN=local
+elif ver_ge "$go_have" 1.21; then
+  export GOTOOLCHAIN=$GO_TOOLCHAIN
+  log "Go $go_have is older than $GO_MIN: using $GO_TOOLCHAIN (GOTOOLCHAIN), fetched from the Go module proxy once"
+else
+  log "Go $go_have is older than $GO_MIN and, older than 1.21, cannot fetch $GO_TOOLCHAIN itself: $go_get"
+  exit 2
+fi
+
+# The long first build says what it costs and where it is: one line per
+# binary with its expected time (measured on 2 cores), and for the big ones a
+# progress line every 30 s (packages compiled so far, of how many).
+step=0
+steps=8
+# with_progress WHAT TOTAL CMD...: runs a `go build -v`/`go install -v` (which
+# names each package as it compiles it) with a line every 30 s; its other
+# output (errors) is shown when it fails.
+pkgline='^[a-zA-Z0-9._~/-]+$'
+with_progress() {
+  local what=$1 total=$2 t0=$SECONDS out pid
+  shift 2
+  out=$(mktemp)
+  "$@" > "$out" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    # Returns when the build ends, or after 30 s.
+    timeout 30 tail --pid="$pid" -f /dev/null || true
+    kill -0 "$pid" 2>/dev/null || break
+    log "  $what: $(grep -cE "$pkgline" "$out") of ${total:-?} packages compiled ($((SECONDS - t0))s)"
+  done
+  if ! wait "$pid"; then
+    grep -vE "$pkgline" "$out" >&2 || true
+    rm -f "$out"
+    return 1
+  fi
+  rm -f "$out"
+}
+
+# go_install NAME VERSION EXPECTED PKG@VER [ldflags]: one cached binary per version.
 go_install() {
-  local name=$1 version=$2 pkg=$3 ldflags=${4:-}
+  local name=$1 version=$2 expected=$3 pkg=$4 ldflags=${5:-}
   # The flags are part of the cache key: changing how a tool is stamped rebuilds it.
   local dir="$tools/$name-$version-$(echo "$ldflags" | sha1sum | cut -c1-8)"
+  step=$((step + 1))
   if [[ ! -x "$dir/$name" ]]; then
-    log "building $name $version"
+    log "[$step/$steps] building $name $version (first time only: about $expected on 2 cores)"
     local t0=$SECONDS
-    GOBIN="$dir" go install -trimpath -ldflags "-s -w $ldflags" "$pkg"
+    GOBIN="$dir" with_progress "$name" "" go install -v -trimpath -ldflags "-s -w $ldflags" "$pkg"
     log "built $name in $((SECONDS - t0))s"
   fi
   ln -sfn "$dir/$name" "$bin/$name"
 }
 
-go_install kwok "$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
-go_install kwokctl "$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
+go_install kwok "$KWOK_VERSION" "4.5 min" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+go_install kwokctl "$KWOK_VERSION" "30 s" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
 # kwok's default stages ship in its module; the bed's config lists stages of
 # its own, which replaces the defaults, so keep copies beside the binaries.
 stages="$tools/kwok-stages-$KWOK_VERSION"
@@ -36,7 +88,7 @@ if [[ ! -d "$stages" ]]; then
   src=$(go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
   mkdir -p "$stages.tmp" && cp -r "$src/kustomize/stage/." "$stages.tmp/" && chmod -R u+w "$stages.tmp" && mv "$stages.tmp" "$stages"
 fi
-go_install metrics-server "$METRICS_SERVER_VERSION" "sigs.k8s.io/metrics-server/cmd/metrics-server@$METRICS_SERVER_VERSION" \
+go_install metrics-server "$METRICS_SERVER_VERSION" "4.5 min" "sigs.k8s.io/metrics-server/cmd/metrics-server@$METRICS_SERVER_VERSION" \
   "-X k8s.io/client-go/pkg/version.gitVersion=$METRICS_SERVER_VERSION"
 # Like helm's own release build: the Kubernetes version that `helm template` and
 # `helm lint` assume without a cluster follows the client-go helm is built with
@@ -47,10 +99,10 @@ helm_flags="-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
 for p in chartutil lint/rules; do
   helm_flags+=" -X helm.sh/helm/v3/pkg/$p.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/$p.k8sVersionMinor=$helm_kube_minor"
 done
-go_install helm "$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" "$helm_flags"
+go_install helm "$HELM_VERSION" "1.5 min" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" "$helm_flags"
 
 # CoreDNS for the real node's cluster DNS (its `kubernetes` plugin is built in).
-go_install coredns "$COREDNS_VERSION" "github.com/coredns/coredns@$COREDNS_VERSION"
+go_install coredns "$COREDNS_VERSION" "3.5 min" "github.com/coredns/coredns@$COREDNS_VERSION"
 
 # Control plane and node agents: k8s.io/kubernetes cannot be `go install`ed (its
 # go.mod points the staging modules at local paths), so build them from a
@@ -94,25 +146,29 @@ prepare_module() {
 
 # The key covers exactly the control plane's mains (adding the node's did not change it).
 kdir="$tools/kube-$KUBE_VERSION-$(cat "$here"/kube/cmd/etcd/main.go "$here"/kube/cmd/kube/main.go | sha1sum | cut -c1-8)"
+step=$((step + 1))
 if [[ ! -x "$kdir/kube" || ! -x "$kdir/etcd" ]]; then
   t0=$SECONDS
   prepare_module
-  log "building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (one binary) and etcd"
+  log "[$step/$steps] building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (one binary) and etcd (first time only: about 8.5 min on 2 cores)"
   mkdir -p "$kdir"
-  (cd "$work" && go build -trimpath -ldflags "-s -w $vflags" -o "$kdir/kube" ./cmd/kube)
-  (cd "$work" && go build -trimpath -ldflags "-s -w" -o "$kdir/etcd" ./cmd/etcd)
+  total=$(cd "$work" && go list -deps ./cmd/kube 2>/dev/null | wc -l)
+  (cd "$work" && with_progress "control plane" "$total" go build -v -trimpath -ldflags "-s -w $vflags" -o "$kdir/kube" ./cmd/kube)
+  (cd "$work" && with_progress "etcd" "" go build -v -trimpath -ldflags "-s -w" -o "$kdir/etcd" ./cmd/etcd)
   log "built the control plane in $((SECONDS - t0))s"
 fi
 for n in kube-apiserver kube-controller-manager kube-scheduler kubectl; do ln -sfn "$kdir/kube" "$bin/$n"; done
 ln -sfn "$kdir/etcd" "$bin/etcd"
 
 ndir="$tools/kube-node-$KUBE_VERSION-$(sha1sum < "$here"/kube/cmd/node/main.go | cut -c1-8)"
+step=$((step + 1))
 if [[ ! -x "$ndir/kube-node" ]]; then
   t0=$SECONDS
   prepare_module
-  log "building kubelet and kube-proxy (one binary)"
+  log "[$step/$steps] building kubelet and kube-proxy (one binary; first time only: about 1.5 min on 2 cores after the control plane)"
   mkdir -p "$ndir"
-  (cd "$work" && go build -trimpath -ldflags "-s -w $vflags" -o "$ndir/kube-node.tmp" ./cmd/node && mv "$ndir/kube-node.tmp" "$ndir/kube-node")
+  total=$(cd "$work" && go list -deps ./cmd/node 2>/dev/null | wc -l)
+  (cd "$work" && with_progress "kubelet and kube-proxy" "$total" go build -v -trimpath -ldflags "-s -w $vflags" -o "$ndir/kube-node.tmp" ./cmd/node && mv "$ndir/kube-node.tmp" "$ndir/kube-node")
   log "built kubelet and kube-proxy in $((SECONDS - t0))s"
 fi
 for n in kubelet kube-proxy; do ln -sfn "$ndir/kube-node" "$bin/$n"; done
@@ -122,8 +178,9 @@ for n in kubelet kube-proxy; do ln -sfn "$ndir/kube-node" "$bin/$n"; done
 # wraps it in an image for containerd.
 kmod=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
 pdir="$tools/pause-$KUBE_VERSION-$(sha1sum < "$kmod/build/pause/linux/pause.c" | cut -c1-8)"
+step=$((step + 1))
 if [[ ! -x "$pdir/pause" ]]; then
-  log "compiling pause ($KUBE_VERSION)"
+  log "[$step/$steps] compiling pause ($KUBE_VERSION)"
   mkdir -p "$pdir"
   gcc -Os -Wall -Werror -static -DVERSION="$KUBE_VERSION-testbed" -o "$pdir/pause.tmp" "$kmod/build/pause/linux/pause.c"
   strip "$pdir/pause.tmp" && mv "$pdir/pause.tmp" "$pdir/pause"

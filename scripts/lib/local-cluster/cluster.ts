@@ -39,6 +39,8 @@ import {
   type BedState,
 } from './node.ts';
 import { freePort } from './net.ts';
+import { prereqsFor } from '../preflight/prereqs.ts';
+import { requirePrereqs } from '../preflight/system.ts';
 
 export { bedName, bedDir, binDir } from './layout.ts';
 export { realNodeName } from './node.ts';
@@ -60,7 +62,15 @@ export function bedEnv(): NodeJS.ProcessEnv {
 
 /** Builds (cold) or finds (warm) every binary; see build-tools.sh. */
 export async function buildTools(): Promise<void> {
-  await $({ stdio: ['ignore', 'ignore', 'inherit'] })`bash ${path.join(bedSrc, 'build-tools.sh')}`;
+  const r = await $({
+    stdio: ['ignore', 'ignore', 'inherit'],
+    nothrow: true,
+  })`bash ${path.join(bedSrc, 'build-tools.sh')}`;
+  // Its own lines (on stderr, above) say why; the error says where, in one line.
+  if (r.exitCode !== 0)
+    throw new Error(
+      `building the local cluster's binaries failed (scripts/lib/local-cluster/build-tools.sh exit ${r.exitCode}): the build-tools lines above say why`,
+    );
 }
 
 function kwokctlConfig(apiPort: number): string {
@@ -265,8 +275,13 @@ export interface UpResult {
 }
 
 /** Starts the bed, or reuses a healthy one (created: false). A bed that fails to come up is removed unless TODO_OPS_BED_KEEP=1. */
-export async function up(log: (m: string) => void = () => undefined): Promise<UpResult> {
+export async function up(
+  log: (m: string) => void = () => undefined,
+  opts: { kagent?: boolean } = {},
+): Promise<UpResult> {
   if (process.getuid?.() !== 0) throw new Error('the test bed needs root (network namespace, cgroups, containerd)');
+  // Before the long build: every command the bed runs, each missing one named with its package.
+  await requirePrereqs(prereqsFor('local'));
   const timings: Record<string, number> = {};
   const t0 = Date.now();
   const lap = (what: string, since: number) => (timings[what] = Number(((Date.now() - since) / 1000).toFixed(1)));

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
+import { spawnError } from '../preflight/system.ts';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../../..');
 /** Not TODO_*: the suite's config rejects unknown TODO_ variables. */
@@ -67,7 +68,7 @@ export function exec(bin: string, args: string[], opts: ExecOptions = {}): Promi
       if (logFd !== undefined) fs.writeSync(logFd, d);
     });
     const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
-    child.on('error', reject);
+    child.on('error', (e) => reject(spawnError(e, bin)));
     child.on('close', (code) => {
       if (timer) clearTimeout(timer);
       if (logFd !== undefined) fs.closeSync(logFd);

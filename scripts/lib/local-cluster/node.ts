@@ -31,6 +31,7 @@ import {
   statePath,
 } from './layout.ts';
 import { pauseRef } from './images.ts';
+import { findCommand, notInstalled } from '../preflight/system.ts';
 
 export const realNodeName = 'real-0';
 const bridgeIP = '10.244.1.1';
@@ -130,15 +131,23 @@ export class ComponentError extends Error {}
 
 /** Starts a long-running bed process (detached, logging to logs/NAME.log), inside the namespaces unless host is set. */
 function startProcess(state: BedState, name: string, argv: string[], opts: { host?: boolean } = {}): number {
+  const full = opts.host ? argv : [...inside(state), ...argv];
+  // A missing binary is named with its package here, not found later as
+  // "nsenter: failed to execute containerd: No such file or directory" in a log.
+  const env = bedProcessEnv();
+  for (const cmd of new Set([full[0]!, argv[0]!]))
+    if (!(path.isAbsolute(cmd) ? fs.existsSync(cmd) : findCommand(cmd, env.PATH)))
+      throw new ComponentError(`${name} cannot start: ${notInstalled(path.basename(cmd))}`);
   fs.mkdirSync(paths.logs, { recursive: true });
   const fd = fs.openSync(path.join(paths.logs, `${name}.log`), 'a');
-  const full = opts.host ? argv : [...inside(state), ...argv];
   const child = spawn(full[0]!, full.slice(1), {
     detached: true,
     stdio: ['ignore', fd, fd],
-    env: bedProcessEnv(),
+    env,
     cwd: nodeDir,
   });
+  // A spawn failure shows as the missing pid below; unlistened, its error event would end the process.
+  child.on('error', () => undefined);
   fs.closeSync(fd);
   child.unref();
   if (!child.pid) throw new ComponentError(`${name} did not start`);
@@ -198,6 +207,8 @@ function createCgroups(): void {
 async function createNamespace(): Promise<BedState> {
   fs.mkdirSync(nodeDir, { recursive: true });
   const state: BedState = { holderPid: 0, netns: '', apiPort: 0, pids: {} };
+  for (const cmd of ['unshare', 'nsenter'])
+    if (!findCommand(cmd)) throw new ComponentError(`the bed namespace cannot be made: ${notInstalled(cmd)}`);
   const holder = spawn('unshare', ['--net', '--mount', '--propagation', 'private', '--', 'sleep', 'infinity'], {
     detached: true,
     stdio: 'ignore',
@@ -246,7 +257,11 @@ async function createNamespace(): Promise<BedState> {
     `mount --bind ${resolv} /etc/resolv.conf`,
   ].join('\n');
   const r = await $({ quiet: true, nothrow: true, input: script })`nsenter -t ${state.holderPid} -n -m -- sh -s`;
-  if (r.exitCode !== 0) throw new ComponentError(`setting up the bed namespace failed:\n${r.stderr}`);
+  if (r.exitCode !== 0) {
+    // sh's "sh: 2: ip: not found": the command and its package, not the shell's words.
+    const absent = /: (\S+): not found$/m.exec(r.stderr)?.[1];
+    throw new ComponentError(`setting up the bed namespace failed: ${absent ? notInstalled(absent) : `\n${r.stderr}`}`);
+  }
   createCgroups();
   return state;
 }

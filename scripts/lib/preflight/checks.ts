@@ -119,12 +119,7 @@ export async function doctorFindings(ctx: Context): Promise<{ unreachable: boole
   const minikube = ctx.cfg.TODO_TARGET === 'minikube';
   const required: ToolName[] = ['kubectl', 'helm', ...(minikube ? (['minikube'] as const) : [])];
   // kubectl-ai is not a tool row: its own finding (below) says installed, version and configured, once.
-  const optional: ToolName[] = [
-    'docker',
-    'buildah',
-    'kagent',
-    ...(minikube ? [] : (['minikube'] as const)),
-  ];
+  const optional: ToolName[] = ['docker', 'buildah', 'kagent', ...(minikube ? [] : (['minikube'] as const))];
   const [infos, ai] = await Promise.all([
     Promise.all([...required, ...optional].map(detect)),
     aiStatus(aiConfig(ctx.cfg)),
