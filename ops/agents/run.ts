@@ -1,21 +1,27 @@
 // ops/agents.ts: render the chart's kagent objects (ModelConfig and the two
-// Agents) for the release namespace, and apply (server-side) or remove them.
+// Agents) for the Agents' namespace (TODO_KAGENT_NAMESPACE, else the release
+// namespace), and apply (server-side) or remove them. After apply it watches
+// until every Agent serves (serving.ts): kagent's verdict alone can be a false green.
 import YAML from 'yaml';
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Node, V1Pod } from '@kubernetes/client-node';
 import { Exit, OpsError, usageError } from '../../scripts/lib/kit/errors.ts';
 import { isNotFound } from '../../scripts/lib/kube/api.ts';
+import { watchUntil } from '../../scripts/lib/kube/watch.ts';
+import type { Informed } from '../../scripts/lib/kube/client.ts';
 import { applyPlan } from '../../scripts/lib/kit/plan.ts';
+import { agentsNamespace } from '../../scripts/lib/ai/kagent/settings.ts';
 import { chartPath, profileValuesFiles } from '../../scripts/lib/release/chart.ts';
+import { judgeAgent, type AgentObject, type Serving } from './serving.ts';
 import type { AgentsContext } from './spec.ts';
 
 export async function renderAgents(ctx: AgentsContext): Promise<KubernetesObject[]> {
   const helm = await ctx.helm();
-  // The profile's values, with kagent on and its objects in the release namespace (the agents' scope).
+  // The profile's values, with kagent on and its objects where kagent invoke looks for them.
   const text = await helm.template({
     release: ctx.release,
     chart: chartPath(ctx),
     valuesFiles: profileValuesFiles(ctx),
-    values: { kagent: { enabled: true, namespace: ctx.namespace } },
+    values: { kagent: { enabled: true, namespace: agentsNamespace(ctx) } },
     extra: ['--show-only', 'templates/kagent.yaml'],
   });
   // The ModelConfig first: the Agents refer to it.
@@ -31,7 +37,7 @@ async function crdsInstalled(ctx: AgentsContext): Promise<boolean> {
   const kube = await ctx.kube();
   try {
     await Promise.all(
-      ['Agent', 'ModelConfig'].map((k) => kube.listPage('kagent.dev/v1alpha2', k, ctx.namespace, { limit: 1 })),
+      ['Agent', 'ModelConfig'].map((k) => kube.listPage('kagent.dev/v1alpha2', k, agentsNamespace(ctx), { limit: 1 })),
     );
     return true;
   } catch (e) {
@@ -49,7 +55,8 @@ export async function runAgents(ctx: AgentsContext): Promise<void> {
   if (rest.length) throw usageError(`too many arguments: ${rest.join(' ')}`);
   const objects = await renderAgents(ctx);
   const names = objects.map((o) => `${o.kind!.toLowerCase()}/${o.metadata!.name}`);
-  ctx.result.data = { objects: names, namespace: ctx.namespace };
+  const ns = agentsNamespace(ctx);
+  ctx.result.data = { objects: names, namespace: ns };
   if (cmd === 'render') {
     if (!ctx.json) ctx.out.say(objects.map((o) => YAML.stringify(o)).join('---\n'));
     else ctx.result.data.manifests = objects;
@@ -69,7 +76,7 @@ export async function runAgents(ctx: AgentsContext): Promise<void> {
       target: `${o.kind!.toLowerCase()}/${o.metadata!.name}`,
       reason:
         cmd === 'apply'
-          ? `kagent ${o.kind} for release ${ctx.release}, scoped to namespace ${ctx.namespace}`
+          ? `kagent ${o.kind} for release ${ctx.release} in namespace ${ns}, scoped to namespace ${ctx.namespace}`
           : 'remove the agents',
       destructive: cmd === 'remove',
       params: o,
@@ -90,4 +97,84 @@ export async function runAgents(ctx: AgentsContext): Promise<void> {
     },
     { serverDryRun: true },
   );
+  const agents = objects.filter((o) => o.kind === 'Agent').map((o) => o.metadata!.name!);
+  if (cmd !== 'apply' || ctx.dryRun || !ctx.opts.wait || !agents.length) return;
+  if (ctx.result.actions.some((a) => a.status === 'failed')) return;
+  const verdicts = await waitServing(ctx, ns, agents, ctx.opts.wait);
+  ctx.result.data.agents = agents.map((name) => ({ name, ...verdicts[name]! }));
+  for (const name of agents) {
+    const v = verdicts[name]!;
+    ctx.result.finding({
+      name: `agent ${name}`,
+      level: v.state === 'serving' ? 'ok' : 'fail',
+      required: true,
+      detail: v.state === 'waiting' ? `not serving after ${ctx.opts.wait}s: ${v.detail}` : v.detail,
+      object: { kind: 'Agent', name, namespace: ns },
+      hint:
+        v.state === 'serving'
+          ? undefined
+          : `kubectl -n ${ns} describe agent ${name}; kubectl -n ${ns} get pods -l kagent=${name} -o wide`,
+      evidence: { state: v.state, node: 'node' in v ? (v.node ?? null) : null },
+    });
+  }
+}
+
+/**
+ * Watches the Agents, their pods and the nodes until every Agent serves, one
+ * fails (e.g. placed on a fake node), or timeoutSec pass; returns the verdicts.
+ */
+async function waitServing(
+  ctx: AgentsContext,
+  ns: string,
+  agents: string[],
+  timeoutSec: number,
+): Promise<Record<string, Serving>> {
+  const kube = await ctx.kube();
+  let pods: Pick<Informed<V1Pod>, 'list'> = { list: () => [] };
+  let nodes: Pick<Informed<V1Node>, 'list'> = { list: () => [] };
+  const judge = (objs: readonly (KubernetesObject & AgentObject)[]) =>
+    Object.fromEntries(
+      agents.map((n) => [
+        n,
+        judgeAgent(
+          n,
+          objs.find((a) => a.metadata?.name === n),
+          pods.list(),
+          nodes.list(),
+        ),
+      ]),
+    );
+  const settled = (v: Record<string, Serving>) =>
+    Object.values(v).every((x) => x.state === 'serving') || Object.values(v).some((x) => x.state === 'failed');
+  const wait = () =>
+    watchUntil<KubernetesObject & AgentObject, Record<string, Serving>>(kube, {
+      apiVersion: 'kagent.dev/v1alpha2',
+      kind: 'Agent',
+      namespace: ns,
+      timeoutSec,
+      until: (objs) => {
+        const v = judge(objs);
+        return settled(v) ? v : undefined;
+      },
+      onTimeout: (objs) => judge(objs),
+      started: async (w) => {
+        const recheck = () => {
+          const v = judge(w.list());
+          if (settled(v)) w.end(v);
+        };
+        const p = w.open<V1Pod>({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          namespace: ns,
+          labelSelector: 'app=kagent',
+          onChange: recheck,
+        });
+        const n = w.open<V1Node>({ apiVersion: 'v1', kind: 'Node', onChange: recheck });
+        pods = p;
+        nodes = n;
+        await Promise.all([p.start(), n.start()]);
+        recheck();
+      },
+    });
+  return ctx.out.progress(`waiting up to ${timeoutSec}s for ${agents.join(', ')} to serve`, wait);
 }

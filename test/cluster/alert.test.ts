@@ -136,7 +136,7 @@ describe('alert on the test bed', () => {
       '-a',
       'todo-monitor',
       '-n',
-      'kagent',
+      ns, // the Agents' namespace: the release namespace (TODO_KAGENT_NAMESPACE unset)
       '-t',
       call[7],
       '--timeout',

@@ -188,7 +188,7 @@ describe('self-heal on the kwok nodes', () => {
       '-a',
       'todo-self-healer',
       '-n',
-      'kagent',
+      ns.storm, // the Agents' namespace: the release namespace (TODO_KAGENT_NAMESPACE unset)
       '-t',
       task,
       '--timeout',

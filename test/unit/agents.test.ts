@@ -1,7 +1,13 @@
 // --agent: how kagent invoke's output is judged (it exits 0 on errors), and
-// the task text it is given.
+// the task text it is given; when ops/agents.ts apply calls an Agent serving;
+// the chart's kagent placement and Prometheus values.
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { agentTask, judgeInvoke } from '../../scripts/lib/ai/kagent/invoke.ts';
+import { assessKagentController, kagentInUse, parseVersion } from '../../scripts/lib/ai/kagent/status.ts';
+import type { Context } from '../../scripts/lib/kit/cli.ts';
+import { fakeNode, judgeAgent, type AgentObject } from '../../ops/agents/serving.ts';
+import { find, render, renderOk, type Obj } from '../fixtures/chart-helm.ts';
 
 describe('judgeInvoke', () => {
   it('a completed task with an answer is a success; its text is the answer', () => {
@@ -37,5 +43,138 @@ describe('judgeInvoke', () => {
     expect(agentTask('alert', 'todo', 'todo-chatbot', ['FIRING crash-loop'])).toBe(
       'alert found these problems in namespace todo (Helm release todo-chatbot):\n- FIRING crash-loop\nFind the root cause of each and say what to do; act only within your instructions.',
     );
+  });
+});
+
+// Is an Agent serving? kagent's Ready alone is a false green when its pod sits on a fake node.
+describe("doctor's kagent controller check", () => {
+  it("reads the version from the controller's /version answer, and nothing from anything else", () => {
+    expect(parseVersion('{"kagent_version":"0.9.12","git_commit":"none"}')).toBe('0.9.12');
+    expect(parseVersion('{"version":"1"}')).toBeUndefined();
+    expect(parseVersion('<html>')).toBeUndefined();
+  });
+  it('only when kagent is in use; unreachable is a failure when --agent asked for it, a warning otherwise', () => {
+    const ctx = (cfg: Record<string, unknown>) =>
+      ({ cfg: { TODO_AI: 'auto', TODO_KAGENT_ENABLED: false, ...cfg } }) as unknown as Context;
+    expect(kagentInUse(ctx({}))).toBe(false);
+    expect(kagentInUse(ctx({}), true)).toBe(true);
+    expect(kagentInUse(ctx({ TODO_KAGENT_ENABLED: true }))).toBe(true);
+    expect(kagentInUse(ctx({ TODO_AI: 'kagent' }))).toBe(true);
+    const down = { via: 'http://127.0.0.1:9/version', problem: 'connect ECONNREFUSED' };
+    expect(assessKagentController(down, true)).toMatchObject({ level: 'fail', required: true });
+    expect(assessKagentController(down)).toMatchObject({ level: 'warn', required: false });
+    expect(assessKagentController({ via: 'x', version: '0.9.12' })).toMatchObject({
+      name: 'kagent controller',
+      level: 'ok',
+      detail: 'reachable at x, version 0.9.12',
+    });
+  });
+});
+
+describe('judgeAgent (ops/agents.ts apply waits on it)', () => {
+  const agent = (conds: [string, string, string?][], generation = 1, observed = 1): AgentObject => ({
+    metadata: { name: 'todo-monitor', generation },
+    status: {
+      observedGeneration: observed,
+      conditions: conds.map(([type, status, message]) => ({ type, status, reason: 'R', message })),
+    },
+  });
+  const node = (name: string, fake: boolean): V1Node => ({
+    metadata: {
+      name,
+      annotations: fake ? { 'kwok.x-k8s.io/node': 'fake' } : {},
+      labels: { type: fake ? 'kwok' : 'real' },
+    },
+    status: { nodeInfo: { kubeletVersion: fake ? 'fake' : 'v1.33.13' } as never },
+  });
+  const pod = (nodeName: string, ready: boolean): V1Pod => ({
+    metadata: { name: 'todo-monitor-abc', labels: { app: 'kagent', kagent: 'todo-monitor' } },
+    spec: { nodeName, containers: [] },
+    status: { phase: 'Running', conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+  });
+  const nodes = [node('real-0', false), node('bed-node-1', true)];
+  const ok: [string, string][] = [
+    ['Accepted', 'True'],
+    ['Ready', 'True'],
+  ];
+
+  it('Accepted, Ready and its pod Ready on a node that runs containers: serving, and where', () => {
+    expect(judgeAgent('todo-monitor', agent(ok), [pod('real-0', true)], nodes)).toEqual({
+      state: 'serving',
+      pod: 'todo-monitor-abc',
+      node: 'real-0',
+      detail: 'Accepted and Ready; pod todo-monitor-abc Running on node real-0',
+    });
+  });
+  it('kagent says Ready but the pod is on a kwok node: failed at once, naming the node and the fix', () => {
+    const v = judgeAgent('todo-monitor', agent(ok), [pod('bed-node-1', true)], nodes);
+    expect(v.state).toBe('failed');
+    expect(v.detail).toMatch(/placed on node bed-node-1, a kwok node .* runs no containers: set kagent\.placement/);
+    // kubelet version "fake" alone is enough to tell
+    const bare: V1Node = { metadata: { name: 'vk' }, status: { nodeInfo: { kubeletVersion: 'fake' } as never } };
+    expect(fakeNode(bare)).toMatch(/kubelet version "fake"/);
+    expect(fakeNode(nodes[0])).toBeUndefined();
+  });
+  it("not Accepted (a missing ModelConfig, say): failed with kagent's reason", () => {
+    expect(judgeAgent('todo-monitor', agent([['Accepted', 'False', 'ModelConfig x not found']]), [], nodes)).toEqual({
+      state: 'failed',
+      detail: 'not Accepted by kagent (R: ModelConfig x not found)',
+    });
+  });
+  it('not reconciled yet, no status, an old generation, a pod not Ready: waiting, with what is missing', () => {
+    expect(judgeAgent('todo-monitor', undefined, [], nodes).state).toBe('waiting');
+    expect(judgeAgent('todo-monitor', { metadata: { name: 'todo-monitor' } }, [], nodes).detail).toMatch(
+      /controller has not reconciled it/,
+    );
+    expect(judgeAgent('todo-monitor', agent(ok, 2, 1), [pod('real-0', true)], nodes).state).toBe('waiting');
+    const v = judgeAgent(
+      'todo-monitor',
+      agent([
+        ['Accepted', 'True'],
+        ['Ready', 'False', 'Deployment not available'],
+      ]),
+      [pod('real-0', false)],
+      nodes,
+    );
+    expect(v).toEqual({
+      state: 'waiting',
+      detail: 'Ready=False (R: Deployment not available); pod todo-monitor-abc Running on node real-0',
+    });
+  });
+});
+
+describe("the chart's kagent values", () => {
+  const base = ['secrets.existingSecret=todo-secrets', 'kagent.enabled=true'];
+  const agentsOf = async (o: { set?: string[]; values?: object }) =>
+    (await renderOk({ set: [...base, ...(o.set ?? [])], values: o.values })).filter((x) => x.kind === 'Agent');
+
+  it("placement (nodeSelector, tolerations, resources) is rendered into each Agent's spec.declarative.deployment; none by default", async () => {
+    for (const a of await agentsOf({})) expect(a.spec.declarative.deployment).toBeUndefined();
+    const placement = {
+      nodeSelector: { type: 'real' },
+      tolerations: [{ key: 'todo-ops.test/real-node', operator: 'Exists', effect: 'NoSchedule' }],
+      resources: { requests: { cpu: '50m', memory: '256Mi' } },
+    };
+    const agents = await agentsOf({ values: { kagent: { placement } } });
+    expect(agents).toHaveLength(2);
+    for (const a of agents) expect(a.spec.declarative.deployment).toEqual(placement);
+  });
+  it('todo-monitor offers no Prometheus tools unless a Prometheus URL is configured, and then is told where it is', async () => {
+    const tools = (a: Obj[]) =>
+      find(a, 'Agent', 'todo-monitor').spec.declarative.tools[0].mcpServer.toolNames as string[];
+    const without = await agentsOf({});
+    expect(tools(without).filter((t) => t.startsWith('prometheus'))).toEqual([]);
+    expect(find(without, 'Agent', 'todo-monitor').spec.declarative.systemMessage).toContain('There is no Prometheus');
+    const withProm = await agentsOf({ set: ['kagent.monitor.prometheusUrl=http://prometheus.monitoring:9090'] });
+    expect(tools(withProm)).toEqual(expect.arrayContaining(['prometheus_query_tool', 'prometheus_query_range_tool']));
+    expect(find(withProm, 'Agent', 'todo-monitor').spec.declarative.systemMessage).toContain(
+      'Prometheus is at http://prometheus.monitoring:9090',
+    );
+  });
+  it('the schema refuses a placement it does not know and a Prometheus URL that is not http(s)', async () => {
+    const r1 = await render({ set: [...base], values: { kagent: { placement: { affinity: {} } } } });
+    expect(r1.ok).toBe(false);
+    const r2 = await render({ set: [...base, 'kagent.monitor.prometheusUrl=prometheus:9090'] });
+    expect(r2.ok).toBe(false);
   });
 });

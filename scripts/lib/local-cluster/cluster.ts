@@ -332,6 +332,7 @@ export async function up(
     // The service account controller makes "default" shortly after a namespace appears; pods need it.
     await $({ env, quiet: true })`kubectl wait --for=create serviceaccount/default -n default --timeout=60s`;
     lap('nodes and volumes', t1);
+    Object.assign(timings, await (await import('./kagent.ts')).kagentOnUp(log, opts.kagent));
   } catch (e) {
     log(`test bed not ready: ${String((e as Error).message).trim()}\n${componentLogTails()}`);
     throw e;
@@ -421,6 +422,7 @@ function componentLogTails(lines = 8): string {
 
 /** Stops the bed and removes its state; safe to call on a bed that is not (fully) there. */
 export async function down(): Promise<void> {
+  await (await import('./kagent.ts')).kagentDown({ keepObjects: true });
   const state = readState();
   if (state && alive(state.holderPid)) {
     // kwokctl stops the control plane it started (inside the namespace).

@@ -3,7 +3,7 @@
 // go to stderr), so success is judged from its output: an A2A result whose
 // task did not fail and that carries the agent's answer.
 import type { Context } from '../../kit/cli.ts';
-import { agentsConfig } from './settings.ts';
+import { agentsConfig, agentsNamespace } from './settings.ts';
 import { shell } from '../../kit/shell.ts';
 
 export interface AgentAnswer {
@@ -74,16 +74,22 @@ export async function handToAgent(
   }
   const task = agentTask(ctx.spec.name, ctx.namespace, ctx.release, lines);
   const timeout = cfg.TODO_KAGENT_TIMEOUT;
+  // -n is the Agent's own namespace (kagent answers "Agent ... not found" for any other).
+  const ns = agentsNamespace(ctx);
+  const url = cfg.TODO_KAGENT_URL ? ['--kagent-url', cfg.TODO_KAGENT_URL] : [];
   const res = await shell({
     timeout: `${timeout + 30}s`,
-  })`${bin} invoke -a ${agent} -n ${cfg.TODO_KAGENT_NAMESPACE} -t ${task} --timeout ${`${timeout}s`}`;
+  })`${bin} invoke -a ${agent} -n ${ns} ${url} -t ${task} --timeout ${`${timeout}s`}`;
   const answer = judgeInvoke(res.stdout, res.stderr, res.exitCode);
   ctx.result.finding({
     name: 'agent',
     level: answer.ok ? 'info' : 'warn',
     required: false,
     detail: `${agent}: ${answer.ok ? answer.text.split('\n').slice(0, 5).join(' ') : `failed: ${answer.text}`}`,
-    evidence: { agent, ok: answer.ok },
+    hint: answer.ok
+      ? undefined
+      : `is kagent's controller reachable and the Agent Ready? npx zx ops/agents.ts apply -n ${ns} (it waits for them)`,
+    evidence: { agent, namespace: ns, ok: answer.ok },
   });
   (ctx.result.data as Record<string, unknown>).agent = { name: agent, ok: answer.ok, text: answer.text };
   return answer;
