@@ -15,7 +15,7 @@ of the release with no ready pod), release-drift (live objects differ from the r
 is inactive (an info finding). A condition fires once it has held for its rule's \`for\`
 (TODO_ALERT_FOR), is sent once, again after TODO_ALERT_REPEAT, and a resolved notice follows when it
 clears. Webhook: TODO_WEBHOOK_URL (Slack or JSON).
-Exit 0: nothing firing; 1: an alert is firing (silenced ones do not count).`,
+Exit 0: nothing firing; 1: an alert is firing (silenced ones do not count), for status too.`,
   touches: 'reads',
   lock: 'script',
   positionals: '[silence RULE|RULE:OBJECT --for DURATION | unsilence RULE|RULE:OBJECT | status]',

@@ -55,12 +55,15 @@ export async function runAlert(ctx: AlertContext): Promise<void> {
         level: 'ok',
         detail: `no alert firing (${ctx.cfg.TODO_ALERT_RULES.length} rules checked${Object.keys(doc.alerts).length ? `, ${Object.keys(doc.alerts).length} pending` : ''})`,
       });
+    // As when the rules run: a firing alert that is not silenced makes the exit code 1.
+    const silenced = (a: { rule: string; key: string }) =>
+      doc.silences.some((x) => (x.match === a.rule || x.match === a.key) && Date.parse(x.until) > now.getTime());
     for (const a of Object.values(doc.alerts))
       ctx.result.finding({
         name: a.rule,
         level: a.state === 'firing' ? 'fail' : 'warn',
-        detail: `${a.state}: ${a.summary} (since ${a.since})`,
-        required: false,
+        detail: `${a.state}${silenced(a) ? ' (silenced)' : ''}: ${a.summary} (since ${a.since})`,
+        required: a.state === 'firing' && !silenced(a),
       });
     return;
   }
