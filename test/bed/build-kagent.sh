@@ -32,7 +32,7 @@ src=$(find_src "kagent-$version" go/go.mod) || { log "no kagent-$version source 
 tsrc=$(find_src "kagent-tools-$tools_version" go.mod) || { log "no kagent-tools-$tools_version source under ../shared/vendor"; exit 1; }
 
 build_image() {
-  (cd "$repo" && npx tsx -e "import('./scripts/lib/local-cluster/kagent-image.ts').then(async (m) => {
+  (cd "$repo" && node --import "$repo/scripts/lib/ts-loader/register.mjs" --input-type=module -e "import('./scripts/lib/local-cluster/kagent-image.ts').then(async (m) => {
     const r = await m.ensureKagentImage((s) => console.error('build-kagent: ' + s));
     console.error('build-kagent: image ' + r.ref + (r.seconds ? ' built in ' + r.seconds.toFixed(0) + 's' : ' cached'));
   })")

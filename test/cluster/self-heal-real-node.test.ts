@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insideExec } from '../../scripts/lib/local-cluster/node.ts';
 import { bedEnv, deleteNamespace, fixture, kube, sh, tempNamespace } from '../helpers/cluster.ts';
 import { assertFailure, repoRoot, run, scratchEnv } from '../helpers/run.ts';
+import { tsNodeFlags } from '../../scripts/lib/kit/node-flags.ts';
 
 interface Doc {
   exitCode: number;
@@ -241,7 +242,7 @@ describe('self-heal on the real node', () => {
   it('a second run while another holds the release lock: exit 5 naming the holder', async () => {
     const holder = spawn(
       process.execPath,
-      ['--import', 'tsx', path.join(repoRoot, 'node_modules/zx/build/cli.js'), fixture('locker.ts')],
+      [...tsNodeFlags(), path.join(repoRoot, 'node_modules/zx/build/cli.js'), fixture('locker.ts')],
       { env: { ...env, FORCE_COLOR: '0' }, stdio: ['pipe', 'pipe', 'pipe'] },
     );
     await new Promise<void>((resolve) => {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { miniBed, type MiniBed } from '../helpers/mini-bed.ts';
 import { repoRoot, scratchEnv } from '../helpers/run.ts';
+import { tsNodeFlags } from '../../scripts/lib/kit/node-flags.ts';
 
 const name = `todo-ops-mini-watch-${process.pid}`;
 const ns = 'watched';
@@ -28,7 +29,7 @@ interface Proc {
 function start(bed: MiniBed, script: string, args: string[], env: NodeJS.ProcessEnv): Proc {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(repoRoot, 'node_modules/zx/build/cli.js'), script, ...args],
+    [...tsNodeFlags(), path.join(repoRoot, 'node_modules/zx/build/cli.js'), script, ...args],
     { cwd: repoRoot, env: { ...bed.env, ...env, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] },
   );
   const lines: Proc['lines'] = [];

@@ -128,7 +128,7 @@ describe.runIf(root && cronBin)('cron.ts install under the real cron daemon', ()
         '/bin/sh',
         user,
         '-c',
-        `cd '${repoRoot}' && exec '${process.execPath}' --import tsx node_modules/zx/build/cli.js test/fixtures/locker.ts -p testbed -n ${ns}`,
+        `cd '${repoRoot}' && exec '${process.execPath}' ${tsNodeFlags().join(' ')} node_modules/zx/build/cli.js test/fixtures/locker.ts -p testbed -n ${ns}`,
       ],
       {
         env: { KUBECONFIG: kubeconfig, TODO_STATE_DIR: stateDir, PATH: '/usr/bin:/bin' },

@@ -25,7 +25,7 @@ const canUnshare = (() => {
 /** Runs `sh -c script` in a private mount namespace with a tmpfs (mount options `opts`) on $DIR. */
 async function withTmpfs(opts: string, script: string, env: NodeJS.ProcessEnv) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-mnt-'));
-  const fixture = `"${process.execPath}" --import tsx node_modules/zx/build/cli.js test/fixtures/state-writer.ts`;
+  const fixture = `"${process.execPath}" ${tsNodeFlags().join(' ')} node_modules/zx/build/cli.js test/fixtures/state-writer.ts`;
   const r = await promisify(execFile)(
     'unshare',
     ['-m', 'sh', '-c', `mount -t tmpfs -o ${opts} tmpfs "$DIR" || exit 99\n${script.replaceAll('WRITER', fixture)}`],
