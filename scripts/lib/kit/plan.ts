@@ -55,7 +55,8 @@ export async function confirm(
     throw new OpsError('cancelled: nothing was changed', Exit.usage);
 }
 
-async function askOnTerminal(question: string): Promise<boolean> {
+/** A yes/no question on the terminal (stderr), default no. */
+export async function askOnTerminal(question: string): Promise<boolean> {
   const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {

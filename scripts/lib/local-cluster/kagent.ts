@@ -23,7 +23,7 @@ import { importImages } from './images.ts';
 import { ensureKagentImage, kagentImage, kagentVersion, vendorDir } from './kagent-image.ts';
 import { bedDir, bedSrc, kubeconfigPath } from './layout.ts';
 import { freePort } from './net.ts';
-import { alive, bedProcessEnv, inside, insideExec, paths, readState, realNodeName } from './node.ts';
+import { alive, bedProcessEnv, inside, insideExec, logTail, paths, readState, realNodeName } from './node.ts';
 
 export const kagentNamespace = 'kagent';
 const controllerPort = 8083;
@@ -97,28 +97,15 @@ function startProcess(name: string, argv: string[], env: NodeJS.ProcessEnv, host
   return child.pid;
 }
 
-const logTail = (name: string, lines = 20) => {
-  try {
-    return fs
-      .readFileSync(path.join(paths.logs, `${name}.log`), 'utf8')
-      .trimEnd()
-      .split('\n')
-      .slice(-lines)
-      .join('\n');
-  } catch {
-    return '(no log)';
-  }
-};
-
 /** Waits for check() while the process lives (a local process start-up: there is nothing to watch). */
 async function waitUp(name: string, pid: number, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (!alive(pid)) throw new Error(`kagent: ${name} exited while starting; its log ends:\n${logTail(name)}`);
+    if (!alive(pid)) throw new Error(`kagent: ${name} exited while starting; its log ends:\n${logTail(name, 20)}`);
     if (await check().catch(() => false)) return;
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`kagent: ${name} was not up within ${timeoutMs / 1000}s; its log ends:\n${logTail(name)}`);
+  throw new Error(`kagent: ${name} was not up within ${timeoutMs / 1000}s; its log ends:\n${logTail(name, 20)}`);
 }
 
 const dbHost = `kagent-postgresql.${kagentNamespace}.svc.cluster.local`;

@@ -114,7 +114,8 @@ export function bedProcessEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-const logTail = (name: string, lines = 15): string => {
+/** The last lines of one of the bed's process logs, for an error that says why it stopped. */
+export const logTail = (name: string, lines = 15): string => {
   try {
     return fs
       .readFileSync(path.join(paths.logs, `${name}.log`), 'utf8')

@@ -17,6 +17,7 @@ import {
   type PrereqStatus,
 } from './install-plan.ts';
 import { prerequisites, type Prereq } from './prereqs.ts';
+import { askOnTerminal } from '../kit/plan.ts';
 
 /** The command's path: the first executable file of that name on PATH. */
 export function findCommand(cmd: string, pathVar = process.env.PATH ?? ''): string | undefined {
@@ -165,17 +166,6 @@ async function runInstall(
   }
 }
 
-/** A yes/no question on the terminal (stderr), default no. */
-async function askYes(question: string): Promise<boolean> {
-  const { createInterface } = await import('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim());
-  } finally {
-    rl.close();
-  }
-}
-
 /** A stop for missing prerequisites: exit 2 (or 4 when an install failed), with what is missing. */
 export class PrereqError extends OpsError {
   readonly missing: PrereqStatus[];
@@ -241,7 +231,7 @@ export async function ensurePrereqs(list: readonly Prereq[], o: EnsureOptions): 
       hint(`run as root: ${plan.line} (or let this run install them: ${o.agreeHow})`, manualHint),
     );
   o.say(what);
-  if (consent === 'ask' && !(await askYes(`install them now? ${plan.line} [y/N] `)))
+  if (consent === 'ask' && !(await askOnTerminal(`install them now? ${plan.line} [y/N] `)))
     throw new PrereqError(`${what} (not installed)`, absent, `run as root: ${plan.line}`);
   o.say(`$ ${plan.line}`);
   try {
