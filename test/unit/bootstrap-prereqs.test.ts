@@ -25,6 +25,8 @@ afterAll(() => {
 function pathWithout(names: readonly string[]): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-path-'));
   made.push(dir);
+  // The first PATH entry with a name wins, as for the shell (a dangling link included: existsSync would not see it).
+  const linked = new Set<string>(names);
   for (const d of (process.env.PATH ?? '').split(path.delimiter)) {
     let entries: string[];
     try {
@@ -33,7 +35,10 @@ function pathWithout(names: readonly string[]): string {
       continue;
     }
     for (const n of entries)
-      if (!names.includes(n) && !fs.existsSync(path.join(dir, n))) fs.symlinkSync(path.join(d, n), path.join(dir, n));
+      if (!linked.has(n)) {
+        linked.add(n);
+        fs.symlinkSync(path.join(d, n), path.join(dir, n));
+      }
   }
   return dir;
 }
