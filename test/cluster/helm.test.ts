@@ -95,7 +95,7 @@ describe('scripts/lib/release/helm.ts on the test bed', () => {
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpsError);
     expect((err as OpsError).code).toBe(Exit.actionFailed);
-    expect((err as OpsError).message).toMatch(/^helm upgrade failed \(exit 1\): Error: .*no-such-chart/);
+    expect((err as OpsError).message).toMatch(/^helm upgrade failed \(exit 1\): path "[^"]*no-such-chart" not found$/);
   });
 
   it('an unreachable cluster is exit 3', async () => {
