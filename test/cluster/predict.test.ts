@@ -89,6 +89,11 @@ describe('predict on the test bed', () => {
     );
     pod = pods[0]!.metadata.name;
     await useMemory(100);
+    // metrics-server scrapes each pod on its own cadence: the first run must find all three containers.
+    await untilMetrics(ns, 'metrics for backend, frontend and postgresql', (items) => {
+      const names = new Set(items.flatMap((p) => p.containers.map((c) => c.name)));
+      return ['backend', 'frontend', 'postgresql'].every((n) => names.has(n));
+    });
   });
   afterAll(() => deleteNamespace(ns));
 
