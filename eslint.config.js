@@ -36,6 +36,19 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
       ],
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      // One copy of the client's classes, the fast one: values come through scripts/lib/kube/k8s.ts.
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@kubernetes/client-node',
+              allowTypeImports: true,
+              message: 'import its classes from scripts/lib/kube/k8s.ts (the bundled client); types may come from here',
+            },
+          ],
+        },
+      ],
       'import-x/no-restricted-paths': [
         'error',
         {
@@ -56,6 +69,11 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // The one place that loads the client (bundled or not).
+    files: ['scripts/lib/kube/k8s.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': 'off' },
   },
   {
     // The tests read the scripts' JSON envelopes and API objects loosely: `any` there

@@ -3,17 +3,17 @@
 // and send an alert where acting cannot help or stopped helping. One-shot for
 // cron, or --watch: the same cycle, run again within a moment of any change
 // to the namespace's pods, deployments or jobs (watches, not polling).
-import {
-  ApiException,
-  type V1ConfigMap,
-  type V1Deployment,
-  type V1Job,
-  type V1Node,
-  type V1Pod,
-  type V1Secret,
-  type V1Service,
-  type V1StatefulSet,
+import type {
+  V1ConfigMap,
+  V1Deployment,
+  V1Job,
+  V1Node,
+  V1Pod,
+  V1Secret,
+  V1Service,
+  V1StatefulSet,
 } from '@kubernetes/client-node';
+import { ApiException } from '../../scripts/lib/kube/k8s.ts';
 import { randomBytes } from 'node:crypto';
 import { debugPod, registerSecretValues } from '../../scripts/lib/diagnose/collect.ts';
 import { Exit, OpsError } from '../../scripts/lib/kit/errors.ts';

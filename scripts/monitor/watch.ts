@@ -3,7 +3,8 @@
 // pod metrics are re-read (the metrics API cannot be watched), at most once
 // per metricsEverySec. No snapshot before every kind has been listed: an
 // empty cache would read as "no workloads".
-import { ListWatch, Watch, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { ListWatch, Watch } from '../lib/kube/k8s.ts';
 import type { Kube } from '../lib/kube/client.ts';
 import { collectionPath } from '../lib/kube/api.ts';
 import { releaseSelector, type PodMetricsLike, type Snapshot } from '../lib/kube/scan.ts';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { assertFailure, assertSuccess, run, scratchEnv, type RunResult } from '../helpers/run.ts';
 import { bedEnv, kube, deleteNamespace, tempNamespace } from '../helpers/cluster.ts';
 import { addNode, miniBed, type MiniBed } from '../helpers/mini-bed.ts';
-import { ApiException } from '@kubernetes/client-node';
+import { ApiException } from '../../scripts/lib/kube/k8s.ts';
 
 interface Finding {
   name: string;

@@ -1,7 +1,8 @@
 // The pure parts of the kube helpers: reading the API server's answers
 // (apply conflicts, exec status, "no previous container") and resolving a
 // Service port to a pod and container port.
-import { ApiException, type CoreV1Event, type V1Pod, type V1Service } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Pod, V1Service } from '@kubernetes/client-node';
+import { ApiException } from '../../scripts/lib/kube/k8s.ts';
 import { describe, expect, it } from 'vitest';
 import { applyConflicts, sortEvents } from '../../scripts/lib/kube/api.ts';
 import { execExitCode } from '../../scripts/lib/kube/exec.ts';

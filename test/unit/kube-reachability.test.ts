@@ -2,7 +2,7 @@
 // self-heal --watch): when the cluster counts as lost, when as back, when the
 // outage has lasted long enough to give up, and what the guard does with its
 // probe and with the errors the watches report.
-import { ApiException } from '@kubernetes/client-node';
+import { ApiException } from '../../scripts/lib/kube/k8s.ts';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Exit, OpsError } from '../../scripts/lib/kit/errors.ts';
 import {

@@ -2,21 +2,21 @@
 // scripts/lib/kube/scan.ts's Scanner), one metrics call, then the logs of failing containers
 // only, at most a bounded number. Secret values are registered with the
 // output scrubber as they arrive and dropped: only names and keys are kept.
-import {
-  ApiException,
-  type CoreV1Event,
-  type KubernetesObject,
-  type V1ConfigMap,
-  type V1Deployment,
-  type V1Ingress,
-  type V1Job,
-  type V1PersistentVolumeClaim,
-  type V1Pod,
-  type V1Secret,
-  type V1Service,
-  type V1StatefulSet,
-  type V2HorizontalPodAutoscaler,
+import type {
+  CoreV1Event,
+  KubernetesObject,
+  V1ConfigMap,
+  V1Deployment,
+  V1Ingress,
+  V1Job,
+  V1PersistentVolumeClaim,
+  V1Pod,
+  V1Secret,
+  V1Service,
+  V1StatefulSet,
+  V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
+import { ApiException } from '../kube/k8s.ts';
 import { logRequests, tailLines } from './diagnose.ts';
 import { logKey, type DiagnoseInput, type LogTail } from './input.ts';
 import { OpsError } from '../kit/errors.ts';

@@ -74,7 +74,7 @@ export interface LoadOptions {
 }
 
 /** Names other than settings that the suite reads from the environment. */
-const knownVariables = ['TODO_PROFILE', 'TODO_ENV_DIR'];
+const knownVariables = ['TODO_PROFILE', 'TODO_ENV_DIR', 'TODO_KUBE_CLIENT_BUNDLE'];
 
 /** TODO_<NAME>_ prefixes of every script in scripts/ and ops/: their keys are theirs to check. */
 function scriptPrefixes(): string[] {

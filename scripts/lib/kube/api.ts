@@ -2,7 +2,8 @@
 // API server's message for an error, REST paths, and reading its answers
 // (apply conflicts, events order). No client here: client.ts uses these, tests
 // import them directly.
-import { ApiException, type CoreV1Event } from '@kubernetes/client-node';
+import type { CoreV1Event } from '@kubernetes/client-node';
+import { ApiException } from './k8s.ts';
 
 const transientCodes = new Set([429, 500, 502, 503, 504]);
 // ERR_STREAM_PREMATURE_CLOSE: a proxy or load balancer hung up mid-response.

@@ -1,6 +1,7 @@
 // Kubernetes access through @kubernetes/client-node, like kubectl: the same
 // kubeconfig and contexts. Every call goes through one retry/timeout wrapper;
 // waits are informer-driven (one List, then a watch), never polling loops.
+import type { CoreV1Event, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import {
   ApiException,
   AppsV1Api,
@@ -13,10 +14,7 @@ import {
   PatchStrategy,
   VersionApi,
   Watch,
-  type CoreV1Event,
-  type KubernetesListObject,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
+} from './k8s.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,6 +46,12 @@ export interface KubeOptions {
   /** server-side apply field manager; per script, e.g. todo-chatbot-ops/deploy */
   fieldManager?: string;
 }
+
+/** What brings back a context the suite's targets make (the local one: bootstrap merges it, cluster:down removes it). */
+const startHint: Record<string, string> = {
+  minikube: 'minikube start',
+  'todo-ops-local': 'npx zx scripts/bootstrap.ts --target local',
+};
 
 export class Kube {
   readonly kc: KubeConfig;
@@ -85,7 +89,7 @@ export class Kube {
         throw new OpsError(
           `context "${opts.context}" not found in kubeconfig`,
           Exit.unreachable,
-          `contexts: ${known.join(', ') || 'none'}${opts.context === 'minikube' ? '; run: minikube start' : ''}`,
+          `contexts: ${known.join(', ') || 'none'}${startHint[opts.context] ? `; run: ${startHint[opts.context]}` : ''}`,
         );
       }
       this.kc.setCurrentContext(opts.context);

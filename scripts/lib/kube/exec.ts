@@ -2,7 +2,8 @@
 // pg_dump's stdout into a file, a dump into psql's stdin. The exit code comes
 // from the API's status channel, so "the command failed" (exit code N) and
 // "exec itself failed" (no such container, executable not found) differ.
-import { Exec, type V1Status } from '@kubernetes/client-node';
+import type { V1Status } from '@kubernetes/client-node';
+import { Exec } from './k8s.ts';
 import { PassThrough, Readable, type Writable } from 'node:stream';
 import { Exit, OpsError } from '../kit/errors.ts';
 import type { Kube } from './client.ts';

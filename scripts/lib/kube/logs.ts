@@ -1,7 +1,8 @@
 // Container logs through the API (what `kubectl logs` reads): the current or
 // the previous container, the last N lines, as text. "There is no previous
 // container" is an answer a debug script prints, not an exception.
-import { ApiException, type V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
+import { ApiException } from './k8s.ts';
 import { Exit, OpsError } from '../kit/errors.ts';
 import { apiMessage } from './api.ts';
 import type { Kube } from './client.ts';

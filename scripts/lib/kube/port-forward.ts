@@ -3,7 +3,8 @@
 // app from this machine without a NodePort or an Ingress. A Service is
 // resolved the way kubectl does: its selector to a ready pod, its port to the
 // pod's targetPort (by number or by container port name).
-import { PortForward, type V1Pod, type V1Service } from '@kubernetes/client-node';
+import type { V1Pod, V1Service } from '@kubernetes/client-node';
+import { PortForward } from './k8s.ts';
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import { Exit, OpsError } from '../kit/errors.ts';

@@ -5,7 +5,7 @@
 // every few seconds, plus the errors the watches and requests themselves meet,
 // whichever notices first. The state machine is pure (unit-tested); the guard
 // drives it and says when the outage has lasted long enough to give up (exit 3).
-import { ApiException } from '@kubernetes/client-node';
+import { ApiException } from './k8s.ts';
 import { Exit, OpsError } from '../kit/errors.ts';
 import { netCode } from './api.ts';
 import type { Kube } from './client.ts';

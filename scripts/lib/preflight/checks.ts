@@ -127,10 +127,10 @@ export async function doctorFindings(ctx: Context): Promise<{ unreachable: boole
   for (const f of assessTools(infos, required)) ctx.result.finding(f);
   // The --ai layer: binary, version, provider configured; never calls a model, never required.
   ctx.result.finding(assessAi(ai, String(ctx.cfg.TODO_AI)));
-  // kagent's controller, when --agent asks for it or the kagent layer is on: reachable, and its version.
+  // kagent's controller, when the kagent layer is on: reachable, and its version. A warning only: the scripts that
+  // hand work to kagent (--agent) say themselves when it cannot be reached.
   const { kagentInUse, kagentControllerStatus, assessKagentController } = await import('../ai/kagent/status.ts');
-  const asked = Boolean((ctx.opts as { agent?: unknown }).agent);
-  if (kagentInUse(ctx, asked)) ctx.result.finding(assessKagentController(await kagentControllerStatus(ctx), asked));
+  if (kagentInUse(ctx)) ctx.result.finding(assessKagentController(await kagentControllerStatus(ctx)));
   try {
     const kube = await ctx.kube();
     const v = await kube.version(); // exit 3 when unreachable

@@ -1,6 +1,7 @@
 // Writing the app Secret to the cluster, for deploy and config alike. Apart
 // from secrets.ts so that the pure helpers load without the Kubernetes client.
-import { PatchStrategy, type V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node';
+import { PatchStrategy } from '../kube/k8s.ts';
 import type { Context } from '../kit/cli.ts';
 import { encodeSecretData, fingerprint } from './secrets.ts';
 

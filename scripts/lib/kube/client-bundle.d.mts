@@ -1,0 +1,3 @@
+export declare const names: readonly string[];
+export declare function bundleFile(): string;
+export declare function buildBundle(): Promise<string>;
