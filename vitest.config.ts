@@ -1,12 +1,23 @@
 import { defineConfig } from 'vitest/config';
 
-// Projects: "unit" needs nothing; "cluster" gets the real test bed (test/bed:
-// control plane, kwok's fake nodes and one real node running containers),
-// started once by its global setup and shared by every file in it; "images"
-// builds the real images.
+// Projects: "unit" needs nothing; "cluster" and "real-node" get the real test
+// bed (test/bed: control plane, kwok's fake nodes and one real node running
+// containers), started once by their global setup and shared by every file;
+// "images" builds the real images.
+// The cluster files mostly wait on the API server, each in namespaces of its
+// own: several run at once. The real-node files run pods on the one real node
+// (2 CPUs, a pool of local volumes, reaction times measured there): one at a
+// time, beside them. The images project runs after the cluster files.
+
+/** Test files at once, all projects together (TODO_OPS_TEST_FORKS): see README "Tests" for the measurements. */
+const forks = Number(process.env.TODO_OPS_TEST_FORKS ?? 3);
+const bed = { globalSetup: ['test/bed/global-setup.ts'], testTimeout: 180_000, hookTimeout: 300_000 };
+
 export default defineConfig({
   test: {
     reporters: process.env.CI ? ['verbose'] : ['default'],
+    pool: 'forks',
+    poolOptions: { forks: { minForks: 1, maxForks: forks } },
     projects: [
       {
         test: {
@@ -15,17 +26,16 @@ export default defineConfig({
           testTimeout: 30_000,
         },
       },
+      { test: { name: 'cluster', include: ['test/cluster/**/*.test.ts'], ...bed } },
       {
         test: {
-          name: 'cluster',
-          include: ['test/cluster/**/*.test.ts'],
-          globalSetup: ['test/bed/global-setup.ts'],
-          testTimeout: 180_000,
-          hookTimeout: 300_000,
-          // The files share one API server and one real node: they run one at a time, in one fork. The other
-          // projects (unit, images) run alongside them, as vitest runs projects concurrently.
-          pool: 'forks',
-          poolOptions: { forks: { singleFork: true } },
+          name: 'real-node',
+          include: ['test/real-node/**/*.test.ts'],
+          ...bed,
+          // Another pool than the cluster project's forks: vitest runs different pools at the same time, and a
+          // single-fork project only after the forks pool's parallel files.
+          pool: 'threads',
+          poolOptions: { threads: { singleThread: true } },
         },
       },
       {
@@ -35,7 +45,6 @@ export default defineConfig({
           include: ['test/images/**/*.test.ts'],
           testTimeout: 180_000,
           hookTimeout: 1_800_000,
-          pool: 'forks',
           poolOptions: { forks: { singleFork: true } },
         },
       },

@@ -13,6 +13,7 @@ import { $, argv } from 'zx';
 
 process.env.TODO_OPS_BED_NAME ??= 'todo-ops-bench';
 const { down, bedName, bedEnv } = await import('../scripts/lib/local-cluster/cluster.ts');
+const { bedDir, toolsDir } = await import('../scripts/lib/local-cluster/layout.ts');
 const runs = Number(argv.runs ?? 1);
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -26,13 +27,19 @@ const results: { total: number; steps: Step[] }[] = [];
 for (let i = 0; i < runs; i++) {
   await down();
   const envDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-bootstrap-env-'));
-  for (const f of ['minikube.env', 'testbed.env']) fs.copyFileSync(path.join(root, 'env', f), path.join(envDir, f));
-  const env = {
+  for (const f of ['minikube.env', 'local.env']) fs.copyFileSync(path.join(root, 'env', f), path.join(envDir, f));
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
+    // The local profile merges its context into ~/.kube/config and keeps its data under ~/.local/share:
+    // a HOME of the bench's own; the bed and its tools stay where they are.
+    HOME: fs.mkdtempSync(path.join(os.tmpdir(), 'bench-bootstrap-home-')),
+    TODO_OPS_BED_DIR: bedDir,
+    TODO_OPS_TOOLS_DIR: toolsDir,
     TODO_ENV_DIR: envDir,
     TODO_STATE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'bench-bootstrap-state-')),
     TODO_NAMESPACE: `bench-boot-${process.pid}-${i}`,
   };
+  delete env.KUBECONFIG;
   const t0 = Date.now();
   const r = await $({ env, cwd: root, quiet: true, nothrow: true })`npx zx scripts/bootstrap.ts --target local -o json`;
   const total = (Date.now() - t0) / 1000;
@@ -42,6 +49,12 @@ for (let i = 0; i < runs; i++) {
   // A kept bed keeps no release of the bench's.
   if (process.env.TODO_OPS_BED_KEEP)
     await $({ env: bedEnv(), quiet: true, nothrow: true })`kubectl delete namespace ${env.TODO_NAMESPACE} --wait=false`;
+  // Its data volume (the directory is in the bench's HOME).
+  await $({
+    env: bedEnv(),
+    quiet: true,
+    nothrow: true,
+  })`kubectl delete pv todo-ops-local-${env.TODO_NAMESPACE}-todo-chatbot-postgresql --wait=false`;
   console.error(
     `[bench] run ${i + 1}: ${total.toFixed(1)} s (${doc.data.steps.map((s) => `${s.name} ${(s.durationMs / 1000).toFixed(1)}`).join(', ')})`,
   );

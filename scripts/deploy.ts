@@ -15,7 +15,9 @@ the Secret <release>-app-secrets by the API; a missing BETTER_AUTH_SECRET or DEM
 into the profile's env file (one removed from the live Secret is put back). Replica values set by scale
 are kept (--reset-scale drops them). Live objects that drifted from the deployed revision (a field the
 chart sets, changed by hand) are repaired by an upgrade. --dry-run prints the diff and the drift. Exit 4 when the rollout fails (after the
-rollback to the previous revision, unless --no-rollback).`,
+rollback to the previous revision, unless --no-rollback). Exit 2, nothing changed, when the live PostgreSQL
+StatefulSet runs another major than the one this deploy would run on its volume; the hint is the way
+out (backup, a fresh volume for the new major, restore --data-only).`,
   touches: 'changes',
   lock: 'release',
   options,

@@ -13,7 +13,7 @@ await main({
   touches: 'reads',
   options,
   settings,
-  examples: ['npx zx scripts/doctor.ts', 'npx zx scripts/doctor.ts --profile testbed --output json'],
+  examples: ['npx zx scripts/doctor.ts', 'npx zx scripts/doctor.ts --profile local --output json'],
   run: async (ctx) => (await import('./doctor/run.ts')).runDoctor(ctx),
   render: renderDoctor,
 });

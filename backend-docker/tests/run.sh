@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one command CI runs for the backend:
 #   1. create/reuse backend-docker/.venv and install requirements-dev.txt when they changed,
-#   2. start a throwaway PostgreSQL on 127.0.0.1 (if its binaries exist or can be installed),
+#   2. start a throwaway PostgreSQL on 127.0.0.1: the chart's image (root and buildah; else skipped),
 #   3. run pytest on SQLite and, with TEST_DATABASE_URL, on PostgreSQL too,
 #   4. always stop PostgreSQL again.
 # Exits with pytest's status. Extra arguments go to pytest (e.g. tests/run.sh -k mcp).
@@ -34,12 +34,18 @@ else
 fi
 
 # --- 2. throwaway PostgreSQL ---------------------------------------------------------
+# The chart's own PostgreSQL: the postgres stand-in image (the server the test bed's node
+# runs, the version the chart's default tag names; test/unit/postgres-version.test.ts holds
+# them together), started by test/bed/postgres-server.ts with buildah on 127.0.0.1. Not the
+# host's PostgreSQL: that is whatever major its Debian release ships.
+REPO="$(cd "$ROOT/.." && pwd)"
 PGTMP=""
-PGBIN=""
+PGPID=""
 cleanup() {
-  if [ -n "$PGTMP" ] && [ -n "$PGBIN" ] && [ -f "$PGTMP/data/postmaster.pid" ]; then
+  if [ -n "$PGPID" ] && kill -0 "$PGPID" 2>/dev/null; then
     log "stopping PostgreSQL"
-    as_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -m fast -w stop >/dev/null 2>&1 || true
+    kill -TERM "$PGPID" 2>/dev/null
+    wait "$PGPID" 2>/dev/null
   fi
   [ -n "$PGTMP" ] && rm -rf "$PGTMP"
 }
@@ -47,56 +53,26 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-as_pg() {
-  # initdb/postgres refuse to run as root.
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
-find_pg_bin() {
-  local initdb
-  initdb="$(ls -1 /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n1)"
-  [ -n "$initdb" ] && dirname "$initdb"
-}
-
 start_postgres() {
-  PGBIN="$(find_pg_bin)"
-  if [ -z "$PGBIN" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    log "installing PostgreSQL server (apt-get)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q postgresql >/dev/null 2>&1 \
-      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q postgresql >/dev/null 2>&1; } \
-      || log "apt-get install postgresql failed"
-    PGBIN="$(find_pg_bin)"
-  fi
-  if [ -z "$PGBIN" ]; then
-    log "no PostgreSQL server binaries: PostgreSQL tests will be skipped"
+  if [ "$(id -u)" != 0 ] || ! command -v buildah >/dev/null; then
+    log "the chart's PostgreSQL image needs root and buildah (test/images/setup.sh): PostgreSQL tests will be skipped"
+    log "(or set TEST_DATABASE_URL to a PostgreSQL of the chart's version)"
     return 0
   fi
-  if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
-    log "no postgres user: PostgreSQL tests will be skipped"; PGBIN=""; return 0
-  fi
   PGTMP="$(mktemp -d /tmp/todo-pg.XXXXXX)"
-  [ "$(id -u)" = 0 ] && chown postgres: "$PGTMP"
-  local port
-  port="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-  if ! as_pg "$PGBIN/initdb" -D "$PGTMP/data" -U postgres -A trust --no-sync >"$PGTMP/initdb.log" 2>&1; then
-    log "initdb failed:"; cat "$PGTMP/initdb.log" >&2; return 1
-  fi
-  # Loopback only, socket in the temp dir, no durability needed for a test cluster.
-  if ! as_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/server.log" -w -t 60 \
-      -o "-h 127.0.0.1 -p $port -k $PGTMP -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-      start >/dev/null; then
-    log "PostgreSQL failed to start:"; cat "$PGTMP/server.log" >&2; return 1
-  fi
-  local i
-  for i in $(seq 1 60); do
-    "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$port" && break
-    sleep 0.5
-  done
-  "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$port" || { log "pg_isready never succeeded"; return 1; }
-  as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$port" -U postgres todo_test || return 1
-  export TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:$port/todo_test"
-  log "PostgreSQL ready on 127.0.0.1:$port"
+  log "starting the chart's PostgreSQL image (built on first use: a few minutes)"
+  (cd "$REPO" && exec node --import "$REPO/scripts/lib/ts-loader/register.mjs" test/bed/postgres-server.ts) \
+    >"$PGTMP/ready" 2>"$PGTMP/server.log" &
+  PGPID=$!
+  # The helper prints its one line once the server accepts connections, or exits.
+  while kill -0 "$PGPID" 2>/dev/null && ! grep -q '^TEST_DATABASE_URL=' "$PGTMP/ready"; do sleep 0.2; done
+  local line
+  line="$(grep -m1 '^TEST_DATABASE_URL=' "$PGTMP/ready")" || {
+    log "PostgreSQL failed to start:"; tail -n 40 "$PGTMP/server.log" >&2; return 1
+  }
+  line="${line#TEST_DATABASE_URL=}"
+  export TEST_DATABASE_URL="${line%% *}"
+  log "PostgreSQL ready on ${TEST_DATABASE_URL#*@}: the tests run against ${line#* }"
 }
 
 if [ -n "${TEST_DATABASE_URL:-}" ]; then

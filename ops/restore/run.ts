@@ -53,7 +53,13 @@ export async function runRestore(ctx: RestoreContext): Promise<ExitCode | void> 
         )
       : undefined;
   try {
-    ctx.result.data.restored = await restoreInto(ctx, dir, m, { target, verify: false, force: o.force, passphrase });
+    ctx.result.data.restored = await restoreInto(ctx, dir, m, {
+      target,
+      verify: false,
+      force: o.force,
+      passphrase,
+      dataOnly: o['data-only'],
+    });
   } finally {
     unlock?.();
   }

@@ -9,6 +9,10 @@ import { backupSettings } from '../../scripts/lib/backup/settings.ts';
 export const options = {
   'to-namespace': { type: 'string', arg: 'NS', help: 'restore into this namespace instead (created when missing)' },
   force: { type: 'boolean', help: 'replace the contents of a database that holds rows' },
+  'data-only': {
+    type: 'boolean',
+    help: "load only the archive's database into the release as deployed now, its objects kept (moving to a new PostgreSQL major)",
+  },
   verify: { type: 'boolean', help: 'restore into a scratch namespace, compare counts with the manifest, delete it' },
   dir: {
     type: 'string',
@@ -28,6 +32,10 @@ export function checkRestoreArgs(ctx: RestoreContext): void {
     throw usageError(
       'restore takes one archive: a path, a name in the backup directory, or "latest"',
       'npx zx ops/restore.ts --help',
+    );
+  if (o['data-only'] && o.verify)
+    throw usageError(
+      '--data-only loads into a deployed release: --verify restores everything into a scratch namespace',
     );
   if (o.verify && o['to-namespace'])
     throw usageError('--verify restores into a scratch namespace of its own: leave out --to-namespace');

@@ -12,9 +12,9 @@ import { Exit, OpsError, type ExitCode } from '../lib/kit/errors.ts';
 import type { Envelope, Finding } from '../lib/kit/result.ts';
 import { addSecret } from '../lib/kit/output.ts';
 import { commandLine, run, shell } from '../lib/kit/shell.ts';
-import { detect } from '../lib/kit/tools.ts';
+import { detect, toolPath, toolsCacheBin } from '../lib/kit/tools.ts';
 import { generateSecret, generatedSecretKeys } from '../lib/release/secrets.ts';
-import { editEnvText } from '../lib/kit/env-files.ts';
+import { editEnvText, shown, writeEnvKey } from '../lib/kit/env-files.ts';
 import { runScript } from './child.ts';
 import type { BootstrapContext } from './spec.ts';
 import {
@@ -76,8 +76,10 @@ interface Run {
   /** flags every child gets: the user's own, and the local cluster's */
   childArgs: string[];
   childEnv: NodeJS.ProcessEnv;
-  /** local: the test cluster's kubeconfig */
+  /** local with another profile than `local` (the kwok tests' testbed): the test cluster's kubeconfig */
   kubeconfig?: string;
+  /** local: the children's profile is `local` (its context merged into the user's kubeconfig, its data kept) */
+  localProfile: boolean;
   minikubeProfile: string;
   imagesFile: string;
   valuesFiles: string[];
@@ -241,15 +243,18 @@ async function prepare(ctx: BootstrapContext, target: Target, selected: Step[], 
   let kubeconfig = o.kubeconfig;
   const valuesFiles: string[] = [];
   let profile = o.profile;
+  let localProfile = false;
   if (target === 'local') {
-    const layout = await import('../lib/local-cluster/layout.ts');
-    kubeconfig ??= layout.kubeconfigPath;
-    // The test cluster's kubectl and helm, built once into the tools cache.
-    childEnv.PATH = `${layout.binDir}${path.delimiter}${process.env.PATH}`;
-    process.env.PATH = childEnv.PATH;
-    // Without a profile of their own, children use the test cluster's; the real node runs the imported images.
-    if (!profile && !process.env.TODO_PROFILE) profile = 'testbed';
-    valuesFiles.push(path.join(repoRoot, 'scripts/lib/local-cluster/values-realnode.yaml'));
+    // Without a profile of their own, children use `local`: the app on the real node, its data kept,
+    // the cluster reached through the context the cluster step merges into the user's kubeconfig.
+    // (The scripts find the cluster's kubectl and helm in the tools cache themselves: kit/tools.ts.)
+    if (!profile && !process.env.TODO_PROFILE) profile = 'local';
+    localProfile = (profile ?? process.env.TODO_PROFILE) === 'local';
+    if (!localProfile) {
+      // Another profile (the kwok tests' testbed): the bed's own kubeconfig, and the real node for the pods.
+      kubeconfig ??= (await import('../lib/local-cluster/layout.ts')).kubeconfigPath;
+      valuesFiles.push(path.join(repoRoot, 'scripts/lib/local-cluster/values-realnode.yaml'));
+    }
   }
   if (profile) childArgs.push('--profile', profile);
   if (o.context) childArgs.push('--context', o.context);
@@ -264,6 +269,7 @@ async function prepare(ctx: BootstrapContext, target: Target, selected: Step[], 
     childArgs,
     childEnv,
     kubeconfig,
+    localProfile,
     valuesFiles,
     minikubeProfile: ctx.context || 'minikube',
     imagesFile: path.join(stateDir, `images-${target}.json`),
@@ -275,9 +281,7 @@ async function prepare(ctx: BootstrapContext, target: Target, selected: Step[], 
 function notice(r: Run): void {
   if (r.ctx.dryRun) return;
   if (r.target === 'local' && r.selected.includes('cluster')) {
-    // The bed's tools dir is the first entry of the children's PATH (prepare()).
-    const bin = path.join(r.childEnv.PATH!.split(path.delimiter)[0]!, 'kube-apiserver');
-    if (!fs.existsSync(bin))
+    if (!fs.existsSync(path.join(toolsCacheBin(), 'kube-apiserver')))
       r.ctx.out.warn(
         "first run: the local test cluster's binaries are built from source once (about 30 min on 2 cores), then its images (a few minutes); both are cached for every later run (about a minute)",
       );
@@ -429,16 +433,20 @@ const stepRunners: Record<Step, (r: Run) => Promise<Outcome>> = {
     if (r.target === 'local') {
       if (!r.systemChecked) await ensureSystem(r);
       const bed = await import('../lib/local-cluster/cluster.ts');
+      let outcome: Outcome;
       if (await bed.healthy())
-        return { status: 'unchanged', detail: `the local test cluster ${bed.bedName} is running: reused` };
-      const up = await bed.up((m) => say(r, m));
-      r.bedCreated = up.created;
-      return {
-        status: 'done',
-        detail: `started the local test cluster ${bed.bedName} (${Object.entries(up.timings)
-          .map(([k, v]) => `${k} ${v}s`)
-          .join(', ')})`,
-      };
+        outcome = { status: 'unchanged', detail: `the local test cluster ${bed.bedName} is running: reused` };
+      else {
+        const up = await bed.up((m) => say(r, m));
+        r.bedCreated = up.created;
+        outcome = {
+          status: 'done',
+          detail: `started the local test cluster ${bed.bedName} (${Object.entries(up.timings)
+            .map(([k, v]) => `${k} ${v}s`)
+            .join(', ')})`,
+        };
+      }
+      return r.localProfile ? localTarget(r, outcome) : outcome;
     }
     const c = r.ctx.cfg;
     const status = await shell({ timeout: '60s' })`minikube status --profile ${r.minikubeProfile} --output json`;
@@ -499,7 +507,9 @@ const stepRunners: Record<Step, (r: Run) => Promise<Outcome>> = {
   },
 
   async secrets(r) {
-    return ensureLocalSecrets(r);
+    const app = ensureLocalSecrets(r);
+    const db = r.localProfile ? ensurePostgresPassword(r) : undefined;
+    return db ? { status: 'done', detail: app.status === 'done' ? `${app.detail}; ${db}` : db } : app;
   },
 
   async deploy(r) {
@@ -578,18 +588,32 @@ const stepRunners: Record<Step, (r: Run) => Promise<Outcome>> = {
     }
     // The test cluster has no ingress controller (its values turn the Ingress off): no need to ask.
     const ingressHosts = r.target === 'local' ? [] : await ingressHostsOf(r, ns, release);
+    const local = r.localProfile ? await import('../lib/local-cluster/local-target.ts') : undefined;
+    // kubectl as the user can run it: on PATH, else the one the local cluster built (not on PATH).
+    const kubectl = (await which('kubectl', { nothrow: true }))
+      ? 'kubectl'
+      : ((await toolPath('kubectl')) ?? 'kubectl');
     const access = appAccess({
       target: r.target,
       namespace: ns,
       release,
       kubeconfig: r.target === 'local' ? r.kubeconfig : undefined,
+      context: local ? (givenFlags(r.ctx).context ?? local.localContext) : undefined,
+      kubectl,
       minikubeUrl,
       ingressHosts,
     });
+    if (local)
+      access.how.push(
+        `kube context ${local.localContext} (in ${r.kubeconfig ?? local.userKubeconfig()}); kubectl and helm: ${toolsCacheBin()}`,
+        `PostgreSQL's data: ${local.postgresDataDir(ns, release)} (kept across deploys and cluster:down/up; delete it to start empty)`,
+      );
     const next = nextCommands({
       target: r.target,
       namespace: ns,
       kubeconfig: r.target === 'local' ? r.kubeconfig : undefined,
+      profile: r.target === 'local' ? (r.localProfile ? 'local' : givenFlags(r.ctx).profile) : undefined,
+      context: givenFlags(r.ctx).context,
     });
     Object.assign(r.ctx.result.data, { url: access.url, access: access.how, next });
     return { status: 'done', detail: `app: ${access.url}` };
@@ -648,6 +672,45 @@ function ensureLocalSecrets(r: Run): Outcome {
   return { status: 'done', detail };
 }
 
+/**
+ * The local profile's part of the cluster step: its kube context merged into
+ * the user's kubeconfig (and selected, as kind and minikube do), and the
+ * volume over PostgreSQL's data directory for this namespace and release.
+ */
+async function localTarget(r: Run, cluster: Outcome): Promise<Outcome> {
+  const local = await import('../lib/local-cluster/local-target.ts');
+  // --kubeconfig FILE: the children read that one, so the context goes there.
+  const file = r.kubeconfig ?? local.userKubeconfig();
+  const before = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  local.mergeLocalContext(file);
+  const merged = fs.readFileSync(file, 'utf8') !== before;
+  const vol = await local.ensureLocalVolume(r.ctx.namespace, r.ctx.release);
+  const detail = `${cluster.detail}; kube context ${local.localContext} ${merged ? 'merged into' : 'in'} ${file} (current); PostgreSQL's data in ${vol.dir}${vol.changed ? ` (volume ${vol.pv} ${vol.changed})` : ''}`;
+  return { status: cluster.status === 'done' || merged || vol.changed ? 'done' : 'unchanged', detail };
+}
+
+/**
+ * local: PostgreSQL's password in the profile's own env file
+ * (env/local.env.local), generated once: the data directory keeps the password
+ * it was initialised with, so the password must outlive the cluster as well.
+ * Never printed.
+ */
+function ensurePostgresPassword(r: Run): string | undefined {
+  const key = 'POSTGRES_PASSWORD';
+  if (process.env[key]) return undefined;
+  const file = path.join(envDir(), 'local.env.local');
+  for (const f of [file, path.join(envDir(), '.env.local')])
+    if (fs.existsSync(f) && new RegExp(`^\\s*(export\\s+)?${key}\\s*=\\s*\\S`, 'm').test(fs.readFileSync(f, 'utf8')))
+      return undefined;
+  const existed = fs.existsSync(file);
+  const value = generateSecret();
+  addSecret(value);
+  writeEnvKey(file, key, value);
+  const detail = `${existed ? 'added to' : 'created'} ${shown(file)} with a generated ${key} (mode 600, ignored by git; kept with PostgreSQL's data)`;
+  r.ctx.result.finding({ name: 'secrets', level: 'info', detail, required: false });
+  return detail;
+}
+
 function dryRunLine(r: Run, step: Step): string {
   const child = (script: string, args: string[] = []) =>
     commandLine('npx zx', [script, ...args, ...r.childArgs, '--output', 'json']).replace(/^'npx zx'/, 'npx zx');
@@ -658,14 +721,14 @@ function dryRunLine(r: Run, step: Step): string {
       return r.target === 'minikube'
         ? `minikube start --profile ${r.minikubeProfile} (unless running), minikube addons enable ${minikubeAddons.join(', ')} (unless enabled)`
         : r.target === 'local'
-          ? 'start the local test cluster (unless running): npm run cluster:up'
+          ? `start the local test cluster (unless running): npm run cluster:up${r.localProfile ? "; merge its kube context todo-ops-local into your kubeconfig; the volume for PostgreSQL's data" : ''}`
           : 'use the current context';
     case 'images':
       return r.target === 'local'
         ? 'import the images into the real node (unless there)'
         : child('scripts/build-images.ts');
     case 'secrets':
-      return 'env/.env.local: generate BETTER_AUTH_SECRET and DEMO_PASSWORD when missing';
+      return `env/.env.local: generate BETTER_AUTH_SECRET and DEMO_PASSWORD when missing${r.localProfile ? '; env/local.env.local: POSTGRES_PASSWORD' : ''}`;
     case 'deploy':
       return child(
         'scripts/deploy.ts',

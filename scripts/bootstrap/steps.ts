@@ -12,9 +12,11 @@ export const targets: readonly Target[] = ['minikube', 'current', 'local'];
 
 export const stepHelp: Record<Step, string> = {
   doctor: 'preflight: tools and versions (scripts/doctor.ts)',
-  cluster: 'minikube start + addons ingress, metrics-server; the current context; or the local test cluster',
+  cluster:
+    'minikube start + addons ingress, metrics-server; the current context; or the local cluster, its context todo-ops-local merged into your kubeconfig',
   images: 'build both images into the cluster (scripts/build-images.ts); local: import them into the node',
-  secrets: 'env/.env.local with a generated BETTER_AUTH_SECRET and DEMO_PASSWORD when missing',
+  secrets:
+    'env/.env.local with a generated BETTER_AUTH_SECRET and DEMO_PASSWORD when missing (local: POSTGRES_PASSWORD in env/local.env.local)',
   deploy: 'install or upgrade the release and wait for it (scripts/deploy.ts)',
   verify: 'health endpoints, then a chat round trip (scripts/verify.ts)',
   ai: 'optional: kubectl-ai present? kagent agents applied when TODO_KAGENT_ENABLED (ops/agents.ts)',
@@ -178,6 +180,10 @@ export interface SummaryInput {
   namespace: string;
   release: string;
   kubeconfig?: string;
+  /** the kube context the port-forward names (local: the one bootstrap merged) */
+  context?: string;
+  /** kubectl as the user can run it (a path when it is not on PATH) */
+  kubectl?: string;
   minikubeUrl?: string;
   ingressHosts: string[];
 }
@@ -185,7 +191,8 @@ export interface SummaryInput {
 /** Where the app answers and how to reach it, for each target. */
 export function appAccess(s: SummaryInput): { url?: string; how: string[] } {
   const kc = s.kubeconfig ? `KUBECONFIG=${s.kubeconfig} ` : '';
-  const forward = `${kc}kubectl port-forward -n ${s.namespace} svc/${s.release}-frontend 3000:3000   # then open http://127.0.0.1:3000`;
+  const ctx = s.context ? ` --context ${s.context}` : '';
+  const forward = `${kc}${s.kubectl ?? 'kubectl'}${ctx} port-forward -n ${s.namespace} svc/${s.release}-frontend 3000:3000   # then open http://127.0.0.1:3000`;
   const how: string[] = [];
   let url: string | undefined;
   if (s.ingressHosts.length) {
@@ -198,18 +205,31 @@ export function appAccess(s: SummaryInput): { url?: string; how: string[] } {
     url ??= s.minikubeUrl;
     how.push(`minikube service: ${s.minikubeUrl}   (minikube service -n ${s.namespace} ${s.release}-frontend)`);
   }
-  if (s.target === 'local') how.push(`the test cluster's Services answer inside it only: ${forward}`);
+  if (s.target === 'local') how.push(`the local cluster's Services answer inside it only: ${forward}`);
   else how.push(`port-forward: ${forward}`);
   return { url: url ?? 'http://127.0.0.1:3000 (after the port-forward)', how };
 }
 
-export function nextCommands(s: { target: Target; namespace: string; kubeconfig?: string }): string[] {
-  const kc = s.kubeconfig ? ` --kubeconfig ${s.kubeconfig}` : '';
-  const p = s.target === 'local' ? ' -p testbed' : '';
+/**
+ * What to run next, each runnable as printed: the children's profile (local:
+ * `local`, whose context the cluster step merged), context and kubeconfig.
+ */
+export function nextCommands(s: {
+  target: Target;
+  namespace: string;
+  kubeconfig?: string;
+  profile?: string;
+  context?: string;
+}): string[] {
+  const flags = `${s.profile ? ` -p ${s.profile}` : ''}${s.context ? ` --context ${s.context}` : ''}${s.kubeconfig ? ` --kubeconfig ${s.kubeconfig}` : ''} -n ${s.namespace}`;
   return [
-    `npx zx scripts/monitor.ts${p}${kc} -n ${s.namespace} --probe   # health at a glance`,
-    `npx zx scripts/verify.ts${p}${kc} -n ${s.namespace}            # the chat round trip again`,
-    `npx zx scripts/debug.ts${p}${kc} -n ${s.namespace}             # what is wrong, if anything`,
-    `npx zx scripts/scale.ts${p}${kc} -n ${s.namespace} backend 2   # more replicas`,
+    `npx zx scripts/monitor.ts${flags} --probe   # health at a glance`,
+    `npx zx scripts/verify.ts${flags}            # the chat round trip again`,
+    `npx zx scripts/debug.ts${flags}             # what is wrong, if anything`,
+    `npx zx scripts/scale.ts${flags} backend 2   # more replicas`,
+    // The local profile's values name the images the node has; elsewhere a redeploy needs the build's --images.
+    ...(s.target === 'local'
+      ? [`npx zx scripts/deploy.ts${flags}            # redeploy after changing the chart, values or env files`]
+      : []),
   ];
 }

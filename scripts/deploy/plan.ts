@@ -4,7 +4,14 @@
 import type { PlannedAction } from '../lib/kit/plan.ts';
 import { requiredSecretKeys, secretChanges } from '../lib/release/secrets.ts';
 import { changedPaths, sameData, type Values } from '../lib/release/values.ts';
-import { diffManifests, manifestUnchanged, type ManifestDiff } from '../lib/release/manifests.ts';
+import {
+  diffManifests,
+  manifestUnchanged,
+  parseManifest,
+  type ManifestDiff,
+  type ManifestObject,
+} from '../lib/release/manifests.ts';
+import { usageError, type OpsError } from '../lib/kit/errors.ts';
 import type { DriftItem } from '../lib/release/drift.ts';
 
 interface HistoryLike {
@@ -138,4 +145,118 @@ export function planDeploy(o: DeployObserved, d: DeployDesired): DeployPlan {
       params: { kind: 'upgrade', install: !latest, previousRevision: lastDeployed?.revision },
     });
   return { actions, unchanged: actions.length === 0, diff, valuesChanged, previousRevision: lastDeployed?.revision };
+}
+
+type PodOwnerSpec = {
+  selector?: { matchLabels?: Record<string, string> };
+  template?: {
+    metadata?: { labels?: Record<string, string> };
+    spec?: { containers?: { name: string; image?: string }[] };
+  };
+  volumeClaimTemplates?: { metadata?: { name?: string } }[];
+};
+
+/**
+ * The chart's PostgreSQL StatefulSet in a rendered manifest: its name and server
+ * image, and the label selector of the backend's pods (the database's client,
+ * which creates the schema when it starts).
+ */
+export function postgresOf(manifest: string): { statefulSet: string; image: string; clients?: string } | undefined {
+  const objs = [...parseManifest(manifest).values()];
+  const component = (o: ManifestObject) =>
+    (o.spec as PodOwnerSpec | undefined)?.template?.metadata?.labels?.['app.kubernetes.io/component'];
+  const backend = objs.find((o) => o.kind === 'Deployment' && component(o) === 'backend');
+  const match = (backend?.spec as PodOwnerSpec | undefined)?.selector?.matchLabels;
+  const clients =
+    match && Object.keys(match).length
+      ? Object.entries(match)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',')
+      : undefined;
+  for (const o of objs) {
+    if (o.kind !== 'StatefulSet' || component(o) !== 'postgresql') continue;
+    const image = (o.spec as PodOwnerSpec).template?.spec?.containers?.find((c) => c.name === 'postgresql')?.image;
+    if (image) return { statefulSet: o.metadata.name, image, ...(clients ? { clients } : {}) };
+  }
+  return undefined;
+}
+
+/** The live StatefulSet's server image and its first pod's data claim (none: the data is in an emptyDir). */
+export function livePostgres(
+  sts: { metadata?: { name?: string }; spec?: PodOwnerSpec } | undefined,
+): { image: string; claim?: string } | undefined {
+  const image = sts?.spec?.template?.spec?.containers?.find((c) => c.name === 'postgresql')?.image;
+  if (!image) return undefined;
+  const template = sts?.spec?.volumeClaimTemplates?.[0]?.metadata?.name;
+  return { image, ...(template ? { claim: `${template}-${sts?.metadata?.name}-0` } : {}) };
+}
+
+/**
+ * The PostgreSQL major an image's tag starts with (the official tags all do:
+ * 17, 17.12, 17.12-trixie, 15-bookworm); undefined when it says none (latest, a
+ * digest only, a build of one's own), and then no comparison is made.
+ */
+export function postgresMajor(image: string): string | undefined {
+  const tag = /:([\w][\w.-]*)(?:@sha256:[0-9a-f]+)?$/.exec(image.slice(image.lastIndexOf('/') + 1))?.[1];
+  return tag ? /^(\d+)(?:[.-]|$)/.exec(tag)?.[1] : undefined;
+}
+
+export interface PostgresMajorChange {
+  statefulSet: string;
+  claim: string;
+  clients?: string;
+  liveImage: string;
+  image: string;
+  from: string;
+  to: string;
+}
+
+/**
+ * A deploy that would run another PostgreSQL major on the live StatefulSet's data.
+ * The live image's major is the data's: PostgreSQL refuses to start on a data
+ * directory of another major (and no chart step runs pg_upgrade), so a release
+ * that serves has data of its image's major. Reading the tag costs one GET of
+ * the StatefulSet; PG_VERSION in the volume would need an exec into a running
+ * pod (and says nothing when the pod is down). Undefined: same major, no
+ * in-cluster PostgreSQL on either side, a tag that names no major, or data in an
+ * emptyDir (it does not outlive the pod: the new major starts on an empty one).
+ */
+export function postgresMajorChange(
+  live: { image: string; claim?: string } | undefined,
+  planned: { statefulSet: string; image: string; clients?: string } | undefined,
+): PostgresMajorChange | undefined {
+  if (!live?.claim || !planned) return undefined;
+  const from = postgresMajor(live.image);
+  const to = postgresMajor(planned.image);
+  if (!from || !to || from === to) return undefined;
+  return { ...planned, claim: live.claim, liveImage: live.image, from, to };
+}
+
+/**
+ * deploy's refusal of a major change (exit 2, nothing changed) and the way out,
+ * one line of commands that runs as printed: a backup made by the old major's
+ * pg_dump, the StatefulSet and its claim deleted (the data is in the archive),
+ * the backend's pods restarted (a running one created its schema on the old
+ * volume and would stay unready on the empty one, failing the deploy's wait),
+ * this same deploy (the new major initialises a fresh volume), then the
+ * archive's data loaded into it (restore --data-only keeps the release's
+ * objects, the new image among them).
+ */
+export function postgresMajorRefusal(
+  c: PostgresMajorChange,
+  o: { namespace: string; kubectlFlags: string[]; deployArgs: string[] },
+): OpsError {
+  const q = (v: string) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
+  const kubectl = ['kubectl', ...o.kubectlFlags, '-n', o.namespace].map(q).join(' ');
+  const deploy = ['npx', 'zx', 'scripts/deploy.ts', ...o.deployArgs].map(q).join(' ');
+  return usageError(
+    `statefulset/${c.statefulSet} runs PostgreSQL ${c.from} (${c.liveImage}) and its volume holds data of that major: this deploy would start PostgreSQL ${c.to} (${c.image}) on it, which refuses to start on it; nothing changed`,
+    [
+      `back up with ${c.from}, deploy ${c.to} on a fresh volume, load the backup: npx zx ops/backup.ts`,
+      `${kubectl} delete statefulset/${c.statefulSet} pvc/${c.claim}`,
+      ...(c.clients ? [`${kubectl} delete pod -l ${q(c.clients)}`] : []),
+      deploy,
+      'npx zx ops/restore.ts latest --data-only --yes',
+    ].join(' && '),
+  );
 }

@@ -9,7 +9,19 @@ import { doctorFindings, requireDoctor } from '../lib/preflight/checks.ts';
 import { OpsError, usageError } from '../lib/kit/errors.ts';
 import { addSecret } from '../lib/kit/output.ts';
 import { applyPlan } from '../lib/kit/plan.ts';
-import { driftedObjects, planDeploy, planSecretRepair, podSecurityLabels, type DeployParams } from './plan.ts';
+import type { V1StatefulSet } from '@kubernetes/client-node';
+import { scriptArgv } from '../lib/kit/cli.ts';
+import {
+  driftedObjects,
+  planDeploy,
+  planSecretRepair,
+  podSecurityLabels,
+  postgresMajorChange,
+  postgresMajorRefusal,
+  postgresOf,
+  livePostgres,
+  type DeployParams,
+} from './plan.ts';
 import { driftLine, releaseDrift, type DriftResult } from '../lib/release/drift.ts';
 import type { DeployContext } from './spec.ts';
 import {
@@ -18,6 +30,7 @@ import {
   fingerprint,
   generateSecret,
   generatedSecretKeys,
+  postgresPasswordInAppSecret,
 } from '../lib/release/secrets.ts';
 import { parseImageFlags, parseImageRef } from '../lib/release/images.ts';
 import { mergeValues, type Values } from '../lib/release/values.ts';
@@ -113,7 +126,10 @@ export async function runDeploy(ctx: DeployContext): Promise<void> {
     ]),
   );
   const toWrite: { key: string; value: string; file: string; why: string }[] = [];
-  for (const k of generatedSecretKeys) {
+  const generated = postgresPasswordInAppSecret(mergeValues(...fileValues), secretName)
+    ? [...generatedSecretKeys, 'POSTGRES_PASSWORD' as const]
+    : generatedSecretKeys;
+  for (const k of generated) {
     if (secretCfg[k]) continue;
     const live = observed.liveSecret?.[k];
     const value = live || generateSecret();
@@ -181,6 +197,23 @@ export async function runDeploy(ctx: DeployContext): Promise<void> {
       detail: 'the chart renders only once the Secret has its keys: the manifest diff is left out of this dry run',
       required: false,
     });
+
+  // 4b'. Another PostgreSQL major on the live data: refused before anything changes (one GET).
+  const pg = postgresOf(manifest);
+  if (pg) {
+    const live = await (await ctx.kube()).read<V1StatefulSet>('apps/v1', 'StatefulSet', pg.statefulSet, ctx.namespace);
+    const change = postgresMajorChange(livePostgres(live), pg);
+    if (change)
+      throw postgresMajorRefusal(change, {
+        namespace: ctx.namespace,
+        kubectlFlags: [
+          ...(ctx.kubeconfig ? ['--kubeconfig', ctx.kubeconfig] : []),
+          ...(ctx.context ? ['--context', ctx.context] : []),
+        ],
+        // This run again, for real: the fresh volume is initialised by the new major.
+        deployArgs: scriptArgv().args.filter((a) => a !== '--dry-run'),
+      });
+  }
 
   // 4c. Drift: the live objects against the latest revision (only a deployed one: a failed one is replaced anyway).
   let drift: DriftResult | undefined;

@@ -1,4 +1,4 @@
-// Vitest global setup for the "cluster" project: one test bed for the run.
+// Vitest global setup for the "cluster" and "real-node" projects: one test bed for the run.
 // A bed this run started is deleted afterwards (unless TODO_OPS_BED_KEEP=1);
 // one that was already running (npm run cluster:up, another run) is left alone.
 import type { TestProject } from 'vitest/node';
@@ -11,16 +11,26 @@ declare module 'vitest' {
   }
 }
 
+/** The projects that need the bed (cluster, real-node) share one start and one stop, in vitest's main process. */
+const shared = globalThis as { todoOpsBed?: { started: ReturnType<typeof up>; users: number } };
+
 export default async function setup(project: TestProject) {
-  const { kubeconfig, created, timings } = await up((m) => process.stderr.write(`[test bed] ${m}\n`));
-  process.stderr.write(
-    `[test bed] ${created ? 'created' : 'reused'}: ${Object.entries(timings)
-      .map(([k, v]) => `${k} ${v}s`)
-      .join(', ')}\n`,
-  );
+  const first = !shared.todoOpsBed;
+  const bed = (shared.todoOpsBed ??= {
+    started: up((m) => process.stderr.write(`[test bed] ${m}\n`)),
+    users: 0,
+  });
+  bed.users++;
+  const { kubeconfig, created, timings } = await bed.started;
+  if (first)
+    process.stderr.write(
+      `[test bed] ${created ? 'created' : 'reused'}: ${Object.entries(timings)
+        .map(([k, v]) => `${k} ${v}s`)
+        .join(', ')}\n`,
+    );
   project.provide('kubeconfig', kubeconfig);
   project.provide('bedPath', bedEnv().PATH!);
   return async () => {
-    if (created && !process.env.TODO_OPS_BED_KEEP) await down();
+    if (--bed.users === 0 && created && !process.env.TODO_OPS_BED_KEEP) await down();
   };
 }

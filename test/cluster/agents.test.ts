@@ -2,7 +2,7 @@
 // they are installed, apply exits 1 with a hint; then every object the chart
 // renders passes the API server's validation (server-side apply, dry run and
 // real) in the release namespace; remove deletes them. Here they are validated
-// and stored only (apply --wait 0); test/cluster/kagent-real.test.ts runs the
+// and stored only (apply --wait 0); test/real-node/kagent-real.test.ts runs the
 // real controller. Deleting the CRDs under a live controller breaks it: with
 // kagent on the bed (kagent-real, TODO_OPS_BED_KAGENT=1) that case is skipped.
 import fs from 'node:fs';
@@ -11,6 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bedEnv, deleteNamespace, kube, sh, tempNamespace } from '../helpers/cluster.ts';
 import { assertFailure, assertSuccess, repoRoot, run, scratchEnv } from '../helpers/run.ts';
 import { kagentRunning, kagentWanted } from '../../scripts/lib/local-cluster/kagent.ts';
+import { exclusive } from '../helpers/bed-lock.ts';
+
+// kagent's CRDs are cluster-wide: this file deletes them, kagent-real's controller needs them. One at a time.
+exclusive('kagent-crds');
 
 /** ../shared/vendor beside the checkout (or beside a parent of it, for a git worktree). */
 function vendorDir(name: string): string {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { inject } from 'vitest';
 import { $ } from 'zx';
 import { Kube } from '../../scripts/lib/kube/client.ts';
+import { insideExec } from '../../scripts/lib/local-cluster/node.ts';
 
 export function bedEnv(): NodeJS.ProcessEnv {
   return { ...process.env, KUBECONFIG: inject('kubeconfig'), PATH: inject('bedPath') };
@@ -29,6 +30,21 @@ export async function tempNamespace(prefix: string, labels: Record<string, strin
 
 export async function deleteNamespace(name: string): Promise<void> {
   await sh()`kubectl delete namespace ${name} --wait=false --ignore-not-found`;
+}
+
+/** curl from inside the bed (cluster DNS and Services answer there only); returns status, headers and body. */
+export async function curl(
+  url: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: unknown } = {},
+): Promise<{ status: number; head: string; body: string }> {
+  const args = ['curl', '-sS', '-m', '60', '-D', '-', '-X', opts.method ?? 'GET'];
+  for (const [h, v] of Object.entries(opts.headers ?? {})) args.push('-H', `${h}: ${v}`);
+  if (opts.body !== undefined)
+    args.push('-H', 'content-type: application/json', '--data-binary', JSON.stringify(opts.body));
+  const out = (await insideExec([...args, url], { timeout: '90s' })).stdout;
+  const split = out.indexOf('\r\n\r\n');
+  const head = out.slice(0, split);
+  return { status: Number(/^HTTP\/[\d.]+ (\d+)/.exec(head)?.[1]), head, body: out.slice(split + 4) };
 }
 
 export const fixture = (...p: string[]) => path.resolve(import.meta.dirname, '..', 'fixtures', ...p);

@@ -55,17 +55,24 @@ export function assertEnvelope(doc: unknown): void {
     );
 }
 
-/** Runs `zx <script> args` (with the suite's loader, so Node 20 loads .ts) and captures everything. */
-export function run(script: string, args: string[] = [], opts: RunOptions = {}): Promise<RunResult> {
+/** The environment a test's process gets: the caller's, no colours, and no variable given as undefined. */
+export function childEnv(opts: RunOptions): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ...opts.env };
   // Never inherit a developer's real cluster or secrets by accident.
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+  return env;
+}
+
+/** Spawns and captures everything; `envelope`: a script's JSON is checked against the result schema. */
+function capture(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  opts: RunOptions,
+  envelope: boolean,
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...loader(env), zxCli, path.resolve(repoRoot, script), ...args], {
-      cwd: opts.cwd ?? repoRoot,
-      env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(cmd, args, { cwd: opts.cwd ?? repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -87,13 +94,31 @@ export function run(script: string, args: string[] = [], opts: RunOptions = {}):
             throw new Error(`stdout is not one JSON document:\n${stdout}\n--- stderr:\n${stderr}`);
           }
           // Every script's JSON is the one result shape: checked on every read, in every test.
-          if (/^(scripts|ops)\//.test(path.relative(repoRoot, path.resolve(repoRoot, script)))) assertEnvelope(doc);
+          if (envelope) assertEnvelope(doc);
           return doc as T;
         },
       });
     });
     child.stdin.end(opts.input ?? '');
   });
+}
+
+/** Runs `zx <script> args` (with the suite's loader, so Node 20 loads .ts) and captures everything. */
+export function run(script: string, args: string[] = [], opts: RunOptions = {}): Promise<RunResult> {
+  const env = childEnv(opts);
+  const file = path.resolve(repoRoot, script);
+  return capture(
+    process.execPath,
+    [...loader(env), zxCli, file, ...args],
+    env,
+    opts,
+    /^(scripts|ops)\//.test(path.relative(repoRoot, file)),
+  );
+}
+
+/** Runs a command line through bash, as a user pastes it (a hint, a README line), with run()'s environment rules. */
+export function runLine(line: string, opts: RunOptions = {}): Promise<RunResult> {
+  return capture('bash', ['-c', line], childEnv(opts), opts, false);
 }
 
 const show = (r: RunResult) => `status ${r.status}\n--- stdout:\n${r.stdout}\n--- stderr:\n${r.stderr}`;

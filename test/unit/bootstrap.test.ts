@@ -1,11 +1,12 @@
 // bootstrap's decisions on plain data (scripts/bootstrap/steps.ts), and the script
 // as a process where no cluster is involved: --list, --dry-run, bad steps.
-// The chain itself runs in test/cluster/bootstrap.test.ts.
+// The chain itself runs in test/real-node/bootstrap.test.ts.
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   addonsToEnable,
   appAccess,
+  nextCommands,
   childProblem,
   chooseTarget,
   continueCommand,
@@ -191,6 +192,31 @@ describe('bootstrap: reading minikube', () => {
     expect(a.how.join('\n')).toContain('minikube service: http://192.168.49.2:30080');
     const l = appAccess({ target: 'local', namespace: 'ns', release: 'r', kubeconfig: '/k', ingressHosts: [] });
     expect(l.how[0]).toContain('KUBECONFIG=/k kubectl port-forward -n ns svc/r-frontend 3000:3000');
+    // The local profile: the merged context named, and kubectl as it can be run (the cached one, off PATH).
+    const c = appAccess({
+      target: 'local',
+      namespace: 'todo',
+      release: 'r',
+      context: 'todo-ops-local',
+      kubectl: '/cache/bin/kubectl',
+      ingressHosts: [],
+    });
+    expect(c.how[0]).toContain(
+      '/cache/bin/kubectl --context todo-ops-local port-forward -n todo svc/r-frontend 3000:3000',
+    );
+  });
+  it("next commands carry the children's profile, context and kubeconfig; local adds the redeploy, minikube does not (it needs the build)", () => {
+    const local = nextCommands({ target: 'local', namespace: 'todo', profile: 'local' });
+    expect(local).toHaveLength(5);
+    for (const l of local) expect(l).toMatch(/^npx zx scripts\/\w+\.ts -p local -n todo\b/);
+    expect(local.at(-1)).toMatch(/^npx zx scripts\/deploy\.ts -p local -n todo +# redeploy/);
+    const mk = nextCommands({ target: 'minikube', namespace: 'todo', context: 'mk2' });
+    expect(mk.map((l) => l.split('#')[0]!.trim())).toEqual([
+      'npx zx scripts/monitor.ts --context mk2 -n todo --probe',
+      'npx zx scripts/verify.ts --context mk2 -n todo',
+      'npx zx scripts/debug.ts --context mk2 -n todo',
+      'npx zx scripts/scale.ts --context mk2 -n todo backend 2',
+    ]);
   });
 });
 
@@ -244,8 +270,9 @@ describe('bootstrap as a process, no cluster', () => {
     expect(ai).toMatchObject({ name: 'ai', status: 'failed', detail: expect.stringMatching(/^ops\/agents\.ts: /) });
     expect(ai!.results.map((e) => e.script)).toEqual(['agents']);
     expect(ai!.results[0]!.exitCode).toBe(r.status);
-    expect(doc.findings.find((f) => f.name === 'step ai')!.hint).toBe(
-      'continue with: npx zx scripts/bootstrap.ts --target current --only ai',
+    // After the child's own hint, when it has one (the cluster unreachable: helm is found, on PATH or in the tools cache).
+    expect(doc.findings.find((f) => f.name === 'step ai')!.hint).toMatch(
+      /(^|; then )continue with: npx zx scripts\/bootstrap\.ts --target current --only ai$/,
     );
   });
 });

@@ -54,7 +54,7 @@ beforeAll(async () => {
 
 describe('helm lint', () => {
   it('passes --strict with the defaults and with every profile', async () => {
-    for (const files of [[], [profile('minikube')], [profile('testbed')], [profile('cloud')]]) {
+    for (const files of [[], [profile('minikube')], [profile('testbed')], [profile('cloud')], [profile('local')]]) {
       const args = [
         'lint',
         '--strict',
@@ -329,7 +329,7 @@ describe('default render (values.yaml + an existing Secret)', () => {
       `todo-chatbot-frontend:${chart.appVersion}`,
     );
     expect(container(find(objs, 'StatefulSet', 'todo-postgresql')).image).toMatch(
-      /^docker\.io\/library\/postgres:16\.\d+-bookworm$/,
+      /^docker\.io\/library\/postgres:17\.\d+-trixie$/,
     );
     for (const p of podSpecs(objs)) {
       for (const c of p.spec.containers) {
@@ -946,6 +946,7 @@ describe('hardening: storage, probes, uids, spreading', () => {
     ['minikube', [profile('minikube')]],
     ['testbed', [profile('testbed')]],
     ['cloud', [profile('cloud')]],
+    ['local', [profile('local')]],
   ] as const;
   const window = (p: { periodSeconds: number; failureThreshold: number }) => p.periodSeconds * p.failureThreshold;
 

@@ -1,6 +1,6 @@
 // verify's pure parts (scripts/verify/chat.ts): what the chat and tasks answers
 // must hold (the token is scripts/lib/app/auth.ts's, tested in app-auth.test.ts). The
-// real round trip against the real backend runs in test/cluster/bootstrap.test.ts
+// real round trip against the real backend runs in test/real-node/bootstrap.test.ts
 // (bootstrap's verify step, including a 401 from a Secret changed under the pods).
 import { describe, expect, it } from 'vitest';
 import { createdTaskId, taskListed } from '../../scripts/verify/chat.ts';

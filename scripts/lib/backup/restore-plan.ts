@@ -17,11 +17,14 @@ export interface RestoreObserved {
   deployments: Record<string, number>;
   verify: boolean;
   force: boolean;
+  /** --data-only: the database alone, into the release as deployed (its objects, the PostgreSQL image among them, kept) */
+  dataOnly?: boolean;
 }
 
 export type RestoreStep =
   | { kind: 'namespace' }
   | { kind: 'objects' }
+  | { kind: 'stop'; deployments: string[] }
   | { kind: 'database' }
   | { kind: 'start'; replicas: Record<string, number> }
   | { kind: 'cleanup' };
@@ -31,6 +34,9 @@ export type RestoreStep =
  * database that holds rows unless forced. The Deployments are applied at 0
  * replicas and started after the load, so the app never writes to a half-loaded
  * database; a verify never starts them and deletes its scratch namespace.
+ * --data-only applies nothing: it stops the release's Deployments as deployed,
+ * loads the dump into its running PostgreSQL and starts them again (a backup
+ * of an older major, into the release that now runs the new one).
  */
 export function planRestore(o: RestoreObserved): PlannedAction<RestoreStep>[] {
   if (o.hasDump && o.db && o.db.rows > 0 && !o.force)
@@ -39,22 +45,38 @@ export function planRestore(o: RestoreObserved): PlannedAction<RestoreStep>[] {
       "add --force to replace its contents with the archive's, or restore into another namespace with --to-namespace",
     );
   const out: PlannedAction<RestoreStep>[] = [];
-  if (!o.namespaceExists)
+  if (o.dataOnly) {
+    if (!o.hasDump) throw usageError('the archive has no database dump: --data-only has nothing to load');
+    if (!o.namespaceExists || !o.db)
+      throw usageError(
+        `--data-only loads into the release's running PostgreSQL, and ${o.release} in ${o.target} has none`,
+        'deploy the release first: npx zx scripts/deploy.ts',
+      );
+    // The app's own Deployments (as deployed, not the archive's) stop while the tables are replaced.
     out.push({
-      what: 'create namespace',
-      target: o.target,
-      reason: o.verify ? 'scratch namespace for the verification' : 'not there',
-      params: { kind: 'namespace' },
+      what: 'stop app',
+      target: Object.keys(o.deployments).join(', ') || 'no Deployment',
+      reason: 'no app pod may hold a connection while the tables are replaced',
+      params: { kind: 'stop', deployments: Object.keys(o.deployments) },
     });
-  out.push({
-    what: 'apply objects',
-    target: `${o.objects} objects in ${o.target}`,
-    reason: o.existing.length
-      ? `replaces ${o.existing.length} existing (${o.existing.slice(0, 5).join(', ')}${o.existing.length > 5 ? ', …' : ''})`
-      : "restore the archive's objects (Deployments held at 0 replicas until the data is in)",
-    ...(o.existing.length ? { destructive: true } : {}),
-    params: { kind: 'objects' },
-  });
+  } else {
+    if (!o.namespaceExists)
+      out.push({
+        what: 'create namespace',
+        target: o.target,
+        reason: o.verify ? 'scratch namespace for the verification' : 'not there',
+        params: { kind: 'namespace' },
+      });
+    out.push({
+      what: 'apply objects',
+      target: `${o.objects} objects in ${o.target}`,
+      reason: o.existing.length
+        ? `replaces ${o.existing.length} existing (${o.existing.slice(0, 5).join(', ')}${o.existing.length > 5 ? ', …' : ''})`
+        : "restore the archive's objects (Deployments held at 0 replicas until the data is in)",
+      ...(o.existing.length ? { destructive: true } : {}),
+      params: { kind: 'objects' },
+    });
+  }
   if (o.hasDump)
     out.push({
       what: 'load database',

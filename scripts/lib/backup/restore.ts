@@ -113,7 +113,7 @@ export async function restoreInto(
   ctx: Context,
   dir: string,
   m: Manifest,
-  o: { target: string; verify: boolean; force: boolean; passphrase?: string },
+  o: { target: string; verify: boolean; force: boolean; passphrase?: string; dataOnly?: boolean },
 ): Promise<RestoreOutcome> {
   const kube = await ctx.kube();
   const { target } = o;
@@ -134,7 +134,7 @@ export async function restoreInto(
   const present = ns ? await listObjects(ctx, target) : [];
   const presentKeys = new Set(present.map(key));
   const existing = objs.filter((x) => presentKeys.has(key(x))).map(key);
-  if (m.secrets.mode === 'excluded' && !o.verify) {
+  if (m.secrets.mode === 'excluded' && !o.verify && !o.dataOnly) {
     const missing = m.secrets.names.filter((s) => !presentKeys.has(`Secret/${s.name}`)).map((s) => s.name);
     if (missing.length)
       throw usageError(
@@ -148,7 +148,10 @@ export async function restoreInto(
     const counts = await countRows(kube, liveDb, ctx.timeoutSec);
     db = { rows: Object.values(counts).reduce((a, b) => a + b, 0), tables: Object.keys(counts).length };
   }
-  const replicas = deploymentReplicas(objs);
+  // --data-only: the release's Deployments as they are in the target, not the archive's.
+  const release = (x: Obj) => x.metadata.labels?.['app.kubernetes.io/instance'] === m.release;
+  const workloadObjs = o.dataOnly ? present.filter(release) : objs;
+  const replicas = deploymentReplicas(workloadObjs);
   const plan = planRestore({
     source: m.namespace,
     target,
@@ -161,6 +164,7 @@ export async function restoreInto(
     deployments: replicas,
     verify: o.verify,
     force: o.force,
+    dataOnly: o.dataOnly,
   });
   // Into the namespace the backup came from: the live release is replaced, so ask.
   if (!o.verify && target === m.namespace) for (const a of plan) if (a.what === 'apply objects') a.destructive = true;
@@ -224,6 +228,10 @@ export async function restoreInto(
         );
         return `${objs.length} applied (Deployments at 0 replicas)`;
       }
+      case 'stop': {
+        for (const name of step.deployments) await kube.scale('Deployment', name, target, 0);
+        return `${step.deployments.length} Deployments at 0 replicas`;
+      }
       case 'database': {
         // No app pod may hold a connection while the tables are replaced.
         await kube.waitFor<V1Deployment>({
@@ -268,7 +276,7 @@ export async function restoreInto(
       }
       case 'start': {
         for (const [name, n] of Object.entries(step.replicas)) await kube.scale('Deployment', name, target, n);
-        const workloads = objs.filter((x) => x.kind === 'Deployment' || x.kind === 'StatefulSet');
+        const workloads = workloadObjs.filter((x) => x.kind === 'Deployment' || x.kind === 'StatefulSet');
         await ctx.out.progress(
           `waiting for ${workloads.map((w) => `${w.kind.toLowerCase()}/${w.metadata.name}`).join(', ')}`,
           () =>

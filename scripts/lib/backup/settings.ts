@@ -26,7 +26,7 @@ export const backupSettings = defineSettings({
   ),
   TODO_BACKUP_PG_IMAGE: setting(
     str,
-    'docker.io/library/postgres:16.10-bookworm',
+    'docker.io/library/postgres:17.12-trixie',
     'image of the short-lived pod that runs pg_dump against an external DATABASE_URL',
   ),
 });

@@ -225,8 +225,9 @@ export class Context<O extends Record<string, OptionSpec> = Record<string, Optio
   /** helm bound to this run's kubeconfig, context and namespace. */
   async helm(): Promise<Helm> {
     if (!this.helmClient) {
-      const { Helm } = await import('../release/helm.ts');
+      const [{ Helm }, { toolPath }] = await Promise.all([import('../release/helm.ts'), import('./tools.ts')]);
       this.helmClient = new Helm({
+        bin: (await toolPath('helm')) ?? 'helm',
         context: this.context || undefined,
         kubeconfig: this.kubeconfig,
         namespace: this.namespace,

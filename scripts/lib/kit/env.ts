@@ -55,6 +55,12 @@ const coreSettings = defineSettings({
   OPENAI_API_KEY: setting(str, '', 'LLM key for the chat agent (optional)', true),
   DATABASE_URL: setting(str, '', 'external PostgreSQL URL, e.g. Neon (empty: in-cluster PostgreSQL)', true),
   DEMO_PASSWORD: setting(str, '', 'frontend sign-in password; a deployed frontend refuses to start without it', true),
+  POSTGRES_PASSWORD: setting(
+    str,
+    '',
+    "in-cluster PostgreSQL's password, when the profile keeps it in the app Secret (local: generated once, kept with the data)",
+    true,
+  ),
 });
 
 /** The kit's own settings; the suite adds the AI layers' (scripts/lib/main.ts), a script its own. */

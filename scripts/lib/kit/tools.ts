@@ -1,6 +1,9 @@
 // The external CLIs the suite drives. Each is detected with its version and an
 // install hint; each call goes through zx, which quotes every argument, so no
 // value is ever re-parsed by a shell. Secrets are never passed as arguments.
+import fs from 'node:fs';
+import os from 'node:os';
+import nodePath from 'node:path';
 import { which } from 'zx';
 import { shell } from './shell.ts';
 import { Exit, OpsError } from './errors.ts';
@@ -84,9 +87,33 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
+/**
+ * Where the suite keeps the tools it builds (the local cluster's kubectl and
+ * helm among them): TODO_OPS_TOOLS_DIR, else ~/.cache/todo-chatbot-ops/tools.
+ */
+export const toolsCacheDir = () =>
+  process.env.TODO_OPS_TOOLS_DIR ?? nodePath.join(os.homedir(), '.cache', 'todo-chatbot-ops', 'tools');
+export const toolsCacheBin = () => nodePath.join(toolsCacheDir(), 'bin');
+
+/**
+ * A tool's path: on PATH first, else the one the suite built into its cache, so
+ * that a machine set up by `bootstrap --target local` needs no PATH change.
+ */
+export async function toolPath(bin: string): Promise<string | undefined> {
+  const onPath = await which(bin, { nothrow: true });
+  if (onPath) return onPath;
+  const cached = nodePath.join(toolsCacheBin(), bin);
+  try {
+    fs.accessSync(cached, fs.constants.X_OK);
+    return cached;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function detect(name: ToolName): Promise<ToolInfo> {
   const spec: ToolSpec = toolSpecs[name];
-  const path = (await which(spec.bin, { nothrow: true })) ?? undefined;
+  const path = await toolPath(spec.bin);
   if (!path) return { name, ok: false, problem: 'not found on PATH', hint: spec.install };
   const res = await shell({ timeout: '15s' })`${path} ${spec.versionArgs}`;
   const version = spec.pattern.exec(res.stdout + res.stderr)?.[1];

@@ -442,4 +442,6 @@ export async function down(): Promise<void> {
   }
   await stopNode();
   fs.rmSync(kubeconfigPath, { force: true });
+  // The context bootstrap merged into the user's kubeconfig points at a cluster that is gone now.
+  (await import('./local-target.ts')).removeLocalContext();
 }

@@ -29,7 +29,9 @@ const standinDir = path.join(import.meta.dirname, 'standins');
 
 /** Bump when a stand-in recipe changes: the key is part of every stand-in's label. */
 const RECIPE = '2';
-const SUITE = 'bookworm';
+/** The Debian suites stand-ins are built from: bookworm for node and python (their tags say so), trixie for PostgreSQL 17. */
+type Suite = 'bookworm' | 'trixie';
+const SUITE: Suite = 'bookworm';
 const MIRROR = 'http://deb.debian.org/debian';
 
 export interface Exec {
@@ -214,6 +216,7 @@ async function buildStandin(
   context: string,
   buildArgs: Record<string, string>,
   log: string,
+  labels: Record<string, string> = {},
 ): Promise<void> {
   const args = [
     'bud',
@@ -227,6 +230,7 @@ async function buildStandin(
     '--layers=false',
   ];
   for (const [k, v] of Object.entries({ ...buildArgs, STANDIN_KEY: key })) args.push('--build-arg', `${k}=${v}`);
+  for (const [k, v] of Object.entries(labels)) args.push('--label', `${k}=${v}`);
   args.push('--label', `todo.standin.key=${key}`, '-f', path.join(standinDir, containerfile), '-t', ref, context);
   const old = await inspectImage(ref);
   await exec('buildah', [...buildahGlobal, ...args], { log, timeoutMs: 900_000 });
@@ -234,10 +238,10 @@ async function buildStandin(
   if (old) await buildah(['rmi', '--force', old.id], { check: false });
 }
 
-/** debootstrap --variant=minbase, trimmed like debian:bookworm-slim (no docs, man pages, apt lists). */
-async function ensureDebian(log: string): Promise<{ ref: string; key: string; seconds: number }> {
-  const ref = `docker.io/library/debian:${SUITE}-slim`;
-  const key = hash('debian', RECIPE, SUITE, fs.readFileSync(path.join(standinDir, 'debian.Containerfile'), 'utf8'));
+/** debootstrap --variant=minbase, trimmed like debian:<suite>-slim (no docs, man pages, apt lists). */
+async function ensureDebian(log: string, suite: Suite = SUITE): Promise<{ ref: string; key: string; seconds: number }> {
+  const ref = `docker.io/library/debian:${suite}-slim`;
+  const key = hash('debian', RECIPE, suite, fs.readFileSync(path.join(standinDir, 'debian.Containerfile'), 'utf8'));
   if ((await existingKey(ref)) === key) return { ref, key, seconds: 0 };
   const t0 = Date.now();
   const work = fs.mkdtempSync(path.join(cacheRoot, 'debootstrap-'));
@@ -245,7 +249,7 @@ async function ensureDebian(log: string): Promise<{ ref: string; key: string; se
   try {
     const debCache = path.join(cacheRoot, 'debs');
     fs.mkdirSync(debCache, { recursive: true });
-    await exec('debootstrap', ['--variant=minbase', `--cache-dir=${debCache}`, SUITE, root, MIRROR], {
+    await exec('debootstrap', ['--variant=minbase', `--cache-dir=${debCache}`, suite, root, MIRROR], {
       log,
       timeoutMs: 900_000,
     });
@@ -289,7 +293,7 @@ async function ensureDebian(log: string): Promise<{ ref: string; key: string; se
     for (const [f, text] of Object.entries(aptConf)) fs.writeFileSync(path.join(root, 'etc/apt/apt.conf.d', f), text);
     fs.writeFileSync(
       path.join(root, 'etc/apt/sources.list'),
-      `deb ${MIRROR} ${SUITE} main\ndeb ${MIRROR} ${SUITE}-updates main\ndeb ${MIRROR}-security ${SUITE}-security main\n`,
+      `deb ${MIRROR} ${suite} main\ndeb ${MIRROR} ${suite}-updates main\ndeb ${MIRROR}-security ${suite}-security main\n`,
     );
     const ctx = path.join(work, 'ctx');
     fs.mkdirSync(ctx);
@@ -308,7 +312,10 @@ async function ensureDebian(log: string): Promise<{ ref: string; key: string; se
       ],
       { log },
     );
-    await buildStandin(ref, key, 'debian.Containerfile', ctx, {}, log);
+    // One Containerfile for every suite (its text is in each key: editing it rebuilds them all); the label names the suite.
+    await buildStandin(ref, key, 'debian.Containerfile', ctx, {}, log, {
+      'org.opencontainers.image.description': `stand-in for debian:${suite}-slim: debootstrap --variant=minbase ${suite} (todo-chatbot test/images)`,
+    });
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
@@ -451,11 +458,38 @@ export async function ensureStandins(): Promise<Standins> {
   };
 }
 
-/** PostgreSQL major of Debian bookworm's postgresql package: what the postgres stand-in runs. */
-const standinPostgresMajor = '15';
+/**
+ * The PostgreSQL a postgres stand-in runs: Debian's package of that major, pinned
+ * to one package version (apt-get fails when the mirror has moved on: bump the
+ * version here and the chart's tag together, test/unit/postgres-version.test.ts
+ * holds them to each other).
+ */
+export interface PostgresRecipe {
+  suite: Suite;
+  major: string;
+  /** Debian's package version, e.g. 17.12-0+deb13u1 (upstream 17.12) */
+  debVersion: string;
+}
 
-/** The postgres image the chart runs by default (values.yaml postgresql.image), e.g. docker.io/library/postgres:16.10-bookworm. */
-function chartPostgresRef(): string {
+/** What the chart's default image stands in for: trixie's postgresql-17 (no apt.postgresql.org is reachable here). */
+export const chartPostgresRecipe: PostgresRecipe = { suite: 'trixie', major: '17', debVersion: '17.12-0+deb13u1' };
+
+/**
+ * An older major under its own tag, for the tests of a release whose volume an
+ * older image initialised (deploy refuses the major upgrade; backup, restore).
+ */
+export const oldPostgres: PostgresRecipe & { ref: string } = {
+  ref: 'docker.io/library/postgres:15-bookworm',
+  suite: 'bookworm',
+  major: '15',
+  debVersion: '15.20-0+deb12u1',
+};
+
+/** Upstream's version of a Debian package version: 17.12-0+deb13u1 -> 17.12. */
+export const upstreamVersion = (debVersion: string) => debVersion.replace(/-[^-]*$/, '');
+
+/** The postgres image the chart runs by default (values.yaml postgresql.image), e.g. docker.io/library/postgres:17.12-trixie. */
+export function chartPostgresRef(): string {
   const values = YAML.parse(fs.readFileSync(path.join(repoRoot, 'charts/todo-chatbot/values.yaml'), 'utf8')) as {
     postgresql?: { image?: { registry?: string; repository?: string; tag?: string } };
   };
@@ -466,35 +500,53 @@ function chartPostgresRef(): string {
 
 /**
  * postgres:<tag>: Debian's postgresql package with an entrypoint that behaves like
- * the official image's (standins/postgres.Containerfile). Tagged as the chart's
- * default image, so the chart runs it unchanged. Built on the debian stand-in.
+ * the official image's (standins/postgres.Containerfile), on the debian stand-in
+ * of the recipe's suite. By default the chart's image, tagged as its default so
+ * the chart runs it unchanged; `oldPostgres` builds the older major.
  */
-export async function ensurePostgresStandin(): Promise<{ ref: string; seconds: number }> {
+export async function ensurePostgresStandin(
+  which: PostgresRecipe & { ref?: string } = chartPostgresRecipe,
+): Promise<{ ref: string; version: string; seconds: number }> {
   preflight();
   const log = path.join(logDir, 'standins.log');
-  const debian = await ensureDebian(log);
-  const ref = chartPostgresRef();
+  const t0 = Date.now();
+  const debian = await ensureDebian(log, which.suite);
+  const ref = which.ref ?? chartPostgresRef();
+  const version = upstreamVersion(which.debVersion);
   const ctx = path.join(standinDir, 'postgres');
   const key = hash(
     'postgres',
     RECIPE,
     debian.key,
-    standinPostgresMajor,
+    which.major,
+    which.debVersion,
     ref,
     fs.readFileSync(path.join(standinDir, 'postgres.Containerfile'), 'utf8'),
     fs.readFileSync(path.join(ctx, 'docker-entrypoint.sh'), 'utf8'),
   );
-  if ((await existingKey(ref)) === key) return { ref, seconds: 0 };
-  const t0 = Date.now();
+  if ((await existingKey(ref)) === key) return { ref, version, seconds: debian.seconds };
   await buildStandin(
     ref,
     key,
     'postgres.Containerfile',
     ctx,
-    { DEBIAN_IMAGE: debian.ref, PG_MAJOR: standinPostgresMajor },
+    { DEBIAN_IMAGE: debian.ref, PG_MAJOR: which.major, PG_DEB_VERSION: which.debVersion, SUITE: which.suite },
     log,
   );
-  return { ref, seconds: (Date.now() - t0) / 1000 };
+  return { ref, version, seconds: (Date.now() - t0) / 1000 };
+}
+
+/** `postgres --version` inside an image, e.g. "17.12" (from "postgres (PostgreSQL) 17.12 (Debian 17.12-0+deb13u1)"). */
+export async function postgresVersionIn(ref: string): Promise<string> {
+  const container = (await buildah(['from', '--pull=never', ref])).stdout.trim().split('\n').pop()!;
+  try {
+    const r = await buildah(['run', '--isolation', 'chroot', container, '--', 'postgres', '--version']);
+    const m = /\(PostgreSQL\) (\d+\.\d+)/.exec(r.stdout);
+    if (!m) throw new Error(`${ref}: postgres --version said ${JSON.stringify(r.stdout.trim())}`);
+    return m[1]!;
+  } finally {
+    await buildah(['rm', container], { check: false });
+  }
 }
 
 // ---------------------------------------------------------------- app images
@@ -617,15 +669,16 @@ export function descendants(pid: number): number[] {
 /**
  * Starts the image's own command (ENTRYPOINT + CMD) as the image's USER with
  * `buildah run --isolation chroot --network host`, in a working container from
- * `buildah from --pull=never`. env is added to the image's.
+ * `buildah from --pull=never`. env is added to the image's; cmd replaces CMD
+ * (the entrypoint stays, as with `docker run IMAGE ARGS`).
  */
-export async function startImage(ref: string, env: Record<string, string>): Promise<Running> {
+export async function startImage(ref: string, env: Record<string, string>, cmd?: string[]): Promise<Running> {
   const info = await inspectImage(ref);
   if (!info) throw new Error(`no image ${ref}`);
   const container = (await buildah(['from', '--pull=never', ref])).stdout.trim().split('\n').pop()!;
   const args = [...buildahGlobal, 'run', '--isolation', 'chroot', '--network', 'host'];
   for (const [k, v] of Object.entries(env)) args.push('--env', `${k}=${v}`);
-  args.push(container, '--', ...info.entrypoint, ...info.cmd);
+  args.push(container, '--', ...info.entrypoint, ...(cmd ?? info.cmd));
   const child = spawn('buildah', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-100_000)));

@@ -5,11 +5,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'dotenv';
+import { toolsCacheDir } from '../kit/tools.ts';
 
 export const bedSrc = import.meta.dirname;
 export const versions = parse(fs.readFileSync(path.join(bedSrc, 'versions.env')));
 export const cacheRoot = path.join(os.homedir(), '.cache', 'todo-chatbot-ops');
-export const toolsDir = process.env.TODO_OPS_TOOLS_DIR ?? path.join(cacheRoot, 'tools');
+/** The kit's tool lookup falls back to the same directory (kit/tools.ts). */
+export const toolsDir = toolsCacheDir();
 export const binDir = path.join(toolsDir, 'bin');
 export const bedName = process.env.TODO_OPS_BED_NAME ?? 'todo-ops-bed';
 if (!/^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$/.test(bedName))

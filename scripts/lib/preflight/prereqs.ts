@@ -139,13 +139,6 @@ export const prerequisites: readonly Prereq[] = [
     why: "makes the images' stand-in base images",
   },
   {
-    name: 'PostgreSQL',
-    files: ['/usr/lib/postgresql/*/bin/initdb'],
-    package: 'postgresql',
-    for: tests,
-    why: "the backend's tests on PostgreSQL (backend-docker/tests/run.sh)",
-  },
-  {
     name: 'chromium',
     command: 'chromium',
     package: 'chromium',

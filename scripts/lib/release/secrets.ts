@@ -4,7 +4,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 
 /** The keys of the app Secret (secrets.existingSecret): required first. */
-export const appSecretKeys = ['BETTER_AUTH_SECRET', 'DEMO_PASSWORD', 'OPENAI_API_KEY', 'DATABASE_URL'] as const;
+export const appSecretKeys = [
+  'BETTER_AUTH_SECRET',
+  'DEMO_PASSWORD',
+  'OPENAI_API_KEY',
+  'DATABASE_URL',
+  'POSTGRES_PASSWORD',
+] as const;
 export type AppSecretKey = (typeof appSecretKeys)[number];
 export const requiredSecretKeys: readonly AppSecretKey[] = ['BETTER_AUTH_SECRET', 'DEMO_PASSWORD'];
 /** Keys deploy and rotate may generate (random values nobody has to choose). */
@@ -12,6 +18,22 @@ export const generatedSecretKeys: readonly AppSecretKey[] = ['BETTER_AUTH_SECRET
 
 /** The app Secret's name for a release (never the chart-created "<prefix>-secrets"). */
 export const appSecretName = (release: string) => `${release}-app-secrets`;
+
+/**
+ * The in-cluster PostgreSQL reads its password from the app Secret
+ * (postgresql.auth.existingSecret names it, key POSTGRES_PASSWORD: the local
+ * profile): then the password is kept in the env files like the generated keys,
+ * so that it outlives the cluster as the data directory initialised with it does.
+ */
+export function postgresPasswordInAppSecret(values: Record<string, unknown>, secretName: string): boolean {
+  const pg = values.postgresql as
+    { enabled?: boolean; auth?: { existingSecret?: string; secretKey?: string } } | undefined;
+  return (
+    pg?.enabled !== false &&
+    pg?.auth?.existingSecret === secretName &&
+    (pg.auth.secretKey ?? 'POSTGRES_PASSWORD') === 'POSTGRES_PASSWORD'
+  );
+}
 
 /** The first 6 hex digits of the SHA-256: shows that a secret changed without showing it. */
 export function fingerprint(value: string | undefined): string {

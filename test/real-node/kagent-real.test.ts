@@ -30,6 +30,10 @@ import { cgroupName } from '../../scripts/lib/local-cluster/layout.ts';
 import { bedEnv, deleteNamespace, kube, sh, tempNamespace } from '../helpers/cluster.ts';
 import { repoRoot, run, scratchEnv, type RunResult } from '../helpers/run.ts';
 import { messageText, startScriptedModel, type ScriptedModel } from '../fixtures/scripted-model.ts';
+import { exclusive } from '../helpers/bed-lock.ts';
+
+// kagent's CRDs are cluster-wide: agents.test.ts deletes them under this file's controller. One at a time.
+exclusive('kagent-crds');
 
 interface Doc {
   exitCode: number;

@@ -5,19 +5,17 @@
 // archives refused with the cluster unchanged, retention, and the lock.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { V1Namespace, V1Secret } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signJwt } from '../../scripts/lib/app/auth.ts';
 import { bedEnv, deleteNamespace, kube, sh, tempNamespace } from '../helpers/cluster.ts';
+import { appApi as releaseApi } from '../helpers/app.ts';
 import { assertFailure, assertSuccess, repoRoot, run, scratchEnv } from '../helpers/run.ts';
 import { manifestChecksum, openArchive, type Manifest } from '../../scripts/lib/backup/archive.ts';
 import { kinds } from '../../scripts/lib/backup/objects.ts';
 import { execInPod } from '../../scripts/lib/kube/exec.ts';
 import { acquireLock } from '../../scripts/lib/kit/lock.ts';
-import { portForward } from '../../scripts/lib/kube/port-forward.ts';
 
 const bedValues = path.join(repoRoot, 'scripts/lib/local-cluster/values-realnode.yaml');
 const release = 'bk';
@@ -37,42 +35,7 @@ interface TaskRead {
 }
 
 /** The app's REST API through a port-forward to the backend Service on 127.0.0.1. */
-async function appApi(ns: string) {
-  const k = kube();
-  const secret = await k.read<V1Secret>('v1', 'Secret', `${release}-app-secrets`, ns);
-  const token = signJwt(Buffer.from(secret!.data!.BETTER_AUTH_SECRET!, 'base64').toString('utf8'), user, 3600);
-  const fwd = await portForward(k, { namespace: ns, service: `${release}-backend`, port: 'http' });
-  const call = <T>(method: string, p: string, body?: object) =>
-    new Promise<{ status: number; body: T }>((resolve, reject) => {
-      const data = body ? JSON.stringify(body) : undefined;
-      const req = http.request(
-        {
-          host: '127.0.0.1',
-          port: fwd.port,
-          method,
-          path: `/api/${user}${p}`,
-          agent: false,
-          timeout: 20_000,
-          headers: {
-            authorization: `Bearer ${token}`,
-            ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}),
-          },
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (d: string) => (text += d));
-          res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : undefined) as T }),
-          );
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`${method} ${p}: no answer in 20 s`)));
-      req.on('error', reject);
-      req.end(data);
-    });
-  return { call, close: () => fwd.close() };
-}
+const appApi = (ns: string) => releaseApi(ns, release, user);
 
 /** SQL in the release's PostgreSQL pod of a namespace, password from the container's own env. */
 async function sql(ns: string, query: string): Promise<string> {

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { $ } from 'zx';
 import { recycleVolumes, realNodeName } from '../../scripts/lib/local-cluster/cluster.ts';
 import { insideExec } from '../../scripts/lib/local-cluster/node.ts';
-import { bedEnv, kube, sh, tempNamespace } from '../helpers/cluster.ts';
+import { chartPostgresRef } from '../../scripts/lib/local-cluster/image-builds.ts';
+import { bedEnv, curl, kube, sh, tempNamespace } from '../helpers/cluster.ts';
 import { assertFailure, assertSuccess, repoRoot, run, scratchEnv } from '../helpers/run.ts';
 
 const chartDir = path.join(repoRoot, 'charts/todo-chatbot');
@@ -35,20 +36,6 @@ describe('the chart on the real node', () => {
       )
     ).filter((p) => !p.metadata?.deletionTimestamp);
   const svc = (component: string) => `${release}-${component}.${ns}.svc.cluster.local`;
-  /** curl from inside the bed (cluster DNS answers there); returns status, headers and body. */
-  const curl = async (
-    url: string,
-    opts: { method?: string; headers?: Record<string, string>; body?: unknown } = {},
-  ) => {
-    const args = ['curl', '-sS', '-m', '60', '-D', '-', '-X', opts.method ?? 'GET'];
-    for (const [h, v] of Object.entries(opts.headers ?? {})) args.push('-H', `${h}: ${v}`);
-    if (opts.body !== undefined)
-      args.push('-H', 'content-type: application/json', '--data-binary', JSON.stringify(opts.body));
-    const out = (await insideExec([...args, url], { timeout: '90s' })).stdout;
-    const split = out.indexOf('\r\n\r\n');
-    const head = out.slice(0, split);
-    return { status: Number(/^HTTP\/[\d.]+ (\d+)/.exec(head)?.[1]), head, body: out.slice(split + 4) };
-  };
 
   beforeAll(async () => {
     ns = await tempNamespace('real');
@@ -283,7 +270,7 @@ describe('the chart on the real node', () => {
         containers: [
           {
             name: 'postgresql',
-            image: 'docker.io/library/postgres:16.10-bookworm',
+            image: chartPostgresRef(),
             imagePullPolicy: 'Never',
             env: [
               { name: 'POSTGRES_USER', value: 'alice' },
@@ -371,7 +358,7 @@ describe('the chart on the real node', () => {
         containers: [
           {
             name: 'app',
-            image: 'docker.io/library/postgres:16.10-bookworm',
+            image: chartPostgresRef(),
             imagePullPolicy: 'Never',
             command: ['bash', '-c', 'echo "run $(date +%s%N) of $HOSTNAME"; exit 3'],
             securityContext: { runAsUser: 10001, runAsNonRoot: true, allowPrivilegeEscalation: false },
@@ -455,7 +442,7 @@ describe('the chart on the real node', () => {
         containers: [
           {
             name: 'app',
-            image: 'docker.io/library/postgres:16.10-bookworm',
+            image: chartPostgresRef(),
             imagePullPolicy: 'Never',
             command: ['bash', '-c', `${readyAtStart ? 'touch /tmp/ready; ' : ''}exec sleep infinity`],
             readinessProbe: { exec: { command: ['test', '-e', '/tmp/ready'] }, periodSeconds: 1, failureThreshold: 1 },
