@@ -72,12 +72,14 @@ describe.runIf(root && cronBin)('cron.ts install under the real cron daemon', ()
       'chgrp crontab /var/spool/cron/crontabs',
       `mount --bind ${etc}/crontab /etc/crontab`,
       `mount --bind ${etc}/cron.d /etc/cron.d`,
+      // cron starts once the test has installed the crontab (its stdin says when).
+      'read -r _',
       `exec ${cronBin} -f -L 15`,
     ].join('\n');
-    daemon = spawn('unshare', ['--mount', 'bash', '-c', setup], { stdio: ['ignore', 'ignore', 'pipe'] });
+    daemon = spawn('unshare', ['--mount', 'bash', '-c', setup], { stdio: ['pipe', 'ignore', 'pipe'] });
     let err = '';
     daemon.stderr!.on('data', (d) => (err += d));
-    // Up when its namespace has the private spool: cron is then starting in it.
+    // Ready when its namespace has the private spool (cron waits for the test to start it).
     await until(10_000, () => {
       if (daemon.exitCode !== null) throw new Error(`the private cron exited ${daemon.exitCode}: ${err}`);
       try {
@@ -117,6 +119,10 @@ describe.runIf(root && cronBin)('cron.ts install under the real cron daemon', ()
       ns,
     ]);
     expect(crontab()).toMatch(new RegExp(`^# BEGIN todo-chatbot-ops testbed/${ns} `, 'm'));
+    // Only now does the daemon start. cron notices a changed spool by its mtime in whole seconds, once a minute: an
+    // install in the same second as its first load (a fresh daemon, this test) would never be seen. A daemon users
+    // install into has been running for long; a fresh one reads the spool as it starts.
+    daemon.stdin!.end('start\n');
     // The host's spool has nothing of it.
     expect(() => execFileSync('crontab', ['-u', user, '-l'], { stdio: 'pipe' })).toThrow(/no crontab for/);
 
