@@ -11,7 +11,9 @@ import {
   kubeletLogError,
   logsUnavailable,
   noPreviousContainer,
+  podLogs,
 } from '../../scripts/lib/kube/logs.ts';
+import type { Kube } from '../../scripts/lib/kube/client.ts';
 import { containerPort, resolveServiceTarget } from '../../scripts/lib/kube/port-forward.ts';
 import { Exit, OpsError } from '../../scripts/lib/kit/errors.ts';
 
@@ -83,6 +85,27 @@ describe('execExitCode', () => {
 });
 
 describe('logs', () => {
+  it('a container the pod showed exited, replaced while its log was asked for: its log is read as the previous one', async () => {
+    // What a real kubelet does in a fast crash loop: the dead container it was asked for is gone, its log is "previous".
+    const asked: (boolean | undefined)[] = [];
+    const kube = {
+      core: {
+        readNamespacedPodLog: async (o: { previous?: boolean }) => {
+          asked.push(o.previous);
+          return o.previous ? 'starting\nFATAL: no\n' : 'unable to retrieve container logs for containerd://6772';
+        },
+      },
+    } as unknown as Kube;
+    const pod = {
+      metadata: { name: 'crashy' },
+      spec: { containers: [{ name: 'app' }] },
+      status: { containerStatuses: [{ name: 'app', restartCount: 1, state: { terminated: { exitCode: 3 } } }] },
+    } as unknown as V1Pod;
+    const r = await podLogs(kube, { namespace: 'ns', pod: 'crashy', container: 'app', podObject: pod });
+    expect(r).toEqual({ container: 'app', text: 'starting\nFATAL: no\n' });
+    expect(asked).toEqual([undefined, true]);
+  });
+
   it('a missing previous container or a container still starting is "unavailable", with the server\'s sentence', () => {
     expect(
       logsUnavailable(status(400, { message: 'previous terminated container "app" in pod "web-1" not found' })),

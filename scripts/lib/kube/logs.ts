@@ -76,12 +76,13 @@ export async function podLogs(kube: Kube, opts: LogsOptions): Promise<LogsResult
     const none = opts.previous ? noPreviousContainer(pod, container) : undefined;
     if (none) return { container, text: '', unavailable: none };
   }
+  let previous = opts.previous;
   const read = () =>
     kube.core.readNamespacedPodLog({
       name: opts.pod,
       namespace: opts.namespace,
       container: container!,
-      previous: opts.previous,
+      previous,
       tailLines: opts.tailLines,
       limitBytes: opts.limitBytes,
     });
@@ -96,6 +97,8 @@ export async function podLogs(kube: Kube, opts: LogsOptions): Promise<LogsResult
       const lost = kubeletLogError(text);
       if (!lost) return { container, text };
       if (attempt >= previousLogAttempts) return { container, text: '', unavailable: lost };
+      // A container the pod (as read) showed exited has been replaced since: its log is now the previous one's.
+      if (!previous && exitedIn(opts.podObject, container!)) previous = true;
       await new Promise((r) => setTimeout(r, 1000));
     } catch (e) {
       const why = logsUnavailable(e);
@@ -109,6 +112,9 @@ export async function podLogs(kube: Kube, opts: LogsOptions): Promise<LogsResult
 }
 
 const previousLogAttempts = 4;
+
+const exitedIn = (pod: V1Pod | undefined, container: string) =>
+  !!pod && !!containerStatuses(pod).find((c) => c.name === container)?.state?.terminated;
 
 /** The kubelet's in-band answer for a log it could not read (sent as the body of a 200), else undefined. */
 export function kubeletLogError(text: string): string | undefined {
