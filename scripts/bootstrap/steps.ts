@@ -3,6 +3,7 @@
 // given, the command that continues after a failure, how a child script's
 // envelope reads as a step's outcome, and the summary's URL and next commands.
 import { usageError } from '../lib/kit/errors.ts';
+import { quote } from '../lib/kit/hints.ts';
 import type { Envelope, Finding } from '../lib/kit/result.ts';
 
 export const steps = ['doctor', 'cluster', 'images', 'secrets', 'deploy', 'verify', 'ai', 'cron', 'summary'] as const;
@@ -86,7 +87,7 @@ export function continueCommand(
   const rest = selected.slice(selected.indexOf(failed));
   const resume = onlyGiven ? ['--only', rest.join(',')] : ['--from', failed];
   return ['npx zx', entry, '--target', target, ...kept, ...resume]
-    .map((a) => (/^[\w@%+=:,./-]+$|^npx zx$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+    .map((a) => (a === 'npx zx' ? a : quote(a)))
     .join(' ');
 }
 

@@ -12,6 +12,7 @@ import {
   type ManifestObject,
 } from '../lib/release/manifests.ts';
 import { usageError, type OpsError } from '../lib/kit/errors.ts';
+import { quote } from '../lib/kit/hints.ts';
 import type { DriftItem } from '../lib/release/drift.ts';
 
 interface HistoryLike {
@@ -246,15 +247,14 @@ export function postgresMajorRefusal(
   c: PostgresMajorChange,
   o: { namespace: string; kubectlFlags: string[]; deployArgs: string[] },
 ): OpsError {
-  const q = (v: string) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
-  const kubectl = ['kubectl', ...o.kubectlFlags, '-n', o.namespace].map(q).join(' ');
-  const deploy = ['npx', 'zx', 'scripts/deploy.ts', ...o.deployArgs].map(q).join(' ');
+  const kubectl = ['kubectl', ...o.kubectlFlags, '-n', o.namespace].map(quote).join(' ');
+  const deploy = ['npx', 'zx', 'scripts/deploy.ts', ...o.deployArgs].map(quote).join(' ');
   return usageError(
     `statefulset/${c.statefulSet} runs PostgreSQL ${c.from} (${c.liveImage}) and its volume holds data of that major: this deploy would start PostgreSQL ${c.to} (${c.image}) on it, which refuses to start on it; nothing changed`,
     [
       `back up with ${c.from}, deploy ${c.to} on a fresh volume, load the backup: npx zx ops/backup.ts`,
       `${kubectl} delete statefulset/${c.statefulSet} pvc/${c.claim}`,
-      ...(c.clients ? [`${kubectl} delete pod -l ${q(c.clients)}`] : []),
+      ...(c.clients ? [`${kubectl} delete pod -l ${quote(c.clients)}`] : []),
       deploy,
       'npx zx ops/restore.ts latest --data-only --yes',
     ].join(' && '),

@@ -13,7 +13,8 @@ const flagsOf: [keyof Given, string, RegExp][] = [
   ['namespace', '-n', /(^|\s)(-n|--namespace)(\s|=)/],
 ];
 
-const quote = (v: string) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
+/** A word as a shell reads it back: bare when it is safe, else single-quoted. */
+export const quote = (v: string) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
 
 /** The hint with the given flags added after each suite command's path (up to the next ; && || | or end). */
 export function carryFlags(hint: string, given: Given): string {
