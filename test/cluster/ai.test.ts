@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bedEnv, deleteNamespace, kube, tempNamespace } from '../helpers/cluster.ts';
+import { makeEnvDir } from '../helpers/env-dir.ts';
 import { freePort } from '../../scripts/lib/local-cluster/net.ts';
 import { assertSuccess, repoRoot, run, scratchEnv, type RunResult } from '../helpers/run.ts';
 import { messageText, startScriptedModel, type Recorded, type ScriptedModel } from '../fixtures/scripted-model.ts';
@@ -91,11 +92,8 @@ describe('--ai with the real kubectl-ai and a scripted model', () => {
       stdio: ['ignore', 'pipe', 'inherit'],
     }).trim();
     model = await startScriptedModel([], { text: 'done' }, lookAtProcesses);
-    const envDir = path.join(tmp, 'env');
-    fs.mkdirSync(envDir);
-    fs.copyFileSync(path.join(repoRoot, 'env/testbed.env'), path.join(envDir, 'testbed.env'));
     // The backend without its HPA, so a count kubectl-ai sets stays put.
-    fs.writeFileSync(path.join(envDir, 'testbed.values.local.yaml'), 'backend:\n  autoscaling:\n    enabled: false\n');
+    const envDir = makeEnvDir(tmp, { values: 'backend:\n  autoscaling:\n    enabled: false\n' });
     env = {
       ...bedEnv(),
       ...scratchEnv({

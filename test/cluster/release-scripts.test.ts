@@ -14,6 +14,7 @@ import type { V1Deployment, V1Pod, V1Secret } from '@kubernetes/client-node';
 import { KubeConfig } from '../../scripts/lib/kube/k8s.ts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bedEnv, deleteNamespace, kube, sh } from '../helpers/cluster.ts';
+import { makeEnvDir } from '../helpers/env-dir.ts';
 import { assertFailure, assertSuccess, repoRoot, run, scratchEnv, type RunResult } from '../helpers/run.ts';
 import { tsNodeFlags } from '../../scripts/lib/kit/node-flags.ts';
 
@@ -115,15 +116,12 @@ describe('deploy, scale and config on the test bed', () => {
   const liveSecret = async () => (await kube().read<V1Secret>('v1', 'Secret', secretName, ns))!;
 
   beforeAll(async () => {
-    envDir = path.join(tmp, 'env');
-    fs.mkdirSync(envDir);
-    fs.copyFileSync(path.join(repoRoot, 'env/testbed.env'), path.join(envDir, 'testbed.env'));
     // The profile's local values overlay (what config set writes, deploy reads): frontend without
     // an HPA and with a PDB floor; backend autoscaled (the profile's HPA).
-    fs.writeFileSync(
-      path.join(envDir, 'testbed.values.local.yaml'),
-      'frontend:\n  autoscaling:\n    enabled: false\n  podDisruptionBudget:\n    minAvailable: 2\n    maxUnavailable: null\n',
-    );
+    envDir = makeEnvDir(tmp, {
+      values:
+        'frontend:\n  autoscaling:\n    enabled: false\n  podDisruptionBudget:\n    minAvailable: 2\n    maxUnavailable: null\n',
+    });
     env = {
       ...bedEnv(),
       ...scratchEnv({

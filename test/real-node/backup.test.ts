@@ -11,6 +11,7 @@ import type { V1Namespace, V1Secret } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bedEnv, deleteNamespace, kube, sh, tempNamespace } from '../helpers/cluster.ts';
 import { appApi as releaseApi } from '../helpers/app.ts';
+import { makeEnvDir } from '../helpers/env-dir.ts';
 import { assertFailure, assertSuccess, repoRoot, run, scratchEnv } from '../helpers/run.ts';
 import { manifestChecksum, openArchive, type Manifest } from '../../scripts/lib/backup/archive.ts';
 import { kinds } from '../../scripts/lib/backup/objects.ts';
@@ -89,19 +90,11 @@ describe('backup and restore of a release on the real node', () => {
   const restore = (...args: string[]) => run('ops/restore.ts', ['-o', 'json', ...args], { env, timeoutMs: 240_000 });
 
   beforeAll(async () => {
-    const envDir = path.join(tmp, 'env');
-    fs.mkdirSync(envDir);
-    fs.copyFileSync(path.join(repoRoot, 'env/testbed.env'), path.join(envDir, 'testbed.env'));
-    fs.writeFileSync(
-      path.join(envDir, 'testbed.values.local.yaml'),
-      'backend:\n  autoscaling:\n    enabled: false\nfrontend:\n  autoscaling:\n    enabled: false\n',
-    );
-    // The secrets file: where the passphrase lives.
-    fs.writeFileSync(
-      path.join(envDir, '.env.local'),
-      `TODO_BACKUP_PASSPHRASE=${createHash('sha256').update(tmp).digest('hex')}\n`,
-      { mode: 0o600 },
-    );
+    const envDir = makeEnvDir(tmp, {
+      values: 'backend:\n  autoscaling:\n    enabled: false\nfrontend:\n  autoscaling:\n    enabled: false\n',
+      // The secrets file: where the passphrase lives.
+      envLocal: `TODO_BACKUP_PASSPHRASE=${createHash('sha256').update(tmp).digest('hex')}\n`,
+    });
     env = {
       ...bedEnv(),
       ...scratchEnv({

@@ -15,6 +15,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeconfigPath } from '../../scripts/lib/local-cluster/layout.ts';
 import { bedEnv, deleteNamespace, kube, sh } from '../helpers/cluster.ts';
+import { makeEnvDir } from '../helpers/env-dir.ts';
 import { assertFailure, assertSuccess, repoRoot, run, scratchEnv } from '../helpers/run.ts';
 
 interface Step {
@@ -36,15 +37,14 @@ const statuses = (d: Doc) => Object.fromEntries(d.data.steps.map((s) => [s.name,
 describe('bootstrap --target local: from the running test bed to a verified release, then a re-run that changes nothing', () => {
   const ns = `boot-e2e-${process.pid}`;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-boot-'));
-  const envDir = path.join(tmp, 'env');
+  let envDir: string;
   let env: NodeJS.ProcessEnv;
   let first: Doc;
   let firstOutput = '';
 
   beforeAll(async () => {
-    fs.mkdirSync(envDir);
     // No env/.env.local: the first run must create it.
-    fs.copyFileSync(path.join(repoRoot, 'env/testbed.env'), path.join(envDir, 'testbed.env'));
+    envDir = makeEnvDir(tmp);
     env = {
       ...bedEnv(),
       ...scratchEnv({ TODO_ENV_DIR: envDir, TODO_NAMESPACE: ns, TODO_DEPLOY_SETTLE: '2', TODO_TIMEOUT: '150' }),
@@ -145,7 +145,7 @@ describe('bootstrap --target local: from the running test bed to a verified rele
 
 describe('bootstrap on the Minikube path, with stand-in minikube and docker', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-boot-mk-'));
-  const envDir = path.join(tmp, 'env');
+  let envDir: string;
   const log = path.join(tmp, 'calls.jsonl');
   const kubeconfig = path.join(tmp, 'kubeconfig');
   let env: NodeJS.ProcessEnv;
@@ -163,8 +163,7 @@ describe('bootstrap on the Minikube path, with stand-in minikube and docker', ()
   };
 
   beforeAll(() => {
-    fs.mkdirSync(envDir);
-    fs.copyFileSync(path.join(repoRoot, 'env/minikube.env'), path.join(envDir, 'minikube.env'));
+    envDir = makeEnvDir(tmp, { profiles: ['minikube'] });
     // A "minikube" context where nothing listens: the cluster never comes up behind the stand-in.
     fs.writeFileSync(
       kubeconfig,

@@ -11,7 +11,8 @@ import path from 'node:path';
 import type { V1Deployment, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bedEnv, deleteNamespace, fixture, kube, sh, tempNamespace } from '../helpers/cluster.ts';
-import { assertFailure, assertSuccess, repoRoot, run, scratchEnv, type RunResult } from '../helpers/run.ts';
+import { makeEnvDir } from '../helpers/env-dir.ts';
+import { assertFailure, assertSuccess, run, scratchEnv, type RunResult } from '../helpers/run.ts';
 
 interface Doc {
   exitCode: number;
@@ -49,10 +50,7 @@ describe('drift on the test bed: seen by deploy --dry-run, config diff and alert
   };
 
   beforeAll(async () => {
-    const envDir = path.join(tmp, 'env');
-    fs.mkdirSync(envDir);
-    fs.copyFileSync(path.join(repoRoot, 'env/testbed.env'), path.join(envDir, 'testbed.env'));
-    fs.writeFileSync(path.join(envDir, 'testbed.values.local.yaml'), 'frontend:\n  autoscaling:\n    enabled: false\n');
+    const envDir = makeEnvDir(tmp, { values: 'frontend:\n  autoscaling:\n    enabled: false\n' });
     env = {
       ...bedEnv(),
       ...scratchEnv({

@@ -19,6 +19,7 @@ import { realNodeName } from '../../scripts/lib/local-cluster/cluster.ts';
 import { bedDir, binDir, toolsDir } from '../../scripts/lib/local-cluster/layout.ts';
 import { localContext, removeLocalContext } from '../../scripts/lib/local-cluster/local-target.ts';
 import { bedEnv, curl, kube, sh } from '../helpers/cluster.ts';
+import { makeEnvDir } from '../helpers/env-dir.ts';
 import {
   assertSuccess,
   childEnv,
@@ -92,9 +93,8 @@ describe('bootstrap --target local for a newcomer: the printed commands work, th
   };
 
   beforeAll(async () => {
-    fs.mkdirSync(envDir);
     // bootstrap's own profile is the default one (minikube); its children's is local.
-    for (const f of ['local.env', 'minikube.env']) fs.copyFileSync(path.join(repoRoot, 'env', f), path.join(envDir, f));
+    makeEnvDir(tmp, { profiles: ['local', 'minikube'] });
     // The user already has a cluster of their own: it must stay as it was.
     fs.mkdirSync(path.dirname(kubeconfig), { recursive: true });
     fs.writeFileSync(

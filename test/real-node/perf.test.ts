@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bedEnv, deleteNamespace, kube, sh } from '../helpers/cluster.ts';
+import { makeEnvDir } from '../helpers/env-dir.ts';
 import { assertFailure, assertSuccess, repoRoot, run, scratchEnv, type RunResult } from '../helpers/run.ts';
 
 const bedValues = path.join(repoRoot, 'scripts/lib/local-cluster/values-realnode.yaml');
@@ -43,14 +44,10 @@ describe('ops/perf.ts on the real node', () => {
     run('ops/perf.ts', args, { env: { ...env, ...extra }, timeoutMs: 120_000 });
 
   beforeAll(async () => {
-    const envDir = path.join(tmp, 'env');
-    fs.mkdirSync(envDir);
-    fs.copyFileSync(path.join(repoRoot, 'env/testbed.env'), path.join(envDir, 'testbed.env'));
     // One backend, no HPA: the port-forward and the scale-to-zero case are about that one pod.
-    fs.writeFileSync(
-      path.join(envDir, 'testbed.values.local.yaml'),
-      'backend:\n  autoscaling:\n    enabled: false\nfrontend:\n  autoscaling:\n    enabled: false\n',
-    );
+    const envDir = makeEnvDir(tmp, {
+      values: 'backend:\n  autoscaling:\n    enabled: false\nfrontend:\n  autoscaling:\n    enabled: false\n',
+    });
     env = {
       ...bedEnv(),
       ...scratchEnv({ TODO_ENV_DIR: envDir, TODO_NAMESPACE: ns, TODO_RELEASE: release, TODO_TIMEOUT: '150' }),

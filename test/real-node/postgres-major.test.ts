@@ -19,6 +19,7 @@ import { importImages } from '../../scripts/lib/local-cluster/images.ts';
 import { paths } from '../../scripts/lib/local-cluster/node.ts';
 import { appApi } from '../helpers/app.ts';
 import { bedEnv, kube, sh } from '../helpers/cluster.ts';
+import { makeEnvDir } from '../helpers/env-dir.ts';
 import { assertFailure, assertSuccess, repoRoot, run, runLine, scratchEnv } from '../helpers/run.ts';
 
 const bedValues = path.join(repoRoot, 'scripts/lib/local-cluster/values-realnode.yaml');
@@ -65,15 +66,12 @@ describe("a PostgreSQL 15 release meets the chart's 17 on the real node", () => 
       process.stdout.write(`[pg-major] ${m}\n`),
     );
     await recycleVolumes();
-    const envDir = path.join(tmp, 'env');
-    fs.mkdirSync(envDir);
-    fs.copyFileSync(path.join(repoRoot, 'env/testbed.env'), path.join(envDir, 'testbed.env'));
-    fs.writeFileSync(
-      path.join(envDir, 'testbed.values.local.yaml'),
+    const envDir = makeEnvDir(tmp, {
       // A volume that outlives the pod (the bed's local volumes): what a major change could break.
-      'backend:\n  autoscaling:\n    enabled: false\nfrontend:\n  autoscaling:\n    enabled: false\n' +
+      values:
+        'backend:\n  autoscaling:\n    enabled: false\nfrontend:\n  autoscaling:\n    enabled: false\n' +
         'postgresql:\n  persistence:\n    enabled: true\n',
-    );
+    });
     fs.writeFileSync(oldValues, `postgresql:\n  image:\n    tag: "${oldPostgres.ref.split(':').pop()}"\n`);
     env = {
       ...bedEnv(),

@@ -11,6 +11,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insideExec } from '../../scripts/lib/local-cluster/node.ts';
 import { bedEnv, deleteNamespace, kube, sh, tempNamespace, untilMetrics } from '../helpers/cluster.ts';
+import { makeEnvDir } from '../helpers/env-dir.ts';
 import { assertFailure, assertSuccess, repoRoot, run, scratchEnv, type RunResult } from '../helpers/run.ts';
 
 const bedValues = path.join(repoRoot, 'scripts/lib/local-cluster/values-realnode.yaml');
@@ -111,14 +112,10 @@ describe('deploy on the real node: a broken image and a crash-looping configurat
   };
 
   beforeAll(async () => {
-    const envDir = path.join(tmp, 'env');
-    fs.mkdirSync(envDir);
-    fs.copyFileSync(path.join(repoRoot, 'env/testbed.env'), path.join(envDir, 'testbed.env'));
     // One backend, no HPA: the real node runs every pod of this file.
-    fs.writeFileSync(
-      path.join(envDir, 'testbed.values.local.yaml'),
-      'backend:\n  autoscaling:\n    enabled: false\nfrontend:\n  autoscaling:\n    enabled: false\n',
-    );
+    const envDir = makeEnvDir(tmp, {
+      values: 'backend:\n  autoscaling:\n    enabled: false\nfrontend:\n  autoscaling:\n    enabled: false\n',
+    });
     env = {
       ...bedEnv(),
       ...scratchEnv({
