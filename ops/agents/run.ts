@@ -9,7 +9,7 @@ import { isNotFound } from '../../scripts/lib/kube/api.ts';
 import { watchUntil } from '../../scripts/lib/kube/watch.ts';
 import type { Informed } from '../../scripts/lib/kube/client.ts';
 import { applyPlan } from '../../scripts/lib/kit/plan.ts';
-import { agentsNamespace } from '../../scripts/lib/ai/kagent/settings.ts';
+import { agentsConfig, agentsNamespace } from '../../scripts/lib/ai/kagent/settings.ts';
 import { chartPath, profileValuesFiles } from '../../scripts/lib/release/chart.ts';
 import { judgeAgent, type AgentObject, type Serving } from './serving.ts';
 import type { AgentsContext } from './spec.ts';
@@ -21,7 +21,7 @@ export async function renderAgents(ctx: AgentsContext): Promise<KubernetesObject
     release: ctx.release,
     chart: chartPath(ctx),
     valuesFiles: profileValuesFiles(ctx),
-    values: { kagent: { enabled: true, namespace: agentsNamespace(ctx) } },
+    values: { kagent: { enabled: true, namespace: agentsNamespace(ctx), ...modelValues(ctx) } },
     extra: ['--show-only', 'templates/kagent.yaml'],
   });
   // The ModelConfig first: the Agents refer to it.
@@ -30,6 +30,34 @@ export async function renderAgents(ctx: AgentsContext): Promise<KubernetesObject
     .map((d) => d.toJSON() as KubernetesObject)
     .filter((o) => o?.kind)
     .sort((a, b) => order(a) - order(b));
+}
+
+/** TODO_KAGENT_MODEL / TODO_KAGENT_MODEL_URL over the values files' ModelConfig, when set. */
+function modelValues(ctx: AgentsContext): { modelConfig?: object } {
+  const { TODO_KAGENT_MODEL: model, TODO_KAGENT_MODEL_URL: baseUrl } = agentsConfig(ctx.cfg);
+  if (!model && !baseUrl) return {};
+  return { modelConfig: { ...(model ? { model } : {}), ...(baseUrl ? { openAI: { baseUrl } } : {}) } };
+}
+
+interface ModelConfigObject extends KubernetesObject {
+  spec?: { provider?: string; apiKeySecret?: string; apiKeySecretKey?: string };
+}
+
+/**
+ * The Secret the chart's OpenAI ModelConfig reads its key from, made from
+ * OPENAI_API_KEY in the env files: kagent's own install puts its key in its own
+ * namespace, and the Agents live in the release's. Never rendered or printed.
+ */
+export function modelKeySecret(objects: readonly KubernetesObject[], key: string): KubernetesObject | undefined {
+  const mc = objects.find((o) => o.kind === 'ModelConfig') as ModelConfigObject | undefined;
+  if (!key || !mc?.spec?.apiKeySecret || mc.spec.provider !== 'OpenAI') return undefined;
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: mc.spec.apiKeySecret, namespace: mc.metadata?.namespace, labels: mc.metadata?.labels },
+    type: 'Opaque',
+    stringData: { [mc.spec.apiKeySecretKey || 'OPENAI_API_KEY']: key },
+  } as KubernetesObject;
 }
 
 /** True when the API server serves kagent.dev/v1alpha2 Agents and ModelConfigs. */
@@ -69,15 +97,19 @@ export async function runAgents(ctx: AgentsContext): Promise<void> {
       'install kagent first (kagent install, or its kagent-crds and kagent Helm charts), then run this again',
     );
   const kube = await ctx.kube();
+  const key = modelKeySecret(objects, ctx.cfg.OPENAI_API_KEY);
+  if (!key && cmd === 'apply') await warnNoKey(ctx, objects);
   await applyPlan(
     ctx,
-    objects.map((o) => ({
+    [...(key ? [key] : []), ...objects].map((o) => ({
       what: cmd === 'apply' ? 'apply' : 'delete',
       target: `${o.kind!.toLowerCase()}/${o.metadata!.name}`,
       reason:
-        cmd === 'apply'
-          ? `kagent ${o.kind} for release ${ctx.release} in namespace ${ns}, scoped to namespace ${ctx.namespace}`
-          : 'remove the agents',
+        o === key
+          ? `the model's API key for ModelConfig's apiKeySecret (OPENAI_API_KEY from the env files; never shown)`
+          : cmd === 'apply'
+            ? `kagent ${o.kind} for release ${ctx.release} in namespace ${ns}, scoped to namespace ${ctx.namespace}`
+            : 'remove the agents',
       destructive: cmd === 'remove',
       params: o,
     })),
@@ -117,6 +149,22 @@ export async function runAgents(ctx: AgentsContext): Promise<void> {
       evidence: { state: v.state, node: 'node' in v ? (v.node ?? null) : null },
     });
   }
+}
+
+/** No OPENAI_API_KEY to give the chart's ModelConfig, and no Secret of the user's there: the Agents could not call their model. */
+async function warnNoKey(ctx: AgentsContext, objects: readonly KubernetesObject[]): Promise<void> {
+  const mc = objects.find((o) => o.kind === 'ModelConfig') as ModelConfigObject | undefined;
+  const name = mc?.spec?.apiKeySecret;
+  if (!mc || !name) return;
+  const ns = mc.metadata!.namespace!;
+  if (await (await ctx.kube()).read('v1', 'Secret', name, ns)) return;
+  ctx.result.finding({
+    name: 'model key',
+    level: 'warn',
+    required: false,
+    detail: `ModelConfig ${mc.metadata!.name} reads its API key from Secret ${name} in namespace ${ns}, which is not there: the Agents cannot call their model`,
+    hint: 'set OPENAI_API_KEY in env/.env.local (any value for a local OpenAI-compatible server, with TODO_KAGENT_MODEL_URL), then npx zx ops/agents.ts apply',
+  });
 }
 
 /**

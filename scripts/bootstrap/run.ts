@@ -8,7 +8,7 @@ import { which } from 'zx';
 import { errorMessage } from '../lib/kit/cli.ts';
 import { envDir, repoRoot } from '../lib/kit/env.ts';
 import { agentsConfig } from '../lib/ai/kagent/settings.ts';
-import { Exit, OpsError, type ExitCode } from '../lib/kit/errors.ts';
+import { Exit, OpsError, usageError, type ExitCode } from '../lib/kit/errors.ts';
 import type { Envelope, Finding } from '../lib/kit/result.ts';
 import { addSecret } from '../lib/kit/output.ts';
 import { commandLine, run, shell } from '../lib/kit/shell.ts';
@@ -107,6 +107,11 @@ export async function runBootstrap(ctx: BootstrapContext): Promise<ExitCode | vo
   const o = ctx.opts;
   const selected = selectSteps({ from: o.from, only: o.only, skip: o.skip, withCron: o['with-cron'] });
   const { target, why } = chooseTarget(o.target, Boolean(await which('minikube', { nothrow: true })));
+  if (o['with-kagent'] && target !== 'local')
+    throw usageError(
+      `--with-kagent needs the local target (this run's: ${target})`,
+      "add --target local; on another cluster install kagent with its Helm charts (README: kagent), set TODO_KAGENT_ENABLED=true and run bootstrap's ai step",
+    );
   ctx.result.data = { target, targetWhy: why, steps: [] as StepRecord[] };
   if (o.list) {
     ctx.result.data.list = (await import('./steps.ts')).steps.map((s) => ({
@@ -536,8 +541,15 @@ const stepRunners: Record<Step, (r: Run) => Promise<Outcome>> = {
   },
 
   async ai(r) {
-    if (r.ctx.cfg.TODO_AI === 'off') return { status: 'skipped', detail: 'TODO_AI=off' };
+    const withKagent = r.ctx.opts['with-kagent'];
+    if (r.ctx.cfg.TODO_AI === 'off' && !withKagent) return { status: 'skipped', detail: 'TODO_AI=off' };
     const parts: string[] = [];
+    let status: Outcome['status'] = 'unchanged';
+    if (withKagent) {
+      const k = await localKagent(r);
+      parts.push(k.detail);
+      if (k.changed) status = 'done';
+    }
     const seen = kubectlAiFinding(r.doctor);
     const kubectlAi = seen
       ? { ok: seen.level === 'ok', detail: seen.detail, hint: seen.hint }
@@ -554,12 +566,19 @@ const stepRunners: Record<Step, (r: Run) => Promise<Outcome>> = {
       required: false,
     });
     parts.push(`kubectl-ai ${kubectlAi.ok ? 'ready' : 'not installed (optional)'}`);
-    let status: Outcome['status'] = 'unchanged';
-    if (agentsConfig(r.ctx.cfg).TODO_KAGENT_ENABLED) {
+    if (withKagent || agentsConfig(r.ctx.cfg).TODO_KAGENT_ENABLED) {
       const env = await child(r, 'ops/agents.ts', ['apply']);
       const done = env.actions.filter((a) => a.status === 'done').length;
       if (done) status = 'done';
-      parts.push(`kagent agents: ${done ? `${done} change(s)` : 'unchanged'}`);
+      // e.g. no key for the model: the Agents serve, but could not answer.
+      for (const f of env.findings.filter((x) => x.level === 'warn'))
+        r.ctx.result.finding({ ...f, name: `agents: ${f.name}`, required: false });
+      const serving = ((env.data.agents ?? []) as { name: string; node?: string }[]).map(
+        (a) => `${a.name} on ${a.node ?? '?'}`,
+      );
+      parts.push(
+        `kagent agents: ${done ? `${done} change(s)` : 'unchanged'}${serving.length ? `, serving: ${serving.join(', ')}` : ''}`,
+      );
     } else parts.push('kagent: off (TODO_KAGENT_ENABLED=false)');
     return { status, detail: parts.join('; ') };
   },
@@ -614,6 +633,7 @@ const stepRunners: Record<Step, (r: Run) => Promise<Outcome>> = {
       kubeconfig: r.target === 'local' ? r.kubeconfig : undefined,
       profile: r.target === 'local' ? (r.localProfile ? 'local' : givenFlags(r.ctx).profile) : undefined,
       context: givenFlags(r.ctx).context,
+      agents: r.selected.includes('ai') && (r.ctx.opts['with-kagent'] || agentsConfig(r.ctx.cfg).TODO_KAGENT_ENABLED),
     });
     Object.assign(r.ctx.result.data, { url: access.url, access: access.how, next });
     return { status: 'done', detail: `app: ${access.url}` };
@@ -711,6 +731,33 @@ function ensurePostgresPassword(r: Run): string | undefined {
   return detail;
 }
 
+/**
+ * --with-kagent: the real kagent on the local cluster (reused when running),
+ * and where later runs find it: children get TODO_KAGENT_ENABLED and
+ * TODO_KAGENT_URL now, and the local profile keeps them in env/local.env.local
+ * (so `-p local ... --agent` and cron reach the same controller).
+ */
+async function localKagent(r: Run): Promise<{ detail: string; changed: boolean }> {
+  const k = await import('../lib/local-cluster/kagent.ts');
+  const running = k.kagentRunning();
+  const bed = await k.kagentUp((m) => say(r, m));
+  r.childEnv.TODO_KAGENT_ENABLED = 'true';
+  r.childEnv.TODO_KAGENT_URL = bed.controllerUrl;
+  let kept = '';
+  if (r.localProfile) {
+    const file = path.join(envDir(), 'local.env.local');
+    const before = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+    writeEnvKey(file, 'TODO_KAGENT_ENABLED', 'true');
+    writeEnvKey(file, 'TODO_KAGENT_URL', bed.controllerUrl);
+    kept = `; ${fs.readFileSync(file, 'utf8') === before ? 'in' : 'recorded in'} ${shown(file)}`;
+  }
+  const how = running?.controllerUrl === bed.controllerUrl ? 'running' : 'started';
+  return {
+    detail: `kagent ${k.kagentVersion}: controller ${bed.controllerUrl} (${how})${kept}`,
+    changed: how === 'started' || kept.startsWith('; recorded'),
+  };
+}
+
 function dryRunLine(r: Run, step: Step): string {
   const child = (script: string, args: string[] = []) =>
     commandLine('npx zx', [script, ...args, ...r.childArgs, '--output', 'json']).replace(/^'npx zx'/, 'npx zx');
@@ -737,7 +784,9 @@ function dryRunLine(r: Run, step: Step): string {
     case 'verify':
       return child('scripts/verify.ts');
     case 'ai':
-      return 'kubectl-ai present?; ops/agents.ts apply when TODO_KAGENT_ENABLED';
+      return r.ctx.opts['with-kagent']
+        ? `kubectl-ai present?; add kagent to the local cluster (unless running)${r.localProfile ? ', TODO_KAGENT_ENABLED and TODO_KAGENT_URL in env/local.env.local' : ''}; ${child('ops/agents.ts', ['apply'])}`
+        : 'kubectl-ai present?; ops/agents.ts apply when TODO_KAGENT_ENABLED';
     case 'cron':
       return child('scripts/cron.ts', ['install']);
     case 'summary':

@@ -21,6 +21,10 @@ export const options = {
   skip: { type: 'list', arg: 'STEP', help: 'leave these steps out' },
   list: { type: 'boolean', help: 'show the steps and which this run would do, then stop' },
   'with-cron': { type: 'boolean', help: 'also install the ops scripts in cron (scripts/cron.ts install)' },
+  'with-kagent': {
+    type: 'boolean',
+    help: 'local target: add the real kagent (built from ../shared/vendor) and apply the Agents; their model: OPENAI_API_KEY, TODO_KAGENT_MODEL_URL, TODO_KAGENT_MODEL',
+  },
   yes: {
     type: 'boolean',
     short: 'y',

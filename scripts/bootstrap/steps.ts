@@ -20,7 +20,7 @@ export const stepHelp: Record<Step, string> = {
     'env/.env.local with a generated BETTER_AUTH_SECRET and DEMO_PASSWORD when missing (local: POSTGRES_PASSWORD in env/local.env.local)',
   deploy: 'install or upgrade the release and wait for it (scripts/deploy.ts)',
   verify: 'health endpoints, then a chat round trip (scripts/verify.ts)',
-  ai: 'optional: kubectl-ai present? kagent agents applied when TODO_KAGENT_ENABLED (ops/agents.ts)',
+  ai: 'optional: kubectl-ai present? kagent agents applied when TODO_KAGENT_ENABLED or --with-kagent (local: kagent itself too; ops/agents.ts)',
   cron: 'optional, --with-cron: install the ops scripts in cron (scripts/cron.ts)',
   summary: 'the app URL and the next commands',
 };
@@ -221,6 +221,8 @@ export function nextCommands(s: {
   kubeconfig?: string;
   profile?: string;
   context?: string;
+  /** the kagent Agents were applied: the hand-over to them is worth a line */
+  agents?: boolean;
 }): string[] {
   const flags = `${s.profile ? ` -p ${s.profile}` : ''}${s.context ? ` --context ${s.context}` : ''}${s.kubeconfig ? ` --kubeconfig ${s.kubeconfig}` : ''} -n ${s.namespace}`;
   return [
@@ -232,5 +234,6 @@ export function nextCommands(s: {
     ...(s.target === 'local'
       ? [`npx zx scripts/deploy.ts${flags}            # redeploy after changing the chart, values or env files`]
       : []),
+    ...(s.agents ? [`npx zx ops/self-heal.ts${flags} --agent     # its findings, then the kagent Agent's answer`] : []),
   ];
 }

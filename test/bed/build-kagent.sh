@@ -39,6 +39,12 @@ build_image() {
 }
 if [[ "${1:-}" == "--image-only" ]]; then build_image; exit; fi
 
+# One build at a time: a second caller (a test, while .ci/run's background build
+# is still going) waits for the first, then finds the binaries.
+mkdir -p "$tools"
+exec 9>"$tools/.build-kagent.lock"
+flock 9
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 gobuild() { GOWORK=off GOFLAGS=-buildvcs=false GOTOOLCHAIN=local CGO_ENABLED=0 go build -trimpath "$@"; }

@@ -23,6 +23,12 @@ find_src() {
 }
 src=$(find_src) || { log "no kubectl-ai-$version source under ../shared/vendor (set TODO_OPS_VENDOR_DIR)"; exit 1; }
 
+# One build at a time: a second caller (a test, while .ci/run's background build
+# is still going) waits for the first, then finds the binary.
+mkdir -p "$tools"
+exec 9>"$tools/.build-kubectl-ai.lock"
+flock 9
+
 # The key covers the source tree's module files, so a re-vendored tree rebuilds.
 key=$(cat "$src/go.mod" "$src/go.sum" | sha1sum | cut -c1-8)
 dir="$tools/kubectl-ai-$version-$key"

@@ -26,11 +26,12 @@ import {
 } from '../../scripts/lib/local-cluster/kagent.ts';
 import { vendorDir } from '../../scripts/lib/local-cluster/kagent-image.ts';
 import { realNodeName } from '../../scripts/lib/local-cluster/node.ts';
-import { cgroupName } from '../../scripts/lib/local-cluster/layout.ts';
+import { bedDir, cgroupName, toolsDir } from '../../scripts/lib/local-cluster/layout.ts';
 import { bedEnv, deleteNamespace, kube, sh, tempNamespace } from '../helpers/cluster.ts';
 import { repoRoot, run, scratchEnv, type RunResult } from '../helpers/run.ts';
 import { messageText, startScriptedModel, type ScriptedModel } from '../fixtures/scripted-model.ts';
 import { exclusive } from '../helpers/bed-lock.ts';
+import { makeEnvDir } from '../helpers/env-dir.ts';
 
 // kagent's CRDs are cluster-wide: agents.test.ts deletes them under this file's controller. One at a time.
 exclusive('kagent-crds');
@@ -116,6 +117,7 @@ describe.runIf(vendored)('the real kagent on the test bed', () => {
       },
     } as never);
 
+  // The long timeout is for a cold machine: kagentUp waits for a kagent build still running (.ci/run starts it in the background).
   beforeAll(async () => {
     startedHere = !kagentRunning();
     k = await kagentUp((m) => process.stderr.write(`[kagent] ${m}\n`));
@@ -130,7 +132,7 @@ describe.runIf(vendored)('the real kagent on the test bed', () => {
     ns = await tempNamespace('kagent-real');
     kwokNs = await tempNamespace('kagent-kwok');
     await Promise.all([keySecret(ns), keySecret(kwokNs), unschedulable(ns), unschedulable(kwokNs)]);
-  }, 600_000);
+  }, 1_200_000);
 
   afterAll(async () => {
     await closeModel();
@@ -278,6 +280,88 @@ describe.runIf(vendored)('the real kagent on the test bed', () => {
       /^todo-self-healer: failed: .*(port-forward|connect|refused)/i,
     );
   }, 120_000);
+
+  it("bootstrap --target local --with-kagent: the Agents serve on the real node with the user's model and key, and self-heal -p local --agent reaches them with nothing more set", async () => {
+    // The user's shell, as in local-target.test.ts: their own HOME and env files, no KUBECONFIG, the built tools off PATH.
+    const home = fs.mkdtempSync(path.join(tmp, 'user-'));
+    const key = `sk-user-${process.pid}-${Date.now()}`;
+    const envDir = makeEnvDir(home, {
+      profiles: ['local', 'minikube'],
+      envLocal: `OPENAI_API_KEY=${key}\nTODO_KAGENT_MODEL_URL=${modelUrl}/v1\nTODO_KAGENT_MODEL=scripted\n`,
+    });
+    const user: NodeJS.ProcessEnv = {
+      ...scratchEnv({ TODO_PROFILE: undefined, TODO_ENV_DIR: envDir }),
+      HOME: home,
+      KUBECONFIG: undefined,
+      PATH: (process.env.PATH ?? '')
+        .split(path.delimiter)
+        .filter((d) => path.resolve(d) !== binDir)
+        .join(path.delimiter),
+      TODO_OPS_BED_DIR: bedDir,
+      TODO_OPS_TOOLS_DIR: toolsDir,
+      // The machine's image store (the kagent runtime image is there), not one under the test's HOME.
+      IMAGE_TEST_CACHE: process.env.IMAGE_TEST_CACHE ?? path.join(os.homedir(), '.cache/todo-chatbot-ops/images'),
+      TODO_KAGENT_URL: undefined,
+      TODO_KAGENT_BIN: undefined,
+      TODO_KAGENT_ENABLED: undefined,
+    };
+    // The release's namespace as deploy would leave it (the app itself is local-target.test.ts's): --only cluster,ai.
+    const bns = await tempNamespace('kagent-boot');
+    const pv = `todo-ops-local-${bns}-todo-chatbot-postgresql`;
+    try {
+      await unschedulable(bns);
+      const boot = await run(
+        'scripts/bootstrap.ts',
+        ['--target', 'local', '--with-kagent', '--only', 'cluster,ai', '-n', bns, '-o', 'json'],
+        { env: user, timeoutMs: 300_000 },
+      );
+      expect(boot.status, boot.stderr).toBe(0);
+      expect(boot.output).not.toContain(key);
+      const steps = boot.json<{ data: { steps: { name: string; detail: string }[] } }>().data.steps;
+      const ai = steps.find((x) => x.name === 'ai')!.detail;
+      expect(ai).toContain(`kagent 0.9.12: controller ${k.controllerUrl} (running); recorded in`);
+      expect(ai).toContain(`serving: todo-self-healer on ${realNodeName}, todo-monitor on ${realNodeName}`);
+      // Later runs find the controller from the profile's own env file.
+      const kept = fs.readFileSync(path.join(envDir, 'local.env.local'), 'utf8');
+      expect(kept).toMatch(/^TODO_KAGENT_ENABLED=true$/m);
+      expect(kept).toContain(`TODO_KAGENT_URL=${k.controllerUrl}`);
+      // The cluster: the ModelConfig is the user's model, its key the user's, the pods on the real node.
+      const mc = (await kube().read(
+        'kagent.dev/v1alpha2',
+        'ModelConfig',
+        'todo-chatbot-kagent-model',
+        bns,
+      )) as never as {
+        spec: { model: string; openAI: { baseUrl: string }; apiKeySecret: string };
+      };
+      expect(mc.spec).toMatchObject({ model: 'scripted', openAI: { baseUrl: `${modelUrl}/v1` } });
+      const secret = (await kube().read('v1', 'Secret', mc.spec.apiKeySecret, bns)) as never as {
+        data: Record<string, string>;
+      };
+      expect(Buffer.from(secret.data.OPENAI_API_KEY!, 'base64').toString()).toBe(key);
+
+      model.requests.length = 0;
+      model.script([{ text: 'VERDICT: the agent bootstrap set up answered.' }]);
+      const [h, doc] = await script('ops/self-heal.ts', ['-p', 'local', '-n', bns, '--agent'], user);
+      expect(h.status, h.stderr).toBe(1);
+      expect(doc.data.agent).toMatchObject({ name: 'todo-self-healer', ok: true });
+      expect(doc.data.agent!.text).toBe('VERDICT: the agent bootstrap set up answered.');
+      // The model was called with the user's key, from the Secret the ModelConfig names.
+      expect(model.requests[0]!.headers.authorization).toBe(`Bearer ${key}`);
+      const [d, ddoc] = await script('scripts/doctor.ts', ['-p', 'local', '-n', bns], user);
+      expect(
+        ddoc.findings.find((f) => f.name === 'kagent controller'),
+        d.stdout,
+      ).toMatchObject({
+        level: 'ok',
+        detail: `reachable at ${k.controllerUrl}/version, version 0.9.12`,
+      });
+    } finally {
+      model.script([], { text: 'done' });
+      await deleteNamespace(bns);
+      await sh()`kubectl delete pv ${pv} --ignore-not-found --wait=false`;
+    }
+  }, 420_000);
 
   it('Agents without a placement land on kwok nodes: apply fails at once naming the node (no false green), and invoking them fails', async () => {
     const env = envFor(kwokNs, values(undefined));

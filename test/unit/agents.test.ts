@@ -7,6 +7,7 @@ import { agentTask, judgeInvoke } from '../../scripts/lib/ai/kagent/invoke.ts';
 import { assessKagentController, kagentInUse, parseVersion } from '../../scripts/lib/ai/kagent/status.ts';
 import type { Context } from '../../scripts/lib/kit/cli.ts';
 import { fakeNode, judgeAgent, type AgentObject } from '../../ops/agents/serving.ts';
+import { modelKeySecret } from '../../ops/agents/run.ts';
 import { find, render, renderOk, type Obj } from '../fixtures/chart-helm.ts';
 
 describe('judgeInvoke', () => {
@@ -61,6 +62,8 @@ describe("doctor's kagent controller check", () => {
     expect(kagentInUse(ctx({ TODO_AI: 'kagent' }))).toBe(true);
     const down = { via: 'http://127.0.0.1:9/version', problem: 'connect ECONNREFUSED' };
     expect(assessKagentController(down)).toMatchObject({ level: 'warn', required: false });
+    // The local cluster's kagent comes back with bootstrap's ai step, not with an install.
+    expect(assessKagentController(down, 'local').hint).toBe('npx zx scripts/bootstrap.ts --target local --with-kagent');
     expect(assessKagentController({ via: 'x', version: '0.9.12' })).toMatchObject({
       name: 'kagent controller',
       level: 'ok',
@@ -174,5 +177,31 @@ describe("the chart's kagent values", () => {
     expect(r1.ok).toBe(false);
     const r2 = await render({ set: [...base, 'kagent.monitor.prometheusUrl=prometheus:9090'] });
     expect(r2.ok).toBe(false);
+  });
+});
+
+describe('modelKeySecret (ops/agents.ts apply gives the ModelConfig its key)', () => {
+  const mc = (spec: object) => ({
+    apiVersion: 'kagent.dev/v1alpha2',
+    kind: 'ModelConfig',
+    metadata: { name: 'm', namespace: 'todo', labels: { a: 'b' } },
+    spec,
+  });
+  it("the Secret the OpenAI ModelConfig names, in its namespace, under its key name, with OPENAI_API_KEY's value", () => {
+    const objs = [mc({ provider: 'OpenAI', apiKeySecret: 'kagent-openai', apiKeySecretKey: 'OPENAI_API_KEY' })];
+    expect(modelKeySecret(objs, 'sk-1')).toEqual({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'kagent-openai', namespace: 'todo', labels: { a: 'b' } },
+      type: 'Opaque',
+      stringData: { OPENAI_API_KEY: 'sk-1' },
+    });
+  });
+  it('none without a key, without a Secret named, for another provider, or without a ModelConfig', () => {
+    const named = mc({ provider: 'OpenAI', apiKeySecret: 's', apiKeySecretKey: 'K' });
+    expect(modelKeySecret([named], '')).toBeUndefined();
+    expect(modelKeySecret([mc({ provider: 'OpenAI' })], 'sk')).toBeUndefined();
+    expect(modelKeySecret([mc({ provider: 'Anthropic', apiKeySecret: 's' })], 'sk')).toBeUndefined();
+    expect(modelKeySecret([], 'sk')).toBeUndefined();
   });
 });

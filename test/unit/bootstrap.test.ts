@@ -210,6 +210,8 @@ describe('bootstrap: reading minikube', () => {
     expect(local).toHaveLength(5);
     for (const l of local) expect(l).toMatch(/^npx zx scripts\/\w+\.ts -p local -n todo\b/);
     expect(local.at(-1)).toMatch(/^npx zx scripts\/deploy\.ts -p local -n todo +# redeploy/);
+    const agents = nextCommands({ target: 'local', namespace: 'todo', profile: 'local', agents: true });
+    expect(agents.at(-1)).toMatch(/^npx zx ops\/self-heal\.ts -p local -n todo --agent +# /);
     const mk = nextCommands({ target: 'minikube', namespace: 'todo', context: 'mk2' });
     expect(mk.map((l) => l.split('#')[0]!.trim())).toEqual([
       'npx zx scripts/monitor.ts --context mk2 -n todo --probe',
@@ -248,6 +250,27 @@ describe('bootstrap as a process, no cluster', () => {
     ]);
     expect(doc.actions.every((a) => a.status === 'planned')).toBe(true);
     expect(doc.actions.find((a) => a.what === 'step deploy')!.detail).toBe('npx zx scripts/deploy.ts --output json');
+  });
+  it('--with-kagent on another target than local is a one-line usage error (exit 2), before anything runs', async () => {
+    const r = await run('scripts/bootstrap.ts', ['--target', 'current', '--with-kagent'], { env: scratchEnv() });
+    assertFailure(r, 2);
+    expect(r.stderr.split('\n')[0]).toBe("bootstrap: --with-kagent needs the local target (this run's: current)");
+    expect(r.stderr).toMatch(/hint: add --target local/);
+  });
+  it('--with-kagent --dry-run: the ai step plans kagent on the local cluster, the env file lines and ops/agents.ts apply', async () => {
+    const r = await run(
+      'scripts/bootstrap.ts',
+      ['--target', 'local', '--with-kagent', '--only', 'ai', '--dry-run', '-o', 'json'],
+      { env: scratchEnv({ TODO_PROFILE: undefined }) },
+    );
+    assertSuccess(r);
+    const doc = r.json<{ actions: { what: string; detail: string }[] }>();
+    expect(doc.actions.map((a) => [a.what, a.detail])).toEqual([
+      [
+        'step ai',
+        'kubectl-ai present?; add kagent to the local cluster (unless running), TODO_KAGENT_ENABLED and TODO_KAGENT_URL in env/local.env.local; npx zx ops/agents.ts apply --profile local --output json',
+      ],
+    ]);
   });
   it('an unknown step is a one-line usage error (exit 2)', async () => {
     const r = await run('scripts/bootstrap.ts', ['--only', 'deploy,nope'], { env: scratchEnv() });

@@ -26,6 +26,7 @@ import { freePort } from './net.ts';
 import { alive, bedProcessEnv, inside, insideExec, logTail, paths, readState, realNodeName } from './node.ts';
 
 export const kagentNamespace = 'kagent';
+export { kagentVersion };
 const controllerPort = 8083;
 const toolsPort = 8084;
 const statePath = path.join(bedDir, 'kagent.json');
@@ -320,7 +321,8 @@ export async function kagentUp(
     log('kagent: reusing the running controller and tool server');
   } else {
     if (old) await stopProcesses(old);
-    state = { pids: {}, hostPort: await freePort(), nodeIP };
+    // kagent's CLI default (http://localhost:8083) when free: a restarted kagent keeps the URL bootstrap recorded.
+    state = { pids: {}, hostPort: await freePort(controllerPort), nodeIP };
     const base = bedProcessEnv();
     // The controller logs its whole config at start, a URL given by value included: the password goes in a file.
     const dbUrlFile = path.join(bedDir, 'kagent-database-url');

@@ -130,7 +130,7 @@ export async function doctorFindings(ctx: Context): Promise<{ unreachable: boole
   // kagent's controller, when the kagent layer is on: reachable, and its version. A warning only: the scripts that
   // hand work to kagent (--agent) say themselves when it cannot be reached.
   const { kagentInUse, kagentControllerStatus, assessKagentController } = await import('../ai/kagent/status.ts');
-  if (kagentInUse(ctx)) ctx.result.finding(assessKagentController(await kagentControllerStatus(ctx)));
+  if (kagentInUse(ctx)) ctx.result.finding(assessKagentController(await kagentControllerStatus(ctx), ctx.cfg.profile));
   try {
     const kube = await ctx.kube();
     const v = await kube.version(); // exit 3 when unreachable

@@ -5,6 +5,7 @@
 import type { Context } from '../../kit/cli.ts';
 import { agentsConfig, agentsNamespace } from './settings.ts';
 import { shell } from '../../kit/shell.ts';
+import { toolPath } from '../../kit/tools.ts';
 
 export interface AgentAnswer {
   ok: boolean;
@@ -60,14 +61,15 @@ export async function handToAgent(
 ): Promise<AgentAnswer | undefined> {
   const cfg = agentsConfig(ctx.cfg);
   const agent = cfg[agentKey];
-  const bin = cfg.TODO_KAGENT_BIN;
   if (!lines.length) return undefined;
-  const found = await shell({ timeout: '10s' })`sh -c ${'command -v "$1"'} sh ${bin}`;
-  if (found.exitCode !== 0) {
+  // A name: on PATH, else the CLI the local cluster built into the suite's tool cache (bootstrap --with-kagent).
+  const bin = cfg.TODO_KAGENT_BIN.includes('/') ? cfg.TODO_KAGENT_BIN : await toolPath(cfg.TODO_KAGENT_BIN);
+  const found = bin && (await shell({ timeout: '10s' })`sh -c ${'command -v "$1"'} sh ${bin}`).exitCode === 0;
+  if (!bin || !found) {
     ctx.result.finding({
       name: 'agent',
       level: 'info',
-      detail: `--agent: ${bin} is not installed; the deterministic result above stands`,
+      detail: `--agent: ${cfg.TODO_KAGENT_BIN} is not installed; the deterministic result above stands`,
       hint: 'install kagent, then npx zx ops/agents.ts apply',
     });
     return undefined;

@@ -7,7 +7,11 @@ import { bool, defineSettings, durationSeconds, setting, str, url } from '../../
 
 export const agentsSettings = defineSettings({
   TODO_KAGENT_ENABLED: setting(bool, false, 'install the kagent agents (ops/agents.ts apply) as part of bootstrap'),
-  TODO_KAGENT_BIN: setting(str, 'kagent', 'the kagent CLI (name on PATH or absolute path)'),
+  TODO_KAGENT_BIN: setting(
+    str,
+    'kagent',
+    "the kagent CLI (a name: on PATH, else the suite's tool cache, where the local cluster builds it; or a path)",
+  ),
   // One setting for both ends: where ops/agents.ts applies the Agents is where kagent invoke -n must look.
   TODO_KAGENT_NAMESPACE: setting(
     str,
@@ -18,6 +22,13 @@ export const agentsSettings = defineSettings({
     url,
     '',
     "kagent's controller API (kagent invoke --kagent-url, doctor's check); empty: kagent's default, http://localhost:8083",
+  ),
+  // The chart's ModelConfig, without a values file: how bootstrap --with-kagent gives the Agents the user's model.
+  TODO_KAGENT_MODEL: setting(str, '', "the Agents' model (the chart's kagent.modelConfig.model); empty: the chart's"),
+  TODO_KAGENT_MODEL_URL: setting(
+    url,
+    '',
+    "an OpenAI-compatible endpoint for the Agents' model (kagent.modelConfig.openAI.baseUrl); empty: the chart's (api.openai.com)",
   ),
   TODO_KAGENT_HEAL_AGENT: setting(str, 'todo-self-healer', 'the Agent self-heal --agent hands its findings to'),
   TODO_KAGENT_ALERT_AGENT: setting(str, 'todo-monitor', 'the Agent alert --agent hands firing alerts to'),

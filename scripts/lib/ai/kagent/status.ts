@@ -68,7 +68,7 @@ export async function kagentControllerStatus(ctx: Context): Promise<KagentContro
  * The doctor finding named "kagent controller": a warning when unreachable, since every script works without
  * kagent and the ones handed work by --agent report their own failure to reach it.
  */
-export function assessKagentController(s: KagentControllerStatus): Finding {
+export function assessKagentController(s: KagentControllerStatus, profile?: string): Finding {
   if (!s.problem)
     return {
       name: 'kagent controller',
@@ -81,7 +81,11 @@ export function assessKagentController(s: KagentControllerStatus): Finding {
     name: 'kagent controller',
     level: 'warn',
     detail: `not reachable at ${s.via}: ${s.problem}`,
-    hint: 'install kagent (its kagent-crds and kagent Helm charts), or set TODO_KAGENT_URL to its controller',
+    // The local cluster's kagent is a process of the cluster: gone with a cluster:down, back with this (each step reuses what is there).
+    hint:
+      profile === 'local'
+        ? 'npx zx scripts/bootstrap.ts --target local --with-kagent'
+        : 'install kagent (its kagent-crds and kagent Helm charts), or set TODO_KAGENT_URL to its controller',
     required: false,
     evidence: { via: s.via, version: null, reachable: false },
   };
