@@ -28,21 +28,23 @@ interface Stat {
   mb: number;
 }
 
-async function once(cwd: string, args: string[]): Promise<Stat> {
-  const r = await $({ cwd, nothrow: true, quiet: true })`/usr/bin/time -f ${'%e %M'} npx zx ${args}`;
+async function once(cwd: string, argv: string[]): Promise<Stat> {
+  const r = await $({ cwd, nothrow: true, quiet: true })`/usr/bin/time -f ${'%e %M'} ${argv}`;
   const [secs, kb] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number);
   return { ms: secs! * 1000, mb: kb! / 1024 };
 }
 
-/** The median time and the peak memory of `runs` runs in each directory, run alternately. */
-async function measure(dirs: string[], args: string[]): Promise<Stat[]> {
+/** The median time and the peak memory of `runs` runs of argv in each directory, run alternately. */
+async function measureCmd(dirs: string[], argv: string[]): Promise<Stat[]> {
   const samples: Stat[][] = dirs.map(() => []);
-  for (let i = 0; i < runs; i++) for (const [k, d] of dirs.entries()) samples[k]!.push(await once(d, args));
+  for (let i = 0; i < runs; i++) for (const [k, d] of dirs.entries()) samples[k]!.push(await once(d, argv));
   return samples.map((s) => {
     s.sort((a, b) => a.ms - b.ms);
     return { ms: s[Math.floor(s.length / 2)]!.ms, mb: Math.max(...s.map((x) => x.mb)) };
   });
 }
+/** `npx zx ARGS`, as users type it. */
+const measure = (dirs: string[], args: string[]) => measureCmd(dirs, ['npx', 'zx', ...args]);
 
 const fmt = (m: Stat) => `median ${m.ms.toFixed(0).padStart(5)} ms   peak RSS ${m.mb.toFixed(0).padStart(4)} MB`;
 const rows: string[] = [];
@@ -63,18 +65,17 @@ if (process.env.KUBECONFIG && fs.existsSync(process.env.KUBECONFIG)) {
   const label = 'monitor.ts against the cluster'.padEnd(36);
   rows.push(ms.length === 2 ? `${label} before ${fmt(ms[0]!)}   after ${fmt(ms[1]!)}` : `${label} ${fmt(ms[0]!)}`);
 }
-{
+// Where the time of `npx zx` goes: npm's own exec (zx's --version, no script of ours), and a
+// script started as the crontab lines start it (node, the suite's loader, zx; no npm).
+const loader = path.join(root, 'scripts/lib/ts-loader/register.mjs');
+const zxCli = path.join(root, 'node_modules/zx/build/cli.js');
+for (const [label, argv] of [
+  ['npx zx --version (npm + zx, no script)', ['npx', 'zx', '--version']],
+  ['crontab-style: monitor.ts --help', [process.execPath, '--import', loader, zxCli, 'scripts/monitor.ts', '--help']],
+  ['crontab-style: self-heal.ts --help', [process.execPath, '--import', loader, zxCli, 'ops/self-heal.ts', '--help']],
   // The yardstick the issue set: kubectl's own start-up, in the same run.
-  const samples: Stat[] = [];
-  for (let i = 0; i < runs; i++) {
-    const r = await $({ nothrow: true, quiet: true })`/usr/bin/time -f ${'%e %M'} kubectl version --client`;
-    const [secs, kb] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number);
-    samples.push({ ms: secs! * 1000, mb: kb! / 1024 });
-  }
-  samples.sort((a, b) => a.ms - b.ms);
-  rows.push(
-    `${'kubectl version --client'.padEnd(36)} ${fmt({ ms: samples[Math.floor(runs / 2)]!.ms, mb: Math.max(...samples.map((x) => x.mb)) })}`,
-  );
-}
+  ['kubectl version --client', ['kubectl', 'version', '--client']],
+] as const)
+  rows.push(`${label.padEnd(36)} ${fmt((await measureCmd([root], [...argv]))[0]!)}`);
 const head = `start-up, ${runs} runs each, Node ${process.version}, ${(await $`nproc`).stdout.trim()} cores`;
 console.log(`${head}${against ? `, before = ${against}` : ''}\n${rows.join('\n')}`);

@@ -16,7 +16,7 @@ export interface ChildResult {
   tail: string[];
 }
 
-/** Node 22.18+ strips types itself; Node 20 needs the suite's loader, unless NODE_OPTIONS (npm's .npmrc) already loads it. */
+/** The suite's loader, unless NODE_OPTIONS (npm's .npmrc) already loads it. */
 function loaderArgs(env: NodeJS.ProcessEnv): string[] {
   return /todo-chatbot-ops-ts-loader|ts-loader\/register\.mjs/.test(env.NODE_OPTIONS ?? '') ? [] : tsNodeFlags();
 }

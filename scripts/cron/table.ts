@@ -120,7 +120,7 @@ export const cronSettings = defineSettings({
 export interface CronEnvironment {
   /** absolute path of node */
   node: string;
-  /** node flags needed to run .ts (the suite's loader on Node < 22.18) */
+  /** node flags to run .ts with (the suite's loader) */
   nodeFlags: string[];
   repo: string;
   logDir: string;

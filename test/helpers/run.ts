@@ -35,12 +35,14 @@ export function scratchEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 /**
  * Node 22.18+ strips types itself: run scripts that way there (dropping the
- * suite's loader npm adds from .npmrc), so the tests cover both ways users run them.
+ * suite's loader npm adds from .npmrc: a run outside the repo's .npmrc), so the
+ * tests cover both ways scripts load; the loader itself on every Node is
+ * test/unit/ts-loader.test.ts's.
  */
 function loader(env: NodeJS.ProcessEnv): string[] {
-  if ((process.features as { typescript?: string }).typescript)
-    env.NODE_OPTIONS = (env.NODE_OPTIONS ?? '').replace(/--import[= ]todo-chatbot-ops-ts-loader/g, '').trim();
-  return tsNodeFlags();
+  if (!(process.features as { typescript?: string }).typescript) return tsNodeFlags();
+  env.NODE_OPTIONS = (env.NODE_OPTIONS ?? '').replace(/--import[= ]todo-chatbot-ops-ts-loader/g, '').trim();
+  return [];
 }
 
 let validator: ReturnType<Ajv['compile']> | undefined;
