@@ -1,6 +1,7 @@
 #!/usr/bin/env -S npx zx
 // Benchmark (not a test): monitor's whole scan against `kubectl get pods -o json`
-// at 100, 1,000 and 5,000 pods on kwok's fake nodes. Reports wall time, peak
+// at 100, 1,000 and 5,000 pods on kwok's fake nodes (monitor as `npx zx` runs it, and as
+// a crontab line starts it). Reports wall time, peak
 // RSS and API requests of each, in the same run. `npm run bench:monitor`
 // (starts or reuses the test bed; --sizes 100,1000 to choose).
 import path from 'node:path';
@@ -12,6 +13,8 @@ const sizes = String(argv.sizes ?? '100,1000,5000')
   .map(Number);
 const root = path.resolve(import.meta.dirname, '..');
 const ns = 'bench-monitor';
+const loader = path.join(root, 'scripts/lib/ts-loader/register.mjs');
+const zxCli = path.join(root, 'node_modules/zx/build/cli.js');
 const release = 'bench';
 await up((m) => console.error(`[bed] ${m}`));
 const env = bedEnv();
@@ -84,18 +87,38 @@ for (const n of sizes) {
     const m = await timed(['npx', 'zx', 'scripts/monitor.ts', '--profile', 'testbed', '-n', ns, '-o', 'json'], {
       TODO_RELEASE: release,
     });
+    // The same run started as the crontab lines start a script: node, the suite's loader, zx (no npm).
+    const direct = await timed(
+      [
+        process.execPath,
+        '--import',
+        loader,
+        zxCli,
+        'scripts/monitor.ts',
+        '--profile',
+        'testbed',
+        '-n',
+        ns,
+        '-o',
+        'json',
+      ],
+      { TODO_RELEASE: release },
+    );
     const doc = JSON.parse(m.stdout) as { data: { requests: number; pods: unknown[] }; exitCode: number };
     const kc = await timed(['kubectl', 'get', 'pods', '-n', ns, '-o', 'json', '-v=6']);
     const kubectlRequests = (kc.stderr.match(/verb="GET"| GET https?:\/\//g) ?? []).length;
     if (i === 1)
       // the first round warms caches (discovery, page cache)
       rows.push(
-        `${String(n).padStart(5)} pods | monitor ${m.s.toFixed(2)} s, ${m.mb.toFixed(0)} MB, ${doc.data.requests} requests, ${doc.data.pods.length} pods seen | kubectl get pods -o json ${kc.s.toFixed(2)} s, ${kc.mb.toFixed(0)} MB, ${kubectlRequests} requests`,
+        `${String(n).padStart(5)} pods | monitor ${m.s.toFixed(2)} s (node directly ${direct.s.toFixed(2)} s), ${m.mb.toFixed(0)} MB, ${doc.data.requests} requests, ${doc.data.pods.length} pods seen | kubectl get pods -o json ${kc.s.toFixed(2)} s, ${kc.mb.toFixed(0)} MB, ${kubectlRequests} requests`,
       );
   }
 }
-await k`kubectl delete namespace ${ns} --wait=false`;
-await k`kubectl delete node -l type=bench`;
+// --keep: leave the pods and nodes for a profile of one run (npx zx bench/monitor.ts --sizes 1000 --keep).
+if (!argv.keep) {
+  await k`kubectl delete namespace ${ns} --wait=false`;
+  await k`kubectl delete node -l type=bench`;
+}
 console.log(
   `monitor scan vs kubectl, Node ${process.version}, ${(await $`nproc`).stdout.trim()} cores\n${rows.join('\n')}`,
 );
