@@ -11,6 +11,7 @@ import type { Informed } from '../../scripts/lib/kube/client.ts';
 import { applyPlan } from '../../scripts/lib/kit/plan.ts';
 import { agentsConfig, agentsNamespace } from '../../scripts/lib/ai/kagent/settings.ts';
 import { chartPath, profileValuesFiles } from '../../scripts/lib/release/chart.ts';
+import { appSecretName } from '../../scripts/lib/release/secrets.ts';
 import { judgeAgent, type AgentObject, type Serving } from './serving.ts';
 import type { AgentsContext } from './spec.ts';
 
@@ -21,7 +22,11 @@ export async function renderAgents(ctx: AgentsContext): Promise<KubernetesObject
     release: ctx.release,
     chart: chartPath(ctx),
     valuesFiles: profileValuesFiles(ctx),
-    values: { kagent: { enabled: true, namespace: agentsNamespace(ctx), ...modelValues(ctx) } },
+    values: {
+      kagent: { enabled: true, namespace: agentsNamespace(ctx), ...modelValues(ctx) },
+      // As deploy renders the release: the chart refuses to render without a Secret for the app's keys.
+      secrets: { existingSecret: appSecretName(ctx.release), create: false },
+    },
     extra: ['--show-only', 'templates/kagent.yaml'],
   });
   // The ModelConfig first: the Agents refer to it.

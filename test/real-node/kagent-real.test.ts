@@ -315,7 +315,7 @@ describe.runIf(vendored)('the real kagent on the test bed', () => {
         ['--target', 'local', '--with-kagent', '--only', 'cluster,ai', '-n', bns, '-o', 'json'],
         { env: user, timeoutMs: 300_000 },
       );
-      expect(boot.status, boot.stderr).toBe(0);
+      expect(boot.status, `${boot.stderr}\n${boot.stdout}`).toBe(0);
       expect(boot.output).not.toContain(key);
       const steps = boot.json<{ data: { steps: { name: string; detail: string }[] } }>().data.steps;
       const ai = steps.find((x) => x.name === 'ai')!.detail;

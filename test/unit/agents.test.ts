@@ -1,6 +1,7 @@
 // --agent: how kagent invoke's output is judged (it exits 0 on errors), and
 // the task text it is given; when ops/agents.ts apply calls an Agent serving;
 // the chart's kagent placement and Prometheus values.
+import path from 'node:path';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { agentTask, judgeInvoke } from '../../scripts/lib/ai/kagent/invoke.ts';
@@ -9,6 +10,7 @@ import type { Context } from '../../scripts/lib/kit/cli.ts';
 import { fakeNode, judgeAgent, type AgentObject } from '../../ops/agents/serving.ts';
 import { modelKeySecret } from '../../ops/agents/run.ts';
 import { find, render, renderOk, type Obj } from '../fixtures/chart-helm.ts';
+import { assertSuccess, repoRoot, run, scratchEnv } from '../helpers/run.ts';
 
 describe('judgeInvoke', () => {
   it('a completed task with an answer is a success; its text is the answer', () => {
@@ -204,4 +206,33 @@ describe('modelKeySecret (ops/agents.ts apply gives the ModelConfig its key)', (
     expect(modelKeySecret([mc({ provider: 'Anthropic', apiKeySecret: 's' })], 'sk')).toBeUndefined();
     expect(modelKeySecret([], 'sk')).toBeUndefined();
   });
+});
+
+describe('ops/agents.ts render on every profile (as a process, no cluster)', () => {
+  // Before, only testbed (whose values create the app Secret) rendered: the chart refused the others' values.
+  it.each(['minikube', 'local', 'cloud', 'testbed'])(
+    '%s: the ModelConfig and both Agents, with the model settings applied',
+    async (profile) => {
+      const r = await run('ops/agents.ts', ['render', '-p', profile, '-o', 'json'], {
+        env: scratchEnv({
+          TODO_PROFILE: profile,
+          KUBECONFIG: path.join(repoRoot, 'test/fixtures/kubeconfig-offline.yaml'),
+          TODO_CONTEXT: '', // the profile's context is not in this kubeconfig: its current one
+          TODO_KAGENT_MODEL_URL: 'http://10.0.0.9:8000/v1',
+          TODO_KAGENT_MODEL: 'local-llm',
+        }),
+      });
+      assertSuccess(r);
+      const doc = r.json<{ data: { objects: string[]; manifests: Obj[] } }>();
+      expect(doc.data.objects).toEqual([
+        'modelconfig/todo-chatbot-kagent-model',
+        'agent/todo-self-healer',
+        'agent/todo-monitor',
+      ]);
+      expect(doc.data.manifests[0]!.spec).toMatchObject({
+        model: 'local-llm',
+        openAI: { baseUrl: 'http://10.0.0.9:8000/v1' },
+      });
+    },
+  );
 });
