@@ -6,18 +6,23 @@ import { defineConfig } from 'vitest/config';
 // "images" builds the real images.
 // The cluster files mostly wait on the API server, each in namespaces of its
 // own: several run at once. The real-node files run pods on the one real node
-// (2 CPUs, a pool of local volumes, reaction times measured there): one at a
+// (2 CPUs, a pool of local volumes, reaction times measured there): two at a
 // time, beside them. The images project runs after the cluster files.
 
 /** Test files at once, all projects together (TODO_OPS_TEST_FORKS): see README "Tests" for the measurements. */
 const forks = Number(process.env.TODO_OPS_TEST_FORKS ?? 3);
+const realNodeThreads = Number(process.env.TODO_OPS_REAL_NODE_THREADS ?? 2);
 const bed = { globalSetup: ['test/bed/global-setup.ts'], testTimeout: 180_000, hookTimeout: 300_000 };
 
 export default defineConfig({
   test: {
     reporters: process.env.CI ? ['verbose'] : ['default'],
     pool: 'forks',
-    poolOptions: { forks: { minForks: 1, maxForks: forks } },
+    // Vitest sizes each pool from these, not from a project's own poolOptions.
+    poolOptions: {
+      forks: { minForks: 1, maxForks: forks },
+      threads: { minThreads: 1, maxThreads: realNodeThreads },
+    },
     projects: [
       {
         test: {
@@ -33,9 +38,9 @@ export default defineConfig({
           include: ['test/real-node/**/*.test.ts'],
           ...bed,
           // Another pool than the cluster project's forks: vitest runs different pools at the same time, and a
-          // single-fork project only after the forks pool's parallel files.
+          // single-fork project only after the forks pool's parallel files. Two files at a time
+          // (TODO_OPS_REAL_NODE_THREADS): each in namespaces of its own, the node's volume pool has room for both.
           pool: 'threads',
-          poolOptions: { threads: { singleThread: true } },
         },
       },
       {

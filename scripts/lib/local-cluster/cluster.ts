@@ -48,7 +48,7 @@ export { realNodeName } from './node.ts';
 const nodes = ['bed-node-1', 'bed-node-2'];
 /** The real node's StorageClass (the cluster default) and its pool of local volumes. */
 const storageClass = 'bed-local';
-const volumePool = 4;
+const volumePool = 8;
 
 /** PATH and KUBECONFIG for anything run against the bed (helm and kubectl from the cache). */
 export function bedEnv(): NodeJS.ProcessEnv {
