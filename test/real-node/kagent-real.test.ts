@@ -26,12 +26,12 @@ import {
 } from '../../scripts/lib/local-cluster/kagent.ts';
 import { vendorDir } from '../../scripts/lib/local-cluster/kagent-image.ts';
 import { realNodeName } from '../../scripts/lib/local-cluster/node.ts';
-import { bedDir, cgroupName, toolsDir } from '../../scripts/lib/local-cluster/layout.ts';
+import { cgroupName } from '../../scripts/lib/local-cluster/layout.ts';
 import { bedEnv, deleteNamespace, kube, sh, tempNamespace } from '../helpers/cluster.ts';
 import { repoRoot, run, scratchEnv, type RunResult } from '../helpers/run.ts';
 import { messageText, startScriptedModel, type ScriptedModel } from '../fixtures/scripted-model.ts';
 import { exclusive } from '../helpers/bed-lock.ts';
-import { makeEnvDir } from '../helpers/env-dir.ts';
+import { makeEnvDir, userShellEnv } from '../helpers/env-dir.ts';
 
 // kagent's CRDs are cluster-wide: agents.test.ts deletes them under this file's controller. One at a time.
 exclusive('kagent-crds');
@@ -289,22 +289,11 @@ describe.runIf(vendored)('the real kagent on the test bed', () => {
       profiles: ['local', 'minikube'],
       envLocal: `OPENAI_API_KEY=${key}\nTODO_KAGENT_MODEL_URL=${modelUrl}/v1\nTODO_KAGENT_MODEL=scripted\n`,
     });
-    const user: NodeJS.ProcessEnv = {
-      ...scratchEnv({ TODO_PROFILE: undefined, TODO_ENV_DIR: envDir }),
-      HOME: home,
-      KUBECONFIG: undefined,
-      PATH: (process.env.PATH ?? '')
-        .split(path.delimiter)
-        .filter((d) => path.resolve(d) !== binDir)
-        .join(path.delimiter),
-      TODO_OPS_BED_DIR: bedDir,
-      TODO_OPS_TOOLS_DIR: toolsDir,
-      // The machine's image store (the kagent runtime image is there), not one under the test's HOME.
-      IMAGE_TEST_CACHE: process.env.IMAGE_TEST_CACHE ?? path.join(os.homedir(), '.cache/todo-chatbot-ops/images'),
+    const user = userShellEnv(home, envDir, {
       TODO_KAGENT_URL: undefined,
       TODO_KAGENT_BIN: undefined,
       TODO_KAGENT_ENABLED: undefined,
-    };
+    });
     // The release's namespace as deploy would leave it (the app itself is local-target.test.ts's): --only cluster,ai.
     const bns = await tempNamespace('kagent-boot');
     const pv = `todo-ops-local-${bns}-todo-chatbot-postgresql`;

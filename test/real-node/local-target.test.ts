@@ -16,20 +16,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { $ } from 'zx';
 import { realNodeName } from '../../scripts/lib/local-cluster/cluster.ts';
-import { bedDir, binDir, toolsDir } from '../../scripts/lib/local-cluster/layout.ts';
+import { binDir } from '../../scripts/lib/local-cluster/layout.ts';
 import { localContext, removeLocalContext } from '../../scripts/lib/local-cluster/local-target.ts';
 import { bedEnv, curl, kube, sh } from '../helpers/cluster.ts';
-import { makeEnvDir } from '../helpers/env-dir.ts';
-import {
-  assertSuccess,
-  childEnv,
-  refuteOutput,
-  repoRoot,
-  run,
-  runLine,
-  scratchEnv,
-  type RunResult,
-} from '../helpers/run.ts';
+import { makeEnvDir, userShellEnv } from '../helpers/env-dir.ts';
+import { assertSuccess, childEnv, refuteOutput, repoRoot, run, runLine, type RunResult } from '../helpers/run.ts';
 
 interface Kubeconfig {
   clusters: { name: string; cluster: { server: string } }[];
@@ -49,21 +40,7 @@ describe('bootstrap --target local for a newcomer: the printed commands work, th
   const pv = `todo-ops-local-${ns}-${release}-postgresql`;
   const title = `keep me ${Date.now()}`;
   const timings: Record<string, number> = {};
-  // The user's shell: their own HOME (so ~/.kube/config and the data are theirs), no KUBECONFIG,
-  // and no PATH entry for the tools the cluster built: the scripts must find them on their own.
-  const env: NodeJS.ProcessEnv = {
-    ...scratchEnv({ TODO_PROFILE: undefined, TODO_ENV_DIR: envDir, TODO_DEPLOY_SETTLE: '2' }),
-    HOME: home,
-    KUBECONFIG: undefined,
-    PATH: (process.env.PATH ?? '')
-      .split(path.delimiter)
-      .filter((d) => path.resolve(d) !== binDir)
-      .join(path.delimiter),
-    // The running bed and its tools live under the real HOME's cache.
-    TODO_OPS_BED_DIR: bedDir,
-    TODO_OPS_TOOLS_DIR: toolsDir,
-    NPM_CONFIG_UPDATE_NOTIFIER: 'false',
-  };
+  const env = userShellEnv(home, envDir, { TODO_DEPLOY_SETTLE: '2' });
   const bootstrap = () =>
     run('scripts/bootstrap.ts', ['--target', 'local', '--skip', 'images', '-n', ns], { env, timeoutMs: 300_000 });
   const timed = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
