@@ -110,7 +110,7 @@ export async function runBootstrap(ctx: BootstrapContext): Promise<ExitCode | vo
   if (o['with-kagent'] && target !== 'local')
     throw usageError(
       `--with-kagent needs the local target (this run's: ${target})`,
-      'add --target local; on another cluster install kagent with its Helm charts (README: kagent), then: TODO_KAGENT_ENABLED=true npx zx scripts/bootstrap.ts --only ai',
+      `add --target local; on another cluster install kagent with its Helm charts (README: kagent), then: TODO_KAGENT_ENABLED=true npx zx scripts/bootstrap.ts --target ${target} --only ai`,
     );
   ctx.result.data = { target, targetWhy: why, steps: [] as StepRecord[] };
   if (o.list) {

@@ -255,7 +255,9 @@ describe('bootstrap as a process, no cluster', () => {
     const r = await run('scripts/bootstrap.ts', ['--target', 'current', '--with-kagent'], { env: scratchEnv() });
     assertFailure(r, 2);
     expect(r.stderr.split('\n')[0]).toBe("bootstrap: --with-kagent needs the local target (this run's: current)");
-    expect(r.stderr).toMatch(/hint: add --target local/);
+    expect(r.stderr).toMatch(
+      /hint: add --target local;.* then: TODO_KAGENT_ENABLED=true npx zx scripts\/bootstrap\.ts --target current --only ai$/m,
+    );
   });
   it('--with-kagent --dry-run: the ai step plans kagent on the local cluster, the env file lines and ops/agents.ts apply', async () => {
     const r = await run(
