@@ -4,6 +4,7 @@
 // carries the tool's own last error line.
 import { $, type Duration, type ProcessOutput } from 'zx';
 import { Exit, OpsError, type ExitCode } from './errors.ts';
+import { quote } from './hints.ts';
 import { scrub } from './output.ts';
 
 export interface ShellOptions {
@@ -29,7 +30,7 @@ export function shell(o: ShellOptions = {}) {
   });
 }
 
-const quote = (a: string) => (/^[\w@%+=:,./{}-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+// hints.ts's quoting: a bare {a,b} would be brace-expanded by the shell the line is pasted into.
 export const commandLine = (bin: string, args: readonly string[]) => [bin, ...args].map(quote).join(' ');
 
 /** The tool's own reason: its last non-empty stderr line (else stdout's). */
