@@ -3,7 +3,9 @@
 // at 100, 1,000 and 5,000 pods on kwok's fake nodes (monitor as `npx zx` runs it, and as
 // a crontab line starts it). Reports wall time, peak
 // RSS and API requests of each, in the same run. `npm run bench:monitor`
-// (starts or reuses the test bed; --sizes 100,1000 to choose).
+// (starts or reuses the test bed; --sizes 100,1000 to choose; --node PATH times
+// monitor under another Node, e.g. one from ~/.cache/todo-chatbot-ops/node/, while
+// the bench itself runs under the system's Node, whose npm builds the bed's images).
 import path from 'node:path';
 import { $, argv } from 'zx';
 import { up, bedEnv } from '../scripts/lib/local-cluster/cluster.ts';
@@ -16,6 +18,9 @@ const ns = 'bench-monitor';
 const loader = path.join(root, 'scripts/lib/ts-loader/register.mjs');
 const zxCli = path.join(root, 'node_modules/zx/build/cli.js');
 const release = 'bench';
+const node = typeof argv.node === 'string' ? path.resolve(argv.node) : process.execPath;
+// npx finds node on PATH: the chosen Node first.
+const nodePath = { PATH: `${path.dirname(node)}:${process.env.PATH}` };
 await up((m) => console.error(`[bed] ${m}`));
 const env = bedEnv();
 const k = $({ env, quiet: true });
@@ -86,22 +91,11 @@ for (const n of sizes) {
   for (let i = 0; i < 2; i++) {
     const m = await timed(['npx', 'zx', 'scripts/monitor.ts', '--profile', 'testbed', '-n', ns, '-o', 'json'], {
       TODO_RELEASE: release,
+      ...nodePath,
     });
     // The same run started as the crontab lines start a script: node, the suite's loader, zx (no npm).
     const direct = await timed(
-      [
-        process.execPath,
-        '--import',
-        loader,
-        zxCli,
-        'scripts/monitor.ts',
-        '--profile',
-        'testbed',
-        '-n',
-        ns,
-        '-o',
-        'json',
-      ],
+      [node, '--import', loader, zxCli, 'scripts/monitor.ts', '--profile', 'testbed', '-n', ns, '-o', 'json'],
       { TODO_RELEASE: release },
     );
     const doc = JSON.parse(m.stdout) as { data: { requests: number; pods: unknown[] }; exitCode: number };
@@ -120,5 +114,5 @@ if (!argv.keep) {
   await k`kubectl delete node -l type=bench`;
 }
 console.log(
-  `monitor scan vs kubectl, Node ${process.version}, ${(await $`nproc`).stdout.trim()} cores\n${rows.join('\n')}`,
+  `monitor scan vs kubectl, Node ${(await $`${node} --version`).stdout.trim()}, ${(await $`nproc`).stdout.trim()} cores\n${rows.join('\n')}`,
 );

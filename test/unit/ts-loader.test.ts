@@ -4,6 +4,7 @@
 // refuses enums, esbuild's transform does not.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import module from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -24,6 +25,29 @@ describe('the ts loader', () => {
     ) as { n: number };
     expect(out).toEqual({ n: 1 });
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  // A fixed cost every run pays on Node 22/24: compiling zx, the Kubernetes client's bundle and the
+  // suite's modules. Node 20 has no compile cache; there the loader leaves it alone.
+  it("keeps V8's code cache in the repo's node_modules/.cache on Node 22.1+", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'todo-ops-loader-'));
+    const file = path.join(dir, 'cache.ts');
+    fs.writeFileSync(
+      file,
+      "import module from 'node:module';\nconsole.log(JSON.stringify({ dir: module.getCompileCacheDir?.() ?? null }));\n",
+    );
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
+    // Set at all (even empty), it turns the cache off.
+    delete env.NODE_DISABLE_COMPILE_CACHE;
+    const out = JSON.parse(
+      execFileSync(process.execPath, [...tsNodeFlags(), file], { cwd: repoRoot, env, encoding: 'utf8' }),
+    ) as { dir: string | null };
+    fs.rmSync(dir, { recursive: true, force: true });
+    const cache = path.join(repoRoot, 'node_modules/.cache/todo-chatbot-ops-v8');
+    if (!('enableCompileCache' in module)) return expect(out.dir).toBeNull();
+    // Node puts each Node version's entries in a directory of their own under the one it is given.
+    expect(out.dir).toMatch(new RegExp(`^${cache}/`));
+    expect(fs.readdirSync(out.dir!).length).toBeGreaterThan(0);
   });
 
   it('is what the crontab lines and child scripts pass on every Node', () => {
