@@ -46,7 +46,20 @@ export default tseslint.config(
               allowTypeImports: true,
               message: 'import its classes from scripts/lib/kube/k8s.ts (the bundled client); types may come from here',
             },
+            {
+              name: 'node-fetch',
+              allowTypeImports: true,
+              message: "import fetch from scripts/lib/kube/k8s.ts: the bundled client's own copy",
+            },
           ],
+        },
+      ],
+      // The same for a dynamic import, which the rule above does not see.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ImportExpression[source.value='node-fetch']",
+          message: "import fetch from scripts/lib/kube/k8s.ts: the bundled client's own copy",
         },
       ],
       'import-x/no-restricted-paths': [

@@ -14,15 +14,17 @@ describe('the bundled Kubernetes client', () => {
   it('was built by npm install, exports exactly the names the suite uses, and is what k8s.ts hands out', async () => {
     expect(fs.existsSync(bundleFile())).toBe(true);
     const bundle = (await import(pathToFileURL(bundleFile()).href)) as Record<string, unknown>;
-    expect(Object.keys(bundle).sort()).toEqual([...names].sort());
-    expect(Object.keys(k8s).sort()).toEqual([...names].sort());
-    for (const n of names) expect((k8s as Record<string, unknown>)[n]).toBe(bundle[n]);
+    // and the client's own node-fetch, for the suite's plain-JSON requests
+    const exported = [...names, 'fetch'].sort();
+    expect(Object.keys(bundle).sort()).toEqual(exported);
+    expect(Object.keys(k8s).sort()).toEqual(exported);
+    for (const n of exported) expect((k8s as Record<string, unknown>)[n]).toBe(bundle[n]);
   });
 
   it('TODO_KUBE_CLIENT_BUNDLE=0 loads the package instead, with the same classes by name', () => {
     const probe = `const k = await import(${JSON.stringify(pathToFileURL(`${repoRoot}/scripts/lib/kube/k8s.ts`).href)});
-const p = await import('@kubernetes/client-node');
-console.log(JSON.stringify(${JSON.stringify(names)}.map((n) => k[n] === p[n])));`;
+const p = { ...(await import('@kubernetes/client-node')), fetch: (await import('node-fetch')).default };
+console.log(JSON.stringify(${JSON.stringify([...names, 'fetch'])}.map((n) => k[n] === p[n])));`;
     const run = (bundle: string) =>
       JSON.parse(
         execFileSync(process.execPath, [...tsNodeFlags(), '--input-type=module', '-e', probe], {

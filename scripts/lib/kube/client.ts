@@ -14,6 +14,7 @@ import {
   PatchStrategy,
   VersionApi,
   Watch,
+  fetch,
 } from './k8s.ts';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -215,7 +216,6 @@ export class Kube {
     if (o.continue) url.searchParams.set('continue', o.continue);
     const what = `list ${kind}${namespace ? ` -n ${namespace}` : ''}${o.labelSelector ? ` -l ${o.labelSelector}` : ''}${o.continue ? ' (next page)' : ''}`;
     return this.call(what, async () => {
-      const { default: fetch } = await import('node-fetch');
       const init = await this.kc.applyToFetchOptions({ method: 'GET' });
       const res = await fetch(url.toString(), init);
       const text = await res.text();

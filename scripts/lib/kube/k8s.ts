@@ -6,12 +6,15 @@
 import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type * as Client from '@kubernetes/client-node';
+import type NodeFetch from 'node-fetch';
 import { bundleFile } from './client-bundle.mjs';
 
-async function load(): Promise<typeof Client> {
+async function load(): Promise<typeof Client & { fetch: typeof NodeFetch }> {
   const file = process.env.TODO_KUBE_CLIENT_BUNDLE === '0' ? '' : bundleFile();
-  if (file && fs.existsSync(file)) return (await import(pathToFileURL(file).href)) as typeof Client;
-  return import('@kubernetes/client-node');
+  if (file && fs.existsSync(file))
+    return (await import(pathToFileURL(file).href)) as typeof Client & { fetch: typeof NodeFetch };
+  // eslint-disable-next-line no-restricted-syntax -- the packages themselves, when the bundle is missing
+  return { ...(await import('@kubernetes/client-node')), fetch: (await import('node-fetch')).default };
 }
 
 const client = await load();
@@ -30,6 +33,8 @@ export const {
   PortForward,
   VersionApi,
   Watch,
+  // the client's node-fetch: the fetch applyToFetchOptions' options are for
+  fetch,
 } = client;
 
 export type ApiException<T> = Client.ApiException<T>;

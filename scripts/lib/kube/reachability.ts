@@ -5,7 +5,7 @@
 // every few seconds, plus the errors the watches and requests themselves meet,
 // whichever notices first. The state machine is pure (unit-tested); the guard
 // drives it and says when the outage has lasted long enough to give up (exit 3).
-import { ApiException } from './k8s.ts';
+import { ApiException, fetch } from './k8s.ts';
 import { Exit, OpsError } from '../kit/errors.ts';
 import { netCode } from './api.ts';
 import type { Kube } from './client.ts';
@@ -84,7 +84,6 @@ export function outageError(o: Outage, how: 'expired' | 'stopped', kube: { serve
 
 /** One GET /readyz, no retries: answered (any status under 500) or why not. */
 async function probeApi(kube: Kube, timeoutMs: number): Promise<string | undefined> {
-  const { default: fetch } = await import('node-fetch');
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   try {

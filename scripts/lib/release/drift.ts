@@ -10,6 +10,7 @@ import type { Context } from '../kit/cli.ts';
 import { Exit, OpsError } from '../kit/errors.ts';
 import { addSecret } from '../kit/output.ts';
 import { collectionPath } from '../kube/api.ts';
+import { fetch } from '../kube/k8s.ts';
 import type { Kube } from '../kube/client.ts';
 import { parseManifest, type ManifestObject } from './manifests.ts';
 
@@ -173,7 +174,6 @@ async function rawRequest(
   init: { method: 'GET' | 'PATCH'; body?: string },
 ): Promise<KubernetesObject | undefined> {
   return kube.call(what, async () => {
-    const { default: fetch } = await import('node-fetch');
     const opts = await kube.kc.applyToFetchOptions({ method: init.method });
     const res = await fetch(url, {
       ...opts,
