@@ -65,11 +65,13 @@ if (process.env.KUBECONFIG && fs.existsSync(process.env.KUBECONFIG)) {
   const label = 'monitor.ts against the cluster'.padEnd(36);
   rows.push(ms.length === 2 ? `${label} before ${fmt(ms[0]!)}   after ${fmt(ms[1]!)}` : `${label} ${fmt(ms[0]!)}`);
 }
-// Where the time of `npx zx` goes: npm's own exec (zx's --version, no script of ours), and a
-// script started as the crontab lines start it (node, the suite's loader, zx; no npm).
+// Where the time of `npx zx` goes: npm's own exec (esbuild's --version is a native binary that
+// answers in milliseconds: the rest is npm), zx's --version (no script of ours), and a script
+// started as the crontab lines start it (node, the suite's loader, zx; no npm).
 const loader = path.join(root, 'scripts/lib/ts-loader/register.mjs');
 const zxCli = path.join(root, 'node_modules/zx/build/cli.js');
 for (const [label, argv] of [
+  ['npx esbuild --version (npm exec alone)', ['npx', 'esbuild', '--version']],
   ['npx zx --version (npm + zx, no script)', ['npx', 'zx', '--version']],
   ['crontab-style: monitor.ts --help', [process.execPath, '--import', loader, zxCli, 'scripts/monitor.ts', '--help']],
   ['crontab-style: self-heal.ts --help', [process.execPath, '--import', loader, zxCli, 'ops/self-heal.ts', '--help']],
